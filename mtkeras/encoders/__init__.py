@@ -1,0 +1,20 @@
+"""Shared text encoders. Every encoder maps `{"token_ids", "padding_mask"}` to
+`{"sequence_output" [B, T, H], "pooled_output" [B, H], "padding_mask" [B, T]}`."""
+
+from mtkeras.encoders.bilstm import BiLSTMEncoder
+
+ENCODERS = {"bilstm": BiLSTMEncoder}
+
+
+def get_encoder(name, vocabulary_size, **config):
+    """Builds a registered encoder by name, e.g. `get_encoder("bilstm", 5000)`."""
+    try:
+        cls = ENCODERS[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown encoder {name!r}. Known encoders: {sorted(ENCODERS)}"
+        ) from None
+    return cls(vocabulary_size=vocabulary_size, **config)
+
+
+__all__ = ["BiLSTMEncoder", "ENCODERS", "get_encoder"]

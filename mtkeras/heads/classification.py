@@ -1,0 +1,69 @@
+"""Softmax heads: one label per text, or one label per word."""
+
+import keras
+
+
+class _SoftmaxHead(keras.layers.Layer):
+    """Dropout then a dense softmax over `num_classes` labels.
+
+    Reads `pooled_output` (sentence heads) or `sequence_output` (token heads)
+    from the encoder outputs dict. Outputs are float32 probabilities even under
+    mixed precision, so losses and exported scores stay stable.
+    """
+
+    encoder_output = None  # Set by subclasses.
+
+    def __init__(self, num_classes, dropout=0.1, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(
+                "Received an invalid value for `num_classes`, expected a positive "
+                f"integer. Received: num_classes={num_classes!r}"
+            )
+        self.num_classes = num_classes
+        self.dropout = dropout
+        # === Layers ===
+        self.dropout_layer = keras.layers.Dropout(dropout)
+        self.dense = keras.layers.Dense(num_classes, name="logits")
+        self.softmax = keras.layers.Activation("softmax", dtype="float32", name="probs")
+
+    def build(self, input_shape):
+        self.dense.build(tuple(input_shape[self.encoder_output]))
+        self.built = True
+
+    def call(self, encoded, training=None):
+        x = self.dropout_layer(encoded[self.encoder_output], training=training)
+        return self.softmax(self.dense(x))
+
+    def compute_output_spec(self, encoded, training=None):
+        shape = tuple(encoded[self.encoder_output].shape[:-1]) + (self.num_classes,)
+        return keras.KerasTensor(shape, dtype="float32")
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_classes": self.num_classes, "dropout": self.dropout})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="mtkeras")
+class SentenceClassificationHead(_SoftmaxHead):
+    """Probabilities `[B, num_classes]` from the encoder's `pooled_output`.
+
+    Args:
+        num_classes: int. Number of labels.
+        dropout: float. Dropout before the dense layer.
+    """
+
+    encoder_output = "pooled_output"
+
+
+@keras.saving.register_keras_serializable(package="mtkeras")
+class TokenClassificationHead(_SoftmaxHead):
+    """Probabilities `[B, T, num_classes]` from the encoder's `sequence_output`.
+
+    Args:
+        num_classes: int. Number of tags.
+        dropout: float. Dropout before the dense layer.
+    """
+
+    encoder_output = "sequence_output"

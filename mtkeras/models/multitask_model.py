@@ -1,0 +1,142 @@
+"""One shared encoder, one head per task, one functional Keras model."""
+
+import keras
+
+from mtkeras import names
+from mtkeras.encoders import get_encoder
+from mtkeras.tasks import Task
+from mtkeras.text import WordPreprocessor
+
+
+@keras.saving.register_keras_serializable(package="mtkeras")
+class MultiTaskModel(keras.Model):
+    """Raw text in, a dict of per-task predictions out.
+
+    A functional model: input `text` (strings, shape `()`) → preprocessor
+    (in-graph words and ids) → shared encoder → one head per task → outputs
+    `{task.name: probabilities}`. `compile()` fills in each task's loss,
+    metric and loss weight unless told otherwise, so `model.fit` just works on
+    data from `mtkeras.data.make_dataset`.
+
+    Args:
+        tasks: list of `mtkeras.tasks.Task`, unique names.
+        preprocessor: `mtkeras.text.WordPreprocessor`.
+        encoder: an encoder layer following the encoder contract.
+
+    Example:
+    >>> model = MultiTaskModel(tasks, preprocessor, encoder)
+    >>> model.compile(optimizer="adam")
+    >>> model.fit(make_dataset(train, tasks), epochs=3)
+    """
+
+    def __init__(self, tasks, preprocessor, encoder, **kwargs):
+        tasks = [Task.from_config(t) if isinstance(t, dict) else t for t in tasks]
+        if not tasks:
+            raise ValueError("Received no tasks: a model needs at least one task.")
+        task_names = [t.name for t in tasks]
+        repeated = sorted({n for n in task_names if task_names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"Received duplicate task names: {repeated}")
+        reserved = sorted(set(task_names) & {names.TEXT, names.WORDS, names.LENGTHS})
+        if reserved:
+            raise ValueError(f"Task names {reserved} are reserved for model inputs/outputs")
+
+        # === Layers ===
+        heads = {task.name: task.build_head() for task in tasks}
+
+        # === Functional Model ===
+        text = keras.Input(shape=(), dtype="string", name=names.TEXT)
+        encoded = encoder(preprocessor(text))
+        outputs = {name: head(encoded) for name, head in heads.items()}
+        super().__init__(inputs=text, outputs=outputs, **kwargs)
+
+        # === Config ===
+        self.tasks = tasks
+        self.preprocessor = preprocessor
+        self.encoder = encoder
+
+    def compile(self, optimizer="adam", loss="auto", metrics="auto", loss_weights="auto", **kwargs):
+        """`keras.Model.compile` with per-task defaults for `"auto"` arguments.
+
+        `loss="auto"`: each task's masked loss. `metrics="auto"`: each task's
+        metrics (accuracy over labelled items). `loss_weights="auto"`: each
+        task's `loss_weight`.
+        """
+        if loss == "auto":
+            loss = {t.name: t.loss() for t in self.tasks}
+        if metrics == "auto":
+            metrics = {t.name: t.metrics() for t in self.tasks}
+        if loss_weights == "auto":
+            loss_weights = {t.name: t.loss_weight for t in self.tasks}
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=loss_weights, **kwargs)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "tasks": [t.get_config() for t in self.tasks],
+            "preprocessor": keras.saving.serialize_keras_object(self.preprocessor),
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["preprocessor"] = keras.saving.deserialize_keras_object(config["preprocessor"])
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        return cls(**config)
+
+
+def build_model(
+    tasks,
+    encoder="bilstm",
+    *,
+    texts=None,
+    vocabulary=None,
+    max_vocabulary_size=20000,
+    max_words=128,
+    lowercase=True,
+    encoder_config=None,
+    name="mtkeras",
+):
+    """Builds a multi-task model from task declarations.
+
+    The word vocabulary comes from `vocabulary`, or is adapted from the
+    training `texts`. Build (and compile) it inside `strategy.scope()`.
+
+    Args:
+        tasks: list of `Task`.
+        encoder: str or layer. An encoder name (`"bilstm"`), built with
+            `encoder_config` and the vocabulary's size, or an encoder layer
+            whose `vocabulary_size` matches the vocabulary.
+        texts: iterable of str. Training texts to adapt the vocabulary on.
+        vocabulary: list of str. A fixed vocabulary instead of `texts`.
+        max_vocabulary_size: int. Cap on adapted vocabulary entries.
+        max_words: int or None. Words kept per text.
+        lowercase: bool. Lower-case words before the lookup.
+        encoder_config: dict. Arguments of the named encoder.
+        name: str. Model name.
+
+    Example:
+    >>> with mtkeras.get_strategy().scope():
+    ...     model = mtkeras.build_model(tasks, texts=[ex.text for ex in train])
+    ...     model.compile(optimizer="adam")
+    """
+    if (texts is None) == (vocabulary is None):
+        raise ValueError("Pass exactly one of `texts` (to adapt a vocabulary) or `vocabulary`.")
+    if vocabulary is not None:
+        preprocessor = WordPreprocessor(vocabulary, max_words=max_words, lowercase=lowercase)
+    else:
+        preprocessor = WordPreprocessor.from_texts(
+            texts, max_vocabulary_size=max_vocabulary_size, max_words=max_words, lowercase=lowercase
+        )
+    if isinstance(encoder, str):
+        encoder = get_encoder(encoder, preprocessor.vocabulary_size, **(encoder_config or {}))
+    elif encoder_config:
+        raise ValueError("`encoder_config` only applies when `encoder` is a name.")
+    elif getattr(encoder, "vocabulary_size", preprocessor.vocabulary_size) != preprocessor.vocabulary_size:
+        raise ValueError(
+            f"The encoder's vocabulary_size={encoder.vocabulary_size} does not match the "
+            f"vocabulary ({preprocessor.vocabulary_size} ids with padding and OOV)."
+        )
+    return MultiTaskModel(tasks, preprocessor, encoder, name=name)

@@ -1,0 +1,37 @@
+"""Every tensor name that crosses a boundary, defined once.
+
+The model input, the exported signature and the serving client all use these
+names; nothing else in mtkeras spells them out.
+"""
+
+# Model input and the exported signature's input: a batch of raw texts.
+TEXT = "text"
+
+# Exported signature.
+SERVING_SIGNATURE = "serving_default"
+
+# Exported outputs shared by every task.
+WORDS = "words"  # [B, T] string, the words the model saw, padded with "".
+LENGTHS = "lengths"  # [B] int32, number of words in each text.
+
+# Exported outputs of one task: f"{task}{suffix}".
+LABEL_SUFFIX = "_label"  # sentence tasks: [B] string, the best label.
+SCORE_SUFFIX = "_score"  # sentence tasks: [B] float32, its probability.
+PROBS_SUFFIX = "_probs"  # [B, C] (sentence) or [B, T, C] (token) float32.
+TAGS_SUFFIX = "_tags"  # token tasks: [B, T] string, one tag per word, "" padded.
+
+
+def label_key(task_name):
+    return task_name + LABEL_SUFFIX
+
+
+def score_key(task_name):
+    return task_name + SCORE_SUFFIX
+
+
+def probs_key(task_name):
+    return task_name + PROBS_SUFFIX
+
+
+def tags_key(task_name):
+    return task_name + TAGS_SUFFIX

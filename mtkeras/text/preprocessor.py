@@ -1,0 +1,118 @@
+"""Raw text to word ids, inside the model graph."""
+
+import collections
+
+import keras
+import tensorflow as tf
+
+from mtkeras.text.tokenizer import pad_words, split_words
+
+PADDING_TOKEN = ""
+OOV_TOKEN = "[UNK]"
+
+
+@keras.saving.register_keras_serializable(package="mtkeras")
+class WordPreprocessor(keras.layers.Layer):
+    """Turns a batch of raw strings into word ids and a padding mask.
+
+    Words come from `mtkeras.text.split_words`; they are lower-cased (when
+    `lowercase=True`) and looked up in a fixed vocabulary. Id 0 is padding and
+    id 1 is the out-of-vocabulary word, so `vocabulary_size` is
+    `len(vocabulary) + 2`.
+
+    Args:
+        vocabulary: list of str. Known words, most frequent first, without the
+            padding and OOV entries. Build it with `from_texts`.
+        max_words: int or None. Words kept per text; longer texts are cut.
+        lowercase: bool. Lower-case words before the lookup.
+
+    Example:
+    >>> pre = WordPreprocessor.from_texts(["book a table", "play jazz"])
+    >>> pre(tf.constant(["book jazz now"]))["token_ids"].numpy().tolist()
+    [[2, 6, 1]]
+    """
+
+    def __init__(self, vocabulary, max_words=128, lowercase=True, **kwargs):
+        super().__init__(**kwargs)
+        vocabulary = [str(word) for word in vocabulary]
+        bad = [w for w in vocabulary if w in (PADDING_TOKEN, OOV_TOKEN)]
+        if bad:
+            raise ValueError(
+                "Received an invalid `vocabulary`: it must not contain the "
+                f"padding or OOV entries. Received: {bad[:3]}"
+            )
+        if max_words is not None and (not isinstance(max_words, int) or max_words < 1):
+            raise ValueError(
+                "Received an invalid value for `max_words`, expected a positive "
+                f"integer or None. Received: max_words={max_words!r}"
+            )
+        self.vocabulary = vocabulary
+        self.max_words = max_words
+        self.lowercase = lowercase
+        # === Layers ===
+        self.lookup = keras.layers.StringLookup(
+            vocabulary=vocabulary,
+            mask_token=PADDING_TOKEN,
+            oov_token=OOV_TOKEN,
+            num_oov_indices=1,
+            output_mode="int",
+            name="word_lookup",
+        )
+        self.built = True
+
+    @property
+    def vocabulary_size(self):
+        return len(self.vocabulary) + 2
+
+    @classmethod
+    def from_texts(cls, texts, max_vocabulary_size=20000, min_count=1, batch_size=4096, **kwargs):
+        """Builds the vocabulary from training texts.
+
+        Words are ranked by frequency (ties broken alphabetically, so the result
+        is deterministic) and cut to `max_vocabulary_size` entries seen at least
+        `min_count` times.
+        """
+        lowercase = kwargs.get("lowercase", True)
+        counts = collections.Counter()
+        texts = list(texts)
+        for start in range(0, len(texts), batch_size):
+            words = split_words(texts[start : start + batch_size]).flat_values
+            if lowercase:
+                words = tf.strings.lower(words, encoding="utf-8")
+            values, _, word_counts = tf.unique_with_counts(words)
+            for word, count in zip(values.numpy(), word_counts.numpy()):
+                counts[word.decode("utf-8")] += int(count)
+        ranked = sorted(
+            (w for w, c in counts.items() if c >= min_count and w not in (PADDING_TOKEN, OOV_TOKEN)),
+            key=lambda w: (-counts[w], w),
+        )
+        return cls(vocabulary=ranked[:max_vocabulary_size], **kwargs)
+
+    def tokenize(self, text):
+        """Returns `(words, lengths)`: dense `[B, T]` words ("" padded), int32 `[B]`."""
+        return pad_words(split_words(text), self.max_words)
+
+    def call(self, text):
+        words, _ = self.tokenize(text)
+        if self.lowercase:
+            words = tf.strings.lower(words, encoding="utf-8")
+        token_ids = tf.cast(self.lookup(words), "int32")
+        return {"token_ids": token_ids, "padding_mask": tf.not_equal(token_ids, 0)}
+
+    def compute_output_spec(self, text):
+        shape = (text.shape[0], None)
+        return {
+            "token_ids": keras.KerasTensor(shape, dtype="int32"),
+            "padding_mask": keras.KerasTensor(shape, dtype="bool"),
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary": list(self.vocabulary),
+                "max_words": self.max_words,
+                "lowercase": self.lowercase,
+            }
+        )
+        return config

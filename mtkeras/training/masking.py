@@ -1,0 +1,51 @@
+"""Exact accounting for missing labels: weights, alignment, global counts.
+
+Every task's labels come with a weight per item (a text for sentence tasks, a
+word for token tasks): 1 for a label, 0 for a missing label or padding. The
+loss of a task is the mean over the labelled items of the *global* batch, with
+one replica or many, and a batch with no label for a task costs nothing.
+"""
+
+import tensorflow as tf
+
+
+def align_to_prediction(y_true, y_pred, sample_weight=None):
+    """Makes labels and weights match the prediction's leading shape.
+
+    Sentence tasks need nothing. For token tasks the label batch is padded to
+    the longest labelled text of the *global* batch, while a replica's model
+    pads to the longest text of *its* share, and `max_words` may cut long
+    texts: labels and weights are cut or zero-padded to the prediction's time
+    axis. Positions that only exist on one side carry weight 0, so nothing
+    labelled is lost unless the model itself cut the text.
+
+    Returns:
+        `(y_true, sample_weight)` with shape `y_pred.shape[:-1]`; weights are 1
+        where `sample_weight` is None.
+    """
+    y_true = tf.convert_to_tensor(y_true)
+    rank = y_pred.shape.rank - 1
+    if y_true.shape.rank is not None and y_true.shape.rank == rank + 1:
+        y_true = tf.squeeze(y_true, axis=-1)
+    if sample_weight is None:
+        sample_weight = tf.ones(tf.shape(y_true), dtype=tf.float32)
+    sample_weight = tf.cast(tf.convert_to_tensor(sample_weight), tf.float32)
+    if rank == 2:
+        steps = tf.shape(y_pred)[1]
+        y_true = _fit_time_axis(y_true, steps)
+        sample_weight = _fit_time_axis(sample_weight, steps)
+    return y_true, sample_weight
+
+
+def _fit_time_axis(values, steps):
+    values = values[:, :steps]
+    missing = steps - tf.shape(values)[1]
+    return tf.pad(values, [[0, 0], [0, missing]])
+
+
+def global_sum(value):
+    """Sums `value` over all replicas in sync; the identity outside them."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return value
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, value)

@@ -1,0 +1,47 @@
+"""Packaging for mtkeras: one shared text encoder, many task heads, one Keras model."""
+
+import pathlib
+
+from setuptools import find_packages, setup
+
+HERE = pathlib.Path(__file__).parent
+
+# Ranges checked to resolve together on Python 3.11 (see ../shared/NOTES.md):
+# TensorFlow, tensorflow-text and tensorflow-serving-api move in lock step.
+INSTALL_REQUIRES = [
+    "tensorflow>=2.21,<2.22",
+    "tensorflow-text>=2.21,<2.22",
+    "tensorflow-serving-api>=2.21,<2.22",
+    "tensorflow-datasets>=4.9.10,<5",
+    "keras>=3.13,<4",
+    "keras-hub>=0.32,<1",
+    "grpcio>=1.60",
+    "pyyaml>=6",
+    "numpy>=1.26",
+]
+
+EXTRAS_REQUIRE = {
+    "dev": [
+        "pytest>=8",
+        "pytest-timeout>=2.3",
+    ],
+}
+
+setup(
+    name="mtkeras",
+    version="0.1.0",
+    description=(
+        "Multi-task NLP on TensorFlow/Keras: one shared text encoder, named "
+        "task heads, raw-text SavedModel export and a TF Serving compatible server."
+    ),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8")
+    if (HERE / "README.md").exists()
+    else "",
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["mtkeras", "mtkeras.*"]),
+    python_requires=">=3.10",
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+    entry_points={"console_scripts": ["mtkeras=mtkeras.cli:main"]},
+    license="Apache-2.0",
+)
