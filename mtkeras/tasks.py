@@ -219,4 +219,30 @@ def continuation_tag(tag):
     return tag
 
 
-__all__ = ["SentenceClassification", "Task", "TokenTagging", "continuation_tag"]
+def bio_entities(words, tags):
+    """Groups BIO-tagged words into `(type, text)` entities.
+
+    An `I-x` that does not continue an `x` entity starts a new one (the
+    conlleval reading), so no tagged word is dropped.
+
+    Example:
+    >>> bio_entities(["for", "two", "at", "8", "pm"], ["O", "B-party_size", "O", "B-time", "I-time"])
+    [('party_size', 'two'), ('time', '8 pm')]
+    """
+    entities = []
+    current = None
+    for word, tag in zip(words, tags):
+        prefix, _, kind = tag.partition("-")
+        if prefix in ("B", "I") and kind:
+            if prefix == "I" and current is not None and current[0] == kind:
+                current[1].append(word)
+                continue
+            current = (kind, [word])
+            entities.append(current)
+        else:
+            current = None
+    return [(kind, " ".join(span)) for kind, span in entities]
+
+
+__all__ = [
+    "bio_entities","SentenceClassification", "Task", "TokenTagging", "continuation_tag"]

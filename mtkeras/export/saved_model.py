@@ -23,13 +23,16 @@ class _ServingModule(tf.Module):
 
     def __init__(self, model):
         super().__init__(name="mtkeras_serving")
-        self.model = model
-        self.preprocessor = model.preprocessor  # tracks the vocabulary table
-        self.tasks = list(model.tasks)
+        # A compiled model tracks its optimizer, whose slots would be saved
+        # too (3x the weights with Adam): save a copy holding weights only.
+        self.model = type(model).from_config(model.get_config())
+        self.model.set_weights(model.get_weights())
+        self.preprocessor = self.model.preprocessor  # tracks the vocabulary table
+        self.tasks = list(self.model.tasks)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=names.TEXT)])
     def serve(self, text):
-        predictions = self.model(text, training=False)
+        predictions = self.model({names.TEXT: text}, training=False)
         words, lengths = self.preprocessor.tokenize(text)
         outputs = {names.WORDS: words, names.LENGTHS: lengths}
         for task in self.tasks:

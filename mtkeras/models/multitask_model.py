@@ -1,6 +1,9 @@
 """One shared encoder, one head per task, one functional Keras model."""
 
 import keras
+import numpy as np
+import tensorflow as tf
+from keras import tree
 
 from mtkeras import names
 from mtkeras.encoders import get_encoder
@@ -48,27 +51,62 @@ class MultiTaskModel(keras.Model):
         text = keras.Input(shape=(), dtype="string", name=names.TEXT)
         encoded = encoder(preprocessor(text))
         outputs = {name: head(encoded) for name, head in heads.items()}
-        super().__init__(inputs=text, outputs=outputs, **kwargs)
+        super().__init__(inputs={names.TEXT: text}, outputs=outputs, **kwargs)
 
         # === Config ===
         self.tasks = tasks
         self.preprocessor = preprocessor
         self.encoder = encoder
 
-    def compile(self, optimizer="adam", loss="auto", metrics="auto", loss_weights="auto", **kwargs):
+    def __call__(self, inputs, *args, **kwargs):
+        return super().__call__(_as_model_inputs(inputs), *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        """`keras.Model.predict` that also takes a list or array of raw texts."""
+        return super().predict(_as_model_inputs(x), *args, **kwargs)
+
+    def compile(
+        self,
+        optimizer="adam",
+        loss="auto",
+        weighted_metrics="auto",
+        loss_weights="auto",
+        **kwargs,
+    ):
         """`keras.Model.compile` with per-task defaults for `"auto"` arguments.
 
-        `loss="auto"`: each task's masked loss. `metrics="auto"`: each task's
-        metrics (accuracy over labelled items). `loss_weights="auto"`: each
-        task's `loss_weight`.
+        `loss="auto"`: each task's masked loss. `weighted_metrics="auto"`: each
+        task's metrics (accuracy over labelled items). `loss_weights="auto"`:
+        each task's `loss_weight`. Keras gives sample weights, which carry the
+        missing-label mask, only to `weighted_metrics`: metrics passed as
+        `metrics=` also count unlabelled items and padding.
         """
         if loss == "auto":
             loss = {t.name: t.loss() for t in self.tasks}
-        if metrics == "auto":
-            metrics = {t.name: t.metrics() for t in self.tasks}
+        if weighted_metrics == "auto":
+            weighted_metrics = {t.name: t.metrics() for t in self.tasks}
         if loss_weights == "auto":
             loss_weights = {t.name: t.loss_weight for t in self.tasks}
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=loss_weights, **kwargs)
+        super().compile(
+            optimizer=optimizer,
+            loss=loss,
+            weighted_metrics=weighted_metrics,
+            loss_weights=loss_weights,
+            **kwargs,
+        )
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Under a tf.distribute strategy, Keras' fit/evaluate reduce the first
+        # distributed batch with MEAN across replicas only to learn its shapes
+        # and dtypes for a symbolic build; a MEAN of raw-text string tensors
+        # fails ("AddN ... string"). Any one replica's share has the same
+        # structure and dtypes, so hand the build that instead.
+        if iterator is not None and self.distribute_strategy.num_replicas_in_sync > 1:
+            for _, _, batches in iterator:
+                data_batch = tree.map_structure(_first_replica_value, next(batches))
+                break
+            iterator = None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def get_config(self):
         return {
@@ -85,6 +123,21 @@ class MultiTaskModel(keras.Model):
         config["preprocessor"] = keras.saving.deserialize_keras_object(config["preprocessor"])
         config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
         return cls(**config)
+
+
+def _as_model_inputs(inputs):
+    """`{"text": strings}` from a dict, a string tensor, a list or an array of str."""
+    if isinstance(inputs, dict):
+        return inputs
+    if isinstance(inputs, (list, tuple, np.ndarray)):
+        inputs = tf.constant(np.asarray(inputs, dtype=object).astype(bytes) if len(inputs) else [], tf.string)
+    return {names.TEXT: inputs}
+
+
+def _first_replica_value(value):
+    if isinstance(value, tf.distribute.DistributedValues):
+        return value.values[0]
+    return value
 
 
 def build_model(

@@ -1,0 +1,152 @@
+"""The demo job behind `make demo`: generate, train, export, serve, query.
+
+Everything runs offline on the bundled synthetic corpus
+(`mtkeras.data.demo`): an assistant source labelled with intents and slots and
+a feedback source labelled only with sentiment train one model with three
+heads; the model is exported under `saved_models/demo/<version>/`, served by
+`mtkeras serve` in a subprocess and queried over gRPC with the TF Serving
+client.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+SOURCES = {
+    # source folder: (label file task, seq.out task)
+    "assistant": ("intent", "slots"),
+    "feedback": ("sentiment", None),
+}
+
+
+def read_demo_split(data_dir, split):
+    from mtkeras.data import read_joint_nlu
+
+    examples = []
+    for source, (label_task, tags_task) in SOURCES.items():
+        folder = os.path.join(data_dir, source, split)
+        examples += read_joint_nlu(folder, label_task=label_task, tags_task=tags_task)
+    return examples
+
+
+def train_demo_model(data_dir, epochs=6, batch_size=32, seed=0, verbose=2):
+    """Trains the three-task demo model; returns `(model, test_metrics)`."""
+    import keras
+
+    import mtkeras
+    from mtkeras.data import make_dataset
+
+    train, valid, test = (read_demo_split(data_dir, split) for split in ("train", "valid", "test"))
+    tasks = [
+        mtkeras.SentenceClassification.from_examples("intent", train),
+        mtkeras.TokenTagging.from_examples("slots", train),
+        mtkeras.SentenceClassification.from_examples("sentiment", train),
+    ]
+    strategy = mtkeras.get_strategy()
+    replicas = strategy.num_replicas_in_sync
+    print(f"[demo] {len(train)} training texts from {len(SOURCES)} sources; "
+          f"{replicas} replica(s) under {type(strategy).__name__}", flush=True)
+    keras.utils.set_random_seed(seed)
+    with strategy.scope():
+        model = mtkeras.build_model(tasks, texts=[ex.text for ex in train])
+        model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    model.fit(
+        make_dataset(train, tasks, batch_size, shuffle=True, seed=seed, drop_remainder=replicas > 1),
+        validation_data=make_dataset(valid, tasks, batch_size),
+        epochs=epochs,
+        verbose=verbose,
+    )
+    metrics = model.evaluate(make_dataset(test, tasks, batch_size), return_dict=True, verbose=0)
+    return model, metrics
+
+
+def _port_is_free(host, port):
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port(host):
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def format_result(text, result):
+    """A readable block for one text's answer (used by `mtkeras predict` too)."""
+    from mtkeras.tasks import bio_entities
+
+    lines = [f"> {text}"]
+    for task, value in result.items():
+        if isinstance(value, dict):
+            lines.append(f"    {task:<12} {value['label']}  ({value['score']:.2f})")
+        else:
+            words, tags = [w for w, _ in value], [t for _, t in value]
+            spans = ", ".join(f"{kind}={span!r}" for kind, span in bio_entities(words, tags))
+            lines.append(f"    {task:<12} {spans or '(none)'}")
+    return "\n".join(lines)
+
+
+def run_demo(
+    data_dir="build/demo_data",
+    export_base="saved_models/demo",
+    epochs=6,
+    batch_size=32,
+    host="127.0.0.1",
+    port=8500,
+    seed=0,
+):
+    """Runs the whole demo; returns 0 when every query got its expected intent."""
+    from mtkeras.data.demo import DEMO_QUERIES, generate_demo_corpus
+    from mtkeras.export import export_saved_model
+    from mtkeras.serving import Client
+
+    started = time.monotonic()
+    generate_demo_corpus(data_dir, seed=seed)
+    print(f"[demo] generated the demo corpus in {data_dir}", flush=True)
+
+    model, metrics = train_demo_model(data_dir, epochs=epochs, batch_size=batch_size, seed=seed)
+    print("[demo] test split: " + ", ".join(
+        f"{name} {metrics[name + '_accuracy']:.3f}" for name in ("intent", "slots", "sentiment")
+    ) + " accuracy (slots: per word)", flush=True)
+
+    path = export_saved_model(model, export_base)
+    print(f"[demo] exported {path}", flush=True)
+
+    if not _port_is_free(host, port):
+        busy, port = port, _free_port(host)
+        print(f"[demo] port {busy} is busy; serving on {port} instead", flush=True)
+    name = os.path.basename(os.path.normpath(export_base))
+    command = [sys.executable, "-m", "mtkeras", "serve", "--model-name", name,
+               "--model-base-path", export_base, "--host", host, "--port", str(port)]
+    print("[demo] $ mtkeras " + " ".join(command[3:]), flush=True)
+    server = subprocess.Popen(command)
+    try:
+        with Client(f"{host}:{port}", name) as client:
+            served = client.wait_until_ready(timeout=120)
+            print(f"[demo] querying {name} version {served['version']} over gRPC at {host}:{port}", flush=True)
+            texts = [text for text, _ in DEMO_QUERIES]
+            results = client.predict(texts)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    wrong = 0
+    for (text, expected), result in zip(DEMO_QUERIES, results):
+        print(format_result(text, result))
+        got = result["intent"]["label"]
+        if got != expected:
+            wrong += 1
+            print(f"    !! expected intent {expected}, got {got}")
+    print(f"[demo] {len(results) - wrong}/{len(results)} queries got the expected intent; "
+          f"server stopped; {time.monotonic() - started:.0f} s in all", flush=True)
+    return 0 if wrong == 0 else 1

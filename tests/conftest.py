@@ -1,0 +1,112 @@
+"""Shared fixtures: tiny data written by the tests, a tiny trained model."""
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import pytest  # noqa: E402
+
+from mtkeras.data import Example  # noqa: E402
+
+TINY_ASSISTANT = [
+    ("book a table for two in paris", "BookRestaurant", "O O O O B-party_size O B-city"),
+    ("book a table for four in rome", "BookRestaurant", "O O O O B-party_size O B-city"),
+    ("reserve a table for two at noon", "BookRestaurant", "O O O O B-party_size O B-time"),
+    ("what is the weather in paris", "GetWeather", "O O O O O B-city"),
+    ("will it rain in new york tomorrow", "GetWeather", "O O B-condition O B-city I-city B-date"),
+    ("weather in rome today", "GetWeather", "O O B-city B-date"),
+    ("play some jazz", "PlayMusic", "O O B-genre"),
+    ("play miles davis", "PlayMusic", "O B-artist I-artist"),
+    ("play rock music", "PlayMusic", "O B-genre O"),
+]
+TINY_FEEDBACK = [
+    ("that was great thanks", "positive"),
+    ("you are very helpful", "positive"),
+    ("this is useless", "negative"),
+    ("that was wrong again", "negative"),
+]
+
+
+def tiny_examples():
+    """Heterogeneous examples: intent + slots from one source, sentiment from another."""
+    examples = [
+        Example(tuple(text.split()), {"intent": intent, "slots": tuple(tags.split())}, f"assistant:{i}")
+        for i, (text, intent, tags) in enumerate(TINY_ASSISTANT, start=1)
+    ]
+    examples += [
+        Example(tuple(text.split()), {"sentiment": label}, f"feedback:{i}")
+        for i, (text, label) in enumerate(TINY_FEEDBACK, start=1)
+    ]
+    return examples
+
+
+def tiny_tasks(examples=None, dropout=0.0):
+    """The three tiny tasks; no dropout by default, so training is deterministic."""
+    import mtkeras
+
+    examples = examples or tiny_examples()
+    return [
+        mtkeras.SentenceClassification.from_examples("intent", examples, dropout=dropout),
+        mtkeras.TokenTagging.from_examples("slots", examples, dropout=dropout),
+        mtkeras.SentenceClassification.from_examples("sentiment", examples, dropout=dropout),
+    ]
+
+
+def build_tiny_model(examples=None, tasks=None, seed=0, **encoder_config):
+    import keras
+
+    import mtkeras
+
+    examples = examples or tiny_examples()
+    tasks = tasks or tiny_tasks(examples)
+    keras.utils.set_random_seed(seed)
+    config = {"embedding_dim": 8, "hidden_dim": 8, "dropout": 0.0, **encoder_config}
+    return mtkeras.build_model(tasks, texts=[ex.text for ex in examples], encoder_config=config)
+
+
+@pytest.fixture(scope="session")
+def trained_model():
+    """A tiny model trained until it fits the tiny data (a few seconds)."""
+    import keras
+
+    from mtkeras.data import make_dataset
+
+    examples = tiny_examples()
+    model = build_tiny_model(examples)
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    data = make_dataset(examples, model.tasks, batch_size=8, shuffle=True, seed=1)
+    model.fit(data, epochs=30, verbose=0)
+    return model
+
+
+@pytest.fixture(scope="session")
+def exported_model(trained_model, tmp_path_factory):
+    """`(base_path, version_path)` of the tiny model exported once."""
+    from mtkeras.export import export_saved_model
+
+    base = tmp_path_factory.mktemp("saved_models") / "tiny"
+    return str(base), export_saved_model(trained_model, str(base))
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_python(code, env=None, timeout=600):
+    """Runs `code` in a fresh Python process; returns stdout, fails with its stderr."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+    assert result.returncode == 0, f"subprocess failed:\n{result.stderr[-5000:]}"
+    return result.stdout

@@ -1,0 +1,78 @@
+"""A missing label costs nothing and counts nowhere (loss and metrics)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import build_tiny_model, tiny_examples
+from mtkeras.data import make_dataset
+from mtkeras.training import MaskedAccuracy, MaskedSparseCategoricalCrossentropy
+
+
+def test_loss_is_the_mean_over_labelled_items_only():
+    loss = MaskedSparseCategoricalCrossentropy()
+    probs = tf.constant([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5], [0.3, 0.7]])
+    y = tf.constant([0, 0, 1, 1])
+    w = tf.constant([1.0, 1.0, 0.0, 0.0])
+    expected = -(np.log(0.9) + np.log(0.2)) / 2
+    np.testing.assert_allclose(loss(y, probs, w), expected, rtol=1e-6)
+    assert float(loss(y, probs, tf.zeros([4]))) == 0.0
+
+
+def test_token_loss_ignores_padding_and_aligns_time_axes():
+    loss = MaskedSparseCategoricalCrossentropy()
+    probs = tf.constant([[[0.6, 0.4], [0.1, 0.9], [0.5, 0.5]]])  # model saw 3 words
+    y = tf.constant([[0, 1]])  # labels padded to 2 in the global batch
+    w = tf.constant([[1.0, 1.0]])
+    expected = -(np.log(0.6) + np.log(0.9)) / 2
+    np.testing.assert_allclose(loss(y, probs, w), expected, rtol=1e-6)
+    y_long = tf.constant([[0, 1, 1, 1, 0]])  # model cut the text at 3 words
+    w_long = tf.constant([[1.0, 1.0, 1.0, 1.0, 1.0]])
+    expected = -(np.log(0.6) + np.log(0.9) + np.log(0.5)) / 3
+    np.testing.assert_allclose(loss(y_long, probs, w_long), expected, rtol=1e-6)
+
+
+def test_metric_counts_only_labelled_items():
+    metric = MaskedAccuracy()
+    probs = tf.constant([[[0.6, 0.4], [0.1, 0.9], [0.5, 0.5]]])
+    metric.update_state(tf.constant([[0, 0, 1]]), probs, tf.constant([[1.0, 1.0, 0.0]]))
+    assert float(metric.result()) == pytest.approx(0.5)
+
+
+def test_half_unlabelled_task_loss_equals_loss_on_labelled_half():
+    examples = tiny_examples()
+    model = build_tiny_model(examples)
+    model.compile(optimizer="sgd")
+    tasks = model.tasks
+    labelled = [ex for ex in examples if "intent" in ex.labels]
+    # Same labelled texts, plus copies with the intent label removed.
+    mixed = labelled + [type(ex)(ex.words, {"slots": ex.labels["slots"]}, ex.source) for ex in labelled]
+
+    def evaluate(exs):
+        data = make_dataset(exs, tasks, batch_size=len(exs))
+        return model.evaluate(data, return_dict=True, verbose=0)
+
+    alone, together = evaluate(labelled), evaluate(mixed)
+    assert together["intent_loss"] == pytest.approx(alone["intent_loss"], rel=1e-5)
+    assert together["intent_accuracy"] == pytest.approx(alone["intent_accuracy"])
+    # Slots stay labelled in both halves: the duplicated half leaves its mean unchanged.
+    assert together["slots_loss"] == pytest.approx(alone["slots_loss"], rel=1e-5)
+    # A task with no label in the batch contributes exactly zero.
+    assert alone["sentiment_loss"] == 0.0
+
+
+def test_unlabelled_samples_leave_gradients_untouched():
+    """Adding unlabelled samples for a task changes nothing in training."""
+    examples = tiny_examples()
+    labelled = [ex for ex in examples if "sentiment" in ex.labels]
+    unlabelled = [type(ex)(ex.words, {}, ex.source) for ex in examples if "intent" in ex.labels]
+
+    def train(exs):
+        model = build_tiny_model(examples, seed=7)
+        model.compile(optimizer=keras.optimizers.SGD(0.5))
+        model.fit(make_dataset(exs, model.tasks, batch_size=len(exs)), epochs=3, verbose=0)
+        return model.get_weights()
+
+    for a, b in zip(train(labelled), train(labelled + unlabelled)):
+        np.testing.assert_allclose(a, b, atol=1e-6)

@@ -1,0 +1,51 @@
+"""Train, export, `mtkeras serve` in a subprocess, query over real gRPC."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import free_port
+from mtkeras import names
+from mtkeras.serving import Client
+
+TEXTS = ["book a table for four in paris", "will it rain in rome tomorrow", "play miles davis", "you are very helpful"]
+
+
+@pytest.mark.slow
+def test_mtkeras_serve_answers_like_the_in_process_model(exported_model, trained_model):
+    base, _ = exported_model
+    port = free_port()
+    command = [os.path.join(os.path.dirname(sys.executable), "mtkeras"), "serve", "--model-name", "tiny", "--model-base-path", base, "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        with Client(f"127.0.0.1:{port}", "tiny", timeout=30) as client:
+            meta = client.wait_until_ready(timeout=120)
+            assert meta["version"] == 1
+            assert meta["inputs"] == {names.TEXT: {"dtype": "string", "shape": [None]}}
+            results = client.predict(TEXTS)
+            raw = client.predict_raw(TEXTS)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=30)
+    assert server.returncode == 0, output
+
+    expected = trained_model.predict(tf.constant(TEXTS), verbose=0)
+    intent, slots, sentiment = trained_model.tasks
+    for i, (text, result) in enumerate(zip(TEXTS, results)):
+        assert set(result) == {"intent", "slots", "sentiment"}
+        best = int(np.argmax(expected["intent"][i]))
+        assert result["intent"]["label"] == intent.labels[best]
+        assert result["intent"]["score"] == pytest.approx(float(expected["intent"][i][best]), abs=1e-6)
+        assert result["sentiment"]["label"] == sentiment.labels[int(np.argmax(expected["sentiment"][i]))]
+        words = text.split()
+        tags = [slots.labels[j] for j in np.argmax(expected["slots"][i][: len(words)], axis=-1)]
+        assert result["slots"] == [[w, t] for w, t in zip(words, tags)]
+    np.testing.assert_allclose(raw[names.probs_key("intent")], expected["intent"], atol=1e-6)
+    # The tiny model fits its training data: served answers are the right ones.
+    assert [r["intent"]["label"] for r in results[:3]] == ["BookRestaurant", "GetWeather", "PlayMusic"]
+    assert results[3]["sentiment"]["label"] == "positive"

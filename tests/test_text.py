@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mtkeras.text import WordPreprocessor, pad_words, split_words
+
+
+def words(text):
+    return [w.decode() for w in split_words([text]).to_list()[0]]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Book a table for two, please!", ["Book", "a", "table", "for", "two", ",", "please", "!"]),
+        ("don't wake me at 3:00 via e-mail", ["don't", "wake", "me", "at", "3:00", "via", "e-mail"]),
+        ("  (8pm)  trailing   spaces  ", ["(", "8pm", ")", "trailing", "spaces"]),
+        ("héllo wörld?!", ["héllo", "wörld", "?!"]),
+        ("", []),
+        ("\t \n", []),
+    ],
+)
+def test_split_words(text, expected):
+    assert words(text) == expected
+
+
+def test_tokenizing_joined_words_equals_tokenizing_each_word():
+    data_words = ["Book", "(a)", "table", "for", "two,", "...", "don't", "NYC."]
+    per_word = [w for word in data_words for w in words(word)]
+    assert words(" ".join(data_words)) == per_word
+
+
+def test_pad_words_keeps_a_time_axis_for_empty_batches():
+    dense, lengths = pad_words(split_words(["", ""]))
+    assert dense.shape == (2, 1)
+    assert lengths.numpy().tolist() == [0, 0]
+    dense, lengths = pad_words(split_words(["a b c d", "e"]), max_words=3)
+    assert dense.numpy().tolist() == [[b"a", b"b", b"c"], [b"e", b"", b""]]
+    assert lengths.numpy().tolist() == [3, 1]
+
+
+def test_preprocessor_vocabulary_is_frequency_ranked_and_deterministic():
+    texts = ["b a", "a c", "A b", "a"]
+    pre = WordPreprocessor.from_texts(texts)
+    assert pre.vocabulary == ["a", "b", "c"]
+    assert pre.vocabulary_size == 5
+    capped = WordPreprocessor.from_texts(texts, max_vocabulary_size=1)
+    assert capped.vocabulary == ["a"]
+
+
+def test_preprocessor_ids_lowercase_oov_and_padding():
+    pre = WordPreprocessor(["book", "table"])
+    out = pre(tf.constant(["Book the TABLE", ""]))
+    assert out["token_ids"].numpy().tolist() == [[2, 1, 3], [0, 0, 0]]
+    assert out["padding_mask"].numpy().tolist() == [[True, True, True], [False, False, False]]
+
+
+def test_preprocessor_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="max_words=0"):
+        WordPreprocessor(["a"], max_words=0)
+    with pytest.raises(ValueError, match=r"\[UNK\]"):
+        WordPreprocessor(["a", "[UNK]"])
+
+
+def test_preprocessor_config_round_trip():
+    pre = WordPreprocessor(["x", "y"], max_words=7, lowercase=False)
+    clone = WordPreprocessor.from_config(pre.get_config())
+    assert clone.get_config() == pre.get_config()
+    text = tf.constant(["x Y y"])
+    np.testing.assert_array_equal(clone(text)["token_ids"], pre(text)["token_ids"])
