@@ -1,5 +1,6 @@
 """Train, export, `mtkeras serve` in a subprocess, query over real gRPC."""
 
+import json
 import os
 import signal
 import subprocess
@@ -29,12 +30,19 @@ def test_mtkeras_serve_answers_like_the_in_process_model(exported_model, trained
             assert meta["inputs"] == {names.TEXT: {"dtype": "string", "shape": [None]}}
             results = client.predict(TEXTS)
             raw = client.predict_raw(TEXTS)
+        cli = subprocess.run(
+            [command[0], "predict", "--target", f"127.0.0.1:{port}", "--model", "tiny", "--json", *TEXTS[:2]],
+            capture_output=True, text=True, timeout=120,
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=30)
     assert server.returncode == 0, output
 
-    expected = trained_model.predict(tf.constant(TEXTS), verbose=0)
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout) == [{"text": t, **r} for t, r in zip(TEXTS[:2], results[:2])]
+
+    expected = trained_model.predict(TEXTS, verbose=0)
     intent, slots, sentiment = trained_model.tasks
     for i, (text, result) in enumerate(zip(TEXTS, results)):
         assert set(result) == {"intent", "slots", "sentiment"}
