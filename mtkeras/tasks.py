@@ -17,7 +17,10 @@ import tensorflow as tf
 from mtkeras import names
 from mtkeras.heads import SentenceClassificationHead, TokenClassificationHead
 from mtkeras.training.losses import MaskedSparseCategoricalCrossentropy
-from mtkeras.training.metrics import MaskedAccuracy
+from mtkeras.training.metrics import MaskedAccuracy, MaskedLossMean
+
+# Name of each task's exact loss metric; the model reports it as `<task>_loss`.
+LABELLED_LOSS = "labelled_loss"
 
 _TASK_KINDS = {}
 
@@ -54,6 +57,10 @@ class Task:
         duplicates = sorted({label for label in labels if labels.count(label) > 1})
         if duplicates:
             raise ValueError(f"Task {name!r}: duplicate labels {duplicates}")
+        if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise ValueError(
+                f"Task {name!r}: `dropout` must be a float in [0, 1). Received: dropout={dropout!r}"
+            )
         if not isinstance(loss_weight, (int, float)) or loss_weight < 0:
             raise ValueError(
                 f"Task {name!r}: `loss_weight` must be a number >= 0. "
@@ -83,7 +90,8 @@ class Task:
         return MaskedSparseCategoricalCrossentropy(name=f"{self.name}_loss")
 
     def metrics(self):
-        return [MaskedAccuracy(name="accuracy")]
+        """Weighted metrics: accuracy and the exact loss, over labelled items."""
+        return [MaskedAccuracy(name="accuracy"), MaskedLossMean(self.loss(), name=LABELLED_LOSS)]
 
     # === Data ===
     def label_id(self, label, source=""):

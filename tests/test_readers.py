@@ -35,6 +35,19 @@ def test_task_names_are_configurable_and_files_optional(tmp_path):
     assert [ex.labels for ex in examples] == [{"sentiment": "positive"}, {"sentiment": "negative"}]
 
 
+def test_byte_order_mark_is_not_part_of_the_first_word(tmp_path):
+    folder = write(tmp_path, seq_in="\ufeffhello there\n", seq_out="\ufeffO O\n", label="\ufeffGreet\n")
+    (example,) = read_joint_nlu(folder)
+    assert example.words == ("hello", "there")
+    assert example.labels == {"intent": "Greet", "slots": ("O", "O")}
+
+
+def test_one_task_cannot_label_both_files(tmp_path):
+    folder = write(tmp_path, seq_in="a\n", seq_out="O\n", label="x\n")
+    with pytest.raises(ValueError, match="must differ"):
+        read_joint_nlu(folder, label_task="t", tags_task="t")
+
+
 @pytest.mark.parametrize(
     "files, message",
     [

@@ -24,6 +24,17 @@ def test_split_words(text, expected):
     assert words(text) == expected
 
 
+def test_white_space_is_what_python_str_split_knows():
+    """Readers split files with str.split(); the model must split the same way."""
+    spaces = "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\u205f\u3000"
+    assert all(not ("a" + s + "b").split()[0] == "a" + s + "b" for s in spaces)
+    text = "".join(f"w{i}{s}" for i, s in enumerate(spaces)) + "end"
+    assert words(text) == text.split()
+    assert words("x,\vy") == ["x", ",", "y"]
+    # Not white space for either: zero-width space stays inside the word.
+    assert words("a\u200bb") == "a\u200bb".split() == ["a\u200bb"]
+
+
 def test_tokenizing_joined_words_equals_tokenizing_each_word():
     data_words = ["Book", "(a)", "table", "for", "two,", "...", "don't", "NYC."]
     per_word = [w for word in data_words for w in words(word)]

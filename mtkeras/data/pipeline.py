@@ -64,7 +64,8 @@ def encode_examples(examples, tasks):
 
 def _column(values):
     if values and np.ndim(values[0]) == 1:
-        return tf.ragged.constant(values, dtype=values[0].dtype, ragged_rank=1)
+        lengths = np.array([len(v) for v in values], dtype=np.int64)
+        return tf.RaggedTensor.from_row_lengths(np.concatenate(values), lengths)
     return tf.constant(np.array(values))
 
 

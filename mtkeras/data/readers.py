@@ -38,7 +38,8 @@ def _read_lines(path):
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             try:
-                line = raw.decode("utf-8")
+                # utf-8-sig: a byte-order mark is not part of the first word.
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as err:
                 raise DataError(
                     f"{path}:{number}: not valid UTF-8 ({err.reason} at byte "
@@ -65,6 +66,8 @@ def iter_joint_nlu(directory, label_task="intent", tags_task="slots"):
         differ in number, a tag count that is not the word count, an empty
         text or label, or bytes that are not UTF-8.
     """
+    if label_task is not None and label_task == tags_task:
+        raise ValueError(f"label_task and tags_task must differ; both are {label_task!r}")
     words_path = os.path.join(directory, "seq.in")
     columns = {}
     if tags_task is not None:

@@ -7,7 +7,7 @@ from keras import tree
 
 from mtkeras import names
 from mtkeras.encoders import get_encoder
-from mtkeras.tasks import Task
+from mtkeras.tasks import LABELLED_LOSS, Task
 from mtkeras.text import WordPreprocessor
 
 
@@ -61,6 +61,16 @@ class MultiTaskModel(keras.Model):
     def __call__(self, inputs, *args, **kwargs):
         return super().__call__(_as_model_inputs(inputs), *args, **kwargs)
 
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`; a `tf.data.Dataset` is taken as already shuffled.
+
+        Keras ignores `shuffle` for datasets but warns about its own default
+        `shuffle=True` on every call; `make_dataset(shuffle=True)` shuffles.
+        """
+        if isinstance(x, tf.data.Dataset) and len(args) < 7:  # shuffle is fit's 9th argument
+            kwargs.setdefault("shuffle", False)
+        return super().fit(x, y, *args, **kwargs)
+
     def predict(self, x, *args, **kwargs):
         """`keras.Model.predict` that also takes a list or array of raw texts."""
         return super().predict(_as_model_inputs(x), *args, **kwargs)
@@ -94,6 +104,20 @@ class MultiTaskModel(keras.Model):
             loss_weights=loss_weights,
             **kwargs,
         )
+
+    def get_metrics_result(self):
+        """Metric values, with each task's exact labelled-item loss as `<task>_loss`.
+
+        Keras logs `<task>_loss` as a mean of per-batch losses, which batches
+        without labels for the task pull towards 0; each task's
+        `MaskedLossMean` metric holds the mean over labelled items instead.
+        """
+        results = super().get_metrics_result()
+        for task in self.tasks:
+            exact = results.pop(f"{task.name}_{LABELLED_LOSS}", None)
+            if exact is not None:
+                results[f"{task.name}_loss"] = exact
+        return results
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Under a tf.distribute strategy, Keras' fit/evaluate reduce the first
@@ -130,7 +154,8 @@ def _as_model_inputs(inputs):
     if isinstance(inputs, dict):
         return inputs
     if isinstance(inputs, (list, tuple, np.ndarray)):
-        inputs = tf.constant(np.asarray(inputs, dtype=object).astype(bytes) if len(inputs) else [], tf.string)
+        texts = [t.encode("utf-8") if isinstance(t, str) else t for t in np.asarray(inputs, dtype=object).ravel()]
+        inputs = tf.constant(texts, dtype=tf.string, shape=[len(texts)])
     return {names.TEXT: inputs}
 
 

@@ -16,6 +16,9 @@ with what the model sees at serving time.
 
 import tensorflow as tf
 
+# White space as Python's `str.split()` knows it (RE2's \s is ASCII only and
+# has no \v): readers split files with `str.split()`, the model with this.
+_WHITE_SPACE = r"[\t\n\v\f\r\x{1c}-\x{1f}\x{85}\p{Z}]+"
 # Unicode punctuation (RE2 class \pP) at the start or end of a white-space piece.
 _LEADING_PUNCTUATION = r"(^|\s)(\pP+)"
 _TRAILING_PUNCTUATION = r"(\pP+)(\s|$)"
@@ -36,7 +39,8 @@ def split_words(texts):
     [[b'Book', b'a', b'table', b',', b'please', b'!']]
     """
     texts = tf.convert_to_tensor(texts, dtype=tf.string)
-    spaced = tf.strings.regex_replace(texts, _LEADING_PUNCTUATION, r"\1\2 ")
+    spaced = tf.strings.regex_replace(texts, _WHITE_SPACE, " ")
+    spaced = tf.strings.regex_replace(spaced, _LEADING_PUNCTUATION, r"\1\2 ")
     spaced = tf.strings.regex_replace(spaced, _TRAILING_PUNCTUATION, r" \1\2")
     return tf.strings.split(spaced)
 

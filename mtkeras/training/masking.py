@@ -30,11 +30,37 @@ def align_to_prediction(y_true, y_pred, sample_weight=None):
     if sample_weight is None:
         sample_weight = tf.ones(tf.shape(y_true), dtype=tf.float32)
     sample_weight = tf.cast(tf.convert_to_tensor(sample_weight), tf.float32)
+    # One weight per item: `[B, 1]` for a sentence task is squeezed, and a
+    # per-text `[B]` weight for a token task applies to each of its words.
+    if sample_weight.shape.rank == rank + 1:
+        sample_weight = tf.squeeze(sample_weight, axis=-1)
+    if sample_weight.shape.rank == 1 and rank == 2:
+        sample_weight = sample_weight[:, None] * tf.ones(tf.shape(y_true), tf.float32)
+    if sample_weight.shape.rank != rank:
+        raise ValueError(
+            f"sample_weight of shape {sample_weight.shape} does not fit predictions of shape {y_pred.shape}"
+        )
     if rank == 2:
         steps = tf.shape(y_pred)[1]
         y_true = _fit_time_axis(y_true, steps)
         sample_weight = _fit_time_axis(sample_weight, steps)
     return y_true, sample_weight
+
+
+def flatten_items(y_true, y_pred, sample_weight=None):
+    """Aligned labels `[N]`, predictions `[N, C]` and weights `[N]`, one row per item.
+
+    Keras' mean metrics first average `[B, T]` values over `T` per text, which
+    weights each batch's words by `1 / T`; `T` differs between batches and
+    replicas. Flat items make a metric exactly `sum(v * w) / sum(w)`.
+    """
+    y_true, sample_weight = align_to_prediction(y_true, y_pred, sample_weight)
+    num_classes = tf.shape(y_pred)[-1]
+    return (
+        tf.reshape(y_true, [-1]),
+        tf.reshape(y_pred, tf.stack([-1, num_classes])),
+        tf.reshape(sample_weight, [-1]),
+    )
 
 
 def _fit_time_axis(values, steps):

@@ -1,0 +1,80 @@
+"""The functional multi-task model: structure, inputs, saving."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import mtkeras
+from conftest import build_tiny_model, tiny_examples, tiny_tasks
+from mtkeras import names
+from mtkeras.encoders import BiLSTMEncoder
+
+TEXTS = ["book a table for two", "play jazz", ""]
+
+
+def test_functional_model_with_one_output_per_task():
+    model = build_tiny_model()
+    assert isinstance(model, keras.Model) and model.__class__.__name__ == "MultiTaskModel"
+    assert sorted(layer.name for layer in model.layers[3:]) == sorted(t.name for t in model.tasks)
+    assert [type(layer).__name__ for layer in model.layers[:3]] == ["InputLayer", "WordPreprocessor", "BiLSTMEncoder"]
+    assert [t.name for t in model.inputs] == [names.TEXT]
+    assert model.inputs[0].dtype == "string"
+    out = model(tf.constant(TEXTS))
+    assert set(out) == {"intent", "slots", "sentiment"}
+    intent, slots, sentiment = model.tasks
+    assert out["intent"].shape == (3, intent.num_labels)
+    assert out["slots"].shape == (3, 5, slots.num_labels)
+    np.testing.assert_allclose(tf.reduce_sum(out["sentiment"], -1), 1.0, rtol=1e-5)
+
+
+def test_predict_takes_lists_arrays_tensors_and_dicts():
+    model = build_tiny_model()
+    reference = model.predict({names.TEXT: tf.constant(TEXTS)}, verbose=0)["intent"]
+    for x in (TEXTS, np.array(TEXTS), tf.constant(TEXTS)):
+        np.testing.assert_allclose(model.predict(x, verbose=0)["intent"], reference, atol=1e-6)
+
+
+def test_non_ascii_texts():
+    model = build_tiny_model()
+    texts = ["café à paris", "東京の天気", "naïve"]
+    out = model.predict(texts, verbose=0)
+    assert out["intent"].shape == (3, model.tasks[0].num_labels)
+    np.testing.assert_allclose(out["intent"], model.predict(tf.constant(texts), verbose=0)["intent"], atol=1e-6)
+
+
+def test_keras_file_round_trip(tmp_path):
+    model = build_tiny_model()
+    model.compile(optimizer="adam")
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, mtkeras.MultiTaskModel)
+    assert loaded.tasks == model.tasks
+    assert loaded.preprocessor.vocabulary == model.preprocessor.vocabulary
+    expected, got = model.predict(TEXTS, verbose=0), loaded.predict(TEXTS, verbose=0)
+    for task in expected:
+        np.testing.assert_allclose(got[task], expected[task], atol=1e-6)
+
+
+def test_build_model_errors_name_the_problem():
+    tasks = tiny_tasks()
+    with pytest.raises(ValueError, match="exactly one of `texts`"):
+        mtkeras.build_model(tasks)
+    with pytest.raises(ValueError, match="vocabulary_size=50 does not match"):
+        mtkeras.build_model(tasks, encoder=BiLSTMEncoder(50), vocabulary=["a", "b"])
+    with pytest.raises(ValueError, match="Unknown encoder 'gru'"):
+        mtkeras.build_model(tasks, encoder="gru", vocabulary=["a"])
+    with pytest.raises(ValueError, match=r"duplicate task names: \['intent'\]"):
+        mtkeras.build_model(tasks + tasks[:1], vocabulary=["a"])
+    with pytest.raises(ValueError, match="hidden_dim=0"):
+        BiLSTMEncoder(10, hidden_dim=0)
+
+
+def test_encoder_instance_is_used_as_given():
+    examples = tiny_examples()
+    pre_size = mtkeras.text.WordPreprocessor.from_texts([ex.text for ex in examples]).vocabulary_size
+    encoder = BiLSTMEncoder(pre_size, embedding_dim=4, hidden_dim=3)
+    model = mtkeras.build_model(tiny_tasks(examples), encoder=encoder, texts=[ex.text for ex in examples])
+    assert model.encoder is encoder
+    assert model(tf.constant(["play jazz"]))["slots"].shape == (1, 2, model.tasks[1].num_labels)
