@@ -9,7 +9,6 @@ import concurrent.futures
 import functools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,8 @@ from tensorflow_serving.apis import get_model_status_pb2
 from tensorflow_serving.apis import model_service_pb2_grpc
 from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+from conftest import free_port
 
 from mtkeras import names
 from mtkeras.serving import Client, ModelServer, ServingError
@@ -102,12 +103,6 @@ def _assert_outputs_equal(served, expected):
         else:
             assert served[key].dtype == value.dtype, key
             np.testing.assert_allclose(served[key], value, rtol=1e-6, err_msg=key)
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -467,7 +462,7 @@ def test_get_model_status(channel):
 
 @pytest.mark.slow
 def test_serve_subprocess_stops_on_sigterm(base_path):
-    port = _free_port()
+    port = free_port()
     code = f"from mtkeras.serving.server import serve; serve({MODEL!r}, {base_path!r}, '127.0.0.1', {port})"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     process = subprocess.Popen(
