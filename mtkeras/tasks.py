@@ -24,6 +24,10 @@ LABELLED_LOSS = "labelled_loss"
 
 _TASK_KINDS = {}
 
+# Id of a label outside the task's vocabulary (seen in evaluation data, never
+# in training): the loss leaves it out, metrics count it as an error.
+UNKNOWN_LABEL_ID = -1
+
 
 def _register(cls):
     _TASK_KINDS[cls.kind] = cls
@@ -94,11 +98,17 @@ class Task:
         return [MaskedAccuracy(name="accuracy"), MaskedLossMean(self.loss(), name=LABELLED_LOSS)]
 
     # === Data ===
-    def label_id(self, label, source=""):
-        """Maps a label to its id; an unknown label is an error naming `source`."""
+    def label_id(self, label, source="", unknown="raise"):
+        """Maps a label to its id.
+
+        An unknown label raises an error naming `source`, or with
+        `unknown="error"` gets `UNKNOWN_LABEL_ID`.
+        """
         try:
             return self._label_ids[label]
         except KeyError:
+            if unknown == "error":
+                return UNKNOWN_LABEL_ID
             where = f"{source}: " if source else ""
             raise ValueError(
                 f"{where}label {label!r} of task {self.name!r} is not in its "
@@ -153,11 +163,11 @@ class SentenceClassification(Task):
     def build_head(self):
         return SentenceClassificationHead(self.num_labels, dropout=self.dropout, name=self.name)
 
-    def encode(self, value, num_words, source=""):
+    def encode(self, value, num_words, source="", unknown="raise"):
         """Label id and weight for one example (`value` None: missing label)."""
         if value is None:
             return np.int32(0), np.float32(0.0)
-        return np.int32(self.label_id(value, source)), np.float32(1.0)
+        return np.int32(self.label_id(value, source, unknown)), np.float32(1.0)
 
     def export_outputs(self, probs, lengths):
         best = tf.argmax(probs, axis=-1, output_type=tf.int32)
@@ -196,7 +206,7 @@ class TokenTagging(Task):
     def build_head(self):
         return TokenClassificationHead(self.num_labels, dropout=self.dropout, name=self.name)
 
-    def encode(self, value, num_words, source=""):
+    def encode(self, value, num_words, source="", unknown="raise"):
         """Tag ids and weights `[num_words]` for one example's aligned tags."""
         if value is None:
             return np.zeros([num_words], np.int32), np.zeros([num_words], np.float32)
@@ -204,7 +214,7 @@ class TokenTagging(Task):
             raise ValueError(
                 f"{source}: task {self.name!r} has {len(value)} tags for {num_words} words"
             )
-        ids = np.array([self.label_id(tag, source) for tag in value], dtype=np.int32)
+        ids = np.array([self.label_id(tag, source, unknown) for tag in value], dtype=np.int32)
         return ids, np.ones([num_words], np.float32)
 
     def export_outputs(self, probs, lengths):

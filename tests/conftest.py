@@ -32,6 +32,22 @@ TINY_FEEDBACK = [
 ]
 
 
+TINY_ENTITIES = [
+    ("meet alice in london", "O B-person O B-location"),
+    ("bob flew to tokyo today", "B-person O O B-location O"),
+    ("new york is cold", "B-location I-location O O"),
+    ("carol and dave went home", "B-person O B-person O O"),
+]
+
+
+def tiny_entity_examples():
+    """A third source: only entities (a token task of its own)."""
+    return [
+        Example(tuple(text.split()), {"entities": tuple(tags.split())}, f"tweets:{i}")
+        for i, (text, tags) in enumerate(TINY_ENTITIES, start=1)
+    ]
+
+
 def tiny_examples():
     """Heterogeneous examples: intent + slots from one source, sentiment from another."""
     examples = [

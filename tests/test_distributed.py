@@ -63,3 +63,57 @@ def test_two_replicas_match_single_device_training():
     assert out["max_weight_diff"] < TOLERANCE
     for key in ("loss", "intent_loss", "slots_loss", "sentiment_loss", "intent_accuracy", "sentiment_accuracy"):
         assert out["history_mirrored"][key] == pytest.approx(out["history_single"][key], abs=1e-5), key
+
+
+HAND_SCRIPT = """
+import json, sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+sys.path.insert(0, {tests_dir!r})
+import numpy as np
+import mtkeras
+from conftest import build_tiny_model, tiny_examples
+from mtkeras.data import make_dataset
+
+examples = tiny_examples()
+# One global batch of 8 = replica shares of 4: the first share holds 4 intent
+# labels and 19 slot words, the second 1 intent label, 3 slot words and 3
+# sentiment labels.
+batch_examples = examples[:4] + examples[8:12]
+out = {{}}
+for kind in ("default", "mirrored"):
+    strategy = mtkeras.get_strategy(kind)
+    with strategy.scope():
+        model = build_tiny_model(examples, seed=0)
+    x, y, w = next(iter(make_dataset(batch_examples, model.tasks, batch_size=8)))
+    probs = model.predict(x, verbose=0)
+    losses = {{t.name: t.loss() for t in model.tasks}}
+
+    def step(x, y, w):
+        pred = model(x, training=False)
+        return {{name: loss(y[name], pred[name], w[name]) for name, loss in losses.items()}}
+
+    per_replica = strategy.run(step, args=next(iter(strategy.experimental_distribute_dataset(
+        make_dataset(batch_examples, model.tasks, batch_size=8)))))
+    summed = {{k: float(strategy.reduce("SUM", v, axis=None)) for k, v in per_replica.items()}}
+    hand = {{}}
+    for task in model.tasks:
+        p, labels, weights = probs[task.name], y[task.name].numpy(), w[task.name].numpy()
+        if p.ndim == 3:
+            p = p[:, : labels.shape[1]]
+        picked = np.take_along_axis(p, labels[..., None], axis=-1)[..., 0]
+        picked = np.where(weights > 0, picked, 1.0)  # padding: zero probabilities, weight 0
+        hand[task.name] = float(-(np.log(picked) * weights).sum() / weights.sum())
+    out[kind] = {{"replicas": strategy.num_replicas_in_sync, "summed": summed, "hand": hand}}
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_masked_loss_matches_a_hand_computation_with_1_and_2_replicas():
+    out = json.loads(run_python(HAND_SCRIPT.format(tests_dir=TESTS_DIR)).strip().splitlines()[-1])
+    assert out["default"]["replicas"] == 1 and out["mirrored"]["replicas"] == 2
+    for kind in ("default", "mirrored"):
+        for task, value in out[kind]["hand"].items():
+            assert out[kind]["summed"][task] == pytest.approx(value, rel=1e-5), (kind, task)

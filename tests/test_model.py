@@ -35,6 +35,16 @@ def test_predict_takes_lists_arrays_tensors_and_dicts():
         np.testing.assert_allclose(model.predict(x, verbose=0)["intent"], reference, atol=1e-6)
 
 
+def test_predict_pads_token_outputs_across_batches():
+    model = build_tiny_model()
+    texts = ["book a table for two in paris tonight"] * 3 + ["play jazz"] * 3
+    out = model.predict(texts, batch_size=3, verbose=0)
+    assert isinstance(out["slots"], np.ndarray) and out["slots"].shape == (6, 8, model.tasks[1].num_labels)
+    alone = model.predict(texts[3:], verbose=0)["slots"]
+    np.testing.assert_allclose(out["slots"][3:, :2], alone, atol=1e-6)
+    assert not out["slots"][3:, 2:].any()
+
+
 def test_non_ascii_texts():
     model = build_tiny_model()
     texts = ["café à paris", "東京の天気", "naïve"]

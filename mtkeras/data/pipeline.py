@@ -1,11 +1,28 @@
-"""Examples to a `tf.data.Dataset` of `(features, labels, sample_weights)`."""
+"""Examples to `tf.data` streams of `(features, labels, sample_weights)`.
+
+One source: `make_dataset`. Several sources, each labelled for some tasks:
+`mix_datasets`, which samples them with a chosen strategy. Both give every
+task in every batch (a missing label has weight 0) and can batch texts of
+similar length together (`bucket=True`) instead of padding every batch to its
+longest text.
+"""
+
+import collections
+import logging
 
 import numpy as np
 import tensorflow as tf
 
 from mtkeras import names
-from mtkeras.tasks import TokenTagging, continuation_tag
+from mtkeras.tasks import UNKNOWN_LABEL_ID, TokenTagging, continuation_tag
 from mtkeras.text.tokenizer import split_words
+
+logger = logging.getLogger("mtkeras")
+
+# Words per text, carried beside `text` until batching (for bucketing).
+_NUM_WORDS = "_num_words"
+SAMPLING = ("proportional", "uniform", "temperature")
+UNKNOWN_LABELS = ("error", "raise")
 
 
 def align_tags(examples, tasks):
@@ -39,27 +56,48 @@ def align_tags(examples, tasks):
     return aligned
 
 
-def encode_examples(examples, tasks):
-    """Encodes examples as arrays: texts, then per task ids and weights.
+def encode_examples(examples, tasks, unknown_labels="error"):
+    """Encodes examples as arrays: texts, word counts, per task ids and weights.
 
-    Token tasks give ragged rows (one entry per model word). Unknown task
-    names in an example's labels are an error naming its source.
+    Token tasks give one entry per model word. A label outside a task's
+    vocabulary raises (`unknown_labels="raise"`) or gets id
+    `UNKNOWN_LABEL_ID` (`"error"`, the default): the loss leaves it out and
+    metrics count it as an error, as evaluation on ATIS-style test sets
+    requires; their number is logged. Labels for tasks the model does not
+    have are an error naming the example's source.
+
+    Returns:
+        `(texts, num_words, ids, weights)`; `ids` and `weights` map task names
+        to lists of arrays.
     """
+    if unknown_labels not in UNKNOWN_LABELS:
+        raise ValueError(f"unknown_labels must be one of {UNKNOWN_LABELS}. Received: {unknown_labels!r}")
     known = {t.name for t in tasks}
-    texts, ids, weights = [], {t.name: [] for t in tasks}, {t.name: [] for t in tasks}
-    for ex, (num_words, tags) in zip(examples, align_tags(examples, tasks)):
-        unknown = sorted(set(ex.labels) - known)
-        if unknown:
+    texts, num_words = [], []
+    ids, weights = {t.name: [] for t in tasks}, {t.name: [] for t in tasks}
+    unknown = collections.defaultdict(list)
+    for ex, (count, tags) in zip(examples, align_tags(examples, tasks)):
+        extra = sorted(set(ex.labels) - known)
+        if extra:
             raise ValueError(
-                f"{ex.source}: labels for unknown task(s) {unknown}; the model's tasks are {sorted(known)}"
+                f"{ex.source}: labels for unknown task(s) {extra}; the model's tasks are {sorted(known)}"
             )
         texts.append(ex.text)
+        num_words.append(count)
         for task in tasks:
             value = tags.get(task.name, ex.labels.get(task.name))
-            task_ids, task_weights = task.encode(value, num_words, ex.source)
+            task_ids, task_weights = task.encode(value, count, ex.source, unknown=unknown_labels)
+            if np.any(task_ids == UNKNOWN_LABEL_ID) and value is not None:
+                unknown[task.name].append(ex.source)
             ids[task.name].append(task_ids)
             weights[task.name].append(task_weights)
-    return texts, ids, weights
+    for task, sources in unknown.items():
+        logger.warning(
+            "task %r: %d example(s) carry labels outside its vocabulary (first: %s); "
+            "they count as errors in metrics and are left out of the loss",
+            task, len(sources), sources[0],
+        )
+    return texts, num_words, ids, weights
 
 
 def _column(values):
@@ -70,8 +108,49 @@ def _column(values):
 
 
 def _dense_rows(*element):
-    """Ragged columns slice into ragged-rank-0 rows; padded_batch wants tensors."""
+    """Ragged columns slice into ragged-rank-0 rows; batching wants tensors."""
     return tf.nest.map_structure(tf.convert_to_tensor, element)
+
+
+def example_dataset(examples, tasks, unknown_labels="error"):
+    """One element per example: `({"text", "_num_words"}, labels, weights)`, unbatched."""
+    if not examples:
+        raise ValueError("no examples to build a dataset from")
+    texts, num_words, ids, weights = encode_examples(examples, tasks, unknown_labels)
+    columns = (
+        {names.TEXT: tf.constant(texts), _NUM_WORDS: tf.constant(num_words, tf.int32)},
+        {name: _column(values) for name, values in ids.items()},
+        {name: _column(values) for name, values in weights.items()},
+    )
+    return tf.data.Dataset.from_tensor_slices(columns).map(_dense_rows)
+
+
+def bucket_boundaries(num_words, num_buckets=8):
+    """Word-count boundaries splitting texts into about equally full buckets."""
+    quantiles = np.quantile(np.asarray(num_words), np.linspace(0, 1, num_buckets + 1)[1:-1])
+    return sorted({int(q) + 1 for q in quantiles})
+
+
+def _drop_num_words(features, labels, weights):
+    features = {key: value for key, value in features.items() if key != _NUM_WORDS}
+    return features, labels, weights
+
+
+def batch_dataset(dataset, batch_size, boundaries=None, drop_remainder=False):
+    """Pads and batches an `example_dataset` stream; buckets by length when
+    `boundaries` (word counts, increasing) are given."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"Received an invalid `batch_size`, expected a positive integer. Received: {batch_size!r}")
+    if boundaries:
+        dataset = dataset.bucket_by_sequence_length(
+            element_length_func=lambda features, labels, weights: features[_NUM_WORDS],
+            bucket_boundaries=list(boundaries),
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            drop_remainder=drop_remainder,
+        )
+    else:
+        dataset = dataset.padded_batch(batch_size, drop_remainder=drop_remainder)
+    return dataset.map(_drop_num_words).prefetch(tf.data.AUTOTUNE)
 
 
 def make_dataset(
@@ -82,8 +161,10 @@ def make_dataset(
     seed=0,
     drop_remainder=False,
     repeat=False,
+    bucket=False,
+    unknown_labels="error",
 ):
-    """Builds the training/evaluation stream for `model.fit`.
+    """The training or evaluation stream of one source, for `model.fit`.
 
     Every element is `({"text": [B]}, {task: ids}, {task: weights})`, with
     every task present in every batch: a missing label has weight 0 and costs
@@ -95,26 +176,112 @@ def make_dataset(
         batch_size: int. The global batch size (split across replicas).
         shuffle: bool. Reshuffle every epoch, with `seed`.
         seed: int. Seed of the shuffle.
-        drop_remainder: bool. Drop a last partial batch (use for training
-            under `MirroredStrategy`).
+        drop_remainder: bool. Drop partial batches (use for training under
+            `MirroredStrategy`).
         repeat: bool. Repeat forever (then pass `steps_per_epoch` to `fit`).
+        bucket: bool. Batch texts of similar length together (less padding,
+            faster training); batches then come in a length-driven order.
+        unknown_labels: `"error"` or `"raise"`; see `encode_examples`.
 
     Example:
-    >>> data = make_dataset(read_joint_nlu("train"), tasks, batch_size=64, shuffle=True)
+    >>> data = make_dataset(read_joint_nlu("train"), tasks, batch_size=64, shuffle=True, bucket=True)
     >>> model.fit(data, epochs=3)
     """
-    if not examples:
-        raise ValueError("make_dataset: no examples")
-    texts, ids, weights = encode_examples(examples, tasks)
-    columns = (
-        {names.TEXT: tf.constant(texts)},
-        {name: _column(values) for name, values in ids.items()},
-        {name: _column(values) for name, values in weights.items()},
-    )
-    dataset = tf.data.Dataset.from_tensor_slices(columns).map(_dense_rows)
+    dataset = example_dataset(examples, tasks, unknown_labels).cache()
     if shuffle:
-        dataset = dataset.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         dataset = dataset.repeat()
-    dataset = dataset.padded_batch(batch_size, drop_remainder=drop_remainder)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    boundaries = bucket_boundaries([len(ex.words) for ex in examples]) if bucket else None
+    return batch_dataset(dataset, batch_size, boundaries, drop_remainder)
+
+
+def sampling_weights(sizes, sampling="proportional", temperature=2.0):
+    """Probabilities of drawing the next example from each source.
+
+    `proportional`: size / total. `uniform`: the same for every source.
+    `temperature`: proportional to size ** (1 / temperature) (1 gives
+    proportional, large values approach uniform; the usual multi-task
+    compromise that keeps small sources from being drowned out).
+    """
+    sizes = np.asarray(sizes, dtype=np.float64)
+    if sampling not in SAMPLING:
+        raise ValueError(f"Unknown sampling {sampling!r}; expected one of {SAMPLING}")
+    if sampling == "temperature" and not temperature > 0:
+        raise ValueError(f"temperature must be > 0. Received: temperature={temperature!r}")
+    if sampling == "uniform":
+        raw = np.ones_like(sizes)
+    elif sampling == "proportional":
+        raw = sizes
+    else:
+        raw = sizes ** (1.0 / temperature)
+    return (raw / raw.sum()).tolist()
+
+
+def mix_datasets(
+    sources,
+    tasks,
+    batch_size=32,
+    sampling="proportional",
+    temperature=2.0,
+    examples_per_epoch=None,
+    seed=0,
+    bucket=True,
+    drop_remainder=False,
+    unknown_labels="error",
+):
+    """One training stream from several sources, each labelled for some tasks.
+
+    Each source is shuffled and repeated on its own; the next example is drawn
+    from a source chosen at random with `sampling_weights`. An epoch is
+    `examples_per_epoch` draws (default: all sources' examples once, on
+    average), then batches as in `make_dataset`. Seeded: the same seed gives
+    the same stream, and each epoch draws a new mix.
+
+    Args:
+        sources: dict of source name to list of `Example`.
+        tasks: list of `Task` (every source is encoded for all of them).
+        batch_size: int. The global batch size.
+        sampling: `"proportional"`, `"uniform"` or `"temperature"`.
+        temperature: float. For `sampling="temperature"`.
+        examples_per_epoch: int or None. Draws per epoch.
+        seed: int. Seeds source shuffles and the sampler.
+        bucket: bool. Batch texts of similar length together.
+        drop_remainder: bool. Drop partial batches (training under
+            `MirroredStrategy`).
+        unknown_labels: `"error"` or `"raise"`; see `encode_examples`.
+
+    Example:
+    >>> data = mix_datasets({"snips": snips, "sst2": sst2, "wnut": wnut}, tasks,
+    ...                     sampling="temperature", temperature=2.0)
+    >>> model.fit(data, epochs=5)
+    """
+    if not sources:
+        raise ValueError("mix_datasets: no sources")
+    empty = [name for name, examples in sources.items() if not examples]
+    if empty:
+        raise ValueError(f"mix_datasets: source(s) {empty} have no examples")
+    names_, sizes = list(sources), [len(sources[name]) for name in sources]
+    weights = sampling_weights(sizes, sampling, temperature)
+    examples_per_epoch = sum(sizes) if examples_per_epoch is None else examples_per_epoch
+    if not isinstance(examples_per_epoch, int) or examples_per_epoch < 1:
+        raise ValueError(f"examples_per_epoch must be a positive integer. Received: {examples_per_epoch!r}")
+    datasets = [
+        example_dataset(sources[name], tasks, unknown_labels)
+        .cache()
+        .shuffle(size, seed=seed + i, reshuffle_each_iteration=True)
+        .repeat()
+        for i, (name, size) in enumerate(zip(names_, sizes))
+    ]
+    mixed = tf.data.Dataset.sample_from_datasets(
+        datasets, weights=weights, seed=seed, rerandomize_each_iteration=True
+    ).take(examples_per_epoch)
+    all_lengths = [len(ex.words) for name in names_ for ex in sources[name]]
+    boundaries = bucket_boundaries(all_lengths) if bucket else None
+    logger.info(
+        "mixing %s with %s sampling: %s",
+        ", ".join(f"{n} ({s})" for n, s in zip(names_, sizes)),
+        sampling,
+        ", ".join(f"{n} {w:.1%}" for n, w in zip(names_, weights)),
+    )
+    return batch_dataset(mixed, batch_size, boundaries, drop_remainder)

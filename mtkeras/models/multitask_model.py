@@ -72,8 +72,17 @@ class MultiTaskModel(keras.Model):
         return super().fit(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
-        """`keras.Model.predict` that also takes a list or array of raw texts."""
-        return super().predict(_as_model_inputs(x), *args, **kwargs)
+        """`keras.Model.predict` that also takes a list or array of raw texts.
+
+        Returns numpy arrays for every task: token outputs are `[N, T, C]`,
+        zero-padded past each text's words to the longest text of all
+        batches (Keras itself returns a ragged tensor when batches differ).
+        """
+        outputs = super().predict(_as_model_inputs(x), *args, **kwargs)
+        return {
+            name: value.to_tensor().numpy() if isinstance(value, tf.RaggedTensor) else value
+            for name, value in outputs.items()
+        }
 
     def compile(
         self,
@@ -104,6 +113,15 @@ class MultiTaskModel(keras.Model):
             loss_weights=loss_weights,
             **kwargs,
         )
+
+    def predict_step(self, data):
+        outputs = super().predict_step(data)
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return outputs
+        # Each replica pads its share of the batch to its own longest text;
+        # Keras concatenates the shares, so token outputs must agree on T.
+        return {name: _pad_time_axis_across_replicas(value, context) for name, value in outputs.items()}
 
     def get_metrics_result(self):
         """Metric values, with each task's exact labelled-item loss as `<task>_loss`.
@@ -157,6 +175,14 @@ def _as_model_inputs(inputs):
         texts = [t.encode("utf-8") if isinstance(t, str) else t for t in np.asarray(inputs, dtype=object).ravel()]
         inputs = tf.constant(texts, dtype=tf.string, shape=[len(texts)])
     return {names.TEXT: inputs}
+
+
+def _pad_time_axis_across_replicas(value, context):
+    if value.shape.rank != 3:
+        return value
+    steps = tf.shape(value)[1]
+    longest = tf.reduce_max(context.all_gather(steps[None], axis=0))
+    return tf.pad(value, [[0, 0], [0, longest - steps], [0, 0]])
 
 
 def _first_replica_value(value):

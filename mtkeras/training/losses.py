@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from mtkeras.training.masking import align_to_prediction, global_sum
+from mtkeras.training.masking import align_to_prediction, global_sum, known_labels
 
 
 @keras.saving.register_keras_serializable(package="mtkeras")
@@ -39,6 +39,7 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
         with tf.name_scope(self.name):
             y_pred = tf.cast(y_pred, tf.float32)
             y_true, weight = align_to_prediction(y_true, y_pred, sample_weight)
+            y_true, weight = known_labels(y_true, weight)
             per_item = self.call(y_true, y_pred)
             local_sum = tf.reduce_sum(per_item * weight)
             labelled = tf.stop_gradient(global_sum(tf.reduce_sum(weight)))

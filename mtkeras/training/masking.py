@@ -69,6 +69,16 @@ def _fit_time_axis(values, steps):
     return tf.pad(values, [[0, 0], [0, missing]])
 
 
+def known_labels(y_true, sample_weight):
+    """Labels and weights for a loss: unknown labels (id < 0) get weight 0.
+
+    Their id is clamped to 0 so the loss stays finite; accuracy metrics skip
+    this step and count them as errors, since no prediction can match.
+    """
+    known = tf.cast(y_true >= 0, sample_weight.dtype)
+    return tf.maximum(y_true, tf.zeros_like(y_true)), sample_weight * known
+
+
 def global_sum(value):
     """Sums `value` over all replicas in sync; the identity outside them."""
     context = tf.distribute.get_replica_context()

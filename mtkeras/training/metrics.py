@@ -2,7 +2,7 @@
 
 import keras
 
-from mtkeras.training.masking import flatten_items
+from mtkeras.training.masking import flatten_items, known_labels
 
 
 @keras.saving.register_keras_serializable(package="mtkeras")
@@ -44,6 +44,7 @@ class MaskedLossMean(keras.metrics.Mean):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true, y_pred, sample_weight = flatten_items(y_true, y_pred, sample_weight)
+        y_true, sample_weight = known_labels(y_true, sample_weight)
         values = self.loss.call(y_true, keras.ops.cast(y_pred, "float32"))
         return super().update_state(values, sample_weight=sample_weight)
 

@@ -1,0 +1,39 @@
+"""Readers: files to `Example`s carrying the labels each source has.
+
+One reader per format, each a class whose iteration streams examples (and a
+`read_*` function that reads them into a list):
+
+- `JointNLUReader` / `read_joint_nlu`: joint intent/slot folders (`seq.in`,
+  `seq.out`, `label`).
+- `ConllReader` / `read_conll`: CoNLL-style `token ... tag` files.
+- `DelimitedReader` / `read_delimited`: TSV and CSV files.
+- `JsonLinesReader` / `read_jsonl`: JSON Lines.
+
+Every bad input raises a `DataError` naming file, line and problem; with
+`on_error="skip"` bad records are left out instead, listed in the reader's
+`skipped` and counted in one logged warning. A reader's `tasks` says which
+tasks (and kinds, `"sentence"` or `"token"`) its examples label.
+"""
+
+from mtkeras.data.readers.base import SENTENCE, TOKEN, DataError, Example, Reader
+from mtkeras.data.readers.conll import ConllReader, read_conll
+from mtkeras.data.readers.delimited import DelimitedReader, read_delimited
+from mtkeras.data.readers.joint_nlu import JointNLUReader, iter_joint_nlu, read_joint_nlu
+from mtkeras.data.readers.jsonl import JsonLinesReader, read_jsonl
+
+__all__ = [
+    "SENTENCE",
+    "TOKEN",
+    "ConllReader",
+    "DataError",
+    "DelimitedReader",
+    "Example",
+    "JointNLUReader",
+    "JsonLinesReader",
+    "Reader",
+    "iter_joint_nlu",
+    "read_conll",
+    "read_delimited",
+    "read_joint_nlu",
+    "read_jsonl",
+]
