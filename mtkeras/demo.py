@@ -23,13 +23,13 @@ SOURCES = {
 
 
 def read_demo_split(data_dir, split):
+    """`{source: examples}` of one split of the demo corpus."""
     from mtkeras.data import read_joint_nlu
 
-    examples = []
-    for source, (label_task, tags_task) in SOURCES.items():
-        folder = os.path.join(data_dir, source, split)
-        examples += read_joint_nlu(folder, label_task=label_task, tags_task=tags_task)
-    return examples
+    return {
+        source: read_joint_nlu(os.path.join(data_dir, source, split), label_task=label_task, tags_task=tags_task)
+        for source, (label_task, tags_task) in SOURCES.items()
+    }
 
 
 def train_demo_model(data_dir, epochs=6, batch_size=32, seed=0, verbose=2):
@@ -37,9 +37,12 @@ def train_demo_model(data_dir, epochs=6, batch_size=32, seed=0, verbose=2):
     import keras
 
     import mtkeras
-    from mtkeras.data import make_dataset
+    from mtkeras.data import make_dataset, mix_datasets
 
-    train, valid, test = (read_demo_split(data_dir, split) for split in ("train", "valid", "test"))
+    sources, valid, test = (read_demo_split(data_dir, split) for split in ("train", "valid", "test"))
+    train = [ex for examples in sources.values() for ex in examples]
+    valid = [ex for examples in valid.values() for ex in examples]
+    test = [ex for examples in test.values() for ex in examples]
     tasks = [
         mtkeras.SentenceClassification.from_examples("intent", train),
         mtkeras.TokenTagging.from_examples("slots", train),
@@ -53,8 +56,11 @@ def train_demo_model(data_dir, epochs=6, batch_size=32, seed=0, verbose=2):
     with strategy.scope():
         model = mtkeras.build_model(tasks, texts=[ex.text for ex in train])
         model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    # Temperature sampling keeps the smaller feedback source from being
+    # drowned out; bucketing batches texts of similar length together.
     model.fit(
-        make_dataset(train, tasks, batch_size, shuffle=True, seed=seed, drop_remainder=replicas > 1),
+        mix_datasets(sources, tasks, batch_size, sampling="temperature", temperature=2.0, seed=seed,
+                     bucket=True, drop_remainder=replicas > 1),
         validation_data=make_dataset(valid, tasks, batch_size),
         epochs=epochs,
         verbose=verbose,
