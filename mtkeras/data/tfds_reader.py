@@ -15,10 +15,9 @@ Nothing is downloaded unless `download=True`.
 """
 
 import difflib
-import logging
 from collections.abc import Mapping
 
-from mtkeras.data.readers import DataError, Example
+from mtkeras.data.readers.base import BadRecord, DataError, Example, Reader
 
 SENTENCE = "sentence"
 TOKEN = "token"
@@ -38,10 +37,7 @@ PRESETS = {
     "wikiann": {"text": "tokens", "tasks": {"entities": "tags"}},
 }
 
-_ON_ERROR = ("raise", "skip")
 
-# The file readers' logger, so one logging setting covers every reader.
-logger = logging.getLogger("mtkeras.data.readers")
 
 
 def _tfds():
@@ -55,7 +51,7 @@ class _SkipExample(Exception):
     """One example's problem; raised or recorded depending on `on_error`."""
 
 
-class TfdsReader:
+class TfdsReader(Reader):
     """Streams `Example`s from a TensorFlow Datasets split.
 
     Args:
@@ -106,16 +102,10 @@ class TfdsReader:
         download=False,
         on_error="raise",
     ):
-        if on_error not in _ON_ERROR:
-            raise ValueError(
-                "Received an invalid value for `on_error`, expected 'raise' or 'skip'. "
-                f"Received: on_error={on_error!r}"
-            )
+        super().__init__(on_error)
         self.name = name
         self.split = split
         self.data_dir = data_dir
-        self.on_error = on_error
-        self.skipped = []
         self._where = f"tfds:{name}/{split}"
         self._builder = _make_builder(name, data_dir, self._where)
         features = self._builder.info.features
@@ -193,35 +183,16 @@ class TfdsReader:
             known = f" (splits: {splits})" if splits else ""
             raise DataError(f"{self._where}: cannot read split {self.split!r}: {err}{known}") from err
 
-    def __iter__(self):
-        tfds = _tfds()
-        self.skipped = []
-        count = 0
-        for index, record in enumerate(tfds.as_numpy(self._dataset)):
+    def _records(self):
+        for index, record in enumerate(_tfds().as_numpy(self._dataset)):
             source = f"{self._where}:{index}"
             try:
-                example = self._example(record, source)
+                yield self._example(record, source)
             except _SkipExample as err:
-                if self.on_error == "raise":
-                    raise DataError(f"{source}: {err}") from None
-                self.skipped.append((source, str(err)))
-                continue
-            count += 1
-            yield example
-        if not self.skipped:
-            if count == 0:
-                raise DataError(f"{self._where}: no examples in this split")
-            return
-        source, problem = self.skipped[0]
-        total = len(self.skipped) + count
-        if count == 0:
-            raise DataError(
-                f"{self._where}: no examples left, all {total} records are bad; the first: {source}: {problem}"
-            )
-        logger.warning(
-            "%s: skipped %d bad records of %d (on_error='skip'); the first: %s: %s",
-            self._where, len(self.skipped), total, source, problem,
-        )
+                yield BadRecord(source, str(err))
+
+    def _empty_message(self):
+        return f"{self._where}: no examples in this split"
 
     @property
     def tasks(self):
