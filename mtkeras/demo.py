@@ -59,8 +59,7 @@ def train_demo_model(data_dir, epochs=6, batch_size=32, seed=0, verbose=2):
     # Temperature sampling keeps the smaller feedback source from being
     # drowned out; bucketing batches texts of similar length together.
     model.fit(
-        mix_datasets(sources, tasks, batch_size, sampling="temperature", temperature=2.0, seed=seed,
-                     bucket=True, drop_remainder=replicas > 1),
+        mix_datasets(sources, tasks, batch_size, sampling="temperature", temperature=2.0, seed=seed, bucket=True),
         validation_data=make_dataset(valid, tasks, batch_size),
         epochs=epochs,
         verbose=verbose,

@@ -103,6 +103,25 @@ def test_bucketing_cuts_padding_and_keeps_every_example_once():
     assert all(len(f[names.TEXT]) == 16 for f, _, _ in dropped)
 
 
+def test_an_epoch_is_whole_full_batches_with_bucketing():
+    data = mix_datasets(sources(), source_tasks(), batch_size=8, examples_per_epoch=100, seed=0, bucket=True)
+    for _ in range(2):  # every epoch, not just the first
+        sizes = [len(f[names.TEXT]) for f, _, _ in data]
+        assert sizes == [8] * 13  # 100 examples, rounded up to whole batches
+
+
+def test_buckets_follow_the_model_words_not_the_file_words():
+    """Raw text: punctuation splits into extra model words, which bucketing must count."""
+    rng = np.random.default_rng(1)
+    examples = [
+        Example(tuple("w," for _ in range(rng.integers(1, 9))), {"big": "yes"}, f"raw:{i}") for i in range(200)
+    ]
+    tasks = source_tasks()
+    plain = make_dataset(examples, tasks, batch_size=16, shuffle=True, seed=0)
+    bucketed = make_dataset(examples, tasks, batch_size=16, shuffle=True, seed=0, bucket=True)
+    assert padding_fraction(bucketed) < padding_fraction(plain) / 2
+
+
 def test_bad_mixing_arguments_are_named():
     with pytest.raises(ValueError, match="Unknown sampling 'random'"):
         sampling_weights([1, 2], "random")
@@ -132,5 +151,10 @@ def test_label_never_seen_in_training_counts_as_an_error_and_never_crashes(caplo
     expected_loss = -np.log(probs["intent"][0][intent.labels.index("BookRestaurant")])
     assert result["intent_loss"] == pytest.approx(expected_loss, rel=1e-5)  # ... and not in the loss
     assert np.isfinite(result["slots_loss"])
+    assert "task 'slots': 1 example(s)" in caplog.text
+    slots = model.tasks[1]
+    predicted = np.argmax(probs["slots"][2][:3], axis=-1)
+    right = int(predicted[0] == slots.labels.index("O")) + int(predicted[1] == slots.labels.index("B-genre"))
+    assert result["slots_accuracy"] == pytest.approx(right / 3)  # B-airline: a miss
     with pytest.raises(ValueError, match=r"test/label:2: label 'FindFlight' of task 'intent'"):
         make_dataset(test, model.tasks, unknown_labels="raise")

@@ -43,6 +43,19 @@ def test_predict_pads_token_outputs_across_batches():
     alone = model.predict(texts[3:], verbose=0)["slots"]
     np.testing.assert_allclose(out["slots"][3:, :2], alone, atol=1e-6)
     assert not out["slots"][3:, 2:].any()
+    # Inside one batch too: no softmax rows past a text's words.
+    mixed = model.predict(["play jazz", "book a table for two"], verbose=0)["slots"]
+    assert not mixed[0, 2:].any() and mixed[1].sum(axis=-1) == pytest.approx(np.ones(5))
+
+
+def test_predict_takes_a_dataset():
+    from mtkeras.data import make_dataset
+
+    examples = tiny_examples()
+    model = build_tiny_model(examples)
+    data = make_dataset(examples, model.tasks, batch_size=4)
+    out = model.predict(data, verbose=0)
+    assert out["intent"].shape == (len(examples), model.tasks[0].num_labels)
 
 
 def test_non_ascii_texts():

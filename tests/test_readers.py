@@ -534,3 +534,12 @@ def test_jsonl_reader_checks_its_arguments():
         JsonLinesReader("f.jsonl", allow_missing="yes")
     with pytest.raises(ValueError, match=r"Received: tag_fields\['s'\]=3"):
         JsonLinesReader("f.jsonl", tag_fields={"s": 3})
+
+
+def test_unclosed_quote_is_never_skipped_because_it_swallows_later_rows(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text('text,label\nok,x\n"never closed,x\nmore,y\nrows,z\n', encoding="utf-8")
+    from mtkeras.data import read_delimited
+
+    with pytest.raises(DataError, match=r"data\.csv:3: quote opened here is never closed; lines 3-5"):
+        read_delimited(str(path), columns={"t": "label"}, on_error="skip")

@@ -21,7 +21,7 @@ import tensorflow_datasets as tfds
 from tensorflow_datasets.testing.mocking import RandomFakeGenerator
 
 from mtkeras.data.readers import DataError, Example
-from mtkeras.data.tfds_reader import PRESETS, TfdsReader, read_tfds
+from mtkeras.data.readers.tfds import PRESETS, TfdsReader, read_tfds
 
 USE_CODE = tfds.testing.MockPolicy.USE_CODE
 SST2_NAMES = ["negative", "positive"]
@@ -69,7 +69,7 @@ def conll_row(tokens, ner):
 
 def test_sst2_classlabel_ints_become_names_with_sources():
     with random_data(num_examples=6):
-        reader = TfdsReader("glue/sst2", "train", text="sentence", tasks={"sentiment": "label"})
+        reader = TfdsReader("glue/sst2", "train", text="sentence", task_features={"sentiment": "label"})
         examples = reader.read()
     assert reader.task_kinds == {"sentiment": "sentence"}
     assert len(examples) == 6
@@ -112,7 +112,7 @@ def test_plain_string_and_int_features_stay_strings():
     ]
     with fixed_data(rows):
         reader = TfdsReader(
-            "clinc_oos", "train", text="text", tasks={"intent": "intent_name", "intent_id": "intent"}
+            "clinc_oos", "train", text="text", task_features={"intent": "intent_name", "intent_id": "intent"}
         )
         (example,) = reader.read()
     assert reader.task_kinds == {"intent": "sentence", "intent_id": "sentence"}
@@ -124,7 +124,7 @@ def test_plain_string_and_int_features_stay_strings():
 
 def test_conll2003_token_tags_are_names_aligned_with_words():
     with aligned_data(num_examples=5):
-        reader = TfdsReader("conll2003", "train", text="tokens", tasks={"entities": "ner", "pos": "pos"})
+        reader = TfdsReader("conll2003", "train", text="tokens", task_features={"entities": "ner", "pos": "pos"})
         examples = reader.read()
     assert reader.task_kinds == {"entities": "token", "pos": "token"}
     assert len(examples) == 5
@@ -152,7 +152,7 @@ def test_token_feature_length_must_match_words():
     # TFDS' own mock gives `tokens` and `ner` independent random lengths.
     with random_data(num_examples=2):
         with pytest.raises(DataError, match=r"tfds:conll2003/train:0: \d+ tags in 'ner' for \d+ words"):
-            TfdsReader("conll2003", "train", text="tokens", tasks={"entities": "ner"}).read()
+            TfdsReader("conll2003", "train", text="tokens", task_features={"entities": "ner"}).read()
 
 
 def test_skip_mode_records_bad_examples_and_keeps_the_rest(caplog):
@@ -164,7 +164,7 @@ def test_skip_mode_records_bad_examples_and_keeps_the_rest(caplog):
         conll_row(["Paris"], [5]),
     ]
     with fixed_data(rows):
-        reader = TfdsReader("conll2003", "train", text="tokens", tasks={"entities": "ner"}, on_error="skip")
+        reader = TfdsReader("conll2003", "train", text="tokens", task_features={"entities": "ner"}, on_error="skip")
         examples = reader.read()
         assert [ex.words for ex in examples] == [("EU", "rejects"), ("Paris",)]
         assert [source for source, _ in reader.skipped] == [f"tfds:conll2003/train:{i}" for i in (1, 2, 3)]
@@ -175,7 +175,7 @@ def test_skip_mode_records_bad_examples_and_keeps_the_rest(caplog):
     assert "skipped 3 bad records of 5" in caplog.text
     with fixed_data(rows[1:4]):
         with pytest.raises(DataError, match=r"no examples left, all 3 records are bad; the first: tfds:conll2003/x:0"):
-            TfdsReader("conll2003", "x", text="tokens", tasks={"entities": "ner"}, on_error="skip").read()
+            TfdsReader("conll2003", "x", text="tokens", task_features={"entities": "ner"}, on_error="skip").read()
 
 
 def test_empty_text_is_an_error_naming_the_source():
@@ -197,7 +197,7 @@ def test_presets_fill_text_and_tasks():
     with fixed_data([{"sentence": "great", "label": 1, "idx": 0}]):
         (example,) = read_tfds("glue/sst2", "train")
     assert example.labels == {"sentiment": "positive"}
-    assert PRESETS["glue/sst2"] == {"text": "sentence", "tasks": {"sentiment": "label"}}
+    assert PRESETS["glue/sst2"] == {"text": "sentence", "task_features": {"sentiment": "label"}}
 
 
 def test_every_preset_is_registered_and_reads():
@@ -209,7 +209,7 @@ def test_every_preset_is_registered_and_reads():
             examples = reader.read()
             assert len(examples) == 2, key
             for ex in examples:
-                assert set(ex.labels) == set(preset["tasks"]), key
+                assert set(ex.labels) == set(preset["task_features"]), key
                 for task, label in ex.labels.items():
                     if reader.task_kinds[task] == "token":
                         assert len(label) == len(ex.words) and all(isinstance(t, str) for t in label), key
@@ -219,7 +219,7 @@ def test_every_preset_is_registered_and_reads():
 
 def test_dataset_without_preset_needs_a_mapping():
     with random_data(num_examples=1):
-        with pytest.raises(DataError, match=r"no preset mapping.*pass text and tasks.*sentence.*label"):
+        with pytest.raises(DataError, match=r"no preset mapping.*pass text and task_features.*sentence.*label"):
             TfdsReader("glue/cola", "train")
 
 
@@ -228,29 +228,29 @@ def test_dataset_without_preset_needs_a_mapping():
 
 def test_unknown_dataset_suggests_close_names():
     with pytest.raises(DataError, match=r"unknown TFDS dataset 'conl2003'; did you mean conll2003"):
-        TfdsReader("conl2003", "train", text="tokens", tasks={"entities": "ner"})
+        TfdsReader("conl2003", "train", text="tokens", task_features={"entities": "ner"})
     with pytest.raises(DataError, match=r"has no config 'sst3'; did you mean glue/sst2"):
-        TfdsReader("glue/sst3", "train", text="sentence", tasks={"sentiment": "label"})
+        TfdsReader("glue/sst3", "train", text="sentence", task_features={"sentiment": "label"})
 
 
 def test_unknown_feature_lists_the_available_ones():
     with random_data(num_examples=1):
         with pytest.raises(DataError) as err:
-            TfdsReader("glue/sst2", "train", text="sentence", tasks={"sentiment": "lable"})
+            TfdsReader("glue/sst2", "train", text="sentence", task_features={"sentiment": "lable"})
         message = str(err.value)
         assert message.startswith("tfds:glue/sst2/train: unknown feature 'lable' for task 'sentiment'")
         assert "did you mean 'label'" in message
         assert all(f"{name} (" in message for name in ("sentence", "label", "idx"))
         with pytest.raises(DataError, match=r"unknown feature 'words' for the text \(available features: tokens \("):
-            TfdsReader("conll2003", "train", text="words", tasks={"entities": "ner"})
+            TfdsReader("conll2003", "train", text="words", task_features={"entities": "ner"})
 
 
 def test_features_that_cannot_be_text_or_labels():
     with random_data(num_examples=1):
         with pytest.raises(DataError, match=r"'label' \(task 'similarity'\) is Tensor.*float32.*regression"):
-            TfdsReader("glue/stsb", "train", text="sentence1", tasks={"similarity": "label"})
+            TfdsReader("glue/stsb", "train", text="sentence1", task_features={"similarity": "label"})
         with pytest.raises(DataError, match=r"text feature 'label' is ClassLabel"):
-            TfdsReader("glue/sst2", "train", text="label", tasks={"sentiment": "label"})
+            TfdsReader("glue/sst2", "train", text="label", task_features={"sentiment": "label"})
     with pytest.raises(ValueError, match="on_error"):
         TfdsReader("glue/sst2", "train", on_error="ignore")
 
@@ -258,7 +258,7 @@ def test_features_that_cannot_be_text_or_labels():
 def test_not_prepared_dataset_is_a_clear_error_and_downloads_nothing(tmp_path):
     data_dir = tmp_path / "tfds"
     with pytest.raises(DataError) as err:
-        TfdsReader("glue/sst2", "train", text="sentence", tasks={"sentiment": "label"}, data_dir=str(data_dir))
+        TfdsReader("glue/sst2", "train", text="sentence", task_features={"sentiment": "label"}, data_dir=str(data_dir))
     message = str(err.value)
     assert message.startswith("tfds:glue/sst2/train: dataset glue/sst2/2.0.0 is not prepared")
     assert str(data_dir) in message and "download=True" in message

@@ -23,9 +23,10 @@ from mtkeras.data.readers import (
     read_delimited,
     read_joint_nlu,
     read_jsonl,
+    read_tfds,
+    TfdsReader,
 )
-from mtkeras.data.tfds_reader import PRESETS as TFDS_PRESETS
-from mtkeras.data.tfds_reader import TfdsReader, read_tfds
+from mtkeras.data.readers.tfds import PRESETS as TFDS_PRESETS
 
 __all__ = [
     "TFDS_PRESETS",

@@ -94,7 +94,8 @@ def encode_examples(examples, tasks, unknown_labels="error"):
     for task, sources in unknown.items():
         logger.warning(
             "task %r: %d example(s) carry labels outside its vocabulary (first: %s); "
-            "they count as errors in metrics and are left out of the loss",
+            "they count as errors in metrics and are left out of the loss "
+            "(pass unknown_labels='raise' to make this an error, as for training data)",
             task, len(sources), sources[0],
         )
     return texts, num_words, ids, weights
@@ -113,7 +114,12 @@ def _dense_rows(*element):
 
 
 def example_dataset(examples, tasks, unknown_labels="error"):
-    """One element per example: `({"text", "_num_words"}, labels, weights)`, unbatched."""
+    """One element per example: `({"text", "_num_words"}, labels, weights)`, unbatched.
+
+    Returns:
+        `(dataset, num_words)`: the dataset and each example's number of model
+        words (what bucketing sorts by).
+    """
     if not examples:
         raise ValueError("no examples to build a dataset from")
     texts, num_words, ids, weights = encode_examples(examples, tasks, unknown_labels)
@@ -122,7 +128,7 @@ def example_dataset(examples, tasks, unknown_labels="error"):
         {name: _column(values) for name, values in ids.items()},
         {name: _column(values) for name, values in weights.items()},
     )
-    return tf.data.Dataset.from_tensor_slices(columns).map(_dense_rows)
+    return tf.data.Dataset.from_tensor_slices(columns).map(_dense_rows), num_words
 
 
 def bucket_boundaries(num_words, num_buckets=8):
@@ -187,12 +193,13 @@ def make_dataset(
     >>> data = make_dataset(read_joint_nlu("train"), tasks, batch_size=64, shuffle=True, bucket=True)
     >>> model.fit(data, epochs=3)
     """
-    dataset = example_dataset(examples, tasks, unknown_labels).cache()
+    dataset, num_words = example_dataset(examples, tasks, unknown_labels)
+    dataset = dataset.cache()
     if shuffle:
         dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         dataset = dataset.repeat()
-    boundaries = bucket_boundaries([len(ex.words) for ex in examples]) if bucket else None
+    boundaries = bucket_boundaries(num_words) if bucket else None
     return batch_dataset(dataset, batch_size, boundaries, drop_remainder)
 
 
@@ -227,15 +234,14 @@ def mix_datasets(
     examples_per_epoch=None,
     seed=0,
     bucket=True,
-    drop_remainder=False,
-    unknown_labels="error",
+    unknown_labels="raise",
 ):
     """One training stream from several sources, each labelled for some tasks.
 
     Each source is shuffled and repeated on its own; the next example is drawn
     from a source chosen at random with `sampling_weights`. An epoch is
     `examples_per_epoch` draws (default: all sources' examples once, on
-    average), then batches as in `make_dataset`. Seeded: the same seed gives
+    average), rounded up to whole batches, which are always full. Seeded: the same seed gives
     the same stream, and each epoch draws a new mix.
 
     Args:
@@ -247,9 +253,8 @@ def mix_datasets(
         examples_per_epoch: int or None. Draws per epoch.
         seed: int. Seeds source shuffles and the sampler.
         bucket: bool. Batch texts of similar length together.
-        drop_remainder: bool. Drop partial batches (training under
-            `MirroredStrategy`).
-        unknown_labels: `"error"` or `"raise"`; see `encode_examples`.
+        unknown_labels: `"raise"` (default: a training stream) or `"error"`;
+            see `encode_examples`.
 
     Example:
     >>> data = mix_datasets({"snips": snips, "sst2": sst2, "wnut": wnut}, tasks,
@@ -266,17 +271,14 @@ def mix_datasets(
     examples_per_epoch = sum(sizes) if examples_per_epoch is None else examples_per_epoch
     if not isinstance(examples_per_epoch, int) or examples_per_epoch < 1:
         raise ValueError(f"examples_per_epoch must be a positive integer. Received: {examples_per_epoch!r}")
-    datasets = [
-        example_dataset(sources[name], tasks, unknown_labels)
-        .cache()
-        .shuffle(size, seed=seed + i, reshuffle_each_iteration=True)
-        .repeat()
-        for i, (name, size) in enumerate(zip(names_, sizes))
-    ]
+    datasets, all_lengths = [], []
+    for i, (name, size) in enumerate(zip(names_, sizes)):
+        dataset, num_words = example_dataset(sources[name], tasks, unknown_labels)
+        datasets.append(dataset.cache().shuffle(size, seed=seed + i, reshuffle_each_iteration=True).repeat())
+        all_lengths += num_words
     mixed = tf.data.Dataset.sample_from_datasets(
         datasets, weights=weights, seed=seed, rerandomize_each_iteration=True
-    ).take(examples_per_epoch)
-    all_lengths = [len(ex.words) for name in names_ for ex in sources[name]]
+    )
     boundaries = bucket_boundaries(all_lengths) if bucket else None
     logger.info(
         "mixing %s with %s sampling: %s",
@@ -284,4 +286,6 @@ def mix_datasets(
         sampling,
         ", ".join(f"{n} {w:.1%}" for n, w in zip(names_, weights)),
     )
-    return batch_dataset(mixed, batch_size, boundaries, drop_remainder)
+    # The stream is endless, so every batch is full; an epoch is whole batches.
+    steps = -(-examples_per_epoch // batch_size)
+    return batch_dataset(mixed, batch_size, boundaries, drop_remainder=True).take(steps)

@@ -7,7 +7,11 @@ ENCODERS = {"bilstm": BiLSTMEncoder}
 
 
 def get_encoder(name, vocabulary_size, **config):
-    """Builds a registered encoder by name, e.g. `get_encoder("bilstm", 5000)`."""
+    """Builds a registered encoder by name, e.g. `get_encoder("bilstm", 5000)`.
+
+    `config` holds the encoder's other arguments; `build_model` adds the
+    preprocessor's `char_buckets` for encoders that take it.
+    """
     try:
         cls = ENCODERS[name]
     except KeyError:

@@ -16,9 +16,15 @@ def masked_max_pool(sequence, padding_mask):
 
 @keras.saving.register_keras_serializable(package="mtkeras")
 class BiLSTMEncoder(keras.layers.Layer):
-    """Word embeddings followed by stacked bidirectional LSTMs.
+    """Word (and character) embeddings followed by stacked bidirectional LSTMs.
 
-    Takes `{"token_ids": [B, T] int, "padding_mask": [B, T] bool}` and returns
+    Each word is the concatenation of its word embedding and, when
+    `char_dim > 0`, a character CNN over its hashed characters (max-pooled
+    over characters): words never seen in training, such as names, still get
+    a representation from their spelling.
+
+    Takes `{"token_ids": [B, T] int, "padding_mask": [B, T] bool, "char_ids":
+    [B, T, L] int}` (from `WordPreprocessor`) and returns
     the encoder contract shared by every mtkeras encoder:
     `{"sequence_output": [B, T, H], "pooled_output": [B, H], "padding_mask": [B, T]}`
     with `H = 2 * hidden_dim` and `pooled_output` a max over real words.
@@ -29,6 +35,10 @@ class BiLSTMEncoder(keras.layers.Layer):
         hidden_dim: int. LSTM units per direction.
         num_layers: int. Stacked BiLSTM layers.
         dropout: float. Dropout on the embeddings and on each layer's output.
+        char_buckets: int. Number of character ids (as in the preprocessor).
+        char_dim: int. Character embedding size; 0 turns character features off.
+        char_filters: int. Character CNN filters (its output size per word).
+        char_kernel_size: int. Character CNN width.
 
     Example:
     >>> encoder = BiLSTMEncoder(vocabulary_size=100, embedding_dim=8, hidden_dim=4)
@@ -42,6 +52,10 @@ class BiLSTMEncoder(keras.layers.Layer):
         hidden_dim=128,
         num_layers=1,
         dropout=0.2,
+        char_buckets=512,
+        char_dim=32,
+        char_filters=64,
+        char_kernel_size=3,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -50,6 +64,9 @@ class BiLSTMEncoder(keras.layers.Layer):
             ("embedding_dim", embedding_dim),
             ("hidden_dim", hidden_dim),
             ("num_layers", num_layers),
+            ("char_buckets", char_buckets),
+            ("char_filters", char_filters),
+            ("char_kernel_size", char_kernel_size),
         ):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(
@@ -66,11 +83,25 @@ class BiLSTMEncoder(keras.layers.Layer):
         self.hidden_dim = hidden_dim
         self.num_layers = num_layers
         self.dropout = dropout
+        if not isinstance(char_dim, int) or char_dim < 0:
+            raise ValueError(
+                "Received an invalid value for `char_dim`, expected an integer >= 0. "
+                f"Received: char_dim={char_dim!r}"
+            )
+        self.char_buckets = char_buckets
+        self.char_dim = char_dim
+        self.char_filters = char_filters
+        self.char_kernel_size = char_kernel_size
 
         # === Layers ===
         self.embedding = keras.layers.Embedding(
             vocabulary_size, embedding_dim, name="word_embedding"
         )
+        if char_dim:
+            self.char_embedding = keras.layers.Embedding(char_buckets, char_dim, name="char_embedding")
+            self.char_conv = keras.layers.Conv1D(
+                char_filters, char_kernel_size, padding="same", activation="relu", name="char_cnn"
+            )
         self.embedding_dropout = keras.layers.Dropout(dropout)
         self.recurrent_layers = [
             keras.layers.Bidirectional(
@@ -81,6 +112,16 @@ class BiLSTMEncoder(keras.layers.Layer):
         ]
         self.output_dropouts = [keras.layers.Dropout(dropout) for _ in range(num_layers)]
 
+    def _char_features(self, char_ids):
+        """`[B, T, char_filters]`: a CNN over each word's characters, max-pooled."""
+        batch, steps, width = ops.shape(char_ids)[0], ops.shape(char_ids)[1], ops.shape(char_ids)[2]
+        flat = ops.reshape(char_ids, (-1, width))
+        features = self.char_conv(self.char_embedding(flat))
+        char_mask = ops.expand_dims(ops.cast(flat > 0, features.dtype), -1)
+        # ReLU outputs are >= 0, so zeroing padded characters keeps the max right.
+        pooled = ops.max(features * char_mask, axis=1)
+        return ops.reshape(pooled, (batch, steps, self.char_filters))
+
     @property
     def output_dim(self):
         return 2 * self.hidden_dim
@@ -89,6 +130,10 @@ class BiLSTMEncoder(keras.layers.Layer):
         shape = tuple(input_shape["token_ids"])
         self.embedding.build(shape)
         width = self.embedding_dim
+        if self.char_dim:
+            self.char_embedding.build((None, None))
+            self.char_conv.build((None, None, self.char_dim))
+            width += self.char_filters
         for layer in self.recurrent_layers:
             layer.build(shape + (width,))
             width = self.output_dim
@@ -97,6 +142,8 @@ class BiLSTMEncoder(keras.layers.Layer):
     def call(self, inputs, training=None):
         mask = inputs["padding_mask"]
         x = self.embedding(inputs["token_ids"])
+        if self.char_dim:
+            x = ops.concatenate([x, self._char_features(inputs["char_ids"])], axis=-1)
         x = self.embedding_dropout(x, training=training)
         for layer, dropout in zip(self.recurrent_layers, self.output_dropouts):
             x = layer(x, mask=mask, training=training)
@@ -127,6 +174,10 @@ class BiLSTMEncoder(keras.layers.Layer):
                 "hidden_dim": self.hidden_dim,
                 "num_layers": self.num_layers,
                 "dropout": self.dropout,
+                "char_buckets": self.char_buckets,
+                "char_dim": self.char_dim,
+                "char_filters": self.char_filters,
+                "char_kernel_size": self.char_kernel_size,
             }
         )
         return config

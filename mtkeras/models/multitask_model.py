@@ -1,12 +1,14 @@
 """One shared encoder, one head per task, one functional Keras model."""
 
+import inspect
+
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import tree
 
 from mtkeras import names
-from mtkeras.encoders import get_encoder
+from mtkeras.encoders import ENCODERS, get_encoder
 from mtkeras.tasks import LABELLED_LOSS, Task
 from mtkeras.text import WordPreprocessor
 
@@ -74,15 +76,24 @@ class MultiTaskModel(keras.Model):
     def predict(self, x, *args, **kwargs):
         """`keras.Model.predict` that also takes a list or array of raw texts.
 
-        Returns numpy arrays for every task: token outputs are `[N, T, C]`,
-        zero-padded past each text's words to the longest text of all
-        batches (Keras itself returns a ragged tensor when batches differ).
+        Returns numpy arrays for every task: token outputs are `[N, T, C]`
+        for the longest text of all batches, zero past each text's words
+        (Keras itself returns a ragged tensor when batches differ, and softmax
+        rows on padding). Datasets and other Keras inputs pass through as is.
         """
-        outputs = super().predict(_as_model_inputs(x), *args, **kwargs)
-        return {
+        inputs = _as_model_inputs(x)
+        outputs = super().predict(inputs, *args, **kwargs)
+        outputs = {
             name: value.to_tensor().numpy() if isinstance(value, tf.RaggedTensor) else value
             for name, value in outputs.items()
         }
+        if isinstance(inputs, dict) and any(np.ndim(v) == 3 for v in outputs.values()):
+            _, lengths = self.preprocessor.tokenize(tf.convert_to_tensor(inputs[names.TEXT]))
+            for name, value in outputs.items():
+                if np.ndim(value) == 3:
+                    real = np.arange(value.shape[1])[None, :] < lengths.numpy()[:, None]
+                    outputs[name] = np.where(real[..., None], value, 0.0).astype(value.dtype)
+        return outputs
 
     def compile(
         self,
@@ -168,8 +179,11 @@ class MultiTaskModel(keras.Model):
 
 
 def _as_model_inputs(inputs):
-    """`{"text": strings}` from a dict, a string tensor, a list or an array of str."""
-    if isinstance(inputs, dict):
+    """`{"text": strings}` from a string tensor, a list or an array of str.
+
+    Dicts, datasets and other Keras data sources pass through unchanged.
+    """
+    if isinstance(inputs, dict) or not isinstance(inputs, (list, tuple, np.ndarray, tf.Tensor, keras.KerasTensor)):
         return inputs
     if isinstance(inputs, (list, tuple, np.ndarray)):
         texts = [t.encode("utf-8") if isinstance(t, str) else t for t in np.asarray(inputs, dtype=object).ravel()]
@@ -235,7 +249,10 @@ def build_model(
             texts, max_vocabulary_size=max_vocabulary_size, max_words=max_words, lowercase=lowercase
         )
     if isinstance(encoder, str):
-        encoder = get_encoder(encoder, preprocessor.vocabulary_size, **(encoder_config or {}))
+        config = dict(encoder_config or {})
+        if "char_buckets" in inspect.signature(ENCODERS.get(encoder, object)).parameters:
+            config.setdefault("char_buckets", preprocessor.char_buckets)
+        encoder = get_encoder(encoder, preprocessor.vocabulary_size, **config)
     elif encoder_config:
         raise ValueError("`encoder_config` only applies when `encoder` is a name.")
     elif getattr(encoder, "vocabulary_size", preprocessor.vocabulary_size) != preprocessor.vocabulary_size:

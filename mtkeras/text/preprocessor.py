@@ -13,18 +13,23 @@ OOV_TOKEN = "[UNK]"
 
 @keras.saving.register_keras_serializable(package="mtkeras")
 class WordPreprocessor(keras.layers.Layer):
-    """Turns a batch of raw strings into word ids and a padding mask.
+    """Turns a batch of raw strings into word ids, character ids and a padding mask.
 
     Words come from `mtkeras.text.split_words`; they are lower-cased (when
     `lowercase=True`) and looked up in a fixed vocabulary. Id 0 is padding and
     id 1 is the out-of-vocabulary word, so `vocabulary_size` is
-    `len(vocabulary) + 2`.
+    `len(vocabulary) + 2`. Each word's first `max_word_chars` characters (case
+    kept) are hashed into `char_buckets` ids (0 is padding), so words never
+    seen in training still get a spelling-based representation and no
+    character vocabulary has to be kept.
 
     Args:
         vocabulary: list of str. Known words, most frequent first, without the
             padding and OOV entries. Build it with `from_texts`.
         max_words: int or None. Words kept per text; longer texts are cut.
         lowercase: bool. Lower-case words before the lookup.
+        max_word_chars: int. Characters kept per word for `char_ids`.
+        char_buckets: int. Number of character ids, padding included.
 
     Example:
     >>> pre = WordPreprocessor.from_texts(["book a table", "play jazz"])
@@ -32,7 +37,7 @@ class WordPreprocessor(keras.layers.Layer):
     [[2, 6, 1]]
     """
 
-    def __init__(self, vocabulary, max_words=128, lowercase=True, **kwargs):
+    def __init__(self, vocabulary, max_words=128, lowercase=True, max_word_chars=16, char_buckets=512, **kwargs):
         super().__init__(**kwargs)
         vocabulary = [str(word) for word in vocabulary]
         bad = [w for w in vocabulary if w in (PADDING_TOKEN, OOV_TOKEN)]
@@ -46,9 +51,16 @@ class WordPreprocessor(keras.layers.Layer):
                 "Received an invalid value for `max_words`, expected a positive "
                 f"integer or None. Received: max_words={max_words!r}"
             )
+        for arg, value in (("max_word_chars", max_word_chars), ("char_buckets", char_buckets)):
+            if not isinstance(value, int) or value < 2:
+                raise ValueError(
+                    f"Received an invalid value for `{arg}`, expected an integer >= 2. Received: {arg}={value!r}"
+                )
         self.vocabulary = vocabulary
         self.max_words = max_words
         self.lowercase = lowercase
+        self.max_word_chars = max_word_chars
+        self.char_buckets = char_buckets
         # === Layers ===
         self.lookup = keras.layers.StringLookup(
             vocabulary=vocabulary,
@@ -94,16 +106,25 @@ class WordPreprocessor(keras.layers.Layer):
 
     def call(self, text):
         words, _ = self.tokenize(text)
+        char_ids = self.char_ids(words)
         if self.lowercase:
             words = tf.strings.lower(words, encoding="utf-8")
         token_ids = tf.cast(self.lookup(words), "int32")
-        return {"token_ids": token_ids, "padding_mask": tf.not_equal(token_ids, 0)}
+        return {"token_ids": token_ids, "padding_mask": tf.not_equal(token_ids, 0), "char_ids": char_ids}
+
+    def char_ids(self, words):
+        """`[B, T, max_word_chars]` int32 hashed code points of dense words (0: padding)."""
+        points = tf.strings.unicode_decode(words, "UTF-8", errors="replace")[:, :, : self.max_word_chars]
+        ids = tf.math.floormod(points, self.char_buckets - 1) + 1
+        shape = tf.concat([tf.shape(words, out_type=tf.int64), [self.max_word_chars]], axis=0)
+        return tf.cast(ids.to_tensor(default_value=0, shape=shape), tf.int32)
 
     def compute_output_spec(self, text):
         shape = (text.shape[0], None)
         return {
             "token_ids": keras.KerasTensor(shape, dtype="int32"),
             "padding_mask": keras.KerasTensor(shape, dtype="bool"),
+            "char_ids": keras.KerasTensor(shape + (self.max_word_chars,), dtype="int32"),
         }
 
     def get_config(self):
@@ -113,6 +134,8 @@ class WordPreprocessor(keras.layers.Layer):
                 "vocabulary": list(self.vocabulary),
                 "max_words": self.max_words,
                 "lowercase": self.lowercase,
+                "max_word_chars": self.max_word_chars,
+                "char_buckets": self.char_buckets,
             }
         )
         return config

@@ -9,33 +9,39 @@ one replica or many, and a batch with no label for a task costs nothing.
 import tensorflow as tf
 
 
-def align_to_prediction(y_true, y_pred, sample_weight=None):
-    """Makes labels and weights match the prediction's leading shape.
+def align_to_prediction(y_true, y_pred, sample_weight=None, item_rank=None, sparse=True):
+    """Makes labels and weights match the prediction's items.
 
-    Sentence tasks need nothing. For token tasks the label batch is padded to
-    the longest labelled text of the *global* batch, while a replica's model
-    pads to the longest text of *its* share, and `max_words` may cut long
-    texts: labels and weights are cut or zero-padded to the prediction's time
-    axis. Positions that only exist on one side carry weight 0, so nothing
-    labelled is lost unless the model itself cut the text.
+    An item is what carries one weight: a text (`[B]`) for sentence-level
+    tasks, a word (`[B, T]`) for token tasks. `item_rank` is 1 or 2 (default:
+    the prediction's rank minus 1, right for class probabilities). Sparse
+    labels (`sparse=True`) have the item shape (a trailing 1 is squeezed);
+    dense targets (multi-hot vectors, regression values) keep theirs.
+
+    For token tasks the label batch is padded to the longest labelled text of
+    the *global* batch, while a replica's model pads to the longest text of
+    *its* share, and `max_words` may cut long texts: labels and weights are cut
+    or zero-padded to the prediction's time axis. Positions that only exist on
+    one side carry weight 0, so nothing labelled is lost unless the model
+    itself cut the text.
 
     Returns:
-        `(y_true, sample_weight)` with shape `y_pred.shape[:-1]`; weights are 1
-        where `sample_weight` is None.
+        `(y_true, sample_weight)`; weights have the item shape and are 1 where
+        `sample_weight` is None.
     """
     y_true = tf.convert_to_tensor(y_true)
-    rank = y_pred.shape.rank - 1
-    if y_true.shape.rank is not None and y_true.shape.rank == rank + 1:
+    rank = y_pred.shape.rank - 1 if item_rank is None else item_rank
+    if sparse and y_true.shape.rank is not None and y_true.shape.rank == rank + 1:
         y_true = tf.squeeze(y_true, axis=-1)
     if sample_weight is None:
-        sample_weight = tf.ones(tf.shape(y_true), dtype=tf.float32)
+        sample_weight = tf.ones(tf.shape(y_true)[:rank], dtype=tf.float32)
     sample_weight = tf.cast(tf.convert_to_tensor(sample_weight), tf.float32)
     # One weight per item: `[B, 1]` for a sentence task is squeezed, and a
     # per-text `[B]` weight for a token task applies to each of its words.
     if sample_weight.shape.rank == rank + 1:
         sample_weight = tf.squeeze(sample_weight, axis=-1)
     if sample_weight.shape.rank == 1 and rank == 2:
-        sample_weight = sample_weight[:, None] * tf.ones(tf.shape(y_true), tf.float32)
+        sample_weight = sample_weight[:, None] * tf.ones(tf.shape(y_true)[:2], tf.float32)
     if sample_weight.shape.rank != rank:
         raise ValueError(
             f"sample_weight of shape {sample_weight.shape} does not fit predictions of shape {y_pred.shape}"
@@ -47,26 +53,27 @@ def align_to_prediction(y_true, y_pred, sample_weight=None):
     return y_true, sample_weight
 
 
-def flatten_items(y_true, y_pred, sample_weight=None):
-    """Aligned labels `[N]`, predictions `[N, C]` and weights `[N]`, one row per item.
+def flatten_items(y_true, y_pred, sample_weight=None, item_rank=None, sparse=True):
+    """Aligned labels, predictions and weights with one row per item.
 
     Keras' mean metrics first average `[B, T]` values over `T` per text, which
     weights each batch's words by `1 / T`; `T` differs between batches and
     replicas. Flat items make a metric exactly `sum(v * w) / sum(w)`.
     """
-    y_true, sample_weight = align_to_prediction(y_true, y_pred, sample_weight)
-    num_classes = tf.shape(y_pred)[-1]
-    return (
-        tf.reshape(y_true, [-1]),
-        tf.reshape(y_pred, tf.stack([-1, num_classes])),
-        tf.reshape(sample_weight, [-1]),
-    )
+    rank = y_pred.shape.rank - 1 if item_rank is None else item_rank
+    y_true, sample_weight = align_to_prediction(y_true, y_pred, sample_weight, rank, sparse)
+
+    def flat(x):
+        return tf.reshape(x, tf.concat([[-1], tf.shape(x)[rank:]], axis=0))
+
+    return flat(y_true), flat(y_pred), tf.reshape(sample_weight, [-1])
 
 
 def _fit_time_axis(values, steps):
     values = values[:, :steps]
     missing = steps - tf.shape(values)[1]
-    return tf.pad(values, [[0, 0], [0, missing]])
+    padding = tf.concat([[[0, 0], [0, missing]], tf.zeros([tf.rank(values) - 2, 2], tf.int32)], axis=0)
+    return tf.pad(values, padding)
 
 
 def known_labels(y_true, sample_weight):

@@ -20,8 +20,11 @@ from mtkeras.data.readers.conll import ConllReader, read_conll
 from mtkeras.data.readers.delimited import DelimitedReader, read_delimited
 from mtkeras.data.readers.joint_nlu import JointNLUReader, iter_joint_nlu, read_joint_nlu
 from mtkeras.data.readers.jsonl import JsonLinesReader, read_jsonl
+from mtkeras.data.readers.tfds import TfdsReader, read_tfds
 
 __all__ = [
+    "TfdsReader",
+    "read_tfds",
     "SENTENCE",
     "TOKEN",
     "ConllReader",

@@ -134,6 +134,13 @@ class DelimitedReader(Reader):
             except StopIteration:
                 break
             except csv.Error as err:
+                if rows.line_num - start > 0 and "end of data" in str(err):
+                    # A quote never closed swallowed every later line: skipping
+                    # it would silently lose them, so this is never skippable.
+                    raise DataError(
+                        f"{path}:{start}: quote opened here is never closed; lines {start}-{rows.line_num} "
+                        f"were read as one field ({err})"
+                    ) from None
                 end = rows.line_num
                 records += 1
                 yield BadRecord(f"{path}:{start}", f"bad quoting ({err})")

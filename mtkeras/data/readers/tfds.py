@@ -6,7 +6,7 @@ feature's spec: a scalar feature (`ClassLabel`, `Text`, an int) labels the
 whole text, a one-dimensional feature (`Sequence(ClassLabel(...))`,
 `Sequence(Text())`) gives one tag per word.
 
-    reader = TfdsReader("conll2003", "train", text="tokens", tasks={"entities": "ner"})
+    reader = TfdsReader("conll2003", "train", text="tokens", task_features={"entities": "ner"})
     reader.task_kinds            # {"entities": "token"}
     for example in reader:       # Example(words=(...), labels={"entities": ("B-ORG", "O", ...)})
         ...
@@ -17,24 +17,22 @@ Nothing is downloaded unless `download=True`.
 import difflib
 from collections.abc import Mapping
 
-from mtkeras.data.readers.base import BadRecord, DataError, Example, Reader
+from mtkeras.data.readers.base import SENTENCE, TOKEN, BadRecord, DataError, Example, Reader
 
-SENTENCE = "sentence"
-TOKEN = "token"
 
-# Known mappings, used for the arguments `text` / `tasks` left out. Keys are
+# Known mappings, used for the arguments `text` / `task_features` left out. Keys are
 # "dataset/config" (that config only) or "dataset" (every config). All are
 # registered in tensorflow-datasets 4.9.10 (tests/test_tfds_reader.py checks
 # each against the installed builders' features).
 PRESETS = {
-    "glue/sst2": {"text": "sentence", "tasks": {"sentiment": "label"}},
-    "imdb_reviews/plain_text": {"text": "text", "tasks": {"sentiment": "label"}},
-    "yelp_polarity_reviews": {"text": "text", "tasks": {"sentiment": "label"}},
-    "clinc_oos": {"text": "text", "tasks": {"intent": "intent_name", "domain": "domain_name"}},
-    "trec": {"text": "text", "tasks": {"question_type": "label-coarse"}},
-    "conll2003": {"text": "tokens", "tasks": {"entities": "ner"}},
-    "conll2002": {"text": "tokens", "tasks": {"entities": "ner"}},
-    "wikiann": {"text": "tokens", "tasks": {"entities": "tags"}},
+    "glue/sst2": {"text": "sentence", "task_features": {"sentiment": "label"}},
+    "imdb_reviews/plain_text": {"text": "text", "task_features": {"sentiment": "label"}},
+    "yelp_polarity_reviews": {"text": "text", "task_features": {"sentiment": "label"}},
+    "clinc_oos": {"text": "text", "task_features": {"intent": "intent_name", "domain": "domain_name"}},
+    "trec": {"text": "text", "task_features": {"question_type": "label-coarse"}},
+    "conll2003": {"text": "tokens", "task_features": {"entities": "ner"}},
+    "conll2002": {"text": "tokens", "task_features": {"entities": "ner"}},
+    "wikiann": {"text": "tokens", "task_features": {"entities": "tags"}},
 }
 
 
@@ -62,7 +60,7 @@ class TfdsReader(Reader):
         text: str or None. The feature holding the text: one string (split
             into words with `str.split()`) or a sequence of strings (the words,
             used as they are). None: from `PRESETS`.
-        tasks: dict or None. mtkeras task name -> feature name. A scalar
+        task_features: dict or None. mtkeras task name -> feature name. A scalar
             feature gives a sentence task, a one-dimensional feature a token
             task (one tag per word). `ClassLabel` values become their names;
             string and integer values become str. None: from `PRESETS`.
@@ -97,7 +95,7 @@ class TfdsReader(Reader):
         name,
         split,
         text=None,
-        tasks=None,
+        task_features=None,
         data_dir=None,
         download=False,
         on_error="raise",
@@ -110,24 +108,24 @@ class TfdsReader(Reader):
         self._builder = _make_builder(name, data_dir, self._where)
         features = self._builder.info.features
 
-        if text is None or tasks is None:
+        if text is None or task_features is None:
             preset = _find_preset(self._builder)
             if preset is None:
-                missing = " and ".join(a for a, v in (("text", text), ("tasks", tasks)) if v is None)
+                missing = " and ".join(a for a, v in (("text", text), ("task_features", task_features)) if v is None)
                 raise DataError(
                     f"{self._where}: no preset mapping for this dataset; pass {missing} "
                     f"(features: {_describe(features)}; presets exist for {sorted(PRESETS)})"
                 )
             text = preset["text"] if text is None else text
-            tasks = dict(preset["tasks"]) if tasks is None else tasks
+            task_features = dict(preset["task_features"]) if task_features is None else task_features
         if not isinstance(text, str):
             raise TypeError(f"text must be a feature name (str), got {text!r}")
-        if not isinstance(tasks, Mapping) or not tasks:
+        if not isinstance(task_features, Mapping) or not task_features:
             raise DataError(
-                f"{self._where}: tasks must be a non-empty dict of task name -> feature name, got {tasks!r}"
+                f"{self._where}: task_features must be a non-empty dict of task name -> feature name, got {task_features!r}"
             )
         self.text = text
-        self.task_features = dict(tasks)
+        self.task_features = dict(task_features)
 
         self._text_feature = self._lookup(features, text, "the text")
         rank = _rank(self._text_feature)
@@ -223,19 +221,14 @@ class TfdsReader(Reader):
             labels[task] = value
         return Example(words=words, labels=labels, source=source)
 
-    def read(self):
-        """All examples as a list."""
-        return list(self)
-
-
-def read_tfds(name, split, text=None, tasks=None, **kwargs):
+def read_tfds(name, split, text=None, task_features=None, **kwargs):
     """Reads a TFDS split into a list of `Example`s; see `TfdsReader`.
 
     Example:
         train = read_tfds("glue/sst2", "train", "sentence", {"sentiment": "label"})
         train[0].labels          # {"sentiment": "negative"} or {"sentiment": "positive"}
     """
-    return TfdsReader(name, split, text=text, tasks=tasks, **kwargs).read()
+    return TfdsReader(name, split, text=text, task_features=task_features, **kwargs).read()
 
 
 def _make_builder(name, data_dir, where):
