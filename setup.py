@@ -17,6 +17,7 @@ INSTALL_REQUIRES = [
     "keras-hub>=0.32,<1",
     "grpcio>=1.60",
     "pyyaml>=6",
+    "seqeval>=1.2.2,<2",
     "numpy>=1.26",
 ]
 

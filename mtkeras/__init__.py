@@ -20,11 +20,21 @@ __version__ = "0.1.0"
 
 from mtkeras import data, names  # noqa: E402
 from mtkeras.models import MultiTaskModel, build_model  # noqa: E402
-from mtkeras.tasks import SentenceClassification, Task, TokenTagging  # noqa: E402
+from mtkeras.evaluation import evaluate  # noqa: E402
+from mtkeras.tasks import (  # noqa: E402
+    MultiLabelClassification,
+    Regression,
+    SentenceClassification,
+    Task,
+    TokenTagging,
+)
 from mtkeras.training import get_strategy  # noqa: E402
 
 __all__ = [
+    "MultiLabelClassification",
     "MultiTaskModel",
+    "Regression",
+    "evaluate",
     "SentenceClassification",
     "Task",
     "TokenTagging",

@@ -19,6 +19,8 @@ LABEL_SUFFIX = "_label"  # sentence tasks: [B] string, the best label.
 SCORE_SUFFIX = "_score"  # sentence tasks: [B] float32, its probability.
 PROBS_SUFFIX = "_probs"  # [B, C] (sentence) or [B, T, C] (token) float32.
 TAGS_SUFFIX = "_tags"  # token tasks: [B, T] string, one tag per word, "" padded.
+LABELS_SUFFIX = "_labels"  # multi-label tasks: [B, C] string, a label where on, else "".
+VALUE_SUFFIX = "_value"  # regression tasks: [B] float32.
 
 
 def label_key(task_name):
@@ -35,3 +37,11 @@ def probs_key(task_name):
 
 def tags_key(task_name):
     return task_name + TAGS_SUFFIX
+
+
+def labels_key(task_name):
+    return task_name + LABELS_SUFFIX
+
+
+def value_key(task_name):
+    return task_name + VALUE_SUFFIX

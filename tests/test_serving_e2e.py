@@ -58,7 +58,9 @@ def test_mtkeras_serve_answers_like_the_in_process_model(exported_model, trained
         assert result["intent"]["score"] == pytest.approx(float(expected["intent"][i][best]), abs=1e-6)
         assert result["sentiment"]["label"] == sentiment.labels[int(np.argmax(expected["sentiment"][i]))]
         words = text.split()
-        tags = [slots.labels[j] for j in np.argmax(expected["slots"][i][: len(words)], axis=-1)]
+        # Served tags are the constrained (valid BIO) decode, not a plain argmax.
+        decoded = slots.decode(expected["slots"][i : i + 1, : len(words)], [len(words)]).numpy()[0]
+        tags = [slots.labels[j] for j in decoded]
         assert result["slots"] == [[w, t] for w, t in zip(words, tags)]
     np.testing.assert_allclose(raw[names.probs_key("intent")], expected["intent"], atol=1e-6)
     # The tiny model fits its training data: served answers are the right ones.

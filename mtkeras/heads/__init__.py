@@ -1,5 +1,18 @@
 """Task heads: encoder outputs to one task's predictions."""
 
-from mtkeras.heads.classification import SentenceClassificationHead, TokenClassificationHead
+from mtkeras.heads.bio_decoding import decode_bio, viterbi_decode
+from mtkeras.heads.classification import (
+    MultiLabelClassificationHead,
+    RegressionHead,
+    SentenceClassificationHead,
+    TokenClassificationHead,
+)
 
-__all__ = ["SentenceClassificationHead", "TokenClassificationHead"]
+__all__ = [
+    "MultiLabelClassificationHead",
+    "RegressionHead",
+    "SentenceClassificationHead",
+    "TokenClassificationHead",
+    "decode_bio",
+    "viterbi_decode",
+]

@@ -3,8 +3,8 @@
 import keras
 
 
-class _SoftmaxHead(keras.layers.Layer):
-    """Dropout then a dense softmax over `num_classes` labels.
+class _DenseHead(keras.layers.Layer):
+    """Dropout then a dense layer over `num_classes` outputs and an activation.
 
     Reads `pooled_output` (sentence heads) or `sequence_output` (token heads)
     from the encoder outputs dict. Outputs are float32 probabilities even under
@@ -12,6 +12,8 @@ class _SoftmaxHead(keras.layers.Layer):
     """
 
     encoder_output = None  # Set by subclasses.
+
+    activation = "softmax"
 
     def __init__(self, num_classes, dropout=0.1, **kwargs):
         super().__init__(**kwargs)
@@ -25,7 +27,7 @@ class _SoftmaxHead(keras.layers.Layer):
         # === Layers ===
         self.dropout_layer = keras.layers.Dropout(dropout)
         self.dense = keras.layers.Dense(num_classes, name="logits")
-        self.softmax = keras.layers.Activation("softmax", dtype="float32", name="probs")
+        self.output_activation = keras.layers.Activation(self.activation, dtype="float32", name="probs")
 
     def build(self, input_shape):
         self.dense.build(tuple(input_shape[self.encoder_output]))
@@ -33,7 +35,7 @@ class _SoftmaxHead(keras.layers.Layer):
 
     def call(self, encoded, training=None):
         x = self.dropout_layer(encoded[self.encoder_output], training=training)
-        return self.softmax(self.dense(x))
+        return self.output_activation(self.dense(x))
 
     def compute_output_spec(self, encoded, training=None):
         shape = tuple(encoded[self.encoder_output].shape[:-1]) + (self.num_classes,)
@@ -46,7 +48,7 @@ class _SoftmaxHead(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="mtkeras")
-class SentenceClassificationHead(_SoftmaxHead):
+class SentenceClassificationHead(_DenseHead):
     """Probabilities `[B, num_classes]` from the encoder's `pooled_output`.
 
     Args:
@@ -58,7 +60,7 @@ class SentenceClassificationHead(_SoftmaxHead):
 
 
 @keras.saving.register_keras_serializable(package="mtkeras")
-class TokenClassificationHead(_SoftmaxHead):
+class TokenClassificationHead(_DenseHead):
     """Probabilities `[B, T, num_classes]` from the encoder's `sequence_output`.
 
     Args:
@@ -67,3 +69,43 @@ class TokenClassificationHead(_SoftmaxHead):
     """
 
     encoder_output = "sequence_output"
+
+
+@keras.saving.register_keras_serializable(package="mtkeras")
+class MultiLabelClassificationHead(_DenseHead):
+    """Independent probabilities `[B, num_classes]` (sigmoid) from `pooled_output`.
+
+    Args:
+        num_classes: int. Number of labels.
+        dropout: float. Dropout before the dense layer.
+    """
+
+    encoder_output = "pooled_output"
+    activation = "sigmoid"
+
+
+@keras.saving.register_keras_serializable(package="mtkeras")
+class RegressionHead(_DenseHead):
+    """One value `[B]` per text from the encoder's `pooled_output`.
+
+    Args:
+        dropout: float. Dropout before the dense layer.
+    """
+
+    encoder_output = "pooled_output"
+    activation = "linear"
+
+    def __init__(self, dropout=0.1, **kwargs):
+        kwargs.pop("num_classes", None)
+        super().__init__(1, dropout=dropout, **kwargs)
+
+    def call(self, encoded, training=None):
+        return keras.ops.squeeze(super().call(encoded, training=training), axis=-1)
+
+    def compute_output_spec(self, encoded, training=None):
+        return keras.KerasTensor(tuple(encoded[self.encoder_output].shape[:1]), dtype="float32")
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("num_classes")
+        return config

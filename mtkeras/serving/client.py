@@ -91,7 +91,8 @@ class Client:
         """One result dict per text, keyed by task name.
 
         A sentence task `t` gives `{"label": str, "score": float}`; a token
-        task gives `[[word, tag], ...]` over the text's words. Outputs not
+        task gives `[[word, tag], ...]` over the text's words; a multi-label
+        task the list of labels that are on; a regression task a float. Outputs not
         named by the mtkeras naming scheme (such as `*_probs`) are left out;
         `predict_raw` returns everything.
 
@@ -120,6 +121,10 @@ class Client:
                 elif key.endswith(names.TAGS_SUFFIX):
                     task = key[: -len(names.TAGS_SUFFIX)]
                     result[task] = [[word, tag] for word, tag in zip(words[i][:n], outputs[key][i][:n])]
+                elif key.endswith(names.LABELS_SUFFIX):
+                    result[key[: -len(names.LABELS_SUFFIX)]] = [label for label in outputs[key][i] if label]
+                elif key.endswith(names.VALUE_SUFFIX):
+                    result[key[: -len(names.VALUE_SUFFIX)]] = float(outputs[key][i])
             results.append(result)
         return results
 

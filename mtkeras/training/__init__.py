@@ -1,7 +1,24 @@
-"""Training: strategies, masked losses and metrics."""
+"""Training: strategies, masked losses and metrics, schedules, callbacks."""
 
-from mtkeras.training.losses import MaskedSparseCategoricalCrossentropy
-from mtkeras.training.metrics import MaskedAccuracy, MaskedLossMean
+from mtkeras.training.losses import (
+    MaskedBinaryCrossentropy,
+    MaskedLoss,
+    MaskedMeanSquaredError,
+    MaskedSparseCategoricalCrossentropy,
+)
+from mtkeras.training.metrics import MaskedAccuracy, MaskedBinaryAccuracy, MaskedLossMean, MaskedMeanAbsoluteError
+from mtkeras.training.schedules import default_optimizer
 from mtkeras.training.strategy import get_strategy
 
-__all__ = ["MaskedAccuracy", "MaskedLossMean", "MaskedSparseCategoricalCrossentropy", "get_strategy"]
+__all__ = [
+    "MaskedAccuracy",
+    "MaskedBinaryAccuracy",
+    "MaskedBinaryCrossentropy",
+    "MaskedLoss",
+    "MaskedLossMean",
+    "MaskedMeanAbsoluteError",
+    "MaskedMeanSquaredError",
+    "MaskedSparseCategoricalCrossentropy",
+    "default_optimizer",
+    "get_strategy",
+]

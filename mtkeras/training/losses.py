@@ -6,9 +6,8 @@ import tensorflow as tf
 from mtkeras.training.masking import align_to_prediction, global_sum, known_labels
 
 
-@keras.saving.register_keras_serializable(package="mtkeras")
-class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
-    """Cross-entropy averaged over the labelled items of the global batch.
+class MaskedLoss(keras.losses.Loss):
+    """Base of mtkeras losses: the mean over labelled items of the global batch.
 
     `sample_weight` marks labelled items (1) and missing labels or padding (0).
     Each replica returns its share `sum(loss * w) / global_sum(w)`: gradients
@@ -17,8 +16,50 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
     label for this task returns 0. Keras' built-in reductions divide by the
     number of items instead, so a missing label would still dilute the mean.
 
-    Works for sentence tasks (`y_pred` `[B, C]`) and token tasks (`[B, T, C]`,
-    where labels are aligned to the prediction's time axis).
+    Subclasses define `call(y_true, y_pred)` giving one loss per item, and
+    `sparse` (labels are class ids, where an unknown label, id < 0, is left
+    out) and `value_rank` (dimensions of `y_pred` past the items: 1 for class
+    probabilities, 0 for a regression value).
+    """
+
+    sparse = True
+    value_rank = 1
+
+    def __init__(self, name=None, **kwargs):
+        kwargs.pop("reduction", None)
+        super().__init__(name=name, reduction="sum", **kwargs)
+
+    def items(self, y_true, y_pred, sample_weight=None):
+        """Aligned `(y_true, y_pred, weight)`; unknown sparse labels get weight 0."""
+        y_pred = tf.cast(y_pred, tf.float32)
+        item_rank = y_pred.shape.rank - self.value_rank
+        y_true, weight = align_to_prediction(y_true, y_pred, sample_weight, item_rank, self.sparse)
+        if self.sparse:
+            y_true, weight = known_labels(y_true, weight)
+        return y_true, y_pred, weight
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        with tf.name_scope(self.name):
+            y_true, y_pred, weight = self.items(y_true, y_pred, sample_weight)
+            local_sum = tf.reduce_sum(self.call(y_true, y_pred) * weight)
+            labelled = tf.stop_gradient(global_sum(tf.reduce_sum(weight)))
+            return tf.math.divide_no_nan(local_sum, labelled)
+
+    def get_config(self):
+        return {"name": self.name}
+
+
+def _check_smoothing(label_smoothing):
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(
+            "Received an invalid value for `label_smoothing`, expected a "
+            f"float in [0, 1). Received: label_smoothing={label_smoothing!r}"
+        )
+
+
+@keras.saving.register_keras_serializable(package="mtkeras")
+class MaskedSparseCategoricalCrossentropy(MaskedLoss):
+    """Cross-entropy over labelled items: sentence (`[B, C]`) or token (`[B, T, C]`) tasks.
 
     Args:
         label_smoothing: float in [0, 1). Mass spread evenly over all labels.
@@ -26,34 +67,60 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
     """
 
     def __init__(self, label_smoothing=0.0, name="masked_sparse_categorical_crossentropy", **kwargs):
-        kwargs.pop("reduction", None)
-        super().__init__(name=name, reduction="sum", **kwargs)
-        if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(
-                "Received an invalid value for `label_smoothing`, expected a "
-                f"float in [0, 1). Received: label_smoothing={label_smoothing!r}"
-            )
+        super().__init__(name=name, **kwargs)
+        _check_smoothing(label_smoothing)
         self.label_smoothing = label_smoothing
-
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        with tf.name_scope(self.name):
-            y_pred = tf.cast(y_pred, tf.float32)
-            y_true, weight = align_to_prediction(y_true, y_pred, sample_weight)
-            y_true, weight = known_labels(y_true, weight)
-            per_item = self.call(y_true, y_pred)
-            local_sum = tf.reduce_sum(per_item * weight)
-            labelled = tf.stop_gradient(global_sum(tf.reduce_sum(weight)))
-            return tf.math.divide_no_nan(local_sum, labelled)
 
     def call(self, y_true, y_pred):
         y_true = tf.cast(y_true, tf.int32)
         if self.label_smoothing:
-            num_classes = tf.shape(y_pred)[-1]
-            one_hot = tf.one_hot(y_true, num_classes, dtype=y_pred.dtype)
-            return keras.losses.categorical_crossentropy(
-                one_hot, y_pred, label_smoothing=self.label_smoothing
-            )
+            one_hot = tf.one_hot(y_true, tf.shape(y_pred)[-1], dtype=y_pred.dtype)
+            return keras.losses.categorical_crossentropy(one_hot, y_pred, label_smoothing=self.label_smoothing)
         return keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
 
     def get_config(self):
-        return {"name": self.name, "label_smoothing": self.label_smoothing}
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+@keras.saving.register_keras_serializable(package="mtkeras")
+class MaskedBinaryCrossentropy(MaskedLoss):
+    """Binary cross-entropy of multi-label targets (`[B, C]` multi-hot), averaged
+    over labels per text, then over labelled texts.
+
+    Args:
+        label_smoothing: float in [0, 1). Targets move towards 0.5 by half of it.
+        name: str. Name of the loss.
+    """
+
+    sparse = False
+
+    def __init__(self, label_smoothing=0.0, name="masked_binary_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        _check_smoothing(label_smoothing)
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        return keras.losses.binary_crossentropy(
+            tf.cast(y_true, y_pred.dtype), y_pred, label_smoothing=self.label_smoothing
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+@keras.saving.register_keras_serializable(package="mtkeras")
+class MaskedMeanSquaredError(MaskedLoss):
+    """Squared error of regression values (`[B]`) over labelled texts.
+
+    Args:
+        name: str. Name of the loss.
+    """
+
+    sparse = False
+    value_rank = 0
+
+    def __init__(self, name="masked_mean_squared_error", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        return tf.square(tf.cast(y_true, y_pred.dtype) - y_pred)

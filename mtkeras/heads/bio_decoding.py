@@ -1,0 +1,205 @@
+"""Constrained Viterbi decoding: the best tag sequence that is valid BIO.
+
+Per-word argmax can output `O I-city` or `B-time I-city`, which no BIO
+reading makes sense of. `viterbi_decode` picks, for each text, the tag
+sequence with the highest sum of log-probabilities among the sequences where
+every `I-x` continues a `B-x` or `I-x`. When the per-word argmax is already
+valid it is that sequence.
+
+`viterbi_decode` uses core TensorFlow ops only (a `tf.scan` over the time
+axis, no Python loop over tensor values), so it runs eagerly, inside a
+`tf.function` with unknown batch size and length, and inside an exported
+SavedModel served by TF Serving. `viterbi_decode_numpy` is a plain reference
+implementation for tests.
+
+Example:
+>>> labels = ["O", "B-city", "I-city"]
+>>> ids = viterbi_decode(probs, lengths, bio_transition_mask(labels), bio_start_mask(labels))
+>>> # or, in one call:
+>>> ids = decode_bio(probs, lengths, labels)
+"""
+
+import numpy as np
+import tensorflow as tf
+
+# Probabilities are clipped to this before the log, so a probability that
+# underflowed to 0 still gives a finite score and only the constraints are -inf.
+_MIN_PROB = 1e-30
+
+
+def _bio_parts(label):
+    """`("B" | "I", type)` for a BIO entity tag, else None (same reading as
+    `mtkeras.tasks.continuation_tag`)."""
+    if len(label) > 2 and label[1] == "-" and label[0] in "BI":
+        return label[0], label[2:]
+    return None
+
+
+def bio_transition_mask(labels):
+    """`allowed[i, j]`: tag `labels[j]` may follow tag `labels[i]`.
+
+    `I-x` may only follow `B-x` or `I-x`. Every other tag ("O", `B-x`, or a
+    tag not in BIO form) may follow anything.
+
+    Returns:
+        A `[C, C]` bool numpy array.
+    """
+    parts = [_bio_parts(label) for label in labels]
+    allowed = np.ones([len(labels), len(labels)], dtype=bool)
+    for j, part_j in enumerate(parts):
+        if part_j is None or part_j[0] != "I":
+            continue
+        for i, part_i in enumerate(parts):
+            allowed[i, j] = part_i is not None and part_i[1] == part_j[1]
+    return allowed
+
+
+def bio_start_mask(labels):
+    """`start_allowed[j]`: tag `labels[j]` may start a text (not an `I-x`).
+
+    Returns:
+        A `[C]` bool numpy array.
+    """
+    return np.array(
+        [not (part is not None and part[0] == "I") for part in map(_bio_parts, labels)],
+        dtype=bool,
+    ).reshape([len(labels)])
+
+
+def is_valid_bio(tags):
+    """Whether a sequence of tag strings is valid BIO (every `I-x` continues an `x`)."""
+    previous = None
+    for tag in tags:
+        part = _bio_parts(tag)
+        if part is not None and part[0] == "I" and (previous is None or previous[1] != part[1]):
+            return False
+        previous = part
+    return True
+
+
+def viterbi_decode(probs, lengths, allowed, start_allowed):
+    """Best valid tag ids per text under transition and start constraints.
+
+    Maximizes, for each text `b`, the sum over its first `lengths[b]` words of
+    `log(probs[b, t, tag_t])` (probabilities clipped at 1e-30) over the tag
+    sequences with `start_allowed[tag_0]` and `allowed[tag_{t-1}, tag_t]`.
+
+    Graph-safe: batch size, `T` and the number of tags may all be unknown
+    statically; `T` may be 0 or 1 and lengths may be 0.
+
+    Args:
+        probs: float `[B, T, C]` tag probabilities.
+        lengths: int `[B]` words per text (clipped to `[0, T]`).
+        allowed: bool `[C, C]`, from `bio_transition_mask`.
+        start_allowed: bool `[C]`, from `bio_start_mask`.
+
+    Returns:
+        int32 `[B, T]` tag ids; 0 past each text's length.
+    """
+    probs = tf.convert_to_tensor(probs)
+    if not probs.dtype.is_floating:
+        raise TypeError(f"`probs` must be a float tensor. Received: dtype={probs.dtype}")
+    probs = tf.cast(probs, tf.float32)
+    allowed = tf.cast(tf.convert_to_tensor(allowed), tf.bool)
+    start_allowed = tf.cast(tf.convert_to_tensor(start_allowed), tf.bool)
+
+    shape = tf.shape(probs)
+    steps, num_tags = shape[1], shape[2]
+    lengths = tf.clip_by_value(tf.cast(tf.convert_to_tensor(lengths), tf.int32), 0, steps)
+    # At least two steps, so both scans below have elements whatever T is;
+    # the padding lies past every length and is cut off at the end.
+    padded_steps = tf.maximum(steps, 2)
+    emissions = tf.math.log(tf.maximum(probs, _MIN_PROB))
+    emissions = tf.pad(emissions, [[0, 0], [0, padded_steps - steps], [0, 0]])
+
+    neg_inf = tf.constant(-np.inf, tf.float32)
+    transitions = tf.where(allowed, tf.constant(0.0, tf.float32), neg_inf)  # [C, C]
+    start = tf.where(start_allowed, tf.constant(0.0, tf.float32), neg_inf)  # [C]
+
+    time_major = tf.transpose(emissions, [1, 0, 2])  # [T', B, C]
+    real = tf.transpose(tf.sequence_mask(lengths, padded_steps), [1, 0])  # [T', B]
+    identity = tf.range(num_tags, dtype=tf.int32)[None, :]  # [1, C]
+
+    def forward(carry, inputs):
+        score, _ = carry
+        emission, is_real = inputs
+        candidates = score[:, :, None] + transitions[None, :, :]  # [B, C_prev, C]
+        best_previous = tf.argmax(candidates, axis=1, output_type=tf.int32)
+        new_score = tf.reduce_max(candidates, axis=1) + emission
+        # Past a text's end the score is carried and each tag points to itself,
+        # so backtracking from the last step lands on the text's last word.
+        is_real = is_real[:, None]
+        return (
+            tf.where(is_real, new_score, score),
+            tf.where(is_real, best_previous, tf.broadcast_to(identity, tf.shape(best_previous))),
+        )
+
+    initial_score = time_major[0] + start[None, :]  # [B, C]
+    initial_pointers = tf.zeros_like(initial_score, dtype=tf.int32)
+    scores, pointers = tf.scan(
+        forward, (time_major[1:], real[1:]), initializer=(initial_score, initial_pointers)
+    )  # [T'-1, B, C] each
+    last_tag = tf.argmax(scores[-1], axis=-1, output_type=tf.int32)  # [B]
+
+    def backward(tag, step_pointers):
+        return tf.gather(step_pointers, tag, batch_dims=1)
+
+    earlier_tags = tf.scan(backward, pointers, initializer=last_tag, reverse=True)  # [T'-1, B]
+    tags = tf.transpose(tf.concat([earlier_tags, last_tag[None, :]], axis=0), [1, 0])  # [B, T']
+    tags = tags[:, :steps]
+    return tf.where(tf.sequence_mask(lengths, steps), tags, tf.zeros_like(tags))
+
+
+def decode_bio(probs, lengths, labels):
+    """`viterbi_decode` with the BIO constraints of `labels` (a list of str)."""
+    return viterbi_decode(
+        probs,
+        lengths,
+        tf.constant(bio_transition_mask(labels)),
+        tf.constant(bio_start_mask(labels)),
+    )
+
+
+def viterbi_decode_numpy(probs, lengths, allowed, start_allowed):
+    """Reference implementation of `viterbi_decode` in numpy (float64), one text at a time."""
+    probs = np.asarray(probs, dtype=np.float64)
+    allowed = np.asarray(allowed, dtype=bool)
+    start_allowed = np.asarray(start_allowed, dtype=bool)
+    batch, steps = probs.shape[:2]
+    out = np.zeros([batch, steps], dtype=np.int32)
+    transitions = np.where(allowed, 0.0, -np.inf)
+    for b in range(batch):
+        length = int(min(max(int(lengths[b]), 0), steps))
+        if length == 0:
+            continue
+        emissions = np.log(np.maximum(probs[b, :length], _MIN_PROB))
+        score = emissions[0] + np.where(start_allowed, 0.0, -np.inf)
+        pointers = []
+        for t in range(1, length):
+            candidates = score[:, None] + transitions
+            pointers.append(np.argmax(candidates, axis=0))
+            score = candidates.max(axis=0) + emissions[t]
+        tag = int(np.argmax(score))
+        path = [tag]
+        for step_pointers in reversed(pointers):
+            tag = int(step_pointers[tag])
+            path.append(tag)
+        out[b, :length] = path[::-1]
+    return out
+
+
+def sequence_log_score(probs, tags):
+    """Sum of clipped log-probabilities of `tags` (one text), in float64: for tests."""
+    probs = np.asarray(probs, dtype=np.float64)
+    return float(np.sum(np.log(np.maximum(probs[np.arange(len(tags)), tags], _MIN_PROB))))
+
+
+__all__ = [
+    "bio_start_mask",
+    "bio_transition_mask",
+    "decode_bio",
+    "is_valid_bio",
+    "sequence_log_score",
+    "viterbi_decode",
+    "viterbi_decode_numpy",
+]

@@ -1,0 +1,55 @@
+"""One label per text: topic, intent, sentiment."""
+
+import numpy as np
+import tensorflow as tf
+
+from mtkeras import names
+from mtkeras.heads import SentenceClassificationHead
+from mtkeras.tasks.base import ClassificationTask, register_task
+from mtkeras.training.losses import MaskedSparseCategoricalCrossentropy
+from mtkeras.training.metrics import MaskedAccuracy
+
+
+@register_task
+class SentenceClassification(ClassificationTask):
+    """One label per text: topic, intent, sentiment.
+
+    Model output `[B, C]` probabilities. Data: one label string per example.
+    Exported: `<name>_label` (string), `<name>_score` and `<name>_probs`.
+
+    Example:
+    >>> intent = SentenceClassification("intent", labels=["BookRestaurant", "GetWeather"])
+    >>> intent = SentenceClassification.from_examples("intent", train)  # labels seen in train
+    """
+
+    kind = "sentence_classification"
+
+    @classmethod
+    def from_examples(cls, name, examples, **kwargs):
+        """Declares the task with the labels that `examples` carry (sorted)."""
+        labels = sorted({ex.labels[name] for ex in examples if name in ex.labels})
+        if not labels:
+            raise ValueError(f"No example has a label for task {name!r}")
+        return cls(name, labels=labels, **kwargs)
+
+    def build_head(self):
+        return SentenceClassificationHead(self.num_labels, dropout=self.dropout, name=self.name)
+
+    def loss(self):
+        return MaskedSparseCategoricalCrossentropy(label_smoothing=self.label_smoothing, name=f"{self.name}_loss")
+
+    def metrics(self):
+        return [MaskedAccuracy(name="accuracy"), *super().metrics()]
+
+    def encode(self, value, num_words, source="", unknown="raise"):
+        if value is None:
+            return np.int32(0), np.float32(0.0)
+        return np.int32(self.label_id(value, source, unknown)), np.float32(1.0)
+
+    def export_outputs(self, probs, lengths):
+        best = tf.argmax(probs, axis=-1, output_type=tf.int32)
+        return {
+            names.label_key(self.name): tf.gather(tf.constant(self.labels), best),
+            names.score_key(self.name): tf.reduce_max(probs, axis=-1),
+            names.probs_key(self.name): probs,
+        }

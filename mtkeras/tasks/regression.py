@@ -1,0 +1,48 @@
+"""One number per text: a rating, a similarity, a score."""
+
+import numpy as np
+
+from mtkeras import names
+from mtkeras.heads import RegressionHead
+from mtkeras.tasks.base import Task, register_task
+from mtkeras.training.losses import MaskedMeanSquaredError
+from mtkeras.training.metrics import MaskedMeanAbsoluteError
+
+
+@register_task
+class Regression(Task):
+    """One real value per text, trained with squared error.
+
+    Model output `[B]`. Data: a number per example (a float, or a string such
+    as "3.5" from a file). Exported: `<name>_value` (float32 `[B]`).
+    Evaluation reports Pearson and Spearman correlations.
+
+    Example:
+    >>> rating = Regression("rating", loss_weight=0.5)
+    """
+
+    kind = "regression"
+
+    def build_head(self):
+        return RegressionHead(dropout=self.dropout, name=self.name)
+
+    def loss(self):
+        return MaskedMeanSquaredError(name=f"{self.name}_loss")
+
+    def metrics(self):
+        return [MaskedMeanAbsoluteError(name="mae"), *super().metrics()]
+
+    def encode(self, value, num_words, source="", unknown="raise"):
+        if value is None:
+            return np.float32(0.0), np.float32(0.0)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not np.isfinite(number):
+            where = f"{source}: " if source else ""
+            raise ValueError(f"{where}task {self.name!r} needs a finite number. Received: {value!r}")
+        return np.float32(number), np.float32(1.0)
+
+    def export_outputs(self, value, lengths):
+        return {names.value_key(self.name): value}
