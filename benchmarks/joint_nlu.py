@@ -1,0 +1,99 @@
+"""Joint intent detection and slot filling on a train/valid/test folder.
+
+Trains the joint intent + slot model with the package defaults on `train`,
+picks the epoch on `valid` (sentence accuracy; never on `test`), and prints one
+JSON object with `encoder`, `intent_accuracy`, `slot_f1` (entity-level exact
+span, conlleval semantics), `sentence_accuracy` (test split, in %),
+`train_seconds` and `epochs`.
+
+Usage:
+    python benchmarks/joint_nlu.py --data-dir ../shared/datasets/snips --encoder bilstm
+    python benchmarks/joint_nlu.py --data-dir ../shared/datasets/snips --encoder minilm
+"""
+
+import argparse
+import json
+import math
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+
+import mtkeras  # noqa: E402
+from mtkeras.data import make_dataset, read_joint_nlu  # noqa: E402
+from mtkeras.evaluation import evaluate  # noqa: E402
+from mtkeras.training.callbacks import BestEpoch, TimeBudget  # noqa: E402
+from mtkeras.training.schedules import default_optimizer  # noqa: E402
+
+
+def scores(report):
+    return {
+        "intent_accuracy": 100 * report["intent"]["accuracy"],
+        "slot_f1": 100 * report["slots"]["f1"],
+        "sentence_accuracy": 100 * report["sentence_accuracy"],
+    }
+
+
+def build(encoder, tasks, train, sequence_length):
+    if encoder == "bilstm":
+        return mtkeras.build_model(tasks, encoder=encoder, texts=[ex.text for ex in train])
+    return mtkeras.build_model(tasks, encoder=encoder, sequence_length=sequence_length)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--encoder", default="bilstm", help="bilstm, minilm, or a keras-hub/HF preset directory")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=None, help="default: 3e-3 (bilstm), 5e-5 (pretrained)")
+    parser.add_argument("--patience", type=int, default=5)
+    parser.add_argument("--max-train-seconds", type=float, default=900)
+    parser.add_argument("--train-limit", type=int, default=None, help="use only the first N training texts")
+    parser.add_argument("--sequence-length", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    train, valid, test = (
+        read_joint_nlu(os.path.join(args.data_dir, split)) for split in ("train", "valid", "test")
+    )
+    train = train[: args.train_limit] if args.train_limit else train
+    tasks = [
+        mtkeras.SentenceClassification.from_examples("intent", train),
+        mtkeras.TokenTagging.from_examples("slots", train),
+    ]
+    keras.utils.set_random_seed(args.seed)
+    strategy = mtkeras.get_strategy()
+    replicas = strategy.num_replicas_in_sync
+    pretrained = args.encoder != "bilstm"
+    learning_rate = args.learning_rate or (5e-5 if pretrained else 3e-3)
+    steps = math.ceil(len(train) / args.batch_size)
+    with strategy.scope():
+        model = build(args.encoder, tasks, train, args.sequence_length)
+        model.compile(optimizer=default_optimizer(args.epochs * steps, learning_rate=learning_rate))
+    train_data = make_dataset(
+        train, tasks, args.batch_size, shuffle=True, seed=args.seed, bucket=True, drop_remainder=replicas > 1
+    )
+    valid_data = make_dataset(valid, tasks, 64)
+    best = BestEpoch(lambda m: scores(evaluate(m, valid_data, print_table=False)), "sentence_accuracy", args.patience)
+    budget = TimeBudget(args.max_train_seconds)
+    start = time.perf_counter()
+    model.fit(train_data, epochs=args.epochs, callbacks=[best, budget], verbose=2)
+    train_seconds = time.perf_counter() - start
+    report = evaluate(model, make_dataset(test, tasks, 64), print_table=False)
+    result = {
+        "encoder": args.encoder,
+        **{key: round(value, 2) for key, value in scores(report).items()},
+        "train_seconds": round(train_seconds, 1),
+        "epochs": len(best.history),
+        "best_epoch": best.best_epoch + 1,
+        "valid_at_best_epoch": {k: round(v, 2) for k, v in best.history[best.best_epoch].items()},
+        "parameters": model.count_params(),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
