@@ -12,6 +12,7 @@ from mtkeras import names
 from mtkeras.encoders import ENCODERS, PRETRAINED, build_pretrained, get_encoder, minilm_preset
 from mtkeras.tasks import LABELLED_LOSS, Task
 from mtkeras.text import WordPreprocessor
+from mtkeras.training.uncertainty import TaskUncertainty
 
 
 @keras.saving.register_keras_serializable(package="mtkeras")
@@ -28,6 +29,9 @@ class MultiTaskModel(keras.Model):
         tasks: list of `mtkeras.tasks.Task`, unique names.
         preprocessor: `mtkeras.text.WordPreprocessor`.
         encoder: an encoder layer following the encoder contract.
+        uncertainty_weighting: bool. Learn each task's weight from its
+            homoscedastic uncertainty (`TaskUncertainty`, Kendall et al.
+            2018); the weights are logged as `<task>_weight`.
 
     Example:
     >>> model = MultiTaskModel(tasks, preprocessor, encoder)
@@ -35,7 +39,7 @@ class MultiTaskModel(keras.Model):
     >>> model.fit(make_dataset(train, tasks), epochs=3)
     """
 
-    def __init__(self, tasks, preprocessor, encoder, **kwargs):
+    def __init__(self, tasks, preprocessor, encoder, uncertainty_weighting=False, **kwargs):
         tasks = [Task.from_config(t) if isinstance(t, dict) else t for t in tasks]
         if not tasks:
             raise ValueError("Received no tasks: a model needs at least one task.")
@@ -60,6 +64,9 @@ class MultiTaskModel(keras.Model):
         self.tasks = tasks
         self.preprocessor = preprocessor
         self.encoder = encoder
+        self.uncertainty_weighting = bool(uncertainty_weighting)
+        self.uncertainty = TaskUncertainty(len(tasks), name="task_uncertainty") if uncertainty_weighting else None
+        self._task_losses = None
 
     def __call__(self, inputs, *args, **kwargs):
         return super().__call__(_as_model_inputs(inputs), *args, **kwargs)
@@ -114,6 +121,9 @@ class MultiTaskModel(keras.Model):
         """
         if loss == "auto":
             loss = {t.name: t.loss() for t in self.tasks}
+        self._task_losses = loss if isinstance(loss, dict) else None
+        if self.uncertainty is not None and self._task_losses is None:
+            raise ValueError("uncertainty_weighting needs one loss per task: a dict keyed by task name, or 'auto'.")
         if weighted_metrics == "auto":
             weighted_metrics = {t.name: t.metrics() for t in self.tasks}
         if loss_weights == "auto":
@@ -135,6 +145,20 @@ class MultiTaskModel(keras.Model):
         # Keras concatenates the shares, so token outputs must agree on T.
         return {name: _pad_time_axis_across_replicas(value, context) for name, value in outputs.items()}
 
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled losses; with `uncertainty_weighting`, weighted by learned task uncertainty."""
+        if self.uncertainty is None:
+            return super().compute_loss(x, y, y_pred, sample_weight, training=training)
+        task_losses = []
+        for task in self.tasks:
+            weight = sample_weight.get(task.name) if isinstance(sample_weight, dict) else sample_weight
+            loss = self._task_losses[task.name](y[task.name], y_pred[task.name], weight)
+            task_losses.append(task.loss_weight * loss)
+        total = self.uncertainty.combine(task_losses)
+        if self.losses:
+            total += tf.add_n(self.losses) / self.distribute_strategy.num_replicas_in_sync
+        return total
+
     def get_metrics_result(self):
         """Metric values, with each task's exact labelled-item loss as `<task>_loss`.
 
@@ -147,6 +171,10 @@ class MultiTaskModel(keras.Model):
             exact = results.pop(f"{task.name}_{LABELLED_LOSS}", None)
             if exact is not None:
                 results[f"{task.name}_loss"] = exact
+        if self.uncertainty is not None:
+            weights = self.uncertainty.task_weights()
+            for i, task in enumerate(self.tasks):
+                results[f"{task.name}_weight"] = weights[i]
         return results
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
@@ -169,6 +197,7 @@ class MultiTaskModel(keras.Model):
             "tasks": [t.get_config() for t in self.tasks],
             "preprocessor": keras.saving.serialize_keras_object(self.preprocessor),
             "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "uncertainty_weighting": self.uncertainty_weighting,
         }
 
     @classmethod
@@ -217,6 +246,7 @@ def build_model(
     lowercase=True,
     encoder_config=None,
     sequence_length=128,
+    uncertainty_weighting=False,
     name="mtkeras",
 ):
     """Builds a multi-task model from task declarations.
@@ -242,6 +272,7 @@ def build_model(
         lowercase: bool. Lower-case words before the lookup.
         encoder_config: dict. Arguments of the named encoder.
         sequence_length: int. Sub-word pieces kept per text (pretrained encoders).
+        uncertainty_weighting: bool. Learn task weights; see `MultiTaskModel`.
         name: str. Model name.
 
     Example:
@@ -257,7 +288,7 @@ def build_model(
         if preset is None:
             raise ValueError('encoder="bert" needs encoder_config={"preset": "<keras-hub or Hugging Face directory>"}')
         preprocessor, encoder = build_pretrained(preset, sequence_length=sequence_length, **config)
-        return MultiTaskModel(tasks, preprocessor, encoder, name=name)
+        return MultiTaskModel(tasks, preprocessor, encoder, uncertainty_weighting=uncertainty_weighting, name=name)
     if (texts is None) == (vocabulary is None):
         raise ValueError("Pass exactly one of `texts` (to adapt a vocabulary) or `vocabulary`.")
     if vocabulary is not None:
@@ -278,4 +309,4 @@ def build_model(
             f"The encoder's vocabulary_size={encoder.vocabulary_size} does not match the "
             f"vocabulary ({preprocessor.vocabulary_size} ids with padding and OOV)."
         )
-    return MultiTaskModel(tasks, preprocessor, encoder, name=name)
+    return MultiTaskModel(tasks, preprocessor, encoder, uncertainty_weighting=uncertainty_weighting, name=name)
