@@ -7,6 +7,7 @@ from mtkeras.training.losses import (
     MaskedSparseCategoricalCrossentropy,
 )
 from mtkeras.training.metrics import MaskedAccuracy, MaskedBinaryAccuracy, MaskedLossMean, MaskedMeanAbsoluteError
+from mtkeras.training.precision import set_mixed_precision
 from mtkeras.training.schedules import default_optimizer
 from mtkeras.training.strategy import get_strategy
 
@@ -21,4 +22,5 @@ __all__ = [
     "MaskedSparseCategoricalCrossentropy",
     "default_optimizer",
     "get_strategy",
+    "set_mixed_precision",
 ]
