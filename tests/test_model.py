@@ -101,3 +101,20 @@ def test_encoder_instance_is_used_as_given():
     model = mtkeras.build_model(tiny_tasks(examples), encoder=encoder, texts=[ex.text for ex in examples])
     assert model.encoder is encoder
     assert model(tf.constant(["play jazz"]))["slots"].shape == (1, 2, model.tasks[1].num_labels)
+
+
+def test_word_dropout_only_in_training_and_only_real_words():
+    from mtkeras.encoders.bilstm import OOV_ID
+
+    encoder = BiLSTMEncoder(50, embedding_dim=4, hidden_dim=3, char_dim=0, word_dropout=0.5, dropout=0.0)
+    ids = tf.constant([[5, 6, 7, 8, 0, 0]] * 64)
+    inputs = {"token_ids": ids, "padding_mask": ids != 0}
+    seen = []
+    original = encoder.embedding.call
+    encoder.embedding.call = lambda x: (seen.append(x), original(x))[1]
+    encoder(inputs, training=False)
+    encoder(inputs, training=True)
+    np.testing.assert_array_equal(seen[0], ids)
+    dropped = seen[1].numpy() == OOV_ID
+    assert 0.4 < dropped[:, :4].mean() < 0.6
+    assert not dropped[:, 4:].any()  # padding stays padding

@@ -5,6 +5,10 @@ import tensorflow as tf
 from keras import ops
 
 
+# Word id of out-of-vocabulary words (see `mtkeras.text.WordPreprocessor`).
+OOV_ID = 1
+
+
 def masked_max_pool(sequence, padding_mask):
     """Max over the real (unpadded) positions; zeros for a text with none."""
     mask = ops.expand_dims(ops.cast(padding_mask, sequence.dtype), -1)
@@ -39,6 +43,9 @@ class BiLSTMEncoder(keras.layers.Layer):
         char_dim: int. Character embedding size; 0 turns character features off.
         char_filters: int. Character CNN filters (its output size per word).
         char_kernel_size: int. Character CNN width.
+        word_dropout: float. Share of training words replaced by the
+            out-of-vocabulary id, so that id learns to stand for unseen words
+            (whose spelling the character CNN still sees).
 
     Example:
     >>> encoder = BiLSTMEncoder(vocabulary_size=100, embedding_dim=8, hidden_dim=4)
@@ -56,6 +63,7 @@ class BiLSTMEncoder(keras.layers.Layer):
         char_dim=32,
         char_filters=64,
         char_kernel_size=3,
+        word_dropout=0.1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -92,6 +100,13 @@ class BiLSTMEncoder(keras.layers.Layer):
         self.char_dim = char_dim
         self.char_filters = char_filters
         self.char_kernel_size = char_kernel_size
+        if not 0.0 <= word_dropout < 1.0:
+            raise ValueError(
+                "Received an invalid value for `word_dropout`, expected a float in [0, 1). "
+                f"Received: word_dropout={word_dropout!r}"
+            )
+        self.word_dropout = word_dropout
+        self.seed_generator = keras.random.SeedGenerator(1337)
 
         # === Layers ===
         self.embedding = keras.layers.Embedding(
@@ -141,7 +156,11 @@ class BiLSTMEncoder(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         mask = inputs["padding_mask"]
-        x = self.embedding(inputs["token_ids"])
+        token_ids = inputs["token_ids"]
+        if training and self.word_dropout:
+            noise = keras.random.uniform(ops.shape(token_ids), seed=self.seed_generator)
+            token_ids = ops.where((noise < self.word_dropout) & mask, OOV_ID, token_ids)
+        x = self.embedding(token_ids)
         if self.char_dim:
             x = ops.concatenate([x, self._char_features(inputs["char_ids"])], axis=-1)
         x = self.embedding_dropout(x, training=training)
@@ -178,6 +197,7 @@ class BiLSTMEncoder(keras.layers.Layer):
                 "char_dim": self.char_dim,
                 "char_filters": self.char_filters,
                 "char_kernel_size": self.char_kernel_size,
+                "word_dropout": self.word_dropout,
             }
         )
         return config
