@@ -39,6 +39,7 @@ import tensorflow as tf
 
 from mtkeras.data import align_tags, make_dataset
 from mtkeras.heads.bio_decoding import bio_start_mask, bio_transition_mask, viterbi_decode
+from mtkeras.names import TEXT, TEXT_PAIR
 from mtkeras.tasks import (
     TOKEN,
     UNKNOWN_LABEL_ID,
@@ -390,7 +391,7 @@ def _as_dataset(data, tasks, batch_size):
 
 
 def _rows(data, tasks):
-    """Yields `(text, {task: (gold, weight)})` for every example of `data`."""
+    """Yields `({"text": str[, "text_pair": str]}, {task: (gold, weight)})` per example of `data`."""
     for element in data.as_numpy_iterator():
         if not (isinstance(element, tuple) and len(element) == 3):
             raise ValueError(
@@ -401,12 +402,16 @@ def _rows(data, tasks):
         missing = sorted(t.name for t in tasks if t.name not in labels or t.name not in weights)
         if missing:
             raise ValueError(f"evaluate: the dataset has no labels or weights for task(s) {missing}")
-        texts = features["text"]
-        for i, text in enumerate(texts):
+        inputs = [key for key in (TEXT, TEXT_PAIR) if key in features]
+        for i in range(len(features[TEXT])):
             yield (
-                text.decode("utf-8") if isinstance(text, bytes) else str(text),
+                {key: _decode(features[key][i]) for key in inputs},
                 {t.name: (np.asarray(labels[t.name][i]), np.asarray(weights[t.name][i])) for t in tasks},
             )
+
+
+def _decode(text):
+    return text.decode("utf-8") if isinstance(text, bytes) else str(text)
 
 
 def _chunks(iterable, size):
@@ -452,8 +457,12 @@ def evaluate(model, data, decode=True, print_table=True, batch_size=32):
     sentence_right = sentence_total = cut_words = 0
     index = 0
     for chunk in _chunks(_rows(dataset, tasks), _CHUNK_TEXTS):
-        texts = [text for text, _ in chunk]
-        outputs = model.predict(texts, batch_size=batch_size, verbose=0)
+        texts = [row[TEXT] for row, _ in chunk]
+        if TEXT_PAIR in chunk[0][0]:
+            inputs = {key: [row[key] for row, _ in chunk] for key in (TEXT, TEXT_PAIR)}
+        else:
+            inputs = texts
+        outputs = model.predict(inputs, batch_size=batch_size, verbose=0)
         _, lengths = model.preprocessor.tokenize(tf.constant(texts, tf.string, shape=[len(texts)]))
         lengths = lengths.numpy()
         predictions = {

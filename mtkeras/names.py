@@ -7,8 +7,14 @@ names; nothing else in mtkeras spells them out.
 # Model input and the exported signature's input: a batch of raw texts.
 TEXT = "text"
 
-# Exported signature.
+# Second text of sentence-pair tasks: a model input, and an input of the
+# exported pair signature.
+TEXT_PAIR = "text_pair"
+
+# Exported signatures: one batch of texts (every single-text task), and, for
+# models with sentence-pair tasks, a batch of text pairs (every task).
 SERVING_SIGNATURE = "serving_default"
+PAIR_SIGNATURE = "serving_pair"
 
 # Exported outputs shared by every task.
 WORDS = "words"  # [B, T] string, the words the model saw, padded with "".

@@ -82,6 +82,9 @@ def encode_examples(examples, tasks, unknown_labels="error"):
             raise ValueError(
                 f"{ex.source}: labels for unknown task(s) {extra}; the model's tasks are {sorted(known)}"
             )
+        if ex.pair is None and any(task.pair and task.name in ex.labels for task in tasks):
+            pair_tasks = [task.name for task in tasks if task.pair and task.name in ex.labels]
+            raise ValueError(f"{ex.source}: labels for sentence-pair task(s) {pair_tasks} but no second text")
         texts.append(ex.text)
         num_words.append(count)
         for task in tasks:
@@ -116,6 +119,8 @@ def _dense_rows(*element):
 def example_dataset(examples, tasks, unknown_labels="error"):
     """One element per example: `({"text", "_num_words"}, labels, weights)`, unbatched.
 
+    Models with sentence-pair tasks also get `"text_pair"` in the features.
+
     Returns:
         `(dataset, num_words)`: the dataset and each example's number of model
         words (what bucketing sorts by).
@@ -123,8 +128,12 @@ def example_dataset(examples, tasks, unknown_labels="error"):
     if not examples:
         raise ValueError("no examples to build a dataset from")
     texts, num_words, ids, weights = encode_examples(examples, tasks, unknown_labels)
+    features = {names.TEXT: tf.constant(texts), _NUM_WORDS: tf.constant(num_words, tf.int32)}
+    if any(task.pair for task in tasks):
+        # Every example gets a second text ("" without one) when a task reads pairs.
+        features[names.TEXT_PAIR] = tf.constant([ex.text_pair for ex in examples])
     columns = (
-        {names.TEXT: tf.constant(texts), _NUM_WORDS: tf.constant(num_words, tf.int32)},
+        features,
         {name: _column(values) for name, values in ids.items()},
         {name: _column(values) for name, values in weights.items()},
     )

@@ -14,7 +14,11 @@ METADATA_FILE = "mtkeras.json"
 
 
 class _ServingModule(tf.Module):
-    """What gets saved: the model, its lookup tables, and one signature.
+    """What gets saved: the model, its lookup tables, and its signatures.
+
+    `serve` answers a batch of texts for every single-text task; models with
+    sentence-pair tasks also get `serve_pair`, which answers every task for a
+    batch of text pairs.
 
     Saving a plain `tf.Module` with an explicit `input_signature` keeps one
     copy of every weight. `model.export()` and `keras.export.ExportArchive`
@@ -29,15 +33,39 @@ class _ServingModule(tf.Module):
         self.model.set_weights(model.get_weights())
         self.preprocessor = self.model.preprocessor  # tracks the vocabulary table
         self.tasks = list(self.model.tasks)
+        if self.model.has_pairs:
+            # Only pair models get (and trace) the pair signature.
+            self.serve_pair = tf.function(
+                self._serve_pair,
+                input_signature=[
+                    tf.TensorSpec([None], tf.string, name=names.TEXT),
+                    tf.TensorSpec([None], tf.string, name=names.TEXT_PAIR),
+                ],
+            )
+
+    def _outputs(self, inputs, tasks):
+        predictions = self.model(inputs, training=False)
+        words, lengths = self.preprocessor.tokenize(inputs[names.TEXT])
+        outputs = {names.WORDS: words, names.LENGTHS: lengths}
+        for task in tasks:
+            outputs.update(task.export_outputs(predictions[task.name], lengths))
+        return outputs
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=names.TEXT)])
     def serve(self, text):
-        predictions = self.model({names.TEXT: text}, training=False)
-        words, lengths = self.preprocessor.tokenize(text)
-        outputs = {names.WORDS: words, names.LENGTHS: lengths}
-        for task in self.tasks:
-            outputs.update(task.export_outputs(predictions[task.name], lengths))
-        return outputs
+        return self._outputs({names.TEXT: text}, [task for task in self.tasks if not task.pair])
+
+    def _serve_pair(self, text, text_pair):
+        tf.debugging.assert_equal(
+            tf.shape(text), tf.shape(text_pair), message="text and text_pair need the same number of texts"
+        )
+        return self._outputs({names.TEXT: text, names.TEXT_PAIR: text_pair}, self.tasks)
+
+    def signatures(self):
+        signatures = {names.SERVING_SIGNATURE: self.serve.get_concrete_function()}
+        if self.model.has_pairs:
+            signatures[names.PAIR_SIGNATURE] = self.serve_pair.get_concrete_function()
+        return signatures
 
 
 def next_version(base_path):
@@ -68,7 +96,9 @@ def export_saved_model(model, base_path, version=None, extra_metadata=None):
 
     The SavedModel's `serving_default` signature takes `text` (a `[None]`
     string tensor of raw texts) and returns, in one call, `words`, `lengths`
-    and each task's outputs (see `mtkeras.names`). The version is written to a
+    and each single-text task's outputs (see `mtkeras.names`). A model with
+    sentence-pair tasks also gets `serving_pair`, taking `text` and
+    `text_pair` and returning every task's outputs. The version is written to a
     temporary directory beside the base path and renamed into place, so a
     server watching `base_path` never sees a half-written version.
 
@@ -98,7 +128,7 @@ def export_saved_model(model, base_path, version=None, extra_metadata=None):
         tf.saved_model.save(
             module,
             staging,
-            signatures={names.SERVING_SIGNATURE: module.serve.get_concrete_function()},
+            signatures=module.signatures(),
         )
         extra_dir = os.path.join(staging, "assets.extra")
         os.makedirs(extra_dir, exist_ok=True)

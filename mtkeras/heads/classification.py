@@ -15,35 +15,45 @@ class _DenseHead(keras.layers.Layer):
 
     activation = "softmax"
 
-    def __init__(self, num_classes, dropout=0.1, **kwargs):
+    def __init__(self, num_classes, dropout=0.1, pair=False, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(
                 "Received an invalid value for `num_classes`, expected a positive "
                 f"integer. Received: num_classes={num_classes!r}"
             )
+        if pair and self.encoder_output != "pooled_output":
+            raise ValueError(f"{type(self).__name__} reads one text; it cannot take pair=True")
         self.num_classes = num_classes
         self.dropout = dropout
+        self.pair = pair
         # === Layers ===
         self.dropout_layer = keras.layers.Dropout(dropout)
         self.dense = keras.layers.Dense(num_classes, name="logits")
         self.output_activation = keras.layers.Activation(self.activation, dtype="float32", name="probs")
 
-    def build(self, input_shape):
-        self.dense.build(tuple(input_shape[self.encoder_output]))
+    def build(self, encoded_shape, encoded_pair_shape=None):
+        shape = tuple(encoded_shape[self.encoder_output])
+        self.dense.build(shape[:-1] + (4 * shape[-1],) if self.pair else shape)
         self.built = True
 
-    def call(self, encoded, training=None):
-        x = self.dropout_layer(encoded[self.encoder_output], training=training)
+    def call(self, encoded, encoded_pair=None, training=None):
+        x = encoded[self.encoder_output]
+        if self.pair:
+            # Two texts through one encoder: [u, v, |u - v|, u * v] (InferSent,
+            # Sentence-BERT) lets the head compare them symmetrically.
+            v = encoded_pair[self.encoder_output]
+            x = keras.ops.concatenate([x, v, keras.ops.abs(x - v), x * v], axis=-1)
+        x = self.dropout_layer(x, training=training)
         return self.output_activation(self.dense(x))
 
-    def compute_output_spec(self, encoded, training=None):
+    def compute_output_spec(self, encoded, encoded_pair=None, training=None):
         shape = tuple(encoded[self.encoder_output].shape[:-1]) + (self.num_classes,)
         return keras.KerasTensor(shape, dtype="float32")
 
     def get_config(self):
         config = super().get_config()
-        config.update({"num_classes": self.num_classes, "dropout": self.dropout})
+        config.update({"num_classes": self.num_classes, "dropout": self.dropout, "pair": self.pair})
         return config
 
 
@@ -95,14 +105,14 @@ class RegressionHead(_DenseHead):
     encoder_output = "pooled_output"
     activation = "linear"
 
-    def __init__(self, dropout=0.1, **kwargs):
+    def __init__(self, dropout=0.1, pair=False, **kwargs):
         kwargs.pop("num_classes", None)
-        super().__init__(1, dropout=dropout, **kwargs)
+        super().__init__(1, dropout=dropout, pair=pair, **kwargs)
 
-    def call(self, encoded, training=None):
-        return keras.ops.squeeze(super().call(encoded, training=training), axis=-1)
+    def call(self, encoded, encoded_pair=None, training=None):
+        return keras.ops.squeeze(super().call(encoded, encoded_pair, training=training), axis=-1)
 
-    def compute_output_spec(self, encoded, training=None):
+    def compute_output_spec(self, encoded, encoded_pair=None, training=None):
         return keras.KerasTensor(tuple(encoded[self.encoder_output].shape[:1]), dtype="float32")
 
     def get_config(self):

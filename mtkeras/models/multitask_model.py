@@ -47,7 +47,7 @@ class MultiTaskModel(keras.Model):
         repeated = sorted({n for n in task_names if task_names.count(n) > 1})
         if repeated:
             raise ValueError(f"Received duplicate task names: {repeated}")
-        reserved = sorted(set(task_names) & {names.TEXT, names.WORDS, names.LENGTHS})
+        reserved = sorted(set(task_names) & {names.TEXT, names.TEXT_PAIR, names.WORDS, names.LENGTHS})
         if reserved:
             raise ValueError(f"Task names {reserved} are reserved for model inputs/outputs")
 
@@ -55,10 +55,17 @@ class MultiTaskModel(keras.Model):
         heads = {task.name: task.build_head() for task in tasks}
 
         # === Functional Model ===
-        text = keras.Input(shape=(), dtype="string", name=names.TEXT)
-        encoded = encoder(preprocessor(text))
-        outputs = {name: head(encoded) for name, head in heads.items()}
-        super().__init__(inputs={names.TEXT: text}, outputs=outputs, **kwargs)
+        inputs = {names.TEXT: keras.Input(shape=(), dtype="string", name=names.TEXT)}
+        encoded = encoder(preprocessor(inputs[names.TEXT]))
+        if any(task.pair for task in tasks):
+            # The second text goes through the same (shared) preprocessor and encoder.
+            inputs[names.TEXT_PAIR] = keras.Input(shape=(), dtype="string", name=names.TEXT_PAIR)
+            encoded_pair = encoder(preprocessor(inputs[names.TEXT_PAIR]))
+        outputs = {
+            task.name: heads[task.name](encoded, encoded_pair) if task.pair else heads[task.name](encoded)
+            for task in tasks
+        }
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
         # === Config ===
         self.tasks = tasks
@@ -68,8 +75,20 @@ class MultiTaskModel(keras.Model):
         self.uncertainty = TaskUncertainty(len(tasks), name="task_uncertainty") if uncertainty_weighting else None
         self._task_losses = None
 
+    @property
+    def has_pairs(self):
+        """Whether some task reads text pairs (the model then has a `text_pair` input)."""
+        return any(task.pair for task in getattr(self, "tasks", ()))
+
+    def _standardize(self, inputs):
+        inputs = _as_model_inputs(inputs)
+        if isinstance(inputs, dict) and self.has_pairs and names.TEXT_PAIR not in inputs:
+            # Single texts: the pair tasks' answers are meaningless, the others are right.
+            inputs = {**inputs, names.TEXT_PAIR: tf.fill(tf.shape(inputs[names.TEXT]), "")}
+        return inputs
+
     def __call__(self, inputs, *args, **kwargs):
-        return super().__call__(_as_model_inputs(inputs), *args, **kwargs)
+        return super().__call__(self._standardize(inputs), *args, **kwargs)
 
     def fit(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.fit`; a `tf.data.Dataset` is taken as already shuffled.
@@ -89,7 +108,7 @@ class MultiTaskModel(keras.Model):
         (Keras itself returns a ragged tensor when batches differ, and softmax
         rows on padding). Datasets and other Keras inputs pass through as is.
         """
-        inputs = _as_model_inputs(x)
+        inputs = self._standardize(x)
         outputs = super().predict(inputs, *args, **kwargs)
         outputs = {
             name: value.to_tensor().numpy() if isinstance(value, tf.RaggedTensor) else value
@@ -211,14 +230,21 @@ class MultiTaskModel(keras.Model):
 def _as_model_inputs(inputs):
     """`{"text": strings}` from a string tensor, a list or an array of str.
 
-    Dicts, datasets and other Keras data sources pass through unchanged.
+    In a dict, lists of str become string tensors. Datasets and other Keras
+    data sources pass through unchanged.
     """
-    if isinstance(inputs, dict) or not isinstance(inputs, (list, tuple, np.ndarray, tf.Tensor, keras.KerasTensor)):
+    if isinstance(inputs, dict):
+        return {key: _as_strings(value) for key, value in inputs.items()}
+    if not isinstance(inputs, (list, tuple, np.ndarray, tf.Tensor, keras.KerasTensor)):
         return inputs
-    if isinstance(inputs, (list, tuple, np.ndarray)):
-        texts = [t.encode("utf-8") if isinstance(t, str) else t for t in np.asarray(inputs, dtype=object).ravel()]
-        inputs = tf.constant(texts, dtype=tf.string, shape=[len(texts)])
-    return {names.TEXT: inputs}
+    return {names.TEXT: _as_strings(inputs)}
+
+
+def _as_strings(values):
+    if isinstance(values, (list, tuple, np.ndarray)):
+        texts = [t.encode("utf-8") if isinstance(t, str) else t for t in np.asarray(values, dtype=object).ravel()]
+        return tf.constant(texts, dtype=tf.string, shape=[len(texts)])
+    return values
 
 
 def _pad_time_axis_across_replicas(value, context):

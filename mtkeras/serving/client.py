@@ -87,7 +87,7 @@ class Client:
         self._channel = grpc.insecure_channel(target, options=[("grpc.max_receive_message_length", -1)])
         self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
 
-    def predict(self, texts):
+    def predict(self, texts, pairs=None):
         """One result dict per text, keyed by task name.
 
         A sentence task `t` gives `{"label": str, "score": float}`; a token
@@ -99,6 +99,9 @@ class Client:
         Args:
             texts: str or list of str. A single str is one text (the result
                 is still a list, of one dict).
+            pairs: str, list of str or None. Second texts, one per text, for
+                models with sentence-pair tasks: the request then goes to the
+                `serving_pair` signature and every task answers.
 
         Returns:
             A list of dicts, in the order of `texts`.
@@ -106,7 +109,7 @@ class Client:
         texts = self._as_list(texts)
         if not texts:
             return []
-        outputs = self.predict_raw(texts)
+        outputs = self.predict_raw(texts, pairs=pairs)
         lengths, words = outputs[names.LENGTHS], outputs[names.WORDS]
         results = []
         for i in range(len(texts)):
@@ -128,7 +131,7 @@ class Client:
             results.append(result)
         return results
 
-    def predict_raw(self, texts, output_filter=None):
+    def predict_raw(self, texts, output_filter=None, pairs=None):
         """Every output tensor of the signature (or those in `output_filter`).
 
         Args:
@@ -144,6 +147,13 @@ class Client:
         self._fill_model_spec(request.model_spec)
         request.model_spec.signature_name = self.signature_name
         request.inputs[names.TEXT].CopyFrom(tf.make_tensor_proto(texts, dtype=tf.string, shape=[len(texts)]))
+        if pairs is not None:
+            pairs = self._as_list(pairs)
+            if len(pairs) != len(texts):
+                raise ValueError(f"Received {len(texts)} texts but {len(pairs)} pairs; give one second text per text")
+            if self.signature_name == names.SERVING_SIGNATURE:
+                request.model_spec.signature_name = names.PAIR_SIGNATURE
+            request.inputs[names.TEXT_PAIR].CopyFrom(tf.make_tensor_proto(pairs, dtype=tf.string, shape=[len(pairs)]))
         request.output_filter.extend(output_filter or [])
         response = self._call(self._stub.Predict, request)
         return {key: _decode_strings(tf.make_ndarray(proto)) for key, proto in response.outputs.items()}

@@ -34,12 +34,14 @@ class Task:
         name: str. A Python identifier.
         loss_weight: float. Weight of this task's loss in the total loss.
         dropout: float. Dropout before the task's output layer.
+        pair: bool. The task reads two texts (`Example.pair`): the shared
+            encoder reads each, and the head combines both (NLI, similarity).
     """
 
     kind = None
     level = SENTENCE
 
-    def __init__(self, name, loss_weight=1.0, dropout=0.1):
+    def __init__(self, name, loss_weight=1.0, dropout=0.1, pair=False):
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(
                 "Received an invalid task `name`, expected a Python identifier "
@@ -51,9 +53,14 @@ class Task:
             raise ValueError(
                 f"Task {name!r}: `loss_weight` must be a number >= 0. Received: loss_weight={loss_weight!r}"
             )
+        if pair not in (True, False):
+            raise ValueError(f"Task {name!r}: `pair` must be True or False. Received: pair={pair!r}")
+        if pair and self.level != SENTENCE:
+            raise ValueError(f"Task {name!r}: {type(self).__name__} reads one text; it cannot take pair=True")
         self.name = name
         self.loss_weight = float(loss_weight)
         self.dropout = dropout
+        self.pair = pair
 
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r}, loss_weight={self.loss_weight})"
@@ -84,7 +91,13 @@ class Task:
 
     # === Config ===
     def get_config(self):
-        return {"kind": self.kind, "name": self.name, "loss_weight": self.loss_weight, "dropout": self.dropout}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "loss_weight": self.loss_weight,
+            "dropout": self.dropout,
+            "pair": self.pair,
+        }
 
     @staticmethod
     def from_config(config):
@@ -109,8 +122,8 @@ class ClassificationTask(Task):
         label_smoothing: float in [0, 1). Mass spread evenly over all labels.
     """
 
-    def __init__(self, name, labels, loss_weight=1.0, dropout=0.1, label_smoothing=0.0):
-        super().__init__(name, loss_weight=loss_weight, dropout=dropout)
+    def __init__(self, name, labels, loss_weight=1.0, dropout=0.1, label_smoothing=0.0, pair=False):
+        super().__init__(name, loss_weight=loss_weight, dropout=dropout, pair=pair)
         labels = list(labels)
         if not labels or not all(isinstance(label, str) and label for label in labels):
             raise ValueError(

@@ -33,7 +33,7 @@ class SentenceClassification(ClassificationTask):
         return cls(name, labels=labels, **kwargs)
 
     def build_head(self):
-        return SentenceClassificationHead(self.num_labels, dropout=self.dropout, name=self.name)
+        return SentenceClassificationHead(self.num_labels, dropout=self.dropout, pair=self.pair, name=self.name)
 
     def loss(self):
         return MaskedSparseCategoricalCrossentropy(label_smoothing=self.label_smoothing, name=f"{self.name}_loss")

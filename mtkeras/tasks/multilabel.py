@@ -57,7 +57,7 @@ class MultiLabelClassification(ClassificationTask):
         return cls(name, labels=sorted(seen), separator=separator, **kwargs)
 
     def build_head(self):
-        return MultiLabelClassificationHead(self.num_labels, dropout=self.dropout, name=self.name)
+        return MultiLabelClassificationHead(self.num_labels, dropout=self.dropout, pair=self.pair, name=self.name)
 
     def loss(self):
         return MaskedBinaryCrossentropy(label_smoothing=self.label_smoothing, name=f"{self.name}_loss")

@@ -24,7 +24,7 @@ class Regression(Task):
     kind = "regression"
 
     def build_head(self):
-        return RegressionHead(dropout=self.dropout, name=self.name)
+        return RegressionHead(dropout=self.dropout, pair=self.pair, name=self.name)
 
     def loss(self):
         return MaskedMeanSquaredError(name=f"{self.name}_loss")

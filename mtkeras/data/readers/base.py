@@ -10,7 +10,7 @@ bytes that are not UTF-8, an unknown column) are raised as `DataError` directly.
 import dataclasses
 import logging
 import re
-from typing import Mapping, NamedTuple, Tuple, Union
+from typing import Mapping, NamedTuple, Optional, Tuple, Union
 
 Label = Union[str, Tuple[str, ...]]
 
@@ -36,15 +36,23 @@ class Example:
         labels: dict of task name to a label (sentence tasks) or a tuple of one
             tag per word (token tasks). A task missing here is unlabelled.
         source: str. Where the example came from ("path:line"), for errors.
+        pair: tuple of str or None. The second text's words, for sentence-pair
+            tasks (NLI, similarity).
     """
 
     words: Tuple[str, ...]
     labels: Mapping[str, Label]
     source: str = ""
+    pair: Optional[Tuple[str, ...]] = None
 
     @property
     def text(self):
         return " ".join(self.words)
+
+    @property
+    def text_pair(self):
+        """The second text ("" when the example has none)."""
+        return " ".join(self.pair or ())
 
 
 class DataError(ValueError):

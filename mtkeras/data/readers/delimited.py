@@ -51,6 +51,8 @@ class DelimitedReader(Reader):
             name (str) or a position (int, from 0; negative counts from the
             end), e.g. `{"sentiment": "label"}`.
         text_column: str or int. The text's column; default `"text"`.
+        pair_column: str, int or None. A second text's column, for
+            sentence-pair tasks (e.g. GLUE MRPC/STS-B, NLI).
         delimiter: str or None. One character; None (default): a tab for
             `.tsv` files, a comma for `.csv` files.
         header: bool. Whether the first row names the columns (default True).
@@ -80,11 +82,21 @@ class DelimitedReader(Reader):
     _unit = "rows"
 
     def __init__(
-        self, path, columns, text_column="text", delimiter=None, header=True, quoted=None, on_error="raise"
+        self,
+        path,
+        columns,
+        text_column="text",
+        delimiter=None,
+        header=True,
+        quoted=None,
+        on_error="raise",
+        pair_column=None,
     ):
         super().__init__(on_error)
         check_mapping("columns", columns, _check_column)
         _check_column("text_column", text_column)
+        if pair_column is not None:
+            _check_column("pair_column", pair_column)
         if text_column in columns.values():
             raise ValueError(
                 f"The text column cannot be a label column. Received: text_column={text_column!r}, "
@@ -107,6 +119,7 @@ class DelimitedReader(Reader):
         self.delimiter = delimiter
         self.header = header
         self.quoted = quoted
+        self.pair_column = pair_column
 
     @property
     def tasks(self):
@@ -180,7 +193,8 @@ class DelimitedReader(Reader):
             return fields.index(column)
 
         labels = {task: index(f"columns[{task!r}]", column) for task, column in self.columns.items()}
-        return index("text_column", self.text_column), labels
+        pair = None if self.pair_column is None else index("pair_column", self.pair_column)
+        return index("text_column", self.text_column), labels, pair
 
     def _example(self, fields, indexes, first_row, source):
         width, width_line = first_row
@@ -188,16 +202,21 @@ class DelimitedReader(Reader):
             what = "the header" if self.header else "the first row"
             problem = f"{len(fields)} fields, expected {width} like {what} (line {width_line})"
             return BadRecord(source, problem)
-        text_index, label_indexes = indexes
+        text_index, label_indexes, pair_index = indexes
         words = tuple(fields[text_index].split())
         if not words:
             return BadRecord(source, f"empty text (column {self.text_column!r})")
+        pair = None
+        if pair_index is not None:
+            pair = tuple(fields[pair_index].split())
+            if not pair:
+                return BadRecord(source, f"empty second text (column {self.pair_column!r})")
         labels = {}
         for task, index in label_indexes.items():
             if not fields[index]:
                 return BadRecord(source, f"empty label for task {task!r} (column {self.columns[task]!r})")
             labels[task] = fields[index]
-        return Example(words=words, labels=labels, source=source)
+        return Example(words=words, labels=labels, source=source, pair=pair)
 
 
 def read_delimited(path, columns, text_column="text", **kwargs):
