@@ -104,7 +104,7 @@ def test_encoder_instance_is_used_as_given():
 
 
 def test_word_dropout_only_in_training_and_only_real_words():
-    from mtkeras.encoders.bilstm import OOV_ID
+    from mtkeras.encoders.word_encoder import OOV_ID
 
     encoder = BiLSTMEncoder(50, embedding_dim=4, hidden_dim=3, char_dim=0, word_dropout=0.5, dropout=0.0)
     ids = tf.constant([[5, 6, 7, 8, 0, 0]] * 64)

@@ -16,7 +16,7 @@ import tensorflow as tf
 import mtkeras
 from conftest import build_tiny_model
 from mtkeras import heads, text, training
-from mtkeras.encoders import BiLSTMEncoder, PretrainedEncoder
+from mtkeras.encoders import BiLSTMEncoder, CNNEncoder, PretrainedEncoder, TransformerEncoder
 
 WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "book", "a", "table", "play", "jazz", "##s"]
 
@@ -49,12 +49,19 @@ LAYERS = {
     "BiLSTMEncoder": (lambda: BiLSTMEncoder(5, embedding_dim=4, hidden_dim=3, num_layers=2, char_dim=3,
                                             char_filters=2, char_buckets=512), encoder_inputs),
     "BiLSTMEncoder(no chars)": (lambda: BiLSTMEncoder(5, embedding_dim=4, hidden_dim=3, char_dim=0), encoder_inputs),
+    "CNNEncoder": (lambda: CNNEncoder(5, embedding_dim=4, hidden_dim=3, num_layers=2, char_dim=2, char_filters=2),
+                   encoder_inputs),
+    "TransformerEncoder": (lambda: TransformerEncoder(5, embedding_dim=4, hidden_dim=4, num_heads=2,
+                                                      intermediate_dim=8, max_length=16, char_dim=2, char_filters=2),
+                           encoder_inputs),
     "PretrainedEncoder": (lambda: PretrainedEncoder(tiny_bert(), dropout=0.0, pooling="cls"),
                           lambda: text.WordPiecePreprocessor(WORDS)(tf.constant(["book a table", "play"]))),
     "SentenceClassificationHead": (lambda: heads.SentenceClassificationHead(3, dropout=0.2), encoded),
     "TokenClassificationHead": (lambda: heads.TokenClassificationHead(4), encoded),
     "MultiLabelClassificationHead": (lambda: heads.MultiLabelClassificationHead(2), encoded),
     "RegressionHead": (lambda: heads.RegressionHead(dropout=0.3), encoded),
+    "SentenceClassificationHead(pair)": (lambda: heads.SentenceClassificationHead(3, pair=True),
+                                         lambda: (encoded(), encoded())),
 }
 
 
@@ -63,14 +70,15 @@ def test_layer_config_round_trip(name):
     make, inputs = LAYERS[name]
     layer = make()
     x = inputs()
-    expected = layer(x)
+    call = (lambda lay: lay(*x)) if isinstance(x, tuple) else (lambda lay: lay(x))
+    expected = call(layer)
     config = layer.get_config()
     json.dumps(config)  # plain data only
     clone = type(layer).from_config(json.loads(json.dumps(config)))
     assert clone.get_config() == config
-    clone(x)  # build
+    call(clone)  # build
     clone.set_weights(layer.get_weights())
-    got = clone(x)
+    got = call(clone)
     for a, b in zip(tf.nest.flatten(expected), tf.nest.flatten(got)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
 

@@ -2,9 +2,12 @@
 `{"sequence_output" [B, T, H], "pooled_output" [B, H], "padding_mask" [B, T]}`."""
 
 from mtkeras.encoders.bilstm import BiLSTMEncoder
+from mtkeras.encoders.cnn import CNNEncoder
+from mtkeras.encoders.transformer import TransformerEncoder
+from mtkeras.encoders.word_encoder import WordEncoder
 from mtkeras.encoders.pretrained import PretrainedEncoder, build_pretrained, minilm_preset
 
-ENCODERS = {"bilstm": BiLSTMEncoder}
+ENCODERS = {"bilstm": BiLSTMEncoder, "cnn": CNNEncoder, "transformer": TransformerEncoder}
 
 
 def get_encoder(name, vocabulary_size, **config):
@@ -27,6 +30,9 @@ PRETRAINED = ("bert", "minilm")
 
 __all__ = [
     "BiLSTMEncoder",
+    "CNNEncoder",
+    "TransformerEncoder",
+    "WordEncoder",
     "ENCODERS",
     "PRETRAINED",
     "PretrainedEncoder",

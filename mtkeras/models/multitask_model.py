@@ -1,6 +1,5 @@
 """One shared encoder, one head per task, one functional Keras model."""
 
-import inspect
 import os
 
 import keras
@@ -9,7 +8,7 @@ import tensorflow as tf
 from keras import tree
 
 from mtkeras import names
-from mtkeras.encoders import ENCODERS, PRETRAINED, build_pretrained, get_encoder, minilm_preset
+from mtkeras.encoders import ENCODERS, PRETRAINED, WordEncoder, build_pretrained, get_encoder, minilm_preset
 from mtkeras.tasks import LABELLED_LOSS, Task
 from mtkeras.text import WordPreprocessor
 from mtkeras.training.uncertainty import TaskUncertainty
@@ -325,7 +324,7 @@ def build_model(
         )
     if isinstance(encoder, str):
         config = dict(encoder_config or {})
-        if "char_buckets" in inspect.signature(ENCODERS.get(encoder, object)).parameters:
+        if issubclass(ENCODERS.get(encoder, object), WordEncoder):
             config.setdefault("char_buckets", preprocessor.char_buckets)
         encoder = get_encoder(encoder, preprocessor.vocabulary_size, **config)
     elif encoder_config:

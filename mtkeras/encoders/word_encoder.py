@@ -1,0 +1,180 @@
+"""The word-level front end shared by mtkeras' from-scratch encoders."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+# Word id of out-of-vocabulary words (see `mtkeras.text.WordPreprocessor`).
+OOV_ID = 1
+
+
+def masked_max_pool(sequence, padding_mask):
+    """Max over the real (unpadded) positions; zeros for a text with none."""
+    mask = ops.expand_dims(ops.cast(padding_mask, sequence.dtype), -1)
+    lowest = ops.cast(-1e4 if sequence.dtype == "float16" else -1e9, sequence.dtype)
+    pooled = ops.max(ops.where(mask > 0, sequence, lowest), axis=1)
+    has_words = ops.any(padding_mask, axis=1, keepdims=True)
+    return ops.where(has_words, pooled, ops.zeros_like(pooled))
+
+
+def _positive_int(arg, value):
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"Received an invalid value for `{arg}`, expected a positive integer. Received: {arg}={value!r}")
+
+
+def _fraction(arg, value):
+    if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ValueError(f"Received an invalid value for `{arg}`, expected a float in [0, 1). Received: {arg}={value!r}")
+
+
+class WordEncoder(keras.layers.Layer):
+    """Base of the from-scratch encoders: words in, the encoder contract out.
+
+    Each word is its word embedding concatenated, when `char_dim > 0`, with a
+    character CNN over its hashed characters (max-pooled over characters), so
+    words never seen in training, such as names, still get a representation
+    from their spelling. During training, `word_dropout` of the words are
+    replaced by the out-of-vocabulary id, so that id learns to stand for unseen
+    words. Subclasses put their context layers on top (`_build_context`,
+    `_contextualize`, `output_dim`).
+
+    Takes `{"token_ids": [B, T] int, "padding_mask": [B, T] bool, "char_ids":
+    [B, T, L] int}` (from `WordPreprocessor`) and returns the encoder contract
+    shared by every mtkeras encoder: `{"sequence_output": [B, T, H],
+    "pooled_output": [B, H], "padding_mask": [B, T]}`, `pooled_output` being
+    a max over real words.
+
+    Args:
+        vocabulary_size: int. Number of word ids, padding and OOV included.
+        embedding_dim: int. Size of the word embeddings.
+        dropout: float. Dropout on the word vectors and on each layer's output.
+        char_buckets: int. Number of character ids (as in the preprocessor).
+        char_dim: int. Character embedding size; 0 turns character features off.
+        char_filters: int. Character CNN filters (its output size per word).
+        char_kernel_size: int. Character CNN width.
+        word_dropout: float. Share of training words replaced by the OOV id.
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        embedding_dim=128,
+        dropout=0.2,
+        char_buckets=512,
+        char_dim=32,
+        char_filters=64,
+        char_kernel_size=3,
+        word_dropout=0.1,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for arg, value in (
+            ("vocabulary_size", vocabulary_size),
+            ("embedding_dim", embedding_dim),
+            ("char_buckets", char_buckets),
+            ("char_filters", char_filters),
+            ("char_kernel_size", char_kernel_size),
+        ):
+            _positive_int(arg, value)
+        if not isinstance(char_dim, int) or char_dim < 0:
+            raise ValueError(f"Received an invalid value for `char_dim`, expected an integer >= 0. Received: char_dim={char_dim!r}")
+        _fraction("dropout", dropout)
+        _fraction("word_dropout", word_dropout)
+        self.vocabulary_size = vocabulary_size
+        self.embedding_dim = embedding_dim
+        self.dropout = dropout
+        self.char_buckets = char_buckets
+        self.char_dim = char_dim
+        self.char_filters = char_filters
+        self.char_kernel_size = char_kernel_size
+        self.word_dropout = word_dropout
+
+        # === Layers ===
+        self.embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="word_embedding")
+        if char_dim:
+            self.char_embedding = keras.layers.Embedding(char_buckets, char_dim, name="char_embedding")
+            self.char_conv = keras.layers.Conv1D(
+                char_filters, char_kernel_size, padding="same", activation="relu", name="char_cnn"
+            )
+        self.embedding_dropout = keras.layers.Dropout(dropout)
+        self.seed_generator = keras.random.SeedGenerator(1337)
+
+    @property
+    def word_dim(self):
+        """Size of a word vector before the context layers."""
+        return self.embedding_dim + (self.char_filters if self.char_dim else 0)
+
+    @property
+    def output_dim(self):
+        raise NotImplementedError
+
+    def _build_context(self, shape, width):
+        """Builds the context layers for `[B, T, width]` word vectors."""
+        raise NotImplementedError
+
+    def _contextualize(self, x, mask, training):
+        """`[B, T, word_dim]` word vectors to `[B, T, output_dim]`."""
+        raise NotImplementedError
+
+    def build(self, input_shape):
+        shape = tuple(input_shape["token_ids"])
+        self.embedding.build(shape)
+        if self.char_dim:
+            self.char_embedding.build((None, None))
+            self.char_conv.build((None, None, self.char_dim))
+        self._build_context(shape, self.word_dim)
+        self.built = True
+
+    def _char_features(self, char_ids):
+        """`[B, T, char_filters]`: a CNN over each word's characters, max-pooled."""
+        batch, steps, width = ops.shape(char_ids)[0], ops.shape(char_ids)[1], ops.shape(char_ids)[2]
+        flat = ops.reshape(char_ids, (-1, width))
+        features = self.char_conv(self.char_embedding(flat))
+        char_mask = ops.expand_dims(ops.cast(flat > 0, features.dtype), -1)
+        # ReLU outputs are >= 0, so zeroing padded characters keeps the max right.
+        pooled = ops.max(features * char_mask, axis=1)
+        return ops.reshape(pooled, (batch, steps, self.char_filters))
+
+    def call(self, inputs, training=None):
+        mask = inputs["padding_mask"]
+        token_ids = inputs["token_ids"]
+        if training and self.word_dropout:
+            noise = keras.random.uniform(ops.shape(token_ids), seed=self.seed_generator)
+            token_ids = ops.where((noise < self.word_dropout) & mask, OOV_ID, token_ids)
+        x = self.embedding(token_ids)
+        if self.char_dim:
+            x = ops.concatenate([x, self._char_features(inputs["char_ids"])], axis=-1)
+        x = self.embedding_dropout(x, training=training)
+        x = self._contextualize(x, mask, training)
+        # The contract carries the padding mask explicitly. `tf.identity` drops
+        # any implicit Keras mask a layer attached to `x`, which heads would
+        # otherwise be warned about and metrics would apply a second time.
+        return {
+            "sequence_output": tf.identity(x),
+            "pooled_output": masked_max_pool(x, mask),
+            "padding_mask": mask,
+        }
+
+    def compute_output_spec(self, inputs, training=None):
+        batch, steps = inputs["token_ids"].shape
+        return {
+            "sequence_output": keras.KerasTensor((batch, steps, self.output_dim), self.compute_dtype),
+            "pooled_output": keras.KerasTensor((batch, self.output_dim), self.compute_dtype),
+            "padding_mask": keras.KerasTensor((batch, steps), "bool"),
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "embedding_dim": self.embedding_dim,
+                "dropout": self.dropout,
+                "char_buckets": self.char_buckets,
+                "char_dim": self.char_dim,
+                "char_filters": self.char_filters,
+                "char_kernel_size": self.char_kernel_size,
+                "word_dropout": self.word_dropout,
+            }
+        )
+        return config
