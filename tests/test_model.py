@@ -66,20 +66,6 @@ def test_non_ascii_texts():
     np.testing.assert_allclose(out["intent"], model.predict(tf.constant(texts), verbose=0)["intent"], atol=1e-6)
 
 
-def test_keras_file_round_trip(tmp_path):
-    model = build_tiny_model()
-    model.compile(optimizer="adam")
-    path = str(tmp_path / "model.keras")
-    model.save(path)
-    loaded = keras.models.load_model(path)
-    assert isinstance(loaded, mtkeras.MultiTaskModel)
-    assert loaded.tasks == model.tasks
-    assert loaded.preprocessor.vocabulary == model.preprocessor.vocabulary
-    expected, got = model.predict(TEXTS, verbose=0), loaded.predict(TEXTS, verbose=0)
-    for task in expected:
-        np.testing.assert_allclose(got[task], expected[task], atol=1e-6)
-
-
 def test_build_model_errors_name_the_problem():
     tasks = tiny_tasks()
     with pytest.raises(ValueError, match="exactly one of `texts`"):

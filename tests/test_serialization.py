@@ -123,6 +123,9 @@ def test_whole_model_round_trips_through_a_keras_file(tmp_path):
     path = str(tmp_path / "model.keras")
     model.save(path)
     loaded = keras.models.load_model(path)
+    assert isinstance(loaded, mtkeras.MultiTaskModel)
+    assert loaded.tasks == model.tasks
+    assert loaded.preprocessor.vocabulary == model.preprocessor.vocabulary
     texts = ["book a table in paris", "play jazz", ""]
     for task, value in model.predict(texts, verbose=0).items():
         np.testing.assert_allclose(loaded.predict(texts, verbose=0)[task], value, atol=1e-6)

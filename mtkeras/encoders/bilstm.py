@@ -2,7 +2,7 @@
 
 import keras
 
-from mtkeras.encoders.word_encoder import OOV_ID, WordEncoder, _positive_int, masked_max_pool  # noqa: F401
+from mtkeras.encoders.word_encoder import WordEncoder, _positive_int
 
 
 @keras.saving.register_keras_serializable(package="mtkeras")

@@ -8,6 +8,7 @@ import keras_hub
 import tensorflow as tf
 from keras import ops
 
+from mtkeras.encoders.word_encoder import contract_output_spec
 from mtkeras.text.wordpiece import WordPiecePreprocessor
 
 POOLINGS = ("mean", "cls", "pooler")
@@ -127,11 +128,7 @@ class PretrainedEncoder(keras.layers.Layer):
 
     def compute_output_spec(self, inputs, training=None):
         batch, steps = inputs["word_starts"].shape
-        return {
-            "sequence_output": keras.KerasTensor((batch, steps, self.output_dim), self.compute_dtype),
-            "pooled_output": keras.KerasTensor((batch, self.output_dim), self.compute_dtype),
-            "padding_mask": keras.KerasTensor((batch, steps), "bool"),
-        }
+        return contract_output_spec(batch, steps, self.output_dim, self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()

@@ -17,6 +17,15 @@ def masked_max_pool(sequence, padding_mask):
     return ops.where(has_words, pooled, ops.zeros_like(pooled))
 
 
+def contract_output_spec(batch, steps, output_dim, dtype):
+    """Symbolic outputs of the encoder contract every mtkeras encoder follows."""
+    return {
+        "sequence_output": keras.KerasTensor((batch, steps, output_dim), dtype),
+        "pooled_output": keras.KerasTensor((batch, output_dim), dtype),
+        "padding_mask": keras.KerasTensor((batch, steps), "bool"),
+    }
+
+
 def _positive_int(arg, value):
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"Received an invalid value for `{arg}`, expected a positive integer. Received: {arg}={value!r}")
@@ -157,11 +166,7 @@ class WordEncoder(keras.layers.Layer):
 
     def compute_output_spec(self, inputs, training=None):
         batch, steps = inputs["token_ids"].shape
-        return {
-            "sequence_output": keras.KerasTensor((batch, steps, self.output_dim), self.compute_dtype),
-            "pooled_output": keras.KerasTensor((batch, self.output_dim), self.compute_dtype),
-            "padding_mask": keras.KerasTensor((batch, steps), "bool"),
-        }
+        return contract_output_spec(batch, steps, self.output_dim, self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()

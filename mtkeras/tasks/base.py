@@ -1,6 +1,7 @@
 """The task contract: one declaration drives head, loss, metrics, data, export."""
 
-from mtkeras.training.metrics import MaskedLossMean
+from mtkeras.training.losses import MaskedSparseCategoricalCrossentropy
+from mtkeras.training.metrics import MaskedAccuracy, MaskedLossMean
 
 # Name of each task's exact loss metric; the model reports it as `<task>_loss`.
 LABELLED_LOSS = "labelled_loss"
@@ -151,6 +152,13 @@ class ClassificationTask(Task):
             f"{type(self).__name__}(name={self.name!r}, labels=<{self.num_labels}>, "
             f"loss_weight={self.loss_weight})"
         )
+
+    def loss(self):
+        """Cross-entropy over one softmax per item (kinds with other outputs override it)."""
+        return MaskedSparseCategoricalCrossentropy(label_smoothing=self.label_smoothing, name=f"{self.name}_loss")
+
+    def metrics(self):
+        return [MaskedAccuracy(name="accuracy"), *super().metrics()]
 
     def label_id(self, label, source="", unknown="raise"):
         """Maps a label to its id.

@@ -6,8 +6,6 @@ import tensorflow as tf
 from mtkeras import names
 from mtkeras.heads import SentenceClassificationHead
 from mtkeras.tasks.base import ClassificationTask, register_task
-from mtkeras.training.losses import MaskedSparseCategoricalCrossentropy
-from mtkeras.training.metrics import MaskedAccuracy
 
 
 @register_task
@@ -34,12 +32,6 @@ class SentenceClassification(ClassificationTask):
 
     def build_head(self):
         return SentenceClassificationHead(self.num_labels, dropout=self.dropout, pair=self.pair, name=self.name)
-
-    def loss(self):
-        return MaskedSparseCategoricalCrossentropy(label_smoothing=self.label_smoothing, name=f"{self.name}_loss")
-
-    def metrics(self):
-        return [MaskedAccuracy(name="accuracy"), *super().metrics()]
 
     def encode(self, value, num_words, source="", unknown="raise"):
         if value is None:

@@ -5,9 +5,9 @@ import tensorflow as tf
 
 from mtkeras import names
 from mtkeras.heads import MultiLabelClassificationHead
-from mtkeras.tasks.base import UNKNOWN_LABEL_ID, ClassificationTask, register_task
+from mtkeras.tasks.base import LABELLED_LOSS, UNKNOWN_LABEL_ID, ClassificationTask, register_task
 from mtkeras.training.losses import MaskedBinaryCrossentropy
-from mtkeras.training.metrics import MaskedBinaryAccuracy
+from mtkeras.training.metrics import MaskedBinaryAccuracy, MaskedLossMean
 
 
 @register_task
@@ -63,7 +63,10 @@ class MultiLabelClassification(ClassificationTask):
         return MaskedBinaryCrossentropy(label_smoothing=self.label_smoothing, name=f"{self.name}_loss")
 
     def metrics(self):
-        return [MaskedBinaryAccuracy(self._threshold_values.tolist(), name="accuracy"), *super().metrics()]
+        return [
+            MaskedBinaryAccuracy(self._threshold_values.tolist(), name="accuracy"),
+            MaskedLossMean(self.loss(), name=LABELLED_LOSS),
+        ]
 
     def encode(self, value, num_words, source="", unknown="raise"):
         """Multi-hot targets `[C]` and the example's weight."""

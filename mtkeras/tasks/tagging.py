@@ -7,8 +7,6 @@ from mtkeras import names
 from mtkeras.heads import TokenClassificationHead
 from mtkeras.heads.bio_decoding import decode_bio
 from mtkeras.tasks.base import TOKEN, ClassificationTask, register_task
-from mtkeras.training.losses import MaskedSparseCategoricalCrossentropy
-from mtkeras.training.metrics import MaskedAccuracy
 
 
 @register_task
@@ -43,12 +41,6 @@ class TokenTagging(ClassificationTask):
 
     def build_head(self):
         return TokenClassificationHead(self.num_labels, dropout=self.dropout, name=self.name)
-
-    def loss(self):
-        return MaskedSparseCategoricalCrossentropy(label_smoothing=self.label_smoothing, name=f"{self.name}_loss")
-
-    def metrics(self):
-        return [MaskedAccuracy(name="accuracy"), *super().metrics()]
 
     def encode(self, value, num_words, source="", unknown="raise"):
         """Tag ids and weights `[num_words]` for one example's aligned tags."""
