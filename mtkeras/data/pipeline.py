@@ -164,9 +164,9 @@ def batch_dataset(dataset, batch_size, bucket=False, drop_remainder=False, windo
     if bucket:
         dataset = (
             dataset.ragged_batch(batch_size * window_batches)
-            .map(_sort_window_by_length)
+            .map(_sort_window_by_length, num_parallel_calls=tf.data.AUTOTUNE)
             .unbatch()
-            .map(_dense_rows)
+            .map(_dense_rows, num_parallel_calls=tf.data.AUTOTUNE)
             .padded_batch(batch_size, drop_remainder=drop_remainder)
             .shuffle(window_batches, seed=seed, reshuffle_each_iteration=True)
         )
