@@ -16,6 +16,9 @@ TEXT_PAIR = "text_pair"
 SERVING_SIGNATURE = "serving_default"
 PAIR_SIGNATURE = "serving_pair"
 
+# The one metadata field TF Serving's GetModelMetadata knows: a SignatureDefMap.
+SIGNATURE_DEF_FIELD = "signature_def"
+
 # Exported outputs shared by every task.
 WORDS = "words"  # [B, T] string, the words the model saw, padded with "".
 LENGTHS = "lengths"  # [B] int32, number of words in each text.

@@ -120,10 +120,8 @@ def example_dataset(examples, tasks, unknown_labels="error"):
     """One element per example: `({"text", "_num_words"}, labels, weights)`, unbatched.
 
     Models with sentence-pair tasks also get `"text_pair"` in the features.
-
-    Returns:
-        `(dataset, num_words)`: the dataset and each example's number of model
-        words (what bucketing sorts by).
+    `_num_words` (the model's word count, what bucketing sorts by) is dropped
+    when the stream is batched.
     """
     if not examples:
         raise ValueError("no examples to build a dataset from")
@@ -137,7 +135,7 @@ def example_dataset(examples, tasks, unknown_labels="error"):
         {name: _column(values) for name, values in ids.items()},
         {name: _column(values) for name, values in weights.items()},
     )
-    return tf.data.Dataset.from_tensor_slices(columns).map(_dense_rows), num_words
+    return tf.data.Dataset.from_tensor_slices(columns).map(_dense_rows)
 
 
 def _drop_num_words(features, labels, weights):
@@ -209,8 +207,7 @@ def make_dataset(
     >>> data = make_dataset(read_joint_nlu("train"), tasks, batch_size=64, shuffle=True, bucket=True)
     >>> model.fit(data, epochs=3)
     """
-    dataset, num_words = example_dataset(examples, tasks, unknown_labels)
-    dataset = dataset.cache()
+    dataset = example_dataset(examples, tasks, unknown_labels).cache()
     if shuffle:
         dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
     if repeat:
@@ -288,7 +285,7 @@ def mix_datasets(
         raise ValueError(f"examples_per_epoch must be a positive integer. Received: {examples_per_epoch!r}")
     datasets = []
     for i, (name, size) in enumerate(zip(names_, sizes)):
-        dataset, _ = example_dataset(sources[name], tasks, unknown_labels)
+        dataset = example_dataset(sources[name], tasks, unknown_labels)
         datasets.append(dataset.cache().shuffle(size, seed=seed + i, reshuffle_each_iteration=True).repeat())
     mixed = tf.data.Dataset.sample_from_datasets(
         datasets, weights=weights, seed=seed, rerandomize_each_iteration=True

@@ -17,9 +17,6 @@ from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from mtkeras import names
 
-_SIGNATURE_DEF_FIELD = "signature_def"
-
-
 class ServingError(Exception):
     """A request the server refused or could not answer.
 
@@ -169,10 +166,10 @@ class Client:
         """
         request = get_model_metadata_pb2.GetModelMetadataRequest()
         self._fill_model_spec(request.model_spec)
-        request.metadata_field.append(_SIGNATURE_DEF_FIELD)
+        request.metadata_field.append(names.SIGNATURE_DEF_FIELD)
         response = self._call(self._stub.GetModelMetadata, request)
         signature_def_map = get_model_metadata_pb2.SignatureDefMap()
-        response.metadata[_SIGNATURE_DEF_FIELD].Unpack(signature_def_map)
+        response.metadata[names.SIGNATURE_DEF_FIELD].Unpack(signature_def_map)
         if self.signature_name not in signature_def_map.signature_def:
             raise KeyError(
                 f"Model {self.model_name!r} has no signature {self.signature_name!r}. "

@@ -26,7 +26,6 @@ from mtkeras import names
 
 logger = logging.getLogger(__name__)
 
-SIGNATURE_DEF_FIELD = "signature_def"  # the only metadata field TF Serving knows
 SAVED_MODEL_FILE = "saved_model.pb"
 
 # TF Serving lifts gRPC's 4 MB message limit, and cuts error messages at 1 KB.
@@ -244,7 +243,7 @@ class _Servable:
                 "GetModelMetadataRequest must specify at least one metadata_field",
             )
         for field in request.metadata_field:
-            if field != SIGNATURE_DEF_FIELD:
+            if field != names.SIGNATURE_DEF_FIELD:
                 raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"Metadata field {field} is not supported")
         self.check_model_spec(request.model_spec)
         response = get_model_metadata_pb2.GetModelMetadataResponse()
@@ -253,7 +252,7 @@ class _Servable:
         signature_def_map = get_model_metadata_pb2.SignatureDefMap()
         for key, signature in self.signature_defs.items():
             signature_def_map.signature_def[key].CopyFrom(signature)
-        response.metadata[SIGNATURE_DEF_FIELD].Pack(signature_def_map)
+        response.metadata[names.SIGNATURE_DEF_FIELD].Pack(signature_def_map)
         return response
 
     def status(self, request):
