@@ -30,6 +30,12 @@ PROBS_SUFFIX = "_probs"  # [B, C] (sentence) or [B, T, C] (token) float32.
 TAGS_SUFFIX = "_tags"  # token tasks: [B, T] string, one tag per word, "" padded.
 LABELS_SUFFIX = "_labels"  # multi-label tasks: [B, C] string, a label where on, else "".
 VALUE_SUFFIX = "_value"  # regression tasks: [B] float32.
+# Token tasks' entities, read from `_tags` as `mtkeras.tasks.bio_entities` does
+# and padded to E, the most entities of any text in the batch (E may be 0):
+ENTITY_START_SUFFIX = "_entity_start"  # [B, E] int32, index of the first word, -1 padded.
+ENTITY_END_SUFFIX = "_entity_end"  # [B, E] int32, exclusive (words[start:end]), -1 padded.
+ENTITY_TYPE_SUFFIX = "_entity_type"  # [B, E] string, "city" for B-city/I-city, "" padded.
+ENTITY_COUNT_SUFFIX = "_entity_count"  # [B] int32, number of entities in each text.
 
 
 def label_key(task_name):
@@ -54,3 +60,19 @@ def labels_key(task_name):
 
 def value_key(task_name):
     return task_name + VALUE_SUFFIX
+
+
+def entity_start_key(task_name):
+    return task_name + ENTITY_START_SUFFIX
+
+
+def entity_end_key(task_name):
+    return task_name + ENTITY_END_SUFFIX
+
+
+def entity_type_key(task_name):
+    return task_name + ENTITY_TYPE_SUFFIX
+
+
+def entity_count_key(task_name):
+    return task_name + ENTITY_COUNT_SUFFIX

@@ -24,6 +24,10 @@ def test_signature_inputs_and_outputs(exported_model, trained_model):
     for task in ("intent", "sentiment"):
         expected |= {names.label_key(task), names.score_key(task), names.probs_key(task)}
     expected |= {names.tags_key("slots"), names.probs_key("slots")}
+    expected |= {
+        names.entity_start_key("slots"), names.entity_end_key("slots"),
+        names.entity_type_key("slots"), names.entity_count_key("slots"),
+    }
     assert set(serve.structured_outputs) == expected
 
     out = serve(text=tf.constant(TEXTS))

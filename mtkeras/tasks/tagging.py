@@ -15,8 +15,15 @@ class TokenTagging(ClassificationTask):
 
     Model output `[B, T, C]` probabilities. Data: one tag per word. Exported:
     `<name>_tags` (string `[B, T]`, "" past each text's length), decoded with
-    a constrained Viterbi so that they always form valid BIO entities, and
-    `<name>_probs`.
+    a constrained Viterbi so that they always form valid BIO entities,
+    `<name>_probs`, and the entities of those tags as dense tensors (TF
+    Serving returns no ragged tensors), padded to `E`, the most entities of
+    any text in the batch: `<name>_entity_start` and `<name>_entity_end`
+    (int32 `[B, E]`, `words[start:end]` is the entity, -1 padded),
+    `<name>_entity_type` (string `[B, E]`, "" padded) and
+    `<name>_entity_count` (int32 `[B]`); see `bio_entity_spans`. Tags that
+    are not `B-x`/`I-x` (e.g. POS tags) belong to no entity, so a task
+    without BIO tags still has these outputs, with `E = 0`.
 
     Example:
     >>> slots = TokenTagging.from_examples("slots", train)  # "O" first, every B-x with its I-x
@@ -56,11 +63,17 @@ class TokenTagging(ClassificationTask):
         return decode_bio(probs, lengths, self.labels)
 
     def export_outputs(self, probs, lengths):
-        tags = tf.gather(tf.constant(self.labels), self.decode(probs, lengths))
+        ids = self.decode(probs, lengths)
+        tags = tf.gather(tf.constant(self.labels), ids)
         real = tf.sequence_mask(lengths, maxlen=tf.shape(probs)[1])
+        starts, ends, types, counts = bio_entity_spans(ids, lengths, self.labels)
         return {
             names.tags_key(self.name): tf.where(real, tags, ""),
             names.probs_key(self.name): probs,
+            names.entity_start_key(self.name): starts,
+            names.entity_end_key(self.name): ends,
+            names.entity_type_key(self.name): types,
+            names.entity_count_key(self.name): counts,
         }
 
 
@@ -97,3 +110,77 @@ def bio_entities(words, tags):
         else:
             current = None
     return [(kind, " ".join(span)) for kind, span in entities]
+
+
+def _entity_part(tag):
+    """`("B" | "I", type)` for an entity tag, else None: the reading of `bio_entities`."""
+    prefix, _, kind = tag.partition("-")
+    return (prefix, kind) if prefix in ("B", "I") and kind else None
+
+
+def bio_entity_spans(tag_ids, lengths, labels):
+    """The entities of a batch of BIO tag ids, as padded dense tensors.
+
+    Reads tags as `bio_entities` does: `B-x` starts an entity, `I-x` continues
+    an `x` entity and starts a new one after anything else (the conlleval
+    reading, for sequences that are not valid BIO), and every other tag
+    ("O", or a tag not of the form `B-x`/`I-x`) is outside any entity.
+    Core TensorFlow ops only, vectorised over the batch: it runs eagerly, in
+    a `tf.function` with unknown batch size and length, and in a SavedModel.
+
+    Args:
+        tag_ids: int `[B, T]` tensor of ids into `labels`.
+        lengths: int `[B]` tensor, words per text; tags past it are ignored.
+        labels: list of str. The tag of each id.
+
+    Returns:
+        `(starts, ends, types, counts)`, padded to `E`, the most entities of
+        any text (0 when no text has one): `starts` int32 `[B, E]` (first
+        word, -1 padded), `ends` int32 `[B, E]` (one past the last word, so
+        `words[start:end]` is the entity, -1 padded), `types` string
+        `[B, E]` ("city" for `B-city`, "" padded), `counts` int32 `[B]`.
+
+    Example:
+    >>> labels = ["O", "B-city", "I-city", "B-date"]
+    >>> starts, ends, types, counts = bio_entity_spans([[1, 2, 3, 0]], [4], labels)
+    >>> starts.numpy().tolist(), ends.numpy().tolist(), types.numpy().tolist()
+    ([[0, 2]], [[2, 3]], [[b'city', b'date']])
+    """
+    parts = [_entity_part(label) for label in labels]
+    kinds = list(dict.fromkeys(part[1] for part in parts if part))
+    # Per tag id: is it an entity tag, is it `I-x`, the id of x (-1: none), the name of x.
+    is_entity = tf.constant([part is not None for part in parts], tf.bool)
+    is_inside = tf.constant([part is not None and part[0] == "I" for part in parts], tf.bool)
+    kind_ids = tf.constant([kinds.index(part[1]) if part else -1 for part in parts], tf.int32)
+    kind_names = tf.constant([part[1] if part else "" for part in parts], tf.string)
+
+    tag_ids = tf.cast(tf.convert_to_tensor(tag_ids), tf.int32)
+    shape = tf.shape(tag_ids)
+    batch, steps = shape[0], shape[1]
+    real = tf.sequence_mask(lengths, steps)
+    entity = tf.gather(is_entity, tag_ids) & real
+    kind = tf.where(entity, tf.gather(kind_ids, tag_ids), -1)
+    # The previous word's entity type (-1 before the first word and after a
+    # word outside entities); the concat-then-slice form also works for T = 0.
+    previous = tf.concat([tf.fill([batch, 1], -1), kind], axis=1)[:, :steps]
+    continues = entity & tf.gather(is_inside, tag_ids) & tf.equal(kind, previous)
+    begins = entity & ~continues
+    next_continues = tf.concat([continues, tf.zeros([batch, 1], tf.bool)], axis=1)[:, 1:]
+    last = entity & ~next_continues
+
+    # Both masks hold one True per entity; tf.where lists them in row-major
+    # order, so the i-th begin and the i-th last word of a text are one entity.
+    rows = tf.cast(batch, tf.int64)
+    begin_at, last_at = tf.where(begins), tf.where(last)
+    starts = tf.RaggedTensor.from_value_rowids(tf.cast(begin_at[:, 1], tf.int32), begin_at[:, 0], nrows=rows)
+    ends = tf.RaggedTensor.from_value_rowids(tf.cast(last_at[:, 1] + 1, tf.int32), last_at[:, 0], nrows=rows)
+    types = starts.with_flat_values(tf.gather(kind_names, tf.gather_nd(tag_ids, begin_at)))
+    counts = tf.cast(starts.row_lengths(), tf.int32)
+    width = tf.reduce_max(tf.concat([counts, [0]], axis=0))
+    dense = tf.cast(tf.stack([batch, width]), tf.int64)
+    return (
+        starts.to_tensor(default_value=-1, shape=dense),
+        ends.to_tensor(default_value=-1, shape=dense),
+        types.to_tensor(default_value="", shape=dense),
+        counts,
+    )
