@@ -10,6 +10,7 @@ import tensorflow as tf
 from conftest import run_python
 from mtkeras import names
 from mtkeras.export import METADATA_FILE, export_saved_model, next_version
+from mtkeras.text import split_words
 
 TEXTS = ["book a table for two in rome", "Play some JAZZ, please!", "", "that was great thanks", "zzz unknown words"]
 
@@ -96,3 +97,72 @@ def test_weights_are_stored_once(exported_model, trained_model):
     assert not [name for name in stored if "OPTIMIZER" in name]
     stored_params = sum(int(np.prod(shape)) for shape in stored.values())
     assert stored_params == trained_model.count_params()
+
+
+# === Raw text the graph must take ===
+
+
+@pytest.fixture(scope="module")
+def serve(exported_model):
+    """The exported tiny model's `serving_default`, loaded once."""
+    _, path = exported_model
+    return tf.saved_model.load(path).signatures[names.SERVING_SIGNATURE]
+
+
+def test_empty_text(serve):
+    out = serve(text=tf.constant(["", "play jazz"]))
+    assert out[names.LENGTHS].numpy().tolist() == [0, 2]
+    assert out[names.WORDS].numpy()[0].tolist() == [b"", b""]
+    assert out[names.tags_key("slots")].numpy()[0].tolist() == [b"", b""]
+    assert out[names.entity_count_key("slots")].numpy()[0] == 0
+    assert out[names.label_key("intent")].numpy()[0] != b""  # sentence tasks still answer
+
+
+def test_batch_of_no_texts(serve):
+    out = serve(text=tf.zeros([0], tf.string))
+    assert set(out) == set(serve.structured_outputs)
+    for key, value in out.items():
+        assert value.shape[0] == 0, key
+
+
+def test_one_megabyte_text(serve, trained_model):
+    long_text = " ".join(f"word{i % 1000}" for i in range(150_000))  # 1.1 MB
+    one_word = "x" * (1 << 20)
+    assert len(long_text) > 1 << 20
+    out = serve(text=tf.constant([long_text, one_word, "play jazz"]))
+    max_words = trained_model.preprocessor.max_words
+    assert out[names.LENGTHS].numpy().tolist() == [max_words, 1, 2]
+    assert [w.decode() for w in out[names.WORDS].numpy()[0]] == long_text.split()[:max_words]
+    assert out[names.WORDS].numpy()[1, 0] == one_word.encode()
+    # The other texts of the batch answer as they do alone.
+    alone = serve(text=tf.constant(["play jazz"]))
+    np.testing.assert_allclose(
+        out[names.probs_key("intent")].numpy()[2], alone[names.probs_key("intent")].numpy()[0], atol=1e-6
+    )
+
+
+def test_invalid_utf8_is_replaced(serve):
+    raw = b"caf\xe9 \xff\xfe bar"
+    repaired = raw.decode("utf-8", errors="replace")  # "caf\ufffd \ufffd\ufffd bar"
+    out = serve(text=tf.constant([raw, b"\xed\xa0\x80", b"abc\xe2\x82"]))
+    words = [[w.decode("utf-8") for w in row[:n]] for row, n in zip(out[names.WORDS].numpy(), out[names.LENGTHS].numpy())]
+    assert words == [repaired.split(), ["\ufffd" * 3], ["abc\ufffd"]]
+    same = serve(text=tf.constant([repaired.encode()]))
+    for key in (names.probs_key("intent"), names.probs_key("slots")):
+        np.testing.assert_allclose(out[key].numpy()[0, ...][: same[key].shape[1]], same[key].numpy()[0], atol=1e-6)
+    for tag in out[names.tags_key("slots")].numpy().ravel():
+        tag.decode("utf-8")
+
+
+def test_valid_text_is_unchanged_by_the_utf8_repair(trained_model):
+    """Training and `predict` see valid text exactly as before: every byte of every word is kept."""
+    texts = [
+        "\ufeffhello w\u00f6rld", "a\x00b", "\U0001F600 e\u0301 \u00e9", "\ud7ff\ue000\uffff\U0010ffff",
+        "\ufffd already replaced", "\x7f\x1b control", "\u200b", "don't stop, 3:00 e-mail!",
+    ]
+    words = split_words(texts).to_list()
+    for text, row in zip(texts, words):
+        assert b"".join(row).decode("utf-8") == "".join(text.split())
+    predicted = trained_model.predict(texts, verbose=0)
+    again = trained_model.predict([t.encode("utf-8") for t in texts], verbose=0)
+    np.testing.assert_array_equal(predicted["intent"], again["intent"])

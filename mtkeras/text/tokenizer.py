@@ -12,6 +12,10 @@ extra ops). Because it never looks across white space, tokenizing
 `" ".join(words)` gives exactly the concatenation of tokenizing each word:
 training data that is already split into words (with one tag per word) lines up
 with what the model sees at serving time.
+
+Raw requests can hold any bytes: each byte sequence that is not valid UTF-8
+becomes U+FFFD before splitting, so every word (and the exported `words`) is
+valid UTF-8. Valid text passes through unchanged.
 """
 
 import tensorflow as tf
@@ -19,6 +23,8 @@ import tensorflow as tf
 # White space as Python's `str.split()` knows it (RE2's \s is ASCII only and
 # has no \v): readers split files with `str.split()`, the model with this.
 _WHITE_SPACE = r"[\t\n\v\f\r\x{1c}-\x{1f}\x{85}\p{Z}]+"
+# What replaces each byte sequence that is not valid UTF-8.
+REPLACEMENT_CHARACTER = 0xFFFD
 # Unicode punctuation (RE2 class \pP) at the start or end of a white-space piece.
 _LEADING_PUNCTUATION = r"(^|\s)(\pP+)"
 _TRAILING_PUNCTUATION = r"(\pP+)(\s|$)"
@@ -32,13 +38,17 @@ def split_words(texts):
 
     Returns:
         A `tf.RaggedTensor` of strings, shape `[B, (words)]`. Case is kept;
-        lower-casing belongs to the vocabulary lookup.
+        lower-casing belongs to the vocabulary lookup. Invalid UTF-8 is
+        replaced by U+FFFD.
 
     Example:
     >>> split_words(["Book a table, please!"]).to_list()
     [[b'Book', b'a', b'table', b',', b'please', b'!']]
     """
     texts = tf.convert_to_tensor(texts, dtype=tf.string)
+    texts = tf.strings.unicode_transcode(
+        texts, "UTF-8", "UTF-8", errors="replace", replacement_char=REPLACEMENT_CHARACTER
+    )
     spaced = tf.strings.regex_replace(texts, _WHITE_SPACE, " ")
     spaced = tf.strings.regex_replace(spaced, _LEADING_PUNCTUATION, r"\1\2 ")
     spaced = tf.strings.regex_replace(spaced, _TRAILING_PUNCTUATION, r" \1\2")
