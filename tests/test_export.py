@@ -7,9 +7,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import run_python
+from tensorflow_serving.apis import prediction_log_pb2
+
+from conftest import build_tiny_model, run_python, tiny_examples, tiny_tasks
 from mtkeras import names
-from mtkeras.export import METADATA_FILE, export_saved_model, next_version
+from mtkeras.export import (
+    ASSETS_EXTRA,
+    DEFAULT_WARMUP_TEXTS,
+    METADATA_FILE,
+    WARMUP_FILE,
+    export_saved_model,
+    next_version,
+)
+from mtkeras.export.saved_model import MAX_WARMUP_RECORDS
 from mtkeras.text import split_words
 
 TEXTS = ["book a table for two in rome", "Play some JAZZ, please!", "", "that was great thanks", "zzz unknown words"]
@@ -99,6 +109,119 @@ def test_weights_are_stored_once(exported_model, trained_model):
     assert stored_params == trained_model.count_params()
 
 
+def test_metadata_records_tasks_encoder_versions_and_extra(trained_model, tmp_path):
+    import keras
+
+    import mtkeras
+
+    training = {"epochs": 30, "optimizer": {"name": "adam", "learning_rate": 0.05}}
+    path = export_saved_model(trained_model, str(tmp_path / "nlu"), extra_metadata={"training": training})
+    meta = json.load(open(os.path.join(path, ASSETS_EXTRA, METADATA_FILE), encoding="utf-8"))
+    assert [(t["name"], t["kind"]) for t in meta["tasks"]] == [
+        ("intent", "sentence_classification"), ("slots", "token_tagging"), ("sentiment", "sentence_classification")
+    ]
+    assert [t["labels"] for t in meta["tasks"]] == [t.labels for t in trained_model.tasks]
+    assert meta["encoder_class"] == "mtkeras>BiLSTMEncoder"
+    assert meta["encoder"]["vocabulary_size"] == trained_model.preprocessor.vocabulary_size
+    assert meta["encoder"]["hidden_dim"] == 8
+    assert (meta["mtkeras_version"], meta["tensorflow_version"], meta["keras_version"]) == (
+        mtkeras.__version__, tf.__version__, keras.__version__
+    )
+    assert meta["signatures"] == [names.SERVING_SIGNATURE]
+    assert meta["warmup_records"] == len(DEFAULT_WARMUP_TEXTS) + 1
+    assert meta["training"] == training
+
+
+def test_extra_metadata_may_not_replace_what_mtkeras_records(trained_model, tmp_path):
+    base = tmp_path / "nlu"
+    with pytest.raises(ValueError, match=r"already records: \['tasks'\]"):
+        export_saved_model(trained_model, str(base), extra_metadata={"tasks": [], "note": "x"})
+    assert not base.exists()  # checked before anything is written
+
+
+# === Warmup requests ===
+
+
+def read_warmup(path):
+    """The `PredictionLog`s of a version's warmup file."""
+    logs = []
+    for record in tf.data.TFRecordDataset(os.path.join(path, ASSETS_EXTRA, WARMUP_FILE)):
+        log = prediction_log_pb2.PredictionLog()
+        log.ParseFromString(record.numpy())
+        logs.append(log)
+    return logs
+
+
+def replay(loaded, logs):
+    """Runs each warmup request through the loaded SavedModel's named signature."""
+    answers = []
+    for log in logs:
+        assert log.WhichOneof("log_type") == "predict_log"
+        request = log.predict_log.request
+        assert request.model_spec.name == ""  # TF Serving ignores it; the name is not known at export
+        inputs = {key: tf.constant(tf.make_ndarray(proto)) for key, proto in request.inputs.items()}
+        out = loaded.signatures[request.model_spec.signature_name](**inputs)
+        assert out[names.LENGTHS].shape[0] == inputs[names.TEXT].shape[0]
+        answers.append((request.model_spec.signature_name, inputs, out))
+    return answers
+
+
+def test_warmup_requests_replay_on_the_exported_model(exported_model):
+    _, path = exported_model
+    logs = read_warmup(path)
+    assert 0 < len(logs) <= MAX_WARMUP_RECORDS
+    answers = replay(tf.saved_model.load(path), logs)
+    texts = [text.encode() for text in DEFAULT_WARMUP_TEXTS]
+    assert [(signature, inputs[names.TEXT].numpy().tolist()) for signature, inputs, _ in answers] == [
+        (names.SERVING_SIGNATURE, batch) for batch in [[t] for t in texts] + [texts]
+    ]
+    for _, inputs, _ in answers:
+        proto = tf.make_tensor_proto(inputs[names.TEXT].numpy())
+        assert proto.dtype == tf.string.as_datatype_enum and list(inputs) == [names.TEXT]
+    lengths = [len(words) for words in split_words(DEFAULT_WARMUP_TEXTS).to_list()]
+    assert answers[-1][2][names.LENGTHS].numpy().tolist() == lengths
+    assert lengths[:2] == [1, 0] and lengths[2] > 10  # one word, none, a sentence
+
+
+def test_warmup_requests_of_a_pair_model_cover_both_signatures(tmp_path):
+    import mtkeras
+
+    examples = tiny_examples()
+    tasks = [
+        mtkeras.TokenTagging.from_examples("slots", examples, dropout=0.0),
+        mtkeras.SentenceClassification("nli", labels=["entailment", "contradiction"], pair=True, dropout=0.0),
+    ]
+    model = build_tiny_model(examples, tasks=tasks)
+    texts = ["play jazz", "", "book a table"]
+    path = export_saved_model(model, str(tmp_path / "pairs"), warmup_texts=texts)
+    loaded = tf.saved_model.load(path)
+    answers = replay(loaded, read_warmup(path))
+    signatures = [signature for signature, _, _ in answers]
+    assert signatures == [names.SERVING_SIGNATURE] * 4 + [names.PAIR_SIGNATURE] * 4
+    for signature, inputs, out in answers:
+        if signature == names.PAIR_SIGNATURE:
+            assert inputs[names.TEXT_PAIR].shape == inputs[names.TEXT].shape
+            assert names.probs_key("nli") in out
+    meta = json.load(open(os.path.join(path, ASSETS_EXTRA, METADATA_FILE), encoding="utf-8"))
+    assert meta["warmup_records"] == 8
+    assert meta["signatures"] == [names.SERVING_SIGNATURE, names.PAIR_SIGNATURE]
+    # No text pairs at all: outputs with a first dimension of 0.
+    empty = tf.zeros([0], tf.string)
+    out = loaded.signatures[names.PAIR_SIGNATURE](text=empty, text_pair=empty)
+    assert all(value.shape[0] == 0 for value in out.values())
+
+
+def test_warmup_texts_are_checked_and_may_be_turned_off(trained_model, tmp_path):
+    path = export_saved_model(trained_model, str(tmp_path / "nlu"), warmup_texts=[])
+    assert not os.path.exists(os.path.join(path, ASSETS_EXTRA, WARMUP_FILE))
+    assert json.load(open(os.path.join(path, ASSETS_EXTRA, METADATA_FILE)))["warmup_records"] == 0
+    with pytest.raises(ValueError, match="`warmup_texts`, expected a list of str"):
+        export_saved_model(trained_model, str(tmp_path / "bad"), warmup_texts="hello")
+    with pytest.raises(ValueError, match="TF Serving loads at most 1000"):
+        export_saved_model(trained_model, str(tmp_path / "bad"), warmup_texts=["hi"] * 1000)
+    assert not (tmp_path / "bad").exists()
+
+
 # === Raw text the graph must take ===
 
 
@@ -166,3 +289,27 @@ def test_valid_text_is_unchanged_by_the_utf8_repair(trained_model):
     predicted = trained_model.predict(texts, verbose=0)
     again = trained_model.predict([t.encode("utf-8") for t in texts], verbose=0)
     np.testing.assert_array_equal(predicted["intent"], again["intent"])
+
+
+# === Size ===
+
+
+def test_variables_hold_the_weights_once_and_little_else(tmp_path):
+    """A model big enough that the checkpoint's own overhead is not the story."""
+    import mtkeras
+
+    examples = tiny_examples()
+    texts = [ex.text for ex in examples] + [f"w{i} v{i} u{i}" for i in range(1500)]
+    model = mtkeras.build_model(
+        tiny_tasks(examples), texts=texts, encoder_config={"embedding_dim": 32, "hidden_dim": 32}
+    )
+    assert model.preprocessor.vocabulary_size > 4000
+    model.compile(optimizer="adam")  # an optimizer with slots must not be saved
+    model.optimizer.build(model.trainable_variables)
+    weight_bytes = sum(w.numpy().nbytes for w in model.weights)
+    assert weight_bytes > 500_000
+    path = export_saved_model(model, str(tmp_path / "big"), warmup_texts=[])
+    variables = os.path.join(path, "variables")
+    stored = sum(os.path.getsize(os.path.join(variables, name)) for name in os.listdir(variables))
+    print(f"variables/: {stored} bytes for {weight_bytes} bytes of weights ({stored / weight_bytes:.3f}x)")
+    assert weight_bytes <= stored <= 1.15 * weight_bytes, (stored, weight_bytes)

@@ -1,5 +1,21 @@
 """Export: raw-text SavedModels under `<base_path>/<version>/` for TF Serving."""
 
-from mtkeras.export.saved_model import METADATA_FILE, export_saved_model, next_version
+from mtkeras.export.saved_model import (
+    ASSETS_EXTRA,
+    DEFAULT_WARMUP_TEXTS,
+    METADATA_FILE,
+    WARMUP_FILE,
+    export_saved_model,
+    next_version,
+    warmup_requests,
+)
 
-__all__ = ["METADATA_FILE", "export_saved_model", "next_version"]
+__all__ = [
+    "ASSETS_EXTRA",
+    "DEFAULT_WARMUP_TEXTS",
+    "METADATA_FILE",
+    "WARMUP_FILE",
+    "export_saved_model",
+    "next_version",
+    "warmup_requests",
+]

@@ -7,10 +7,25 @@ import tempfile
 
 import keras
 import tensorflow as tf
+from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
 from mtkeras import names
 
+# Files beside the SavedModel that TF Serving knows to look for (and that
+# `tf.saved_model.load` ignores).
+ASSETS_EXTRA = "assets.extra"
 METADATA_FILE = "mtkeras.json"
+# TFRecord of `PredictionLog`s that TF Serving replays when it loads a
+# version, before serving it, so the first real request is not slow.
+WARMUP_FILE = "tf_serving_warmup_requests"
+# TF Serving refuses to load a version with more warmup records than this.
+MAX_WARMUP_RECORDS = 1000
+# One word, no word at all, and a longer sentence with punctuation.
+DEFAULT_WARMUP_TEXTS = (
+    "hello",
+    "",
+    "Book a table for two at an Italian restaurant in Rome tomorrow at 8 pm, please!",
+)
 
 
 class _ServingModule(tf.Module):
@@ -76,22 +91,88 @@ def next_version(base_path):
     return max(versions, default=0) + 1
 
 
-def metadata(model, extra=None):
-    """What `assets.extra/mtkeras.json` records about an export."""
+def metadata(model, extra=None, warmup_records=0):
+    """What `assets.extra/mtkeras.json` records about an export.
+
+    Versions of mtkeras, TensorFlow and Keras, the signatures, every task's
+    config (kind, name, labels, ...), the encoder's class and config, the
+    number of warmup records, and the caller's `extra` entries (e.g. the
+    training config), which may not replace any of these.
+    """
     import mtkeras
 
-    return {
+    encoder = keras.saving.serialize_keras_object(model.encoder)
+    recorded = {
         "mtkeras_version": mtkeras.__version__,
         "tensorflow_version": tf.__version__,
         "keras_version": keras.__version__,
         "signature": names.SERVING_SIGNATURE,
+        "signatures": _signature_names(model),
         "tasks": [task.get_config() for task in model.tasks],
-        "encoder": keras.saving.serialize_keras_object(model.encoder)["config"],
-        **(extra or {}),
+        "encoder": encoder["config"],
+        "encoder_class": encoder.get("registered_name") or encoder["class_name"],
+        "warmup_records": warmup_records,
     }
+    clashes = sorted(set(extra or {}) & set(recorded))
+    if clashes:
+        raise ValueError(
+            f"Received `extra_metadata` keys that mtkeras.json already records: {clashes}. "
+            "Put them under another key, e.g. extra_metadata={'training': {...}}."
+        )
+    return {**recorded, **(extra or {})}
 
 
-def export_saved_model(model, base_path, version=None, extra_metadata=None):
+def _signature_names(model):
+    return [names.SERVING_SIGNATURE] + ([names.PAIR_SIGNATURE] if model.has_pairs else [])
+
+
+def warmup_requests(model, texts=DEFAULT_WARMUP_TEXTS):
+    """TF Serving warmup records for `model`'s signatures.
+
+    For each signature: one request per text, then one with all texts (when
+    there are several). `serving_pair` requests pair each batch with the
+    same texts in reverse order. `model_spec.name` is left empty: TF Serving
+    ignores it for warmup, and the served name is not known at export.
+
+    Args:
+        model: a `MultiTaskModel`.
+        texts: list of str (or bytes). May be empty (no records).
+
+    Returns:
+        A list of `tensorflow_serving.apis.prediction_log_pb2.PredictionLog`.
+
+    Example:
+    >>> logs = warmup_requests(model, ["hello", ""])  # 3 per signature
+    >>> logs[0].predict_log.request.model_spec.signature_name
+    'serving_default'
+    """
+    if not isinstance(texts, (list, tuple)) or not all(isinstance(t, (str, bytes)) for t in texts):
+        raise ValueError(
+            "Received an invalid value for `warmup_texts`, expected a list of str. "
+            f"Received: warmup_texts={texts!r:.200}"
+        )
+    texts = [t.encode("utf-8") if isinstance(t, str) else t for t in texts]
+    batches = [[t] for t in texts] + ([texts] if len(texts) > 1 else [])
+    records = []
+    for signature in _signature_names(model):
+        for batch in batches:
+            inputs = {names.TEXT: batch}
+            if signature == names.PAIR_SIGNATURE:
+                inputs[names.TEXT_PAIR] = batch[::-1]
+            request = predict_pb2.PredictRequest()
+            request.model_spec.signature_name = signature
+            for key, values in inputs.items():
+                request.inputs[key].CopyFrom(tf.make_tensor_proto(values, dtype=tf.string, shape=[len(values)]))
+            records.append(prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request)))
+    if len(records) > MAX_WARMUP_RECORDS:
+        raise ValueError(
+            f"Received {len(texts)} `warmup_texts`, which make {len(records)} warmup records; "
+            f"TF Serving loads at most {MAX_WARMUP_RECORDS}. Use fewer texts."
+        )
+    return records
+
+
+def export_saved_model(model, base_path, version=None, extra_metadata=None, warmup_texts=None):
     """Exports `model` as `<base_path>/<version>/`, ready for TF Serving.
 
     The SavedModel's `serving_default` signature takes `text` (a `[None]`
@@ -102,11 +183,18 @@ def export_saved_model(model, base_path, version=None, extra_metadata=None):
     temporary directory beside the base path and renamed into place, so a
     server watching `base_path` never sees a half-written version.
 
+    `assets.extra/` holds `mtkeras.json` (see `metadata`) and, unless
+    `warmup_texts` is empty, `tf_serving_warmup_requests`, the requests TF
+    Serving replays before serving the version (see `warmup_requests`).
+
     Args:
         model: a `MultiTaskModel`.
         base_path: str. The model's base path, e.g. `saved_models/nlu`.
         version: int or None. The version number; default the next free one.
-        extra_metadata: dict. Added to `assets.extra/mtkeras.json`.
+        extra_metadata: dict. Added to `assets.extra/mtkeras.json`, e.g.
+            `{"training": {...}}`; its keys may not be ones mtkeras records.
+        warmup_texts: list of str or None. Texts of the warmup requests;
+            None: `DEFAULT_WARMUP_TEXTS`; empty: no warmup file.
 
     Returns:
         The path of the new version directory.
@@ -120,6 +208,9 @@ def export_saved_model(model, base_path, version=None, extra_metadata=None):
     final_path = os.path.join(base_path, str(version))
     if os.path.exists(final_path):
         raise FileExistsError(f"{final_path} already exists; versions are never overwritten")
+    # Checked before any work: bad arguments leave nothing behind.
+    warmup = warmup_requests(model, DEFAULT_WARMUP_TEXTS if warmup_texts is None else warmup_texts)
+    recorded = metadata(model, extra_metadata, warmup_records=len(warmup))
     os.makedirs(base_path, exist_ok=True)
     # Dot-prefixed and not an integer: TF Serving and mtkeras serve ignore it.
     staging = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=base_path)
@@ -130,10 +221,14 @@ def export_saved_model(model, base_path, version=None, extra_metadata=None):
             staging,
             signatures=module.signatures(),
         )
-        extra_dir = os.path.join(staging, "assets.extra")
+        extra_dir = os.path.join(staging, ASSETS_EXTRA)
         os.makedirs(extra_dir, exist_ok=True)
         with open(os.path.join(extra_dir, METADATA_FILE), "w", encoding="utf-8") as handle:
-            json.dump(metadata(model, extra_metadata), handle, indent=2, sort_keys=True)
+            json.dump(recorded, handle, indent=2, sort_keys=True)
+        if warmup:
+            with tf.io.TFRecordWriter(os.path.join(extra_dir, WARMUP_FILE)) as writer:
+                for record in warmup:
+                    writer.write(record.SerializeToString())
         os.rename(staging, final_path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
