@@ -7,20 +7,65 @@ import sys
 
 
 def _serve(args):
-    from mtkeras.serving import serve
+    from mtkeras.serving import (
+        BatchingOptions,
+        ConfigError,
+        ServingLimits,
+        TlsOptions,
+        read_batching_parameters_file,
+        read_monitoring_config_file,
+        serve,
+    )
 
-    serve(args.model_name, args.model_base_path, host=args.host, port=args.port)
+    if (args.model_config_file is None) == (args.model_name is None):
+        print("mtkeras serve: give --model_config_file, or --model_name with --model_base_path", file=sys.stderr)
+        return 2
+    if args.model_name is not None and args.model_base_path is None:
+        print("mtkeras serve: --model_name needs --model_base_path", file=sys.stderr)
+        return 2
+    if (args.ssl_cert_file is None) != (args.ssl_key_file is None):
+        print("mtkeras serve: --ssl_cert_file and --ssl_key_file go together", file=sys.stderr)
+        return 2
+    try:
+        batching = None
+        if args.batching_parameters_file:
+            batching = read_batching_parameters_file(args.batching_parameters_file)
+        elif args.enable_batching:
+            batching = BatchingOptions()
+        options = {
+            "rest_api_port": args.rest_api_port or None,
+            "poll_seconds": args.file_system_poll_wait_seconds,
+            "batching": batching,
+            "limits": ServingLimits(
+                max_texts_per_request=args.max_texts_per_request,
+                max_text_bytes=args.max_text_bytes,
+                max_message_bytes=args.max_message_bytes,
+            ),
+            "metrics_path": (
+                read_monitoring_config_file(args.monitoring_config_file) if args.monitoring_config_file else None
+            ),
+        }
+        if args.ssl_cert_file:
+            options["tls"] = TlsOptions(args.ssl_cert_file, args.ssl_key_file, args.ssl_client_ca_file)
+        if args.model_config_file:
+            options["model_config_file"] = args.model_config_file
+        serve(args.model_name, args.model_base_path, host=args.host, port=args.port, **options)
+    except (ConfigError, FileNotFoundError, OSError, ValueError) as error:
+        print(f"mtkeras serve: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
 def _predict(args):
-    from mtkeras.demo import format_result
-    from mtkeras.serving import Client, ServingError
+    from mtkeras.serving import Client, RestClient, ServingError, format_result
 
+    kind = RestClient if args.rest else Client
+    target = args.target or ("localhost:8501" if args.rest else "localhost:8500")
     try:
-        with Client(args.target, args.model, timeout=args.timeout) as client:
-            results = client.predict(args.texts)
-    except ServingError as error:
+        with kind(target, args.model, version=args.version, version_label=args.version_label,
+                  timeout=args.timeout) as client:
+            results = client.predict(args.texts, pairs=args.pair)
+    except (ServingError, ValueError) as error:
         print(f"mtkeras predict: {error}", file=sys.stderr)
         return 1
     if args.json:
@@ -40,6 +85,7 @@ def _demo(args):
         batch_size=args.batch_size,
         host=args.host,
         port=args.port,
+        rest_api_port=args.rest_api_port,
     )
 
 
@@ -51,23 +97,50 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser(
-        "serve", help="serve exported models over TF Serving's gRPC API",
-        description="Serve the latest version under a base path with TF Serving's "
-        "gRPC PredictionService and ModelService. Stops on Ctrl-C or SIGTERM.",
+        "serve", help="serve exported models over TF Serving's gRPC and REST APIs",
+        description="Serve SavedModels the way tensorflow_model_server does (same flags, "
+        "same APIs): gRPC PredictionService/ModelService and the REST API, new versions "
+        "picked up by polling, optional server-side batching. Stops on Ctrl-C or SIGTERM. "
+        "Flags take TF Serving's spelling (--model_base_path) or dashes (--model-base-path).",
     )
-    serve.add_argument("--model-name", required=True, help="name clients ask for")
-    serve.add_argument("--model-base-path", required=True, help="folder of integer versions, e.g. saved_models/demo")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+
+    def flag(name, **kwargs):
+        if kwargs.get("action") != "store_true":
+            kwargs.setdefault("metavar", "N" if "type" in kwargs else "NAME" if name == "model_name" else "PATH")
+        serve.add_argument(f"--{name}", f"--{name.replace('_', '-')}", dest=name, **kwargs)
+
+    flag("model_name", help="name clients ask for (with --model_base_path)")
+    flag("model_base_path", help="folder of integer versions, e.g. saved_models/demo")
+    flag("model_config_file", help="models.config (model_config_list) serving several models instead")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind; 0.0.0.0 for all (default: %(default)s)")
     serve.add_argument("--port", type=int, default=8500, help="gRPC port (default: %(default)s)")
+    flag("rest_api_port", type=int, default=8501, help="REST port; 0 turns REST off (default: %(default)s)")
+    flag("file_system_poll_wait_seconds", type=float, default=1.0,
+         help="seconds between polls for new versions; 0 polls once (default: %(default)s)")
+    flag("enable_batching", action="store_true", help="batch concurrent requests (default parameters)")
+    flag("batching_parameters_file", help="batching_parameters.txt (turns batching on)")
+    flag("monitoring_config_file", help="monitoring.config: Prometheus metrics on the REST port")
+    flag("max_texts_per_request", type=int, default=4096, help="texts per request (default: %(default)s)")
+    flag("max_text_bytes", type=int, default=100_000, help="bytes per text (default: %(default)s)")
+    flag("max_message_bytes", type=int, default=64 * 1024 * 1024, help="bytes per request (default: %(default)s)")
+    flag("ssl_cert_file", help="PEM certificate: serve gRPC over TLS (with --ssl_key_file)")
+    flag("ssl_key_file", help="PEM private key of --ssl_cert_file")
+    flag("ssl_client_ca_file", help="PEM CA: require client certificates signed by it")
     serve.set_defaults(run=_serve)
 
     predict = commands.add_parser(
         "predict", help="query a served model with raw texts",
-        description="Send texts to a TF Serving (or mtkeras serve) gRPC endpoint and print every task's answer.",
+        description="Send texts to a TF Serving (or mtkeras serve) endpoint and print every task's answer.",
     )
     predict.add_argument("texts", nargs="+", metavar="TEXT")
-    predict.add_argument("--target", default="localhost:8500", help="gRPC address (default: %(default)s)")
+    predict.add_argument("--target", default=None,
+                         help="server address (default: localhost:8500, or localhost:8501 with --rest)")
     predict.add_argument("--model", required=True, help="served model name")
+    predict.add_argument("--rest", action="store_true", help="use the REST API instead of gRPC")
+    predict.add_argument("--version", type=int, default=None, help="model version (default: the latest)")
+    predict.add_argument("--version-label", default=None, help="version label from models.config, e.g. stable")
+    predict.add_argument("--pair", nargs="+", default=None, metavar="TEXT",
+                         help="second texts, one per TEXT, for sentence-pair tasks")
     predict.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default: %(default)s)")
     predict.add_argument("--json", action="store_true", help="print JSON instead of a table")
     predict.set_defaults(run=_predict)
@@ -82,6 +155,7 @@ def build_parser():
     demo.add_argument("--batch-size", type=int, default=32, help="global batch size (default: %(default)s)")
     demo.add_argument("--host", default="127.0.0.1", help="server address (default: %(default)s)")
     demo.add_argument("--port", type=int, default=8500, help="gRPC port (default: %(default)s)")
+    demo.add_argument("--rest-api-port", type=int, default=8501, help="REST port (default: %(default)s)")
     demo.set_defaults(run=_demo)
     return parser
 

@@ -12,7 +12,8 @@ import tensorflow as tf
 
 from conftest import free_port
 from mtkeras import names
-from mtkeras.serving import Client
+from mtkeras.serving import Client, RestClient
+from mtkeras.tasks import bio_entities
 
 TEXTS = ["book a table for four in paris", "will it rain in rome tomorrow", "play miles davis", "you are very helpful"]
 
@@ -20,8 +21,11 @@ TEXTS = ["book a table for four in paris", "will it rain in rome tomorrow", "pla
 @pytest.mark.slow
 def test_mtkeras_serve_answers_like_the_in_process_model(exported_model, trained_model):
     base, _ = exported_model
-    port = free_port()
-    command = [os.path.join(os.path.dirname(sys.executable), "mtkeras"), "serve", "--model-name", "tiny", "--model-base-path", base, "--port", str(port)]
+    port, rest_port = free_port(), free_port()
+    command = [
+        os.path.join(os.path.dirname(sys.executable), "mtkeras"), "serve", "--model-name", "tiny",
+        "--model-base-path", base, "--port", str(port), "--rest_api_port", str(rest_port),
+    ]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         with Client(f"127.0.0.1:{port}", "tiny", timeout=30) as client:
@@ -30,6 +34,9 @@ def test_mtkeras_serve_answers_like_the_in_process_model(exported_model, trained
             assert meta["inputs"] == {names.TEXT: {"dtype": "string", "shape": [None]}}
             results = client.predict(TEXTS)
             raw = client.predict_raw(TEXTS)
+        with RestClient(f"127.0.0.1:{rest_port}", "tiny", timeout=30) as rest:
+            over_rest = rest.predict(TEXTS)
+            assert rest.metadata() == meta
         cli = subprocess.run(
             [command[0], "predict", "--target", f"127.0.0.1:{port}", "--model", "tiny", "--json", *TEXTS[:2]],
             capture_output=True, text=True, timeout=120,
@@ -61,7 +68,16 @@ def test_mtkeras_serve_answers_like_the_in_process_model(exported_model, trained
         # Served tags are the constrained (valid BIO) decode, not a plain argmax.
         decoded = slots.decode(expected["slots"][i : i + 1, : len(words)], [len(words)]).numpy()[0]
         tags = [slots.labels[j] for j in decoded]
-        assert result["slots"] == [[w, t] for w, t in zip(words, tags)]
+        assert result["slots"]["tags"] == [[w, t] for w, t in zip(words, tags)]
+        entities = [(e["type"], e["text"]) for e in result["slots"]["entities"]]
+        assert entities == bio_entities(words, tags)
+        assert all(" ".join(words[e["start"] : e["end"]]) == e["text"] for e in result["slots"]["entities"])
+    # REST answers the same, up to float32 noise in the scores.
+    for got, want in zip(over_rest, results):
+        assert got["slots"] == want["slots"]
+        for task in ("intent", "sentiment"):
+            assert got[task]["label"] == want[task]["label"]
+            assert got[task]["score"] == pytest.approx(want[task]["score"], abs=1e-6)
     np.testing.assert_allclose(raw[names.probs_key("intent")], expected["intent"], atol=1e-6)
     # The tiny model fits its training data: served answers are the right ones.
     assert [r["intent"]["label"] for r in results[:3]] == ["BookRestaurant", "GetWeather", "PlayMusic"]

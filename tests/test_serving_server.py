@@ -29,7 +29,7 @@ from conftest import free_port
 
 from mtkeras import names
 from mtkeras.serving import Client, ModelServer, ServingError
-from mtkeras.serving import server as server_module
+from mtkeras.serving import servable as servable_module
 
 MODEL = "demo"
 INTENTS = ["book", "greet", "other"]
@@ -190,7 +190,7 @@ def test_predict_result_format(client, base_path):
         assert type(intent["score"]) is float
         assert intent["label"] == expected[names.label_key(INTENT)][i].decode()
         assert intent["score"] == pytest.approx(float(expected[names.score_key(INTENT)][i]))
-        slots = result[SLOTS]
+        slots = result[SLOTS]["tags"]
         assert [word for word, _ in slots] == text.split()
         assert all(type(word) is str and type(tag) is str and tag in SLOT_TAGS for word, tag in slots)
         assert [tag for _, tag in slots] == [tag.decode() for tag in expected[names.tags_key(SLOTS)][i][: len(slots)]]
@@ -203,8 +203,8 @@ def test_predict_accepts_a_single_string(client):
 
 def test_empty_string_is_answered(client, stub):
     result = client.predict(["", "hi"])
-    assert result[0][SLOTS] == [] and result[0][INTENT]["label"] in INTENTS
-    assert result[1][SLOTS][0][0] == "hi"
+    assert result[0][SLOTS] == {"tags": []} and result[0][INTENT]["label"] in INTENTS
+    assert result[1][SLOTS]["tags"][0][0] == "hi"
     raw = client.predict_raw([""])
     assert raw[names.LENGTHS].tolist() == [0]
     _assert_still_serving(stub)
@@ -219,7 +219,7 @@ def test_non_utf8_bytes_are_answered_or_rejected(stub, client):
     else:
         assert tf.make_ndarray(response.outputs[names.LENGTHS]).tolist() == [3]
         # The client decodes what it can and replaces the rest.
-        assert client.predict([b"caf\xe9 ok"])[0][SLOTS][0][0] == "caf\ufffd"
+        assert client.predict([b"caf\xe9 ok"])[0][SLOTS]["tags"][0][0] == "caf\ufffd"
     _assert_still_serving(stub)
 
 
@@ -256,7 +256,7 @@ def test_explicit_version(server, stub):
     response = stub.Predict(_request(version=2), timeout=20)
     assert response.model_spec.version.value == 2
     with Client(f"127.0.0.1:{server.port}", MODEL, version=2) as client:
-        assert client.predict("hi")[0][SLOTS][0][0] == "hi"
+        assert client.predict("hi")[0][SLOTS]["tags"][0][0] == "hi"
     # Version 1 is on disk but, as with TF Serving's default policy, not loaded.
     with Client(f"127.0.0.1:{server.port}", MODEL, version=1) as client:
         with pytest.raises(ServingError) as info:
@@ -376,10 +376,10 @@ def test_predict_errors(stub, case):
 
 
 def test_unexpected_exception_is_internal_and_server_lives_on(stub, monkeypatch):
-    def broken_run(function, inputs):
+    def broken_call(self, signature_name, inputs):
         raise RuntimeError("simulated crash")
 
-    monkeypatch.setattr(server_module._Servable, "_run", staticmethod(broken_run))
+    monkeypatch.setattr(servable_module.Servable, "_call", broken_call)
     with pytest.raises(grpc.RpcError) as info:
         stub.Predict(_request(), timeout=20)
     assert info.value.code() == grpc.StatusCode.INTERNAL
@@ -480,7 +480,7 @@ def test_serve_subprocess_stops_on_sigterm(base_path):
                     assert time.monotonic() < deadline, "server did not answer GetModelStatus in time"
                     time.sleep(0.25)
         with Client(f"127.0.0.1:{port}", MODEL) as client:
-            assert [word for word, _ in client.predict("book a table")[0][SLOTS]] == ["book", "a", "table"]
+            assert [word for word, _ in client.predict("book a table")[0][SLOTS]["tags"]] == ["book", "a", "table"]
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=15)
     finally:
@@ -488,4 +488,4 @@ def test_serve_subprocess_stops_on_sigterm(base_path):
             process.kill()
             process.communicate()
     assert process.returncode == 0, stderr
-    assert f"serving {MODEL} version 2 on 127.0.0.1:{port}" in stderr
+    assert f"serving {MODEL} versions [2] on 127.0.0.1:{port} (gRPC)" in stderr

@@ -1,9 +1,9 @@
-"""A gRPC client for mtkeras models behind TF Serving or `mtkeras serve`.
+"""gRPC and REST clients for mtkeras models behind TF Serving or `mtkeras serve`.
 
-It speaks only TF Serving's public API (`PredictionService`), so it works the
-same against the official `tensorflow_model_server` and against
-`mtkeras.serving.ModelServer`. It knows the exported tensors only through the
-names in `mtkeras.names`, never through mtkeras model code.
+Both speak only TF Serving's public APIs, so they work the same against the
+official `tensorflow_model_server` and against `mtkeras.serving.ModelServer`,
+and both return the same per-text result dicts. They know the exported
+tensors only through the names in `mtkeras.names`, never through model code.
 """
 
 import time
@@ -12,37 +12,58 @@ import grpc
 import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import get_model_metadata_pb2
+from tensorflow_serving.apis import get_model_status_pb2
+from tensorflow_serving.apis import model_service_pb2_grpc
 from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from mtkeras import names
 
+# HTTP statuses of TF Serving's REST API, read back as the gRPC status behind them.
+_GRPC_CODE_OF_HTTP = {
+    400: grpc.StatusCode.INVALID_ARGUMENT,
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    404: grpc.StatusCode.NOT_FOUND,
+    409: grpc.StatusCode.ABORTED,
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    499: grpc.StatusCode.CANCELLED,
+    500: grpc.StatusCode.INTERNAL,
+    501: grpc.StatusCode.UNIMPLEMENTED,
+    503: grpc.StatusCode.UNAVAILABLE,
+    504: grpc.StatusCode.DEADLINE_EXCEEDED,
+}
+
+
 class ServingError(Exception):
     """A request the server refused or could not answer.
 
-    Raised by every `Client` method instead of the raw `grpc.RpcError`, which
+    Raised by every client method instead of the transport's own error, which
     stays available as `__cause__`.
 
     Args:
-        code: grpc.StatusCode. The status, e.g. `grpc.StatusCode.NOT_FOUND`.
+        code: grpc.StatusCode. The status, e.g. `grpc.StatusCode.NOT_FOUND`
+            (for REST, the status behind the HTTP status).
         details: str. The server's message, e.g.
             `"Servable not found for request: Latest(nlu)"`.
         target: str. The server address, for the error message.
+        http_status: int or None. The HTTP status (REST only).
     """
 
-    def __init__(self, code, details, target=None):
+    def __init__(self, code, details, target=None, http_status=None):
         where = f" (server {target})" if target else ""
         super().__init__(f"{code.name}: {details}{where}")
         self.code = code
         self.details = details
         self.target = target
+        self.http_status = http_status
 
 
 def _decode_strings(array):
     """Bytes arrays to arrays of Python str (invalid UTF-8 becomes U+FFFD); others unchanged."""
     if array.dtype != object:
         return array
-    decoded = [value.decode("utf-8", errors="replace") for value in array.ravel()]
+    decoded = [value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value for value in array.ravel()]
     return np.array(decoded, dtype=object).reshape(array.shape)
 
 
@@ -54,44 +75,129 @@ def _tensor_info(info):
     return {"dtype": tf.dtypes.as_dtype(info.dtype).name, "shape": shape}
 
 
-class Client:
-    """Sends raw texts to a served mtkeras model and returns per-text results.
+def _task_of(key, suffix):
+    return key[: -len(suffix)] if key.endswith(suffix) else None
 
-    Every method raises `ServingError` (with `.code` and the server's
-    `.details`) when the server answers with an error or cannot be reached.
+
+def results_from_outputs(outputs, count):
+    """One result dict per text from an mtkeras export's outputs.
+
+    A sentence task `t` gives `{"label": str, "score": float}`; a token task
+    `{"tags": [[word, tag], ...], "entities": [{"type", "text", "start",
+    "end"}, ...]}` over the text's words (`words[start:end]` is the entity);
+    a multi-label task the list of labels that are on; a regression task a
+    float. Outputs outside the naming scheme (such as `*_probs`) are left out.
 
     Args:
-        target: str. The server's gRPC address, e.g. `"localhost:8500"`.
-        model_name: str. The served model's name.
-        signature_name: str. The signature to call.
-        version: int or None. A model version; None means the latest one.
-        timeout: float. Seconds to wait for each answer.
-
-    Example:
-    >>> with Client("localhost:8500", "nlu") as client:
-    ...     client.predict(["book a table for two"])
-    [{'intent': {'label': 'BookRestaurant', 'score': 0.97},
-      'slots': [['book', 'O'], ['a', 'O'], ['table', 'O'], ['for', 'O'], ['two', 'B-party_size']]}]
+        outputs: dict of name -> np.ndarray (strings as str), as `predict_raw` returns.
+        count: int. Number of texts.
     """
+    lengths, words = outputs[names.LENGTHS], outputs[names.WORDS]
+    results = []
+    for i in range(count):
+        n = int(lengths[i])
+        text_words = list(words[i][:n])
+        result = {}
+        for key in sorted(outputs):
+            if (task := _task_of(key, names.LABEL_SUFFIX)) is not None:
+                result[task] = {"label": outputs[key][i]}
+                if names.score_key(task) in outputs:
+                    result[task]["score"] = float(outputs[names.score_key(task)][i])
+            elif (task := _task_of(key, names.TAGS_SUFFIX)) is not None:
+                result[task] = {"tags": [[word, tag] for word, tag in zip(text_words, outputs[key][i][:n])]}
+                if names.entity_count_key(task) in outputs:
+                    starts = outputs[names.entity_start_key(task)][i]
+                    ends = outputs[names.entity_end_key(task)][i]
+                    types = outputs[names.entity_type_key(task)][i]
+                    result[task]["entities"] = [
+                        {
+                            "type": types[e],
+                            "text": " ".join(text_words[int(starts[e]) : int(ends[e])]),
+                            "start": int(starts[e]),
+                            "end": int(ends[e]),
+                        }
+                        for e in range(int(outputs[names.entity_count_key(task)][i]))
+                    ]
+            elif (task := _task_of(key, names.LABELS_SUFFIX)) is not None:
+                result[task] = [label for label in outputs[key][i] if label]
+            elif (task := _task_of(key, names.VALUE_SUFFIX)) is not None:
+                result[task] = float(outputs[key][i])
+        results.append(result)
+    return results
 
-    def __init__(self, target, model_name, signature_name=names.SERVING_SIGNATURE, version=None, timeout=30.0):
+
+def format_result(text, result):
+    """A readable block for one text's answer (used by `mtkeras predict`)."""
+    lines = [f"> {text}"]
+    for task, value in result.items():
+        if isinstance(value, dict) and "label" in value:
+            score = f"  ({value['score']:.2f})" if "score" in value else ""
+            shown = f"{value['label']}{score}"
+        elif isinstance(value, dict) and "entities" in value:
+            shown = ", ".join(f"{e['type']}={e['text']!r}" for e in value["entities"]) or "(none)"
+        elif isinstance(value, dict):
+            shown = " ".join(f"{word}/{tag}" for word, tag in value["tags"])
+        elif isinstance(value, list):
+            shown = ", ".join(value) or "(none)"
+        else:
+            shown = f"{value:.3f}"
+        lines.append(f"    {task:<12} {shown}")
+    return "\n".join(lines)
+
+
+def _as_list(texts):
+    if isinstance(texts, (str, bytes)):
+        return [texts]
+    texts = list(texts)
+    for text in texts:
+        if not isinstance(text, (str, bytes)):
+            raise TypeError(f"Received an invalid text, expected str. Received: {text!r} ({type(text).__name__})")
+    return texts
+
+
+def _pairs_for(texts, pairs):
+    if pairs is None:
+        return None
+    pairs = _as_list(pairs)
+    if len(pairs) != len(texts):
+        raise ValueError(f"Received {len(texts)} texts but {len(pairs)} pairs; give one second text per text")
+    return pairs
+
+
+class _BaseClient:
+    """What both clients share: retries, the result format, waiting for the server."""
+
+    def __init__(self, target, model_name, signature_name, version, version_label, timeout, retries, backoff):
+        if version is not None and version_label is not None:
+            raise ValueError("Give `version` or `version_label`, not both")
         self.target = target
         self.model_name = model_name
         self.signature_name = signature_name
         self.version = version
+        self.version_label = version_label
         self.timeout = timeout
-        # Channels connect lazily: nothing touches the network before a call.
-        self._channel = grpc.insecure_channel(target, options=[("grpc.max_receive_message_length", -1)])
-        self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+        self.retries = retries
+        self.backoff = backoff
+
+    def _with_retries(self, call):
+        """Runs `call`; retries UNAVAILABLE (server down, restarting or overloaded) with backoff."""
+        delay = self.backoff
+        for attempt in range(self.retries + 1):
+            try:
+                return call()
+            except ServingError as error:
+                if error.code != grpc.StatusCode.UNAVAILABLE or attempt == self.retries:
+                    raise
+            time.sleep(delay)
+            delay *= 2
+
+    def _signature_for(self, pairs):
+        if pairs is not None and self.signature_name == names.SERVING_SIGNATURE:
+            return names.PAIR_SIGNATURE
+        return self.signature_name
 
     def predict(self, texts, pairs=None):
-        """One result dict per text, keyed by task name.
-
-        A sentence task `t` gives `{"label": str, "score": float}`; a token
-        task gives `[[word, tag], ...]` over the text's words; a multi-label
-        task the list of labels that are on; a regression task a float. Outputs not
-        named by the mtkeras naming scheme (such as `*_probs`) are left out;
-        `predict_raw` returns everything.
+        """One result dict per text, keyed by task name (see `results_from_outputs`).
 
         Args:
             texts: str or list of str. A single str is one text (the result
@@ -103,53 +209,116 @@ class Client:
         Returns:
             A list of dicts, in the order of `texts`.
         """
-        texts = self._as_list(texts)
+        texts = _as_list(texts)
         if not texts:
             return []
-        outputs = self.predict_raw(texts, pairs=pairs)
-        lengths, words = outputs[names.LENGTHS], outputs[names.WORDS]
-        results = []
-        for i in range(len(texts)):
-            n = int(lengths[i])
-            result = {}
-            for key in sorted(outputs):
-                if key.endswith(names.LABEL_SUFFIX):
-                    task = key[: -len(names.LABEL_SUFFIX)]
-                    result[task] = {"label": outputs[key][i]}
-                    if names.score_key(task) in outputs:
-                        result[task]["score"] = float(outputs[names.score_key(task)][i])
-                elif key.endswith(names.TAGS_SUFFIX):
-                    task = key[: -len(names.TAGS_SUFFIX)]
-                    result[task] = [[word, tag] for word, tag in zip(words[i][:n], outputs[key][i][:n])]
-                elif key.endswith(names.LABELS_SUFFIX):
-                    result[key[: -len(names.LABELS_SUFFIX)]] = [label for label in outputs[key][i] if label]
-                elif key.endswith(names.VALUE_SUFFIX):
-                    result[key[: -len(names.VALUE_SUFFIX)]] = float(outputs[key][i])
-            results.append(result)
-        return results
+        return results_from_outputs(self.predict_raw(texts, pairs=pairs), len(texts))
+
+    def wait_until_ready(self, timeout=60.0, interval=0.2):
+        """Blocks until the server answers for this model; returns its metadata.
+
+        Retries while the server is unreachable (UNAVAILABLE) or has not
+        loaded the model yet (NOT_FOUND), up to `timeout` seconds, then
+        raises the last `ServingError`.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.metadata()
+            except ServingError as error:
+                retryable = error.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.NOT_FOUND)
+                if not retryable or time.monotonic() + interval > deadline:
+                    raise
+            time.sleep(interval)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def _read_pem(value):
+    if value is None or isinstance(value, bytes):
+        return value
+    with open(value, "rb") as handle:
+        return handle.read()
+
+
+class Client(_BaseClient):
+    """Sends raw texts to a served mtkeras model over gRPC; returns per-text results.
+
+    Every method raises `ServingError` (with `.code` and the server's
+    `.details`) when the server answers with an error or cannot be reached.
+    Calls that find the server UNAVAILABLE are retried `retries` times with
+    exponential backoff.
+
+    Args:
+        target: str. The server's gRPC address, e.g. `"localhost:8500"`.
+        model_name: str. The served model's name.
+        signature_name: str. The signature to call.
+        version: int or None. A model version; None means the latest one.
+        version_label: str or None. A version label from the server's
+            `models.config`, e.g. `"stable"`, instead of `version`.
+        timeout: float. Seconds to wait for each answer.
+        retries: int. Extra attempts on UNAVAILABLE.
+        backoff: float. Seconds before the first retry; doubles each time.
+        root_certificates: bytes or path. PEM CA certificates: connect with
+            TLS and check the server's certificate against them.
+        private_key, certificate_chain: bytes or paths. The client's own key
+            and certificate, for servers that require client certificates.
+
+    Example:
+    >>> with Client("localhost:8500", "nlu") as client:
+    ...     client.predict(["book a table for two"])
+    [{'intent': {'label': 'BookRestaurant', 'score': 0.97},
+      'slots': {'tags': [['book', 'O'], ..., ['two', 'B-party_size']],
+                'entities': [{'type': 'party_size', 'text': 'two', 'start': 4, 'end': 5}]}}]
+    """
+
+    def __init__(
+        self,
+        target,
+        model_name,
+        signature_name=names.SERVING_SIGNATURE,
+        version=None,
+        timeout=30.0,
+        *,
+        version_label=None,
+        retries=3,
+        backoff=0.1,
+        root_certificates=None,
+        private_key=None,
+        certificate_chain=None,
+    ):
+        super().__init__(target, model_name, signature_name, version, version_label, timeout, retries, backoff)
+        options = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
+        # Channels connect lazily: nothing touches the network before a call.
+        if root_certificates is not None or certificate_chain is not None:
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=_read_pem(root_certificates),
+                private_key=_read_pem(private_key),
+                certificate_chain=_read_pem(certificate_chain),
+            )
+            self._channel = grpc.secure_channel(target, credentials, options=options)
+        else:
+            self._channel = grpc.insecure_channel(target, options=options)
+        self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+        self._model_stub = model_service_pb2_grpc.ModelServiceStub(self._channel)
 
     def predict_raw(self, texts, output_filter=None, pairs=None):
         """Every output tensor of the signature (or those in `output_filter`).
 
-        Args:
-            texts: str or list of str.
-            output_filter: list of str or None. Output names to fetch; None
-                fetches all.
-
         Returns:
             A dict of numpy arrays; string tensors hold Python str.
         """
-        texts = self._as_list(texts)
+        texts = _as_list(texts)
+        pairs = _pairs_for(texts, pairs)
         request = predict_pb2.PredictRequest()
         self._fill_model_spec(request.model_spec)
-        request.model_spec.signature_name = self.signature_name
+        request.model_spec.signature_name = self._signature_for(pairs)
         request.inputs[names.TEXT].CopyFrom(tf.make_tensor_proto(texts, dtype=tf.string, shape=[len(texts)]))
         if pairs is not None:
-            pairs = self._as_list(pairs)
-            if len(pairs) != len(texts):
-                raise ValueError(f"Received {len(texts)} texts but {len(pairs)} pairs; give one second text per text")
-            if self.signature_name == names.SERVING_SIGNATURE:
-                request.model_spec.signature_name = names.PAIR_SIGNATURE
             request.inputs[names.TEXT_PAIR].CopyFrom(tf.make_tensor_proto(pairs, dtype=tf.string, shape=[len(pairs)]))
         request.output_filter.extend(output_filter or [])
         response = self._call(self._stub.Predict, request)
@@ -170,66 +339,168 @@ class Client:
         response = self._call(self._stub.GetModelMetadata, request)
         signature_def_map = get_model_metadata_pb2.SignatureDefMap()
         response.metadata[names.SIGNATURE_DEF_FIELD].Unpack(signature_def_map)
-        if self.signature_name not in signature_def_map.signature_def:
-            raise KeyError(
-                f"Model {self.model_name!r} has no signature {self.signature_name!r}. "
-                f"Available: {sorted(signature_def_map.signature_def)}"
-            )
-        signature = signature_def_map.signature_def[self.signature_name]
-        return {
-            "model_name": response.model_spec.name,
-            "version": response.model_spec.version.value,
-            "signature_name": self.signature_name,
-            "method_name": signature.method_name,
-            "inputs": {key: _tensor_info(info) for key, info in sorted(signature.inputs.items())},
-            "outputs": {key: _tensor_info(info) for key, info in sorted(signature.outputs.items())},
-        }
+        return _describe(response.model_spec.name, response.model_spec.version.value, signature_def_map, self)
 
-    def wait_until_ready(self, timeout=60.0, interval=0.2):
-        """Blocks until the server answers for this model; returns its metadata.
-
-        Retries while the server is unreachable (UNAVAILABLE) or has not
-        loaded the model yet (NOT_FOUND), up to `timeout` seconds, then
-        raises the last `ServingError`.
-        """
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                return self.metadata()
-            except ServingError as error:
-                retryable = error.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.NOT_FOUND)
-                if not retryable or time.monotonic() + interval > deadline:
-                    raise
-            time.sleep(interval)
+    def status(self):
+        """Every version the server knows of this model: `[{"version", "state", "error"}]`, newest first."""
+        request = get_model_status_pb2.GetModelStatusRequest()
+        self._fill_model_spec(request.model_spec)
+        response = self._call(self._model_stub.GetModelStatus, request)
+        return [
+            {
+                "version": status.version,
+                "state": get_model_status_pb2.ModelVersionStatus.State.Name(status.state),
+                "error": status.status.error_message,
+            }
+            for status in response.model_version_status
+        ]
 
     def close(self):
         self._channel.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-    # === Helpers ===
-
-    @staticmethod
-    def _as_list(texts):
-        if isinstance(texts, (str, bytes)):
-            return [texts]
-        texts = list(texts)
-        for text in texts:
-            if not isinstance(text, (str, bytes)):
-                raise TypeError(f"Received an invalid text, expected str. Received: {text!r} ({type(text).__name__})")
-        return texts
 
     def _fill_model_spec(self, model_spec):
         model_spec.name = self.model_name
         if self.version is not None:
             model_spec.version.value = int(self.version)
+        elif self.version_label is not None:
+            model_spec.version_label = self.version_label
 
     def _call(self, method, request):
-        try:
-            return method(request, timeout=self.timeout)
-        except grpc.RpcError as error:
-            raise ServingError(error.code(), error.details(), target=self.target) from error
+        def attempt():
+            try:
+                return method(request, timeout=self.timeout)
+            except grpc.RpcError as error:
+                raise ServingError(error.code(), error.details(), target=self.target) from error
+
+        return self._with_retries(attempt)
+
+
+def _describe(model_name, version, signature_def_map, client):
+    if client.signature_name not in signature_def_map.signature_def:
+        raise KeyError(
+            f"Model {client.model_name!r} has no signature {client.signature_name!r}. "
+            f"Available: {sorted(signature_def_map.signature_def)}"
+        )
+    signature = signature_def_map.signature_def[client.signature_name]
+    return {
+        "model_name": model_name,
+        "version": int(version),
+        "signature_name": client.signature_name,
+        "method_name": signature.method_name,
+        "inputs": {key: _tensor_info(info) for key, info in sorted(signature.inputs.items())},
+        "outputs": {key: _tensor_info(info) for key, info in sorted(signature.outputs.items())},
+    }
+
+
+class RestClient(_BaseClient):
+    """The same as `Client`, over TF Serving's REST API (port 8501).
+
+    Texts go in the columnar format (`{"inputs": {"text": [...]}}`); results
+    are the same dicts `Client.predict` returns. Connection failures and
+    HTTP 503 are retried as UNAVAILABLE.
+
+    Args:
+        target: str. `"localhost:8501"` or a URL such as `"https://host:8501"`.
+        model_name, signature_name, version, version_label, timeout, retries,
+            backoff: as `Client`.
+        verify: bool or path. TLS certificate check for `https://` targets
+            (a CA bundle path, or False to skip).
+
+    Example:
+    >>> with RestClient("localhost:8501", "nlu") as client:
+    ...     client.predict(["book a table for two"])
+    """
+
+    def __init__(
+        self,
+        target,
+        model_name,
+        signature_name=names.SERVING_SIGNATURE,
+        version=None,
+        timeout=30.0,
+        *,
+        version_label=None,
+        retries=3,
+        backoff=0.1,
+        verify=True,
+    ):
+        import requests
+
+        super().__init__(target, model_name, signature_name, version, version_label, timeout, retries, backoff)
+        self._base_url = (target if "://" in target else f"http://{target}").rstrip("/")
+        self._session = requests.Session()
+        self._session.verify = verify
+
+    def _model_url(self):
+        url = f"{self._base_url}/v1/models/{self.model_name}"
+        if self.version is not None:
+            url += f"/versions/{int(self.version)}"
+        elif self.version_label is not None:
+            url += f"/labels/{self.version_label}"
+        return url
+
+    def _request(self, method, url, body=None):
+        import requests
+
+        def attempt():
+            try:
+                response = self._session.request(method, url, json=body, timeout=self.timeout)
+            except requests.ConnectionError as error:
+                raise ServingError(grpc.StatusCode.UNAVAILABLE, f"cannot connect: {error}", self.target) from error
+            except requests.Timeout as error:
+                raise ServingError(grpc.StatusCode.DEADLINE_EXCEEDED, f"no answer in {self.timeout} s", self.target) from error
+            try:
+                payload = response.json()
+            except ValueError:
+                payload = {"error": response.text[:1024]}
+            if response.status_code != 200:
+                code = _GRPC_CODE_OF_HTTP.get(response.status_code, grpc.StatusCode.UNKNOWN)
+                details = payload.get("error", "") if isinstance(payload, dict) else str(payload)
+                raise ServingError(code, details, self.target, http_status=response.status_code)
+            return payload
+
+        return self._with_retries(attempt)
+
+    def predict_raw(self, texts, output_filter=None, pairs=None):
+        """Every output of the signature as numpy arrays (strings as str); see `Client.predict_raw`."""
+        texts = [t.decode("utf-8", errors="replace") if isinstance(t, bytes) else t for t in _as_list(texts)]
+        pairs = _pairs_for(texts, pairs)
+        inputs = {names.TEXT: texts}
+        if pairs is not None:
+            inputs[names.TEXT_PAIR] = [p.decode("utf-8", errors="replace") if isinstance(p, bytes) else p for p in pairs]
+        body = {"signature_name": self._signature_for(pairs), "inputs": inputs}
+        outputs = self._request("POST", f"{self._model_url()}:predict", body)["outputs"]
+        if not isinstance(outputs, dict):
+            raise ServingError(grpc.StatusCode.INTERNAL, "expected named outputs in the answer", self.target)
+        wanted = set(output_filter) if output_filter else None
+        arrays = {}
+        for key, value in outputs.items():
+            if wanted is None or key in wanted:
+                array = np.array(value)
+                arrays[key] = array.astype(object) if array.dtype.kind == "U" else array
+        return arrays
+
+    def metadata(self):
+        """As `Client.metadata`, from `GET /v1/models/NAME/metadata`."""
+        from google.protobuf import json_format
+
+        payload = self._request("GET", f"{self._model_url()}/metadata")
+        signature_def_map = json_format.ParseDict(
+            payload["metadata"][names.SIGNATURE_DEF_FIELD], get_model_metadata_pb2.SignatureDefMap()
+        )
+        return _describe(payload["model_spec"]["name"], payload["model_spec"]["version"], signature_def_map, self)
+
+    def status(self):
+        """As `Client.status`, from `GET /v1/models/NAME`."""
+        payload = self._request("GET", self._model_url())
+        return [
+            {
+                "version": int(status["version"]),
+                "state": status["state"],
+                "error": status.get("status", {}).get("error_message", ""),
+            }
+            for status in payload["model_version_status"]
+        ]
+
+    def close(self):
+        self._session.close()

@@ -1,396 +1,309 @@
-"""A TF Serving compatible gRPC server for machines without `tensorflow_model_server`.
+"""A TF Serving compatible model server for machines without `tensorflow_model_server`.
 
-It serves the latest integer version under a model base path, with the same
-gRPC API (`PredictionService.Predict`, `PredictionService.GetModelMetadata`,
-`ModelService.GetModelStatus`), the same status codes and the same error
-messages as TF Serving, so a client cannot tell the two apart.
+It speaks TF Serving's gRPC API (`PredictionService.Predict`,
+`PredictionService.GetModelMetadata`, `ModelService.GetModelStatus`) and its
+REST API, with the same status codes and error messages, so a client cannot
+tell the two apart. Like TF Serving it serves several models from a
+`models.config` file (or one base path), picks up new versions by polling and
+swaps them in without failing requests, batches concurrent requests when asked,
+replays warmup records at load and exports Prometheus metrics.
 """
 
+import collections
 import concurrent.futures
 import functools
 import logging
-import os
 import signal
 import threading
+import time
 
 import grpc
 import tensorflow as tf
-from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2
-from tensorflow_serving.apis import get_model_status_pb2
 from tensorflow_serving.apis import model_service_pb2_grpc
 from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from mtkeras import names
+from mtkeras.serving.config import ModelConfig, ServingLimits
+from mtkeras.serving.errors import RequestError
+from mtkeras.serving.manager import ModelManager, find_versions, latest_version
+from mtkeras.serving.rest import RestServer, format_predict_response, parse_predict_body
+from mtkeras.serving.servable import proto_to_array
 
 logger = logging.getLogger(__name__)
 
-SAVED_MODEL_FILE = "saved_model.pb"
-
-# TF Serving lifts gRPC's 4 MB message limit, and cuts error messages at 1 KB.
-# SO_REUSEPORT off: a second server on a busy port must fail, not share it.
-_GRPC_OPTIONS = [
-    ("grpc.max_send_message_length", -1),
-    ("grpc.max_receive_message_length", -1),
-    ("grpc.so_reuseport", 0),
-]
-_MAX_ERROR_MESSAGE = 1024
+__all__ = ["ModelServer", "find_versions", "latest_version", "serve"]
 
 
-def find_versions(model_base_path):
-    """The integer versions under `model_base_path`, in increasing order.
+class Metrics:
+    """Request counts and latencies, written in Prometheus' text format.
 
-    Like TF Serving, only subdirectories named by a non-negative integer count:
-    other entries (`assets`, in-progress exports such as `.tmp-1-x`) are ignored.
-
-    Args:
-        model_base_path: str. A directory holding `<version>/saved_model.pb`.
-
-    Returns:
-        A sorted list of ints, empty when there is no version.
-    """
-    if not os.path.isdir(model_base_path):
-        raise FileNotFoundError(f"Model base path does not exist or is not a directory: {model_base_path}")
-    versions = []
-    for entry in os.listdir(model_base_path):
-        if entry.isascii() and entry.isdigit() and os.path.isdir(os.path.join(model_base_path, entry)):
-            versions.append(int(entry))
-    return sorted(versions)
-
-
-def latest_version(model_base_path):
-    """The highest integer version under `model_base_path`; raises if there is none."""
-    versions = find_versions(model_base_path)
-    if not versions:
-        raise FileNotFoundError(
-            f"No servable version found under model base path {model_base_path}: expected a "
-            f"subdirectory named by an integer version, e.g. {os.path.join(model_base_path, '1')}"
-        )
-    return versions[-1]
-
-
-class _Abort(Exception):
-    """A request failure to report to the client with a gRPC status code."""
-
-    def __init__(self, code, message):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def _shape_string(shape):
-    """`[?,3]` for TensorShape([None, 3]), as TensorFlow prints shapes."""
-    if shape.rank is None:
-        return "<unknown>"
-    return "[" + ",".join("?" if dim is None else str(dim) for dim in shape.as_list()) + "]"
-
-
-def _read_signature_defs(export_path):
-    """The serving MetaGraphDef's signature defs, read from `saved_model.pb`."""
-    saved_model = saved_model_pb2.SavedModel()
-    with open(os.path.join(export_path, SAVED_MODEL_FILE), "rb") as handle:
-        saved_model.ParseFromString(handle.read())
-    for meta_graph in saved_model.meta_graphs:
-        if tf.saved_model.SERVING in meta_graph.meta_info_def.tags:
-            return dict(meta_graph.signature_def)
-    raise ValueError(f"{export_path} has no MetaGraphDef tagged {tf.saved_model.SERVING!r}")
-
-
-class _Servable:
-    """One loaded version of one model: what TF Serving calls a servable.
-
-    Immutable once built, so every gRPC worker thread can use it at once.
+    The names follow TF Serving's (`:tensorflow:serving:request_count`), so
+    dashboards built for the official server read these too.
     """
 
-    def __init__(self, name, version, export_path):
-        self.name = name
-        self.version = version
-        self.export_path = export_path
-        try:
-            import tensorflow_text  # noqa: F401  (registers the tf-text ops of mtkeras exports)
-        except ImportError:
-            pass
-        if not os.path.isfile(os.path.join(export_path, SAVED_MODEL_FILE)):
-            raise FileNotFoundError(f"Version directory {export_path} has no {SAVED_MODEL_FILE}")
-        self.signature_defs = _read_signature_defs(export_path)
-        self._loaded = tf.saved_model.load(export_path, tags=[tf.saved_model.SERVING])
-        self._functions = dict(self._loaded.signatures)
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts = collections.Counter()
+        self._latency = collections.defaultdict(lambda: [0.0, 0])
 
-    # === Servable lookup (ServerCore::GetServableHandle) ===
+    def record(self, model_name, api, code, seconds):
+        with self._lock:
+            self._counts[(model_name, api, code.name)] += 1
+            entry = self._latency[(model_name, api)]
+            entry[0] += seconds
+            entry[1] += 1
 
-    def check_model_spec(self, model_spec):
-        """Raises `_Abort` unless `model_spec` names this servable."""
-        if not model_spec.name:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "ModelSpec has no name specified.")
-        choice = model_spec.WhichOneof("version_choice")
-        if choice == "version_label":
-            # No model config, hence no labels: TF Serving rejects every label.
-            raise _Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"Unrecognized servable version label: {model_spec.version_label}",
+    def prometheus_text(self):
+        def escape(value):
+            return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+        with self._lock:
+            counts, latency = dict(self._counts), {key: tuple(value) for key, value in self._latency.items()}
+        lines = ["# TYPE :tensorflow:serving:request_count counter"]
+        for (model, api, status), count in sorted(counts.items()):
+            lines.append(
+                f':tensorflow:serving:request_count{{model_name="{escape(model)}",api="{api}",status="{status}"}} {count}'
             )
-        if choice == "version":
-            request = f"Specific({model_spec.name}, {model_spec.version.value})"
-        else:
-            request = f"Latest({model_spec.name})"
-        if model_spec.name != self.name or (choice == "version" and model_spec.version.value != self.version):
-            raise _Abort(grpc.StatusCode.NOT_FOUND, f"Servable not found for request: {request}")
+        lines.append("# TYPE :tensorflow:serving:request_latency_seconds summary")
+        for (model, api), (total, count) in sorted(latency.items()):
+            labels = f'model_name="{escape(model)}",api="{api}"'
+            lines.append(f":tensorflow:serving:request_latency_seconds_sum{{{labels}}} {total:.6f}")
+            lines.append(f":tensorflow:serving:request_latency_seconds_count{{{labels}}} {count}")
+        return "\n".join(lines) + "\n"
 
-    # === Predict ===
 
-    def predict(self, request):
-        self.check_model_spec(request.model_spec)
-        signature_name = request.model_spec.signature_name or names.SERVING_SIGNATURE
-        signature = self.signature_defs.get(signature_name)
-        if signature is None or signature_name not in self._functions:
-            raise _Abort(
-                grpc.StatusCode.FAILED_PRECONDITION,
-                f'Serving signature key "{signature_name}" not found.',
-            )
-        inputs = self._parse_inputs(signature, request.inputs)
-        aliases = self._select_outputs(signature, request.output_filter)
-        outputs = self._run(self._functions[signature_name], inputs)
+def _rpc(api_name):
+    """Turns `RequestError` and unexpected exceptions into gRPC errors; the server lives on."""
 
-        response = predict_pb2.PredictResponse()
-        response.model_spec.name = self.name
-        response.model_spec.version.value = self.version
-        response.model_spec.signature_name = signature_name
-        for alias in aliases:
-            value = outputs[alias]
-            response.outputs[alias].CopyFrom(tf.make_tensor_proto(value.numpy(), dtype=value.dtype))
-        return response
-
-    @staticmethod
-    def _parse_inputs(signature, request_inputs):
-        expected, received = set(signature.inputs), set(request_inputs)
-        if len(received) != len(expected):
-            raise _Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"input size does not match signature: {len(received)}!={len(expected)} "
-                f"len({{{','.join(sorted(received))}}}) != len({{{','.join(sorted(expected))}}}). "
-                f"Sent extra: {{{','.join(sorted(received - expected))}}}. "
-                f"Missing but required: {{{','.join(sorted(expected - received))}}}.",
-            )
-        inputs = {}
-        for alias, tensor_info in sorted(signature.inputs.items()):
-            if alias not in request_inputs:
-                raise _Abort(
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    f"input tensor alias not found in signature: {','.join(sorted(received - expected))}. "
-                    f"Inputs expected to be in the set {{{','.join(sorted(expected))}}}.",
-                )
-            proto = request_inputs[alias]
+    def decorate(method):
+        @functools.wraps(method)
+        def handler(self, request, context):
+            start = time.perf_counter()
+            model_name = request.model_spec.name if request.HasField("model_spec") else ""
             try:
-                array = tf.make_ndarray(proto)
-            except Exception as error:  # any malformed TensorProto
-                raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"tensor parsing error: {alias} ({error})") from error
-            if proto.dtype != tensor_info.dtype:
-                raise _Abort(
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    f"Expected input {alias} to be {tf.dtypes.as_dtype(tensor_info.dtype).name} "
-                    f"but got {tf.dtypes.as_dtype(proto.dtype).name}.",
-                )
-            expected_shape = tf.TensorShape(tensor_info.tensor_shape)
-            if not expected_shape.is_compatible_with(array.shape):
-                raise _Abort(
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    f"Expected input {alias} to have shape {_shape_string(expected_shape)} "
-                    f"but got shape {_shape_string(tf.TensorShape(array.shape))}.",
-                )
-            inputs[alias] = tf.constant(array, dtype=tf.dtypes.as_dtype(proto.dtype))
-        return inputs
+                response = method(self, request)
+            except RequestError as error:
+                self._server.metrics.record(model_name, api_name, error.code, time.perf_counter() - start)
+                context.abort(error.code, error.message)
+            except Exception as error:
+                logger.exception("%s failed", method.__name__)
+                context.abort(grpc.StatusCode.INTERNAL, f"{type(error).__name__}: {error}"[:1024])
+            self._server.metrics.record(model_name, api_name, grpc.StatusCode.OK, time.perf_counter() - start)
+            return response
 
-    @staticmethod
-    def _select_outputs(signature, output_filter):
-        if not output_filter:
-            return sorted(signature.outputs)
-        seen = []
-        for alias in output_filter:
-            if alias not in signature.outputs:
-                raise _Abort(
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    f"output tensor alias not found in signature: {alias} "
-                    f"Outputs expected to be in the set {{{','.join(sorted(signature.outputs))}}}.",
-                )
-            if alias in seen:
-                raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"duplicate output tensor alias: {alias}")
-            seen.append(alias)
-        return seen
+        return handler
 
-    @staticmethod
-    def _run(function, inputs):
-        try:
-            return function(**inputs)
-        except tf.errors.OpError as error:
-            # TF status codes and gRPC status codes share their numbers.
-            code = next(
-                (code for code in grpc.StatusCode if code.value[0] == error.error_code),
-                grpc.StatusCode.INTERNAL,
-            )
-            raise _Abort(code, error.message) from error
-        except (TypeError, ValueError) as error:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"{type(error).__name__}: {error}") from error
-
-    # === Metadata and status ===
-
-    def metadata(self, request):
-        if not request.HasField("model_spec"):
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec")
-        if not request.metadata_field:
-            raise _Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "GetModelMetadataRequest must specify at least one metadata_field",
-            )
-        for field in request.metadata_field:
-            if field != names.SIGNATURE_DEF_FIELD:
-                raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"Metadata field {field} is not supported")
-        self.check_model_spec(request.model_spec)
-        response = get_model_metadata_pb2.GetModelMetadataResponse()
-        response.model_spec.name = self.name
-        response.model_spec.version.value = self.version
-        signature_def_map = get_model_metadata_pb2.SignatureDefMap()
-        for key, signature in self.signature_defs.items():
-            signature_def_map.signature_def[key].CopyFrom(signature)
-        response.metadata[names.SIGNATURE_DEF_FIELD].Pack(signature_def_map)
-        return response
-
-    def status(self, request):
-        if not request.HasField("model_spec"):
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec")
-        model_spec = request.model_spec
-        if model_spec.HasField("version"):
-            if model_spec.name != self.name or model_spec.version.value != self.version:
-                raise _Abort(
-                    grpc.StatusCode.NOT_FOUND,
-                    f"Could not find version {model_spec.version.value} of model {model_spec.name}",
-                )
-        elif model_spec.name != self.name:
-            raise _Abort(grpc.StatusCode.NOT_FOUND, f"Could not find any versions of model {model_spec.name}")
-        response = get_model_status_pb2.GetModelStatusResponse()
-        version_status = response.model_version_status.add()
-        version_status.version = self.version
-        version_status.state = get_model_status_pb2.ModelVersionStatus.AVAILABLE
-        version_status.status.SetInParent()  # error_code OK, as TF Serving reports it
-        return response
-
-
-def _rpc(method):
-    """Turns `_Abort` and unexpected exceptions into gRPC errors; the server lives on."""
-
-    @functools.wraps(method)
-    def handler(self, request, context):
-        try:
-            return method(self, request)
-        except _Abort as error:
-            context.abort(error.code, error.message[:_MAX_ERROR_MESSAGE])
-        except Exception as error:
-            logger.exception("%s failed", method.__name__)
-            context.abort(grpc.StatusCode.INTERNAL, f"{type(error).__name__}: {error}"[:_MAX_ERROR_MESSAGE])
-
-    return handler
+    return decorate
 
 
 class _PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
-    def __init__(self, servable):
-        self._servable = servable
+    def __init__(self, server):
+        self._server = server
 
-    @_rpc
-    def Predict(self, request):
-        return self._servable.predict(request)
+    @_rpc("grpc")
+    def Predict(self, request):  # noqa: N802  (gRPC's naming)
+        return self._server.predict_proto(request)
 
-    @_rpc
-    def GetModelMetadata(self, request):
-        return self._servable.metadata(request)
+    @_rpc("grpc_metadata")
+    def GetModelMetadata(self, request):  # noqa: N802
+        return self._server.get_metadata(request, api="grpc")
 
 
 class _ModelService(model_service_pb2_grpc.ModelServiceServicer):
-    def __init__(self, servable):
-        self._servable = servable
+    def __init__(self, server):
+        self._server = server
 
-    @_rpc
-    def GetModelStatus(self, request):
-        return self._servable.status(request)
+    @_rpc("grpc_status")
+    def GetModelStatus(self, request):  # noqa: N802
+        if not request.HasField("model_spec"):
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec")
+        return self._server.get_status(request.model_spec, api="grpc")
+
+
+def _positive_port(name, value, allow_none=False):
+    if value is None and allow_none:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
+        raise ValueError(f"Received an invalid `{name}`, expected an integer in [0, 65535]. Received: {name}={value!r}")
 
 
 class ModelServer:
-    """An in-process gRPC server that speaks TF Serving's API for one model.
+    """An in-process server speaking TF Serving's gRPC and REST APIs.
 
-    `start()` loads the highest integer version under `model_base_path`
-    (entries that are not integers, such as `.tmp-*` in-progress exports, are
-    ignored) and serves it as TF Serving does with its default version policy:
-    requests for other versions are NOT_FOUND. Requests run concurrently on
-    `max_workers` threads. Version labels are not configurable, so every label
-    is rejected with INVALID_ARGUMENT, as TF Serving does without a config.
+    Serves one model (`model_name` + `model_base_path`) or several
+    (`model_config_file` in TF Serving's `models.config` format, or a list of
+    `ModelConfig`). For each model it serves the versions its version policy
+    names (default: the latest), polls the base path every `poll_seconds` for
+    new versions, loads and warms a new version up before switching to it, and
+    then unloads the old one: requests in flight finish on the version they
+    started on. Entries that are not integers (such as `.tmp-*` in-progress
+    exports) are ignored.
 
     Args:
         model_name: str. The name clients put in `model_spec.name`.
         model_base_path: str. Directory holding `<version>/saved_model.pb`.
-        host: str. Interface to bind, e.g. `"0.0.0.0"` for every interface.
-        port: int. TCP port; 0 picks a free one, readable from `.port` after
-            `start()`.
-        max_workers: int. Number of requests served at the same time.
+        model_config_file: str. A `models.config` file instead of the two above.
+        models: list of `ModelConfig`, instead of the above.
+        host: str. Interface to bind; `"0.0.0.0"` for every interface.
+        port: int. gRPC port; 0 picks a free one (see `.port` after `start()`).
+        rest_api_port: int or None. REST port; None serves no REST; 0 picks a
+            free one (see `.rest_api_port`).
+        poll_seconds: float. Seconds between polls of the base paths; 0 or
+            less polls only at start.
+        batching: `BatchingOptions` or None. Server-side batching.
+        limits: `ServingLimits`. Request size limits.
+        tls: `TlsOptions` or None. TLS for the gRPC port.
+        metrics_path: str or None. REST path of Prometheus metrics, e.g.
+            `"/monitoring/prometheus/metrics"`.
+        max_workers: int. Requests served at the same time per API.
 
     Example:
-    >>> with ModelServer("nlu", "saved_models/nlu", port=0) as server:
+    >>> with ModelServer("nlu", "saved_models/nlu", port=0, rest_api_port=0) as server:
     ...     client = mtkeras.serving.Client(f"127.0.0.1:{server.port}", "nlu")
     ...     client.predict(["book a table for two"])
     """
 
-    def __init__(self, model_name, model_base_path, host="127.0.0.1", port=8500, max_workers=8):
+    def __init__(
+        self,
+        model_name=None,
+        model_base_path=None,
+        *,
+        model_config_file=None,
+        models=None,
+        host="127.0.0.1",
+        port=8500,
+        rest_api_port=None,
+        poll_seconds=1.0,
+        batching=None,
+        limits=None,
+        tls=None,
+        metrics_path=None,
+        max_workers=16,
+    ):
         self.model_name = model_name
         self.model_base_path = model_base_path
+        self.model_config_file = model_config_file
+        self.models = models
         self.host = host
         self.port = port
+        self.rest_api_port = rest_api_port
+        self.poll_seconds = poll_seconds
+        self.batching = batching
+        self.limits = limits or ServingLimits()
+        self.tls = tls
+        self.metrics_path = metrics_path
         self.max_workers = max_workers
-        self.version = None
+        self.metrics = Metrics()
+        self.manager = None
         self._server = None
         self._executor = None
+        self._rest = None
+        self._rest_thread = None
         self._terminated = threading.Event()
 
-    def start(self):
-        """Loads the latest version, binds `host:port` and starts answering."""
-        if self._server is not None:
-            raise RuntimeError(f"ModelServer for model {self.model_name!r} is already started")
+    # === Configuration ===
+
+    def _model_configs(self):
+        given = [self.model_config_file is not None, self.models is not None, self.model_name is not None]
+        if sum(given) != 1:
+            raise ValueError(
+                "Give exactly one of `model_name` (with `model_base_path`), `model_config_file` or `models`"
+            )
+        if self.model_config_file is not None:
+            from mtkeras.serving.config import read_model_config_file
+
+            return read_model_config_file(self.model_config_file)
+        if self.models is not None:
+            return list(self.models)
         if not isinstance(self.model_name, str) or not self.model_name:
             raise ValueError(
                 "Received an invalid `model_name`, expected a non-empty string. "
                 f"Received: model_name={self.model_name!r}"
             )
-        if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
-            raise ValueError(
-                f"Received an invalid `port`, expected an integer in [0, 65535]. Received: port={self.port!r}"
-            )
+        if self.model_base_path is None:
+            raise ValueError(f"Model {self.model_name!r} needs a `model_base_path`")
+        return [ModelConfig(self.model_name, self.model_base_path)]
+
+    @property
+    def version(self):
+        """The latest loaded version of the only model (None before `start()`)."""
+        if self.manager is None:
+            return None
+        versions = self.manager.loaded_versions(self.manager.model_names[0])
+        return versions[-1] if versions else None
+
+    def start(self):
+        """Loads every model's versions, binds the ports and starts answering."""
+        if self._server is not None:
+            raise RuntimeError("ModelServer is already started")
+        _positive_port("port", self.port)
+        _positive_port("rest_api_port", self.rest_api_port, allow_none=True)
         if not isinstance(self.max_workers, int) or self.max_workers < 1:
             raise ValueError(
                 "Received an invalid `max_workers`, expected a positive integer. "
                 f"Received: max_workers={self.max_workers!r}"
             )
+        configs = self._model_configs()
+        for config in configs:
+            # A missing base path is a typo far more often than a model to come.
+            find_versions(config.base_path)
+        manager = ModelManager(configs, self.limits, self.batching)
+        manager.poll()
+        if self.model_name is not None and not manager.loaded_versions(self.model_name):
+            latest_version(self.model_base_path)  # raises the clear "no version" error
+            manager.stop()
+            raise RuntimeError(f"No version of {self.model_name} under {self.model_base_path} could be loaded")
 
-        version = latest_version(self.model_base_path)
-        servable = _Servable(self.model_name, version, os.path.join(self.model_base_path, str(version)))
-
-        executor = concurrent.futures.ThreadPoolExecutor(self.max_workers, thread_name_prefix="mtkeras-serving")
-        server = grpc.server(executor, options=_GRPC_OPTIONS)
-        prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(_PredictionService(servable), server)
-        model_service_pb2_grpc.add_ModelServiceServicer_to_server(_ModelService(servable), server)
+        options = [
+            ("grpc.max_send_message_length", -1),
+            ("grpc.max_receive_message_length", self.limits.max_message_bytes),
+            # A second server on a busy port must fail, not share it.
+            ("grpc.so_reuseport", 0),
+        ]
+        executor = concurrent.futures.ThreadPoolExecutor(self.max_workers, thread_name_prefix="mtkeras-grpc")
+        server = grpc.server(executor, options=options, maximum_concurrent_rpcs=self.max_workers * 8)
+        prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(_PredictionService(self), server)
+        model_service_pb2_grpc.add_ModelServiceServicer_to_server(_ModelService(self), server)
         host = f"[{self.host}]" if ":" in self.host else self.host
         address = f"{host}:{self.port}"
         try:
-            bound_port = server.add_insecure_port(address)
+            if self.tls is not None:
+                bound_port = server.add_secure_port(address, self.tls.credentials())
+            else:
+                bound_port = server.add_insecure_port(address)
         except RuntimeError as error:
             bound_port, cause = 0, error
         else:
             cause = None
         if not bound_port:
             executor.shutdown(wait=False)
+            manager.stop()
             raise OSError(f"Could not bind the gRPC server to {address}: port in use or invalid host") from cause
-        server.start()
 
-        self._server, self._executor = server, executor
+        rest = None
+        if self.rest_api_port is not None:
+            try:
+                rest = RestServer((self.host, self.rest_api_port), self)
+            except OSError as error:
+                executor.shutdown(wait=False)
+                manager.stop()
+                raise OSError(
+                    f"Could not bind the REST server to {self.host}:{self.rest_api_port}: {error.strerror}"
+                ) from error
+            self._rest_thread = threading.Thread(
+                target=rest.serve_forever, kwargs={"poll_interval": 0.2}, name="mtkeras-rest", daemon=True
+            )
+            self._rest_thread.start()
+            self.rest_api_port = rest.server_address[1]
+        server.start()
+        manager.start_polling(self.poll_seconds)
+
+        self.manager = manager
+        self._server, self._executor, self._rest = server, executor, rest
         self._terminated.clear()
         self.port = bound_port
-        self.version = version
         return self
 
     def stop(self, grace=None):
@@ -398,9 +311,14 @@ class ModelServer:
         server, self._server = self._server, None
         if server is None:
             return
+        if self._rest is not None:
+            self._rest.shutdown()
+            self._rest.server_close()
+            self._rest = None
         server.stop(grace).wait()
         self._executor.shutdown(wait=True)
         self._executor = None
+        self.manager.stop()
         self._terminated.set()
 
     def wait(self, timeout=None):
@@ -413,22 +331,88 @@ class ModelServer:
     def __exit__(self, *exc_info):
         self.stop()
 
+    # === The APIs, shared by gRPC and REST ===
 
-def serve(model_name, model_base_path, host="127.0.0.1", port=8500, grace=5.0):
-    """Serves a model until SIGINT or SIGTERM, then stops gracefully.
+    def predict_proto(self, request):
+        """gRPC Predict: a `PredictRequest` to a `PredictResponse`."""
+        servable = self.manager.resolve(request.model_spec)
+        inputs = {alias: proto_to_array(alias, proto) for alias, proto in request.inputs.items()}
+        signature_name = request.model_spec.signature_name
+        arrays = servable.check_inputs(signature_name, inputs)
+        signature_name, outputs = servable.predict(signature_name, arrays, request.output_filter)
+        response = predict_pb2.PredictResponse()
+        response.model_spec.name = servable.name
+        response.model_spec.version.value = servable.version
+        response.model_spec.signature_name = signature_name
+        for alias, value in outputs.items():
+            response.outputs[alias].CopyFrom(tf.make_tensor_proto(value, dtype=_output_dtype(value)))
+        return response
 
-    Must run in the main thread (it installs signal handlers). Logs one line,
-    `serving MODEL version V on HOST:PORT`, once requests are answered.
+    def predict_json(self, model_spec, body):
+        """REST predict: a parsed JSON body to the JSON answer."""
+        servable = self.manager.resolve(model_spec)
+        signature_name, inputs, row_format = parse_predict_body(body, servable.signature)
+        arrays = servable.check_inputs(signature_name, inputs)
+        _, outputs = servable.predict(signature_name, arrays)
+        return format_predict_response(outputs, row_format)
+
+    def get_metadata(self, request_or_spec, api):
+        """`GetModelMetadataResponse` with the signature defs of the resolved version."""
+        if isinstance(request_or_spec, get_model_metadata_pb2.GetModelMetadataRequest):
+            request = request_or_spec
+            if not request.HasField("model_spec"):
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec")
+            if not request.metadata_field:
+                raise RequestError(
+                    grpc.StatusCode.INVALID_ARGUMENT, "GetModelMetadataRequest must specify at least one metadata_field"
+                )
+            for field in request.metadata_field:
+                if field != names.SIGNATURE_DEF_FIELD:
+                    raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Metadata field {field} is not supported")
+            model_spec = request.model_spec
+        else:
+            model_spec = request_or_spec
+        servable = self.manager.resolve(model_spec)
+        response = get_model_metadata_pb2.GetModelMetadataResponse()
+        response.model_spec.name = servable.name
+        response.model_spec.version.value = servable.version
+        signature_def_map = get_model_metadata_pb2.SignatureDefMap()
+        for key, signature in servable.signature_defs.items():
+            signature_def_map.signature_def[key].CopyFrom(signature)
+        response.metadata[names.SIGNATURE_DEF_FIELD].Pack(signature_def_map)
+        return response
+
+    def get_status(self, model_spec, api):
+        """`GetModelStatusResponse`: every version the server knows of, and its state."""
+        return self.manager.status(model_spec)
+
+
+def _output_dtype(value):
+    return tf.string if value.dtype == object else tf.dtypes.as_dtype(value.dtype)
+
+
+def serve(
+    model_name=None,
+    model_base_path=None,
+    host="127.0.0.1",
+    port=8500,
+    grace=5.0,
+    **server_options,
+):
+    """Serves models until SIGINT or SIGTERM, then stops gracefully.
+
+    Must run in the main thread (it installs signal handlers). Logs one line
+    per model, `serving MODEL versions [V] on HOST:PORT`, once requests are
+    answered.
 
     Args:
-        model_name: str. The name clients put in `model_spec.name`.
-        model_base_path: str. Directory holding `<version>/saved_model.pb`.
-        host: str. Interface to bind.
-        port: int. TCP port (0 picks a free one).
+        model_name, model_base_path, host, port: see `ModelServer`.
         grace: float. Seconds in-flight requests get to finish on shutdown.
+        **server_options: other `ModelServer` arguments (`model_config_file`,
+            `rest_api_port`, `batching`, `limits`, `tls`, ...).
 
     Example:
-    >>> serve("nlu", "saved_models/nlu", port=8500)  # blocks; Ctrl-C stops it
+    >>> serve("nlu", "saved_models/nlu", port=8500, rest_api_port=8501)  # blocks; Ctrl-C stops it
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop_requested = threading.Event()
@@ -438,10 +422,18 @@ def serve(model_name, model_base_path, host="127.0.0.1", port=8500, grace=5.0):
         stop_requested.set()
 
     previous_handlers = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    server = ModelServer(model_name, model_base_path, host=host, port=port)
+    server = ModelServer(model_name, model_base_path, host=host, port=port, **server_options)
     try:
         server.start()
-        logger.info("serving %s version %d on %s:%d", model_name, server.version, host, server.port)
+        for name in server.manager.model_names:
+            logger.info(
+                "serving %s versions %s on %s:%d (gRPC)%s",
+                name,
+                server.manager.loaded_versions(name),
+                host,
+                server.port,
+                f" and {host}:{server.rest_api_port} (REST)" if server.rest_api_port is not None else "",
+            )
         while not stop_requested.wait(timeout=1.0):
             pass
     finally:

@@ -1,0 +1,258 @@
+"""One loaded version of one model, answering Predict as TF Serving does."""
+
+import logging
+import os
+
+import grpc
+import numpy as np
+import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+from tensorflow_serving.apis import prediction_log_pb2
+
+from mtkeras import names
+from mtkeras.serving.batching import Batcher
+from mtkeras.serving.errors import RequestError, status_from_tf_error
+
+logger = logging.getLogger(__name__)
+
+SAVED_MODEL_FILE = "saved_model.pb"
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+# TF Serving replays at most this many warmup records at load.
+MAX_WARMUP_RECORDS = 1000
+
+
+def _shape_string(shape):
+    """`[?,3]` for TensorShape([None, 3]), as TensorFlow prints shapes."""
+    if shape.rank is None:
+        return "<unknown>"
+    return "[" + ",".join("?" if dim is None else str(dim) for dim in shape.as_list()) + "]"
+
+
+def read_signature_defs(export_path):
+    """The serving MetaGraphDef's signature defs, read from `saved_model.pb`."""
+    saved_model = saved_model_pb2.SavedModel()
+    with open(os.path.join(export_path, SAVED_MODEL_FILE), "rb") as handle:
+        saved_model.ParseFromString(handle.read())
+    for meta_graph in saved_model.meta_graphs:
+        if tf.saved_model.SERVING in meta_graph.meta_info_def.tags:
+            return dict(meta_graph.signature_def)
+    raise ValueError(f"{export_path} has no MetaGraphDef tagged {tf.saved_model.SERVING!r}")
+
+
+def check_limits(alias, array, limits):
+    """Raises INVALID_ARGUMENT if input `alias` holds more texts or longer texts than `limits` allow."""
+    if array.ndim and array.shape[0] > limits.max_texts_per_request:
+        raise RequestError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"Input {alias} holds {array.shape[0]} texts; this server takes at most "
+            f"{limits.max_texts_per_request} per request (max_texts_per_request). Split the request.",
+        )
+    if array.dtype == object:
+        for index, value in enumerate(array.ravel()):
+            if len(value) > limits.max_text_bytes:
+                raise RequestError(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"Input {alias}[{index}] is {len(value)} bytes; this server takes at most "
+                    f"{limits.max_text_bytes} bytes per text (max_text_bytes).",
+                )
+
+
+class Servable:
+    """A SavedModel version, immutable once loaded, shared by every request thread.
+
+    Args:
+        name: str. Model name.
+        version: int. Version number.
+        export_path: str. The version's folder.
+        limits: `ServingLimits`.
+        batching: `BatchingOptions` or None.
+    """
+
+    def __init__(self, name, version, export_path, limits, batching=None):
+        self.name = name
+        self.version = version
+        self.export_path = export_path
+        self.limits = limits
+        try:
+            import tensorflow_text  # noqa: F401  (registers the tf-text ops of mtkeras exports)
+        except ImportError:
+            pass
+        if not os.path.isfile(os.path.join(export_path, SAVED_MODEL_FILE)):
+            raise FileNotFoundError(f"Version directory {export_path} has no {SAVED_MODEL_FILE}")
+        self.signature_defs = read_signature_defs(export_path)
+        self._loaded = tf.saved_model.load(export_path, tags=[tf.saved_model.SERVING])
+        self._functions = dict(self._loaded.signatures)
+        self._batchers = {}
+        if batching is not None:
+            for key in self._functions:
+                if self._batchable(self.signature_defs.get(key)):
+                    self._batchers[key] = Batcher(
+                        lambda inputs, key=key: self._call(key, inputs), batching, name=f"{name}-{version}-{key}"
+                    )
+
+    @staticmethod
+    def _batchable(signature):
+        """Every input has a free first (batch) dimension."""
+        if signature is None or not signature.inputs:
+            return False
+        for info in signature.inputs.values():
+            dims = info.tensor_shape.dim
+            if info.tensor_shape.unknown_rank or not dims or dims[0].size != -1:
+                return False
+        return True
+
+    def close(self):
+        for batcher in self._batchers.values():
+            batcher.close()
+
+    # === Predict ===
+
+    def signature(self, signature_name):
+        """`(name, SignatureDef)`; FAILED_PRECONDITION for an unknown name, as TF Serving."""
+        signature_name = signature_name or names.SERVING_SIGNATURE
+        signature = self.signature_defs.get(signature_name)
+        if signature is None or signature_name not in self._functions:
+            raise RequestError(grpc.StatusCode.FAILED_PRECONDITION, f'Serving signature key "{signature_name}" not found.')
+        return signature_name, signature
+
+    def predict(self, signature_name, inputs, output_filter=()):
+        """Runs a signature on validated inputs.
+
+        Args:
+            signature_name: str. Empty means `serving_default`.
+            inputs: dict of alias -> np.ndarray, already checked by
+                `check_inputs`.
+            output_filter: aliases to return; empty returns all.
+
+        Returns:
+            `(signature_name, {alias: np.ndarray})`.
+        """
+        signature_name, signature = self.signature(signature_name)
+        aliases = self.select_outputs(signature, output_filter)
+        batcher = self._batchers.get(signature_name)
+        if batcher is not None:
+            rows = next(iter(inputs.values())).shape[0]
+            outputs = batcher.submit(inputs, rows)
+        else:
+            outputs = self._call(signature_name, inputs)
+        return signature_name, {alias: outputs[alias] for alias in aliases}
+
+    def check_inputs(self, signature_name, inputs):
+        """Checks `{alias: (np.ndarray, tf.DType)}` against the signature and the limits.
+
+        Raises INVALID_ARGUMENT for a missing or extra alias, a wrong dtype or
+        shape, with TF Serving's messages, or a request over the limits.
+
+        Returns:
+            dict of alias -> np.ndarray.
+        """
+        _, signature = self.signature(signature_name)
+        expected, received = set(signature.inputs), set(inputs)
+        if len(received) != len(expected):
+            raise RequestError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"input size does not match signature: {len(received)}!={len(expected)} "
+                f"len({{{','.join(sorted(received))}}}) != len({{{','.join(sorted(expected))}}}). "
+                f"Sent extra: {{{','.join(sorted(received - expected))}}}. "
+                f"Missing but required: {{{','.join(sorted(expected - received))}}}.",
+            )
+        if received != expected:
+            raise RequestError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"input tensor alias not found in signature: {','.join(sorted(received - expected))}. "
+                f"Inputs expected to be in the set {{{','.join(sorted(expected))}}}.",
+            )
+        arrays = {}
+        for alias, tensor_info in sorted(signature.inputs.items()):
+            array, dtype = inputs[alias]
+            if dtype.as_datatype_enum != tensor_info.dtype:
+                raise RequestError(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"Expected input {alias} to be {tf.dtypes.as_dtype(tensor_info.dtype).name} but got {dtype.name}.",
+                )
+            expected_shape = tf.TensorShape(tensor_info.tensor_shape)
+            if not expected_shape.is_compatible_with(array.shape):
+                raise RequestError(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"Expected input {alias} to have shape {_shape_string(expected_shape)} "
+                    f"but got shape {_shape_string(tf.TensorShape(array.shape))}.",
+                )
+            check_limits(alias, array, self.limits)
+            arrays[alias] = array
+        rows = {array.shape[0] for array in arrays.values() if array.ndim}
+        if len(rows) > 1:
+            raise RequestError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "Inputs must have the same number of rows: "
+                + ", ".join(f"{alias} has {array.shape[0]}" for alias, array in sorted(arrays.items())),
+            )
+        return arrays
+
+    @staticmethod
+    def select_outputs(signature, output_filter):
+        if not output_filter:
+            return sorted(signature.outputs)
+        seen = []
+        for alias in output_filter:
+            if alias not in signature.outputs:
+                raise RequestError(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"output tensor alias not found in signature: {alias} "
+                    f"Outputs expected to be in the set {{{','.join(sorted(signature.outputs))}}}.",
+                )
+            if alias in seen:
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"duplicate output tensor alias: {alias}")
+            seen.append(alias)
+        return seen
+
+    def _call(self, signature_name, inputs):
+        function = self._functions[signature_name]
+        _, signature = self.signature(signature_name)
+        tensors = {
+            alias: tf.constant(array, dtype=tf.dtypes.as_dtype(signature.inputs[alias].dtype))
+            for alias, array in inputs.items()
+        }
+        try:
+            outputs = function(**tensors)
+        except tf.errors.OpError as error:
+            raise RequestError(status_from_tf_error(error), error.message) from error
+        except (TypeError, ValueError) as error:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"{type(error).__name__}: {error}") from error
+        return {alias: value.numpy() for alias, value in outputs.items()}
+
+    # === Warmup ===
+
+    def warm_up(self):
+        """Replays `assets.extra/tf_serving_warmup_requests` as TF Serving does at load.
+
+        Returns:
+            The number of requests replayed (0 when the file is absent).
+        """
+        path = os.path.join(self.export_path, WARMUP_FILE)
+        if not os.path.isfile(path):
+            return 0
+        count = 0
+        for record in tf.data.TFRecordDataset(path).take(MAX_WARMUP_RECORDS):
+            log = prediction_log_pb2.PredictionLog()
+            log.ParseFromString(record.numpy())
+            if log.WhichOneof("log_type") != "predict_log":
+                raise ValueError(f"{path}: record {count}: only predict_log warmup records are supported")
+            request = log.predict_log.request
+            inputs = {alias: proto_to_array(alias, proto) for alias, proto in request.inputs.items()}
+            signature_name = request.model_spec.signature_name
+            try:
+                self.predict(signature_name, self.check_inputs(signature_name, inputs), request.output_filter)
+            except RequestError as error:
+                raise ValueError(f"{path}: record {count}: {error.code.name}: {error.message}") from error
+            count += 1
+        return count
+
+
+def proto_to_array(alias, proto):
+    """`(np.ndarray, tf.DType)` from a request TensorProto; INVALID_ARGUMENT if malformed."""
+    try:
+        dtype = tf.dtypes.as_dtype(proto.dtype)
+        array = tf.make_ndarray(proto)
+    except Exception as error:  # any malformed TensorProto
+        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"tensor parsing error: {alias} ({error})") from error
+    return np.asarray(array), dtype
