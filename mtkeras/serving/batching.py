@@ -50,6 +50,9 @@ class Batcher:
         self._max_queued_rows = options.max_enqueued_batches * options.max_batch_size
         self._condition = threading.Condition()
         self._closed = False
+        # How many merged calls ran, and the requests in them (for metrics).
+        self.batches_run = 0
+        self.requests_run = 0
         self._threads = [
             threading.Thread(target=self._loop, name=f"{name}-{i}", daemon=True)
             for i in range(options.num_batch_threads)
@@ -124,6 +127,9 @@ class Batcher:
                 self._run_batch(batch)
 
     def _run_batch(self, batch):
+        with self._condition:
+            self.batches_run += 1
+            self.requests_run += len(batch)
         try:
             if len(batch) == 1:
                 batch[0].outputs = self._run(batch[0].inputs)

@@ -90,6 +90,11 @@ class ModelManager:
     def loaded_versions(self, model_name):
         return sorted(self._models[model_name].servables)
 
+    def servables(self):
+        """Every loaded `Servable`, by model name and version."""
+        with self._lock:
+            return [s for _, model in sorted(self._models.items()) for _, s in sorted(model.servables.items())]
+
     # === Polling ===
 
     def poll(self):

@@ -206,12 +206,17 @@ def metadata_json(response):
     fields = {}
     for field, value in response.metadata.items():
         value.Unpack(signature_def_map)
-        fields[field] = json_format.MessageToDict(signature_def_map)
-    return {"model_spec": json_format.MessageToDict(response.model_spec), "metadata": fields}
+        fields[field] = json_format.MessageToDict(signature_def_map, preserving_proto_field_name=True)
+    model_spec = json_format.MessageToDict(
+        response.model_spec, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    return {"model_spec": model_spec, "metadata": fields}
 
 
 def status_json(response):
-    return json_format.MessageToDict(response, always_print_fields_with_no_presence=True)
+    return json_format.MessageToDict(
+        response, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
 
 
 # === The HTTP server ===
@@ -241,7 +246,7 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
         server = self.server.model_server
         path = self.path.split("?", 1)[0]
         if server.metrics_path and path == server.metrics_path:
-            self._reply(200, server.metrics.prometheus_text().encode("utf-8"), "text/plain; version=0.0.4")
+            self._reply(200, server.metrics.prometheus_text(server.manager.servables()).encode("utf-8"), "text/plain; version=0.0.4")
             return
         match = _PATH.fullmatch(path)
         if match is None or match["method"] is not None:

@@ -101,6 +101,10 @@ class Servable:
                 return False
         return True
 
+    def batch_counts(self):
+        """`{signature: (merged calls run, requests in them)}` of the batched signatures."""
+        return {key: (b.batches_run, b.requests_run) for key, b in sorted(self._batchers.items())}
+
     def close(self):
         for batcher in self._batchers.values():
             batcher.close()

@@ -55,7 +55,7 @@ class Metrics:
             entry[0] += seconds
             entry[1] += 1
 
-    def prometheus_text(self):
+    def prometheus_text(self, servables=()):
         def escape(value):
             return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
@@ -71,6 +71,13 @@ class Metrics:
             labels = f'model_name="{escape(model)}",api="{api}"'
             lines.append(f":tensorflow:serving:request_latency_seconds_sum{{{labels}}} {total:.6f}")
             lines.append(f":tensorflow:serving:request_latency_seconds_count{{{labels}}} {count}")
+        lines.append("# TYPE :mtkeras:serving:batches counter")
+        lines.append("# TYPE :mtkeras:serving:batched_requests counter")
+        for servable in servables:
+            for signature, (batches, requests) in servable.batch_counts().items():
+                labels = f'model_name="{escape(servable.name)}",version="{servable.version}",signature="{signature}"'
+                lines.append(f":mtkeras:serving:batches{{{labels}}} {batches}")
+                lines.append(f":mtkeras:serving:batched_requests{{{labels}}} {requests}")
         return "\n".join(lines) + "\n"
 
 
