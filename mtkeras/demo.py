@@ -8,6 +8,7 @@ heads; the model is exported under `saved_models/demo/<version>/`, served by
 client.
 """
 
+import json
 import os
 import signal
 import socket
@@ -107,7 +108,8 @@ def run_demo(
         f"{name} {metrics[name + '_accuracy']:.3f}" for name in ("intent", "slots", "sentiment")
     ) + " accuracy (slots: per word)", flush=True)
 
-    path = export_saved_model(model, export_base)
+    training = {"data": data_dir, "epochs": epochs, "batch_size": batch_size, "seed": seed, "test_metrics": metrics}
+    path = export_saved_model(model, export_base, extra_metadata={"training": json.loads(json.dumps(training, default=float))})
     print(f"[demo] exported {path}", flush=True)
 
     if not _port_is_free(host, port):

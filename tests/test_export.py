@@ -130,6 +130,10 @@ def test_metadata_records_tasks_encoder_versions_and_extra(trained_model, tmp_pa
     assert meta["signatures"] == [names.SERVING_SIGNATURE]
     assert meta["warmup_records"] == len(DEFAULT_WARMUP_TEXTS) + 1
     assert meta["training"] == training
+    # What the model was compiled with is recorded without being asked for.
+    assert meta["compile"]["optimizer"] == "Adam"
+    assert meta["compile"]["optimizer_config"]["learning_rate"] == pytest.approx(0.05)
+    assert meta["compile"]["loss_weights"] == {t.name: t.loss_weight for t in trained_model.tasks}
 
 
 def test_extra_metadata_may_not_replace_what_mtkeras_records(trained_model, tmp_path):

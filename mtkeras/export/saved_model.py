@@ -112,6 +112,7 @@ def metadata(model, extra=None, warmup_records=0):
         "encoder": encoder["config"],
         "encoder_class": encoder.get("registered_name") or encoder["class_name"],
         "warmup_records": warmup_records,
+        "compile": _compile_config(model),
     }
     clashes = sorted(set(extra or {}) & set(recorded))
     if clashes:
@@ -120,6 +121,22 @@ def metadata(model, extra=None, warmup_records=0):
             "Put them under another key, e.g. extra_metadata={'training': {...}}."
         )
     return {**recorded, **(extra or {})}
+
+
+def _compile_config(model):
+    """The optimizer (class and config, schedule included) and task weighting the model was compiled with."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return None
+    serialized = keras.saving.serialize_keras_object(optimizer)
+    config = {
+        "optimizer": serialized.get("registered_name") or serialized.get("class_name"),
+        "optimizer_config": serialized.get("config", {}),
+        "loss_weights": {task.name: task.loss_weight for task in model.tasks},
+        "uncertainty_weighting": bool(getattr(model, "uncertainty_weighting", False)),
+    }
+    # Schedules and numpy scalars inside optimizer configs: keep what JSON can hold.
+    return json.loads(json.dumps(config, default=str))
 
 
 def _signature_names(model):
