@@ -36,10 +36,12 @@ def scores(report):
     }
 
 
-def build(encoder, tasks, train, sequence_length):
-    if encoder == "bilstm":
-        return mtkeras.build_model(tasks, encoder=encoder, texts=[ex.text for ex in train])
-    return mtkeras.build_model(tasks, encoder=encoder, sequence_length=sequence_length)
+def build(encoder, tasks, train, sequence_length, encoder_config):
+    if encoder in mtkeras.encoders.ENCODERS:
+        return mtkeras.build_model(
+            tasks, encoder=encoder, texts=[ex.text for ex in train], encoder_config=encoder_config
+        )
+    return mtkeras.build_model(tasks, encoder=encoder, sequence_length=sequence_length, encoder_config=encoder_config)
 
 
 def main(argv=None):
@@ -48,12 +50,15 @@ def main(argv=None):
     parser.add_argument("--encoder", default="bilstm", help="bilstm, minilm, or a keras-hub/HF preset directory")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--learning-rate", type=float, default=None, help="default: 3e-3 (bilstm), 5e-5 (pretrained)")
+    parser.add_argument("--learning-rate", type=float, default=None, help="default: 3e-3 (from scratch), 5e-5 (pretrained)")
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--max-train-seconds", type=float, default=900)
     parser.add_argument("--train-limit", type=int, default=None, help="use only the first N training texts")
     parser.add_argument("--sequence-length", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--encoder-config", type=json.loads, default=None, help='JSON encoder arguments, e.g. \'{"num_layers": 2}\''
+    )
     args = parser.parse_args(argv)
 
     train, valid, test = (
@@ -67,11 +72,11 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     strategy = mtkeras.get_strategy()
     replicas = strategy.num_replicas_in_sync
-    pretrained = args.encoder != "bilstm"
+    pretrained = args.encoder not in mtkeras.encoders.ENCODERS
     learning_rate = args.learning_rate or (5e-5 if pretrained else 3e-3)
     steps = math.ceil(len(train) / args.batch_size)
     with strategy.scope():
-        model = build(args.encoder, tasks, train, args.sequence_length)
+        model = build(args.encoder, tasks, train, args.sequence_length, args.encoder_config)
         model.compile(optimizer=default_optimizer(args.epochs * steps, learning_rate=learning_rate))
     train_data = make_dataset(
         train, tasks, args.batch_size, shuffle=True, seed=args.seed, bucket=True, drop_remainder=replicas > 1
@@ -85,6 +90,7 @@ def main(argv=None):
     report = evaluate(model, make_dataset(test, tasks, 64), print_table=False)
     result = {
         "encoder": args.encoder,
+        "encoder_config": args.encoder_config or {},
         **{key: round(value, 2) for key, value in scores(report).items()},
         "train_seconds": round(train_seconds, 1),
         "epochs": len(best.history),
