@@ -15,6 +15,7 @@ parse in both servers, and a misspelt field fails here as it fails there.
 """
 
 import dataclasses
+import logging
 import os
 
 from google.protobuf import descriptor_pb2
@@ -23,6 +24,8 @@ from google.protobuf import message_factory
 from google.protobuf import text_format
 from google.protobuf import wrappers_pb2
 from tensorflow_serving.config import model_server_config_pb2
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_PROMETHEUS_PATH = "/monitoring/prometheus/metrics"
 
@@ -244,6 +247,13 @@ def read_batching_parameters_file(path):
     Example file: `max_batch_size { value: 32 }  batch_timeout_micros { value: 2000 }`.
     """
     message = _parse_text_proto(path, _MESSAGES["BatchingParameters"], "batching parameters")
+    ignored = [
+        name
+        for name in ("allowed_batch_sizes", "enable_large_batch_splitting", "max_execution_batch_size", "thread_pool_name")
+        if (message.HasField(name) if name != "allowed_batch_sizes" else len(message.allowed_batch_sizes))
+    ]
+    if ignored:
+        logger.warning("%s: mtkeras serve ignores %s (the official TF Serving uses them)", path, ", ".join(ignored))
     values = {}
     for name in ("max_batch_size", "batch_timeout_micros", "num_batch_threads", "max_enqueued_batches"):
         if message.HasField(name):
