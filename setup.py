@@ -16,6 +16,7 @@ INSTALL_REQUIRES = [
     "keras>=3.13,<4",
     "keras-hub>=0.32,<1",
     "grpcio>=1.60",
+    "requests>=2.31",  # the REST client
     "pyyaml>=6",
     "seqeval>=1.2.2,<2",
     "numpy>=1.26",
