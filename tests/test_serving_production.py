@@ -420,6 +420,21 @@ def test_export_killed_midway_leaves_no_version(tmp_path):
         assert client.predict(["play jazz"])[0]["slots"]["tags"][0][0] == "play"
 
 
+def test_a_broken_version_leaves_the_previous_one_serving(exported_model, tmp_path):
+    base = str(tmp_path / MODEL)
+    _copy_version(exported_model, base)
+    broken = os.path.join(base, "2")
+    os.makedirs(broken)
+    with open(os.path.join(broken, "saved_model.pb"), "wb") as handle:
+        handle.write(b"not a SavedModel")
+    with ModelServer(MODEL, base, port=0) as running, Client(f"127.0.0.1:{running.port}", MODEL) as client:
+        assert client.predict(["play jazz"])[0]["intent"]["label"]
+        status = client.status()
+    assert running.version == 1
+    assert [(s["version"], s["state"]) for s in status] == [(2, "END"), (1, "AVAILABLE")]
+    assert status[0]["error"]  # why version 2 is not served
+
+
 # === Several models, version policies and labels ===
 
 

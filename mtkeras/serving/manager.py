@@ -115,26 +115,25 @@ class ModelManager:
         # A version folder without saved_model.pb is still being copied (not
         # written by mtkeras, whose exports appear whole): look again next poll.
         complete = [v for v in available if os.path.isfile(os.path.join(config.base_path, str(v), SAVED_MODEL_FILE))]
-        wanted = config.version_policy.select([v for v in complete if v not in model.failed])
         changes = []
-        for version in wanted:
-            if version in model.servables:
-                continue
-            self._set_state(model, version, State.LOADING)
-            path = os.path.join(config.base_path, str(version))
-            try:
-                servable = Servable(config.name, version, path, self._limits, self._batching)
-                warmed = servable.warm_up()
-            except Exception as error:  # a broken version must not stop the others
-                logger.error("failed to load %s version %d from %s: %s", config.name, version, path, error)
-                model.failed.add(version)
-                self._set_state(model, version, State.END, f"{type(error).__name__}: {error}")
-                continue
-            with self._lock:
-                model.servables = {**model.servables, version: servable}
-                model.states[version] = (State.AVAILABLE, "")
-            logger.info("loaded %s version %d (%d warmup requests)", config.name, version, warmed)
-            changes.append(("loaded", config.name, version))
+        while True:
+            # A version that fails to load is left out, and the policy picks
+            # again: a broken new export leaves the previous version serving.
+            wanted = config.version_policy.select([v for v in complete if v not in model.failed])
+            loaded_all = True
+            for version in wanted:
+                if version in model.servables:
+                    continue
+                servable = self._load(model, version)
+                if servable is None:
+                    loaded_all = False
+                    continue
+                with self._lock:
+                    model.servables = {**model.servables, version: servable}
+                    model.states[version] = (State.AVAILABLE, "")
+                changes.append(("loaded", config.name, version))
+            if loaded_all:
+                break
         for version in sorted(set(model.servables) - set(wanted)):
             with self._lock:
                 servable = model.servables[version]
@@ -146,6 +145,22 @@ class ModelManager:
         if not model.servables and not wanted:
             logger.warning("no servable version of %s under %s yet", config.name, config.base_path)
         return changes
+
+    def _load(self, model, version):
+        """A loaded and warmed-up `Servable`, or None (logged, state END) if it fails."""
+        config = model.config
+        self._set_state(model, version, State.LOADING)
+        path = os.path.join(config.base_path, str(version))
+        try:
+            servable = Servable(config.name, version, path, self._limits, self._batching)
+            warmed = servable.warm_up()
+        except Exception as error:  # a broken version must not stop the others
+            logger.error("failed to load %s version %d from %s: %s", config.name, version, path, error)
+            model.failed.add(version)
+            self._set_state(model, version, State.END, f"{type(error).__name__}: {error}")
+            return None
+        logger.info("loaded %s version %d (%d warmup requests)", config.name, version, warmed)
+        return servable
 
     def _set_state(self, model, version, state, error=""):
         with self._lock:

@@ -259,9 +259,11 @@ class ModelServer:
         manager = ModelManager(configs, self.limits, self.batching)
         manager.poll()
         if self.model_name is not None and not manager.loaded_versions(self.model_name):
-            latest_version(self.model_base_path)  # raises the clear "no version" error
             manager.stop()
-            raise RuntimeError(f"No version of {self.model_name} under {self.model_base_path} could be loaded")
+            latest_version(self.model_base_path)  # raises the clear "no version" error
+            raise RuntimeError(
+                f"No version of {self.model_name} under {self.model_base_path} could be loaded; see the log"
+            )
 
         options = [
             ("grpc.max_send_message_length", -1),
