@@ -267,6 +267,10 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
             server.metrics.record(spec.name, api, error.code, time.perf_counter() - start)
             self._error(error)
             return
+        except Exception as error:  # noqa: BLE001  (the server answers and serves on)
+            logger.exception("REST %s failed", api)
+            self._error(RequestError(grpc.StatusCode.INTERNAL, f"{type(error).__name__}: {error}"))
+            return
         server.metrics.record(spec.name, api, grpc.StatusCode.OK, time.perf_counter() - start)
         self._reply(200, payload)
 
