@@ -26,7 +26,7 @@ def test_four_heads_from_three_sources_in_one_fit():
     ]
     keras.utils.set_random_seed(0)
     model = mtkeras.build_model(
-        tasks, texts=[ex.text for ex in everything], encoder_config={"embedding_dim": 16, "hidden_dim": 16}
+        tasks, texts=[ex.text for ex in everything], encoder_config={"embedding_dim": 16, "hidden_dim": 16, "num_layers": 1}
     )
     model.compile(optimizer=keras.optimizers.Adam(0.03))
     train = mix_datasets(sources, tasks, batch_size=8, sampling="uniform", examples_per_epoch=48, seed=0)

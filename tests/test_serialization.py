@@ -58,6 +58,7 @@ LAYERS = {
                           lambda: text.WordPiecePreprocessor(WORDS)(tf.constant(["book a table", "play"]))),
     "SentenceClassificationHead": (lambda: heads.SentenceClassificationHead(3, dropout=0.2), encoded),
     "TokenClassificationHead": (lambda: heads.TokenClassificationHead(4), encoded),
+    "TokenClassificationHead(context)": (lambda: heads.TokenClassificationHead(4, sentence_context=True), encoded),
     "MultiLabelClassificationHead": (lambda: heads.MultiLabelClassificationHead(2), encoded),
     "RegressionHead": (lambda: heads.RegressionHead(dropout=0.3), encoded),
     "SentenceClassificationHead(pair)": (lambda: heads.SentenceClassificationHead(3, pair=True),
@@ -83,6 +84,16 @@ def test_layer_config_round_trip(name):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
 
 
+def test_token_head_with_sentence_context_reads_the_pooled_vector():
+    inputs = encoded()
+    other = dict(inputs, pooled_output=inputs["pooled_output"] + 1.0)
+    plain = heads.TokenClassificationHead(4, dropout=0.0)
+    context = heads.TokenClassificationHead(4, dropout=0.0, sentence_context=True)
+    np.testing.assert_allclose(plain(inputs), plain(other))
+    assert not np.allclose(context(inputs), context(other))
+    assert context(inputs).shape == plain(inputs).shape
+
+
 OBJECTS = {
     "MaskedSparseCategoricalCrossentropy": lambda: training.MaskedSparseCategoricalCrossentropy(label_smoothing=0.1),
     "MaskedBinaryCrossentropy": lambda: training.MaskedBinaryCrossentropy(label_smoothing=0.2),
@@ -106,6 +117,7 @@ def test_loss_and_metric_round_trip_through_keras_serialization(name):
 TASKS = [
     lambda: mtkeras.SentenceClassification("intent", ["a", "b"], loss_weight=0.5, label_smoothing=0.1),
     lambda: mtkeras.TokenTagging("slots", ["O", "B-x", "I-x"], dropout=0.2),
+    lambda: mtkeras.TokenTagging("pos", ["NN", "VB"], sentence_context=False),
     lambda: mtkeras.MultiLabelClassification("topics", ["m", "n"], thresholds=[0.4, 0.6], separator="|"),
     lambda: mtkeras.Regression("rating", loss_weight=2.0),
 ]

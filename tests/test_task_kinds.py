@@ -31,7 +31,7 @@ def build(examples):
     ]
     keras.utils.set_random_seed(0)
     return mtkeras.build_model(tasks, texts=[ex.text for ex in examples],
-                               encoder_config={"embedding_dim": 8, "hidden_dim": 8, "dropout": 0.0})
+                               encoder_config={"embedding_dim": 8, "hidden_dim": 8, "num_layers": 1, "dropout": 0.0})
 
 
 @pytest.fixture(scope="module")

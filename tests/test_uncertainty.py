@@ -14,7 +14,7 @@ def build(uncertainty_weighting=True):
     keras.utils.set_random_seed(0)
     model = mtkeras.build_model(
         tiny_tasks(examples), texts=[ex.text for ex in examples], uncertainty_weighting=uncertainty_weighting,
-        encoder_config={"embedding_dim": 8, "hidden_dim": 8, "dropout": 0.0},
+        encoder_config={"embedding_dim": 8, "hidden_dim": 8, "num_layers": 1, "dropout": 0.0},
     )
     return model, examples
 

@@ -73,12 +73,42 @@ class SentenceClassificationHead(_DenseHead):
 class TokenClassificationHead(_DenseHead):
     """Probabilities `[B, T, num_classes]` from the encoder's `sequence_output`.
 
+    With `sentence_context`, each word's vector is concatenated with the
+    text's `pooled_output` before the dense layer, so a word's tag can depend
+    on what the whole text is about: in joint NLU the same words are a
+    `playlist` in one intent and an `object_name` in another (the idea of
+    intent-aware slot filling, e.g. Goo et al. 2018, Qin et al. 2019).
+
     Args:
         num_classes: int. Number of tags.
         dropout: float. Dropout before the dense layer.
+        sentence_context: bool. Also read the text's pooled vector.
     """
 
     encoder_output = "sequence_output"
+
+    def __init__(self, num_classes, dropout=0.1, sentence_context=False, **kwargs):
+        super().__init__(num_classes, dropout=dropout, **kwargs)
+        self.sentence_context = bool(sentence_context)
+
+    def build(self, encoded_shape, encoded_pair_shape=None):
+        shape = tuple(encoded_shape[self.encoder_output])
+        if self.sentence_context:
+            shape = shape[:-1] + (shape[-1] + encoded_shape["pooled_output"][-1],)
+        self.dense.build(shape)
+        self.built = True
+
+    def call(self, encoded, encoded_pair=None, training=None):
+        x = encoded[self.encoder_output]
+        if self.sentence_context:
+            pooled = keras.ops.expand_dims(encoded["pooled_output"], 1)
+            # [B, 1, H] to [B, T, H] by broadcasting against the words.
+            x = keras.ops.concatenate([x, keras.ops.zeros_like(x[..., :1]) + pooled], axis=-1)
+        x = self.dropout_layer(x, training=training)
+        return self.output_activation(self.dense(x))
+
+    def get_config(self):
+        return {**super().get_config(), "sentence_context": self.sentence_context}
 
 
 @keras.saving.register_keras_serializable(package="mtkeras")

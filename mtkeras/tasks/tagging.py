@@ -25,12 +25,21 @@ class TokenTagging(ClassificationTask):
     are not `B-x`/`I-x` (e.g. POS tags) belong to no entity, so a task
     without BIO tags still has these outputs, with `E = 0`.
 
+    Args:
+        name, labels, loss_weight, dropout, label_smoothing: see `ClassificationTask`.
+        sentence_context: bool. The head also reads the text's pooled vector
+            (`TokenClassificationHead`), so tags can depend on the whole text.
+
     Example:
     >>> slots = TokenTagging.from_examples("slots", train)  # "O" first, every B-x with its I-x
     """
 
     kind = "token_tagging"
     level = TOKEN
+
+    def __init__(self, name, labels, sentence_context=False, **kwargs):
+        super().__init__(name, labels, **kwargs)
+        self.sentence_context = bool(sentence_context)
 
     @classmethod
     def from_examples(cls, name, examples, **kwargs):
@@ -47,7 +56,12 @@ class TokenTagging(ClassificationTask):
         return cls(name, labels=labels, **kwargs)
 
     def build_head(self):
-        return TokenClassificationHead(self.num_labels, dropout=self.dropout, name=self.name)
+        return TokenClassificationHead(
+            self.num_labels, dropout=self.dropout, sentence_context=self.sentence_context, name=self.name
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "sentence_context": self.sentence_context}
 
     def encode(self, value, num_words, source="", unknown="raise"):
         """Tag ids and weights `[num_words]` for one example's aligned tags."""
