@@ -25,7 +25,7 @@ import mtkeras  # noqa: E402
 from mtkeras.data import make_dataset, read_joint_nlu  # noqa: E402
 from mtkeras.evaluation import evaluate  # noqa: E402
 from mtkeras.training.callbacks import BestEpoch, TimeBudget  # noqa: E402
-from mtkeras.training.schedules import default_optimizer  # noqa: E402
+from mtkeras.training.schedules import default_learning_rate, default_optimizer  # noqa: E402
 
 
 def scores(report):
@@ -50,7 +50,7 @@ def main(argv=None):
     parser.add_argument("--encoder", default="bilstm", help="bilstm, minilm, or a keras-hub/HF preset directory")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--learning-rate", type=float, default=None, help="default: 3e-3 (from scratch), 5e-5 (pretrained)")
+    parser.add_argument("--learning-rate", type=float, default=None, help="default: mtkeras.training.default_learning_rate (3e-3 from scratch, 5e-5 pretrained)")
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--max-train-seconds", type=float, default=900)
     parser.add_argument("--train-limit", type=int, default=None, help="use only the first N training texts")
@@ -72,11 +72,10 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     strategy = mtkeras.get_strategy()
     replicas = strategy.num_replicas_in_sync
-    pretrained = args.encoder not in mtkeras.encoders.ENCODERS
-    learning_rate = args.learning_rate or (5e-5 if pretrained else 3e-3)
     steps = math.ceil(len(train) / args.batch_size)
     with strategy.scope():
         model = build(args.encoder, tasks, train, args.sequence_length, args.encoder_config)
+        learning_rate = args.learning_rate or default_learning_rate(model)
         model.compile(optimizer=default_optimizer(args.epochs * steps, learning_rate=learning_rate))
     train_data = make_dataset(
         train, tasks, args.batch_size, shuffle=True, seed=args.seed, bucket=True, drop_remainder=replicas > 1
@@ -91,6 +90,7 @@ def main(argv=None):
     result = {
         "encoder": args.encoder,
         "encoder_config": args.encoder_config or {},
+        "learning_rate": learning_rate,
         **{key: round(value, 2) for key, value in scores(report).items()},
         "train_seconds": round(train_seconds, 1),
         "epochs": len(best.history),

@@ -249,3 +249,13 @@ def test_minilm_encodes_words_and_sentences():
     pooled = tf.math.l2_normalize(out["pooled_output"], axis=-1).numpy()
     similar, unrelated = pooled[0] @ pooled[1], pooled[0] @ pooled[2]
     assert similar > 0.4 and unrelated < 0.2, (similar, unrelated)  # measured 0.55, 0.06
+
+
+def test_default_learning_rate_follows_the_encoder(trained):
+    from conftest import build_tiny_model
+
+    from mtkeras.training import default_learning_rate
+    from mtkeras.training.schedules import PRETRAINED_LEARNING_RATE, SCRATCH_LEARNING_RATE
+
+    assert default_learning_rate(trained) == PRETRAINED_LEARNING_RATE == 5e-5
+    assert default_learning_rate(build_tiny_model()) == SCRATCH_LEARNING_RATE == 3e-3

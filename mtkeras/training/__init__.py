@@ -8,7 +8,7 @@ from mtkeras.training.losses import (
 )
 from mtkeras.training.metrics import MaskedAccuracy, MaskedBinaryAccuracy, MaskedLossMean, MaskedMeanAbsoluteError
 from mtkeras.training.precision import set_mixed_precision
-from mtkeras.training.schedules import default_optimizer
+from mtkeras.training.schedules import default_learning_rate, default_optimizer
 from mtkeras.training.strategy import get_strategy
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "MaskedMeanAbsoluteError",
     "MaskedMeanSquaredError",
     "MaskedSparseCategoricalCrossentropy",
+    "default_learning_rate",
     "default_optimizer",
     "get_strategy",
     "set_mixed_precision",

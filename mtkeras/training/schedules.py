@@ -2,8 +2,20 @@
 
 import keras
 
+# Peak learning rates: encoders trained from scratch, and pretrained encoders
+# being fine-tuned (a pretrained encoder forgets what it knows at 3e-3).
+SCRATCH_LEARNING_RATE = 3e-3
+PRETRAINED_LEARNING_RATE = 5e-5
 
-def default_optimizer(total_steps, learning_rate=3e-3, warmup_fraction=0.05, clipnorm=1.0):
+
+def default_learning_rate(model):
+    """The peak learning rate mtkeras uses for `model`: by its encoder's kind."""
+    from mtkeras.encoders import PretrainedEncoder
+
+    return PRETRAINED_LEARNING_RATE if isinstance(model.encoder, PretrainedEncoder) else SCRATCH_LEARNING_RATE
+
+
+def default_optimizer(total_steps, learning_rate=SCRATCH_LEARNING_RATE, warmup_fraction=0.05, clipnorm=1.0):
     """The optimizer mtkeras trains with unless told otherwise.
 
     Adam whose learning rate rises linearly from 0 to `learning_rate` over the
@@ -17,7 +29,7 @@ def default_optimizer(total_steps, learning_rate=3e-3, warmup_fraction=0.05, cli
         clipnorm: float or None. Gradient norm clip.
 
     Example:
-    >>> model.compile(optimizer=default_optimizer(total_steps=epochs * steps_per_epoch))
+    >>> model.compile(optimizer=default_optimizer(epochs * steps_per_epoch, default_learning_rate(model)))
     """
     if not isinstance(total_steps, int) or total_steps < 1:
         raise ValueError(f"Received an invalid `total_steps`, expected a positive integer. Received: {total_steps!r}")
