@@ -273,6 +273,46 @@ def test_rest_bad_input(server, case):
     _assert_still_serving(server)
 
 
+def test_a_tiny_message_declaring_a_huge_tensor_is_refused(server, stub):
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = MODEL
+    proto = request.inputs[names.TEXT]
+    proto.dtype = tf.string.as_datatype_enum
+    proto.tensor_shape.dim.add().size = 2_000_000_000
+    proto.string_val.append(b"a")
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Predict(request, timeout=30)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "2000000000 texts" in info.value.details()
+    _assert_still_serving(server)
+
+
+def test_rest_keep_alive_survives_errors(server):
+    with requests.Session() as session:
+        for path, body in [(f"/v1/models/{MODEL}:frobnicate", "x" * 100), ("/v1/nope", "{}"),
+                           (f"/v1/models/{MODEL}/versions/99999999999999999999:predict", "{}")]:
+            answer = session.post(_rest(server, path), data=body, timeout=30)
+            assert answer.status_code in (400, 501), answer.text
+            # The next request on the same connection is read as itself.
+            good = session.post(_rest(server, f"/v1/models/{MODEL}:predict"), json={"instances": ["hi"]}, timeout=30)
+            assert good.status_code == 200, good.text
+        assert "Failed to convert version" in session.get(
+            _rest(server, f"/v1/models/{MODEL}/versions/99999999999999999999"), timeout=30
+        ).json()["error"]
+
+
+def test_stop_closes_kept_alive_rest_connections(exported_model, tmp_path):
+    base = str(tmp_path / MODEL)
+    _copy_version(exported_model, base)
+    running = ModelServer(MODEL, base, port=0, rest_api_port=0).start()
+    url = f"http://127.0.0.1:{running.rest_api_port}/v1/models/{MODEL}"
+    with requests.Session() as session:
+        assert session.get(url, timeout=30).status_code == 200
+        running.stop()
+        with pytest.raises(requests.ConnectionError):
+            session.get(url, timeout=30)
+
+
 def test_clients_report_errors_alike(server):
     for client in (Client(f"127.0.0.1:{server.port}", "nope"), RestClient(f"127.0.0.1:{server.rest_api_port}", "nope")):
         with client, pytest.raises(ServingError) as info:

@@ -102,9 +102,10 @@ class Batcher:
                 if self._closed:
                     return None
                 self._condition.wait()
-            deadline = self._queue[0].enqueued + timeout
             while self._queued_rows < limit and not self._closed:
-                remaining = deadline - time.monotonic()
+                # The oldest queued request sets the deadline (it may have
+                # changed while this thread waited).
+                remaining = self._queue[0].enqueued + timeout - time.monotonic()
                 if remaining <= 0:
                     break
                 self._condition.wait(remaining)
@@ -116,6 +117,8 @@ class Batcher:
                 batch.append(task)
                 rows += task.rows
             self._queued_rows -= rows
+            if self._queue:
+                self._condition.notify()  # another batch thread can take the rest
             return batch
 
     def _loop(self):

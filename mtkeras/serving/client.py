@@ -170,6 +170,8 @@ class _BaseClient:
     def __init__(self, target, model_name, signature_name, version, version_label, timeout, retries, backoff):
         if version is not None and version_label is not None:
             raise ValueError("Give `version` or `version_label`, not both")
+        if not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"Received an invalid `retries`, expected an integer >= 0. Received: retries={retries!r}")
         self.target = target
         self.model_name = model_name
         self.signature_name = signature_name

@@ -115,6 +115,8 @@ class ModelManager:
         # A version folder without saved_model.pb is still being copied (not
         # written by mtkeras, whose exports appear whole): look again next poll.
         complete = [v for v in available if os.path.isfile(os.path.join(config.base_path, str(v), SAVED_MODEL_FILE))]
+        # A failed version whose folder went away may come back fixed: try it then.
+        model.failed &= set(available)
         changes = []
         while True:
             # A version that fails to load is left out, and the policy picks
@@ -151,10 +153,13 @@ class ModelManager:
         config = model.config
         self._set_state(model, version, State.LOADING)
         path = os.path.join(config.base_path, str(version))
+        servable = None
         try:
             servable = Servable(config.name, version, path, self._limits, self._batching)
             warmed = servable.warm_up()
         except Exception as error:  # a broken version must not stop the others
+            if servable is not None:
+                servable.close()  # its batch threads
             logger.error("failed to load %s version %d from %s: %s", config.name, version, path, error)
             model.failed.add(version)
             self._set_state(model, version, State.END, f"{type(error).__name__}: {error}")
@@ -224,15 +229,9 @@ class ModelManager:
     def status(self, model_spec):
         """`GetModelStatusResponse` for a `ModelSpec`, as TF Serving's ModelService answers."""
         model = self._models.get(model_spec.name)
-        choice = model_spec.WhichOneof("version_choice")
-        if choice == "version_label":
-            if model is None or model_spec.version_label not in model.labels:
-                raise RequestError(
-                    grpc.StatusCode.INVALID_ARGUMENT, f"Unrecognized servable version label: {model_spec.version_label}"
-                )
-            version = model.labels[model_spec.version_label]
-        else:
-            version = model_spec.version.value if choice == "version" else None
+        # Like TF Serving's ModelService, a version label is ignored here: only
+        # an explicit version narrows the answer.
+        version = model_spec.version.value if model_spec.WhichOneof("version_choice") == "version" else None
         with self._lock:
             states = dict(model.states) if model is not None else {}
         if version is not None:

@@ -15,6 +15,8 @@ import http.server
 import json
 import logging
 import re
+import socket
+import threading
 import time
 
 import grpc
@@ -44,7 +46,10 @@ def _bad(message):
 def model_spec_from_path(match):
     spec = model_pb2.ModelSpec(name=match["name"])
     if match["version"] is not None:
-        spec.version.value = int(match["version"])
+        version = int(match["version"])
+        if not 0 <= version < 2**63:
+            raise _bad(f"Failed to convert version: {match['version']}")
+        spec.version.value = version
     elif match["label"] is not None:
         spec.version_label = match["label"]
     return spec
@@ -206,7 +211,9 @@ def metadata_json(response):
     fields = {}
     for field, value in response.metadata.items():
         value.Unpack(signature_def_map)
-        fields[field] = json_format.MessageToDict(signature_def_map, preserving_proto_field_name=True)
+        fields[field] = json_format.MessageToDict(
+            signature_def_map, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+        )
     model_spec = json_format.MessageToDict(
         response.model_spec, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
@@ -230,20 +237,45 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
     # body waits for the client's delayed ACK (~40 ms on every request).
     disable_nagle_algorithm = True
     server_version = "mtkeras-serving"
+    # An idle keep-alive connection, or a client sending less than its
+    # Content-Length, frees its thread after this many seconds.
+    timeout = 60
 
     def log_message(self, format, *args):  # noqa: A002  (BaseHTTPRequestHandler's signature)
         logger.debug("%s %s", self.address_string(), format % args)
 
     def _reply(self, status, payload, content_type="application/json"):
+        if self.server.stopping:
+            self.close_connection = True
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 
     def _error(self, error):
         self._reply(error.http_status, {"error": error.message})
+
+    def _answer(self, api, model_name, answer):
+        """Replies with `answer()`, or with the error it raises; records the metrics."""
+        server = self.server.model_server
+        start = time.perf_counter()
+        try:
+            payload = answer()
+        except RequestError as error:
+            server.metrics.record(model_name, api, error.code, time.perf_counter() - start)
+            self._error(error)
+            return
+        except Exception as error:  # noqa: BLE001  (the server answers and serves on)
+            logger.exception("REST %s failed", api)
+            server.metrics.record(model_name, api, grpc.StatusCode.INTERNAL, time.perf_counter() - start)
+            self._error(RequestError(grpc.StatusCode.INTERNAL, f"{type(error).__name__}: {error}"))
+            return
+        server.metrics.record(model_name, api, grpc.StatusCode.OK, time.perf_counter() - start)
+        self._reply(200, payload)
 
     def do_GET(self):  # noqa: N802  (http.server's naming)
         server = self.server.model_server
@@ -255,37 +287,25 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
         if match is None or match["method"] is not None:
             self._error(_bad(f"Malformed request: GET {path}"))
             return
-        spec = model_spec_from_path(match)
-        api = "rest_metadata" if match["metadata"] else "rest_status"
-        start = time.perf_counter()
-        try:
-            if match["metadata"]:
-                payload = metadata_json(server.get_metadata(spec, api="rest"))
-            else:
-                payload = status_json(server.get_status(spec, api="rest"))
-        except RequestError as error:
-            server.metrics.record(spec.name, api, error.code, time.perf_counter() - start)
-            self._error(error)
-            return
-        except Exception as error:  # noqa: BLE001  (the server answers and serves on)
-            logger.exception("REST %s failed", api)
-            self._error(RequestError(grpc.StatusCode.INTERNAL, f"{type(error).__name__}: {error}"))
-            return
-        server.metrics.record(spec.name, api, grpc.StatusCode.OK, time.perf_counter() - start)
-        self._reply(200, payload)
+        if match["metadata"]:
+            self._answer("rest_metadata", match["name"], lambda: metadata_json(
+                server.get_metadata(model_spec_from_path(match), api="rest")
+            ))
+        else:
+            self._answer("rest_status", match["name"], lambda: status_json(
+                server.get_status(model_spec_from_path(match), api="rest")
+            ))
 
-    def do_POST(self):  # noqa: N802
-        server = self.server.model_server
-        path = self.path.split("?", 1)[0]
-        match = _PATH.fullmatch(path)
-        if match is None or match["method"] is None:
-            self._error(_bad(f"Malformed request: POST {path}"))
-            return
+    def _read_body(self, limit):
+        """The request body, or None after answering why it cannot be read."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True
+            self._error(_bad("Chunked request bodies are not supported: send a Content-Length"))
+            return None
         try:
             length = int(self.headers.get("Content-Length", "0"))
         except ValueError:
             length = -1
-        limit = server.limits.max_message_bytes
         if length < 0 or length > limit:
             self.close_connection = True  # the body is not read
             self._error(
@@ -294,8 +314,21 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
                     f"Request body of {length} bytes is over this server's limit of {limit} bytes (max_message_bytes)",
                 )
             )
+            return None
+        return self.rfile.read(length)
+
+    def do_POST(self):  # noqa: N802
+        server = self.server.model_server
+        # Read the body first, whatever the path: left unread, it would be
+        # taken for the next request on this keep-alive connection.
+        body = self._read_body(server.limits.max_message_bytes)
+        if body is None:
             return
-        body = self.rfile.read(length)
+        path = self.path.split("?", 1)[0]
+        match = _PATH.fullmatch(path)
+        if match is None or match["method"] is None:
+            self._error(_bad(f"Malformed request: POST {path}"))
+            return
         if match["method"] != "predict":
             self._error(
                 RequestError(
@@ -304,31 +337,59 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
                 )
             )
             return
-        start = time.perf_counter()
-        spec = model_spec_from_path(match)
-        try:
+
+        def predict():
             try:
                 parsed = json.loads(body)
-            except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
                 raise _bad(f"JSON parse error: {error}") from error
-            payload = server.predict_json(spec, parsed)
-        except RequestError as error:
-            server.metrics.record(spec.name, "rest", error.code, time.perf_counter() - start)
-            self._error(error)
-            return
-        except Exception as error:  # noqa: BLE001  (the server answers and serves on)
-            logger.exception("REST predict failed")
-            self._error(RequestError(grpc.StatusCode.INTERNAL, f"{type(error).__name__}: {error}"))
-            return
-        server.metrics.record(spec.name, "rest", grpc.StatusCode.OK, time.perf_counter() - start)
-        self._reply(200, payload)
+            try:
+                return server.predict_json(model_spec_from_path(match), parsed)
+            except (RecursionError, OverflowError) as error:
+                raise _bad(f"Request body too deeply nested or a number out of range: {error}") from error
+
+        self._answer("rest", match["name"], predict)
 
 
 class RestServer(http.server.ThreadingHTTPServer):
+    """Threaded HTTP server that can close its kept-alive connections on `stop`."""
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
 
     def __init__(self, address, model_server):
         self.model_server = model_server
+        self.stopping = False
+        self._connections = set()
+        self._connections_lock = threading.Lock()
         super().__init__(address, RestHandler)
+
+    def process_request(self, request, client_address):
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def stop(self, grace=None):
+        """Stops accepting; answers in progress get `grace` seconds, then every connection is closed."""
+        self.stopping = True  # answers from now on close their connection
+        self.shutdown()
+        deadline = time.monotonic() + (grace or 0)
+        while time.monotonic() < deadline:
+            with self._connections_lock:
+                if not self._connections:
+                    break
+            time.sleep(0.05)
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.server_close()

@@ -252,8 +252,25 @@ class Servable:
         return count
 
 
-def proto_to_array(alias, proto):
-    """`(np.ndarray, tf.DType)` from a request TensorProto; INVALID_ARGUMENT if malformed."""
+def proto_to_array(alias, proto, limits=None):
+    """`(np.ndarray, tf.DType)` from a request TensorProto; INVALID_ARGUMENT if malformed.
+
+    With `limits`, the declared shape is checked first: a tiny message may
+    declare billions of elements, which decoding would allocate.
+    """
+    if limits is not None and not proto.tensor_shape.unknown_rank:
+        dims = [dim.size for dim in proto.tensor_shape.dim]
+        if dims and dims[0] > limits.max_texts_per_request:
+            raise RequestError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"Input {alias} holds {dims[0]} texts; this server takes at most "
+                f"{limits.max_texts_per_request} per request (max_texts_per_request). Split the request.",
+            )
+        elements = int(np.prod(dims, dtype=np.float64)) if dims else 1
+        if any(size < 0 for size in dims) or elements > limits.max_message_bytes:
+            raise RequestError(
+                grpc.StatusCode.INVALID_ARGUMENT, f"Input {alias} declares an invalid or oversized shape {dims}"
+            )
     try:
         dtype = tf.dtypes.as_dtype(proto.dtype)
         array = tf.make_ndarray(proto)

@@ -291,6 +291,7 @@ class ModelServer:
             manager.stop()
             raise OSError(f"Could not bind the gRPC server to {address}: port in use or invalid host") from cause
 
+        self.manager = manager  # REST handlers read it as soon as they start
         rest = None
         if self.rest_api_port is not None:
             try:
@@ -321,8 +322,7 @@ class ModelServer:
         if server is None:
             return
         if self._rest is not None:
-            self._rest.shutdown()
-            self._rest.server_close()
+            self._rest.stop(grace)
             self._rest = None
         server.stop(grace).wait()
         self._executor.shutdown(wait=True)
@@ -345,7 +345,7 @@ class ModelServer:
     def predict_proto(self, request):
         """gRPC Predict: a `PredictRequest` to a `PredictResponse`."""
         servable = self.manager.resolve(request.model_spec)
-        inputs = {alias: proto_to_array(alias, proto) for alias, proto in request.inputs.items()}
+        inputs = {alias: proto_to_array(alias, proto, self.limits) for alias, proto in request.inputs.items()}
         signature_name = request.model_spec.signature_name
         arrays = servable.check_inputs(signature_name, inputs)
         signature_name, outputs = servable.predict(signature_name, arrays, request.output_filter)
