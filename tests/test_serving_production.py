@@ -518,6 +518,20 @@ def test_models_config_with_labels(exported_model, tmp_path):
         ]
 
 
+def test_model_names_needing_url_escapes_work_over_rest(exported_model, tmp_path):
+    from mtkeras.serving import ModelConfig
+
+    base = str(tmp_path / "m")
+    _copy_version(exported_model, base)
+    name = "intents & slots/v2"
+    with ModelServer(models=[ModelConfig(name, base)], port=0, rest_api_port=0) as running:
+        with RestClient(f"127.0.0.1:{running.rest_api_port}", name) as rest, Client(
+            f"127.0.0.1:{running.port}", name
+        ) as client:
+            assert rest.status() == [{"version": 1, "state": "AVAILABLE", "error": ""}]
+            _same_results(rest.predict(TEXTS[:2]), client.predict(TEXTS[:2]))
+
+
 def test_models_config_errors_name_the_field(tmp_path):
     config = tmp_path / "models.config"
     config.write_text('model_config_list { config { name: "a" base_path: "x" } config { name: "a" base_path: "y" } }')

@@ -7,6 +7,7 @@ tensors only through the names in `mtkeras.names`, never through model code.
 """
 
 import time
+import urllib.parse
 
 import grpc
 import numpy as np
@@ -434,11 +435,11 @@ class RestClient(_BaseClient):
         self._session.verify = verify
 
     def _model_url(self):
-        url = f"{self._base_url}/v1/models/{self.model_name}"
+        url = f"{self._base_url}/v1/models/{urllib.parse.quote(self.model_name, safe='')}"
         if self.version is not None:
             url += f"/versions/{int(self.version)}"
         elif self.version_label is not None:
-            url += f"/labels/{self.version_label}"
+            url += f"/labels/{urllib.parse.quote(self.version_label, safe='')}"
         return url
 
     def _request(self, method, url, body=None):

@@ -18,6 +18,7 @@ import re
 import socket
 import threading
 import time
+import urllib.parse
 
 import grpc
 import numpy as np
@@ -44,14 +45,14 @@ def _bad(message):
 
 
 def model_spec_from_path(match):
-    spec = model_pb2.ModelSpec(name=match["name"])
+    spec = model_pb2.ModelSpec(name=urllib.parse.unquote(match["name"]))
     if match["version"] is not None:
         version = int(match["version"])
         if not 0 <= version < 2**63:
             raise _bad(f"Failed to convert version: {match['version']}")
         spec.version.value = version
     elif match["label"] is not None:
-        spec.version_label = match["label"]
+        spec.version_label = urllib.parse.unquote(match["label"])
     return spec
 
 
@@ -288,11 +289,11 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
             self._error(_bad(f"Malformed request: GET {path}"))
             return
         if match["metadata"]:
-            self._answer("rest_metadata", match["name"], lambda: metadata_json(
+            self._answer("rest_metadata", urllib.parse.unquote(match["name"]), lambda: metadata_json(
                 server.get_metadata(model_spec_from_path(match), api="rest")
             ))
         else:
-            self._answer("rest_status", match["name"], lambda: status_json(
+            self._answer("rest_status", urllib.parse.unquote(match["name"]), lambda: status_json(
                 server.get_status(model_spec_from_path(match), api="rest")
             ))
 
@@ -348,7 +349,7 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
             except (RecursionError, OverflowError) as error:
                 raise _bad(f"Request body too deeply nested or a number out of range: {error}") from error
 
-        self._answer("rest", match["name"], predict)
+        self._answer("rest", urllib.parse.unquote(match["name"]), predict)
 
 
 class RestServer(http.server.ThreadingHTTPServer):
