@@ -290,11 +290,11 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
             return
         if match["metadata"]:
             self._answer("rest_metadata", urllib.parse.unquote(match["name"]), lambda: metadata_json(
-                server.get_metadata(model_spec_from_path(match), api="rest")
+                server.get_metadata(model_spec_from_path(match))
             ))
         else:
             self._answer("rest_status", urllib.parse.unquote(match["name"]), lambda: status_json(
-                server.get_status(model_spec_from_path(match), api="rest")
+                server.get_status(model_spec_from_path(match))
             ))
 
     def _read_body(self, limit):

@@ -39,14 +39,19 @@ def read_signature_defs(export_path):
     raise ValueError(f"{export_path} has no MetaGraphDef tagged {tf.saved_model.SERVING!r}")
 
 
-def check_limits(alias, array, limits):
-    """Raises INVALID_ARGUMENT if input `alias` holds more texts or longer texts than `limits` allow."""
-    if array.ndim and array.shape[0] > limits.max_texts_per_request:
+def _check_text_count(alias, count, limits):
+    if count > limits.max_texts_per_request:
         raise RequestError(
             grpc.StatusCode.INVALID_ARGUMENT,
-            f"Input {alias} holds {array.shape[0]} texts; this server takes at most "
+            f"Input {alias} holds {count} texts; this server takes at most "
             f"{limits.max_texts_per_request} per request (max_texts_per_request). Split the request.",
         )
+
+
+def check_limits(alias, array, limits):
+    """Raises INVALID_ARGUMENT if input `alias` holds more texts or longer texts than `limits` allow."""
+    if array.ndim:
+        _check_text_count(alias, array.shape[0], limits)
     if array.dtype == object:
         for index, value in enumerate(array.ravel()):
             if len(value) > limits.max_text_bytes:
@@ -141,6 +146,12 @@ class Servable:
             outputs = self._call(signature_name, inputs)
         return signature_name, {alias: outputs[alias] for alias in aliases}
 
+    def predict_request(self, request):
+        """A `PredictRequest` checked and run: `(signature_name, {alias: np.ndarray})`."""
+        inputs = {alias: proto_to_array(alias, proto, self.limits) for alias, proto in request.inputs.items()}
+        signature_name = request.model_spec.signature_name
+        return self.predict(signature_name, self.check_inputs(signature_name, inputs), request.output_filter)
+
     def check_inputs(self, signature_name, inputs):
         """Checks `{alias: (np.ndarray, tf.DType)}` against the signature and the limits.
 
@@ -211,10 +222,9 @@ class Servable:
 
     def _call(self, signature_name, inputs):
         function = self._functions[signature_name]
-        _, signature = self.signature(signature_name)
+        inputs_info = self.signature_defs[signature_name].inputs
         tensors = {
-            alias: tf.constant(array, dtype=tf.dtypes.as_dtype(signature.inputs[alias].dtype))
-            for alias, array in inputs.items()
+            alias: tf.constant(array, dtype=tf.dtypes.as_dtype(inputs_info[alias].dtype)) for alias, array in inputs.items()
         }
         try:
             outputs = function(**tensors)
@@ -241,31 +251,24 @@ class Servable:
             log.ParseFromString(record.numpy())
             if log.WhichOneof("log_type") != "predict_log":
                 raise ValueError(f"{path}: record {count}: only predict_log warmup records are supported")
-            request = log.predict_log.request
-            inputs = {alias: proto_to_array(alias, proto) for alias, proto in request.inputs.items()}
-            signature_name = request.model_spec.signature_name
             try:
-                self.predict(signature_name, self.check_inputs(signature_name, inputs), request.output_filter)
+                self.predict_request(log.predict_log.request)
             except RequestError as error:
                 raise ValueError(f"{path}: record {count}: {error.code.name}: {error.message}") from error
             count += 1
         return count
 
 
-def proto_to_array(alias, proto, limits=None):
+def proto_to_array(alias, proto, limits):
     """`(np.ndarray, tf.DType)` from a request TensorProto; INVALID_ARGUMENT if malformed.
 
-    With `limits`, the declared shape is checked first: a tiny message may
+    The declared shape is checked against `limits` first: a tiny message may
     declare billions of elements, which decoding would allocate.
     """
-    if limits is not None and not proto.tensor_shape.unknown_rank:
+    if not proto.tensor_shape.unknown_rank:
         dims = [dim.size for dim in proto.tensor_shape.dim]
-        if dims and dims[0] > limits.max_texts_per_request:
-            raise RequestError(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"Input {alias} holds {dims[0]} texts; this server takes at most "
-                f"{limits.max_texts_per_request} per request (max_texts_per_request). Split the request.",
-            )
+        if dims:
+            _check_text_count(alias, dims[0], limits)
         elements = int(np.prod(dims, dtype=np.float64)) if dims else 1
         if any(size < 0 for size in dims) or elements > limits.max_message_bytes:
             raise RequestError(

@@ -29,7 +29,6 @@ from mtkeras.serving.config import ModelConfig, ServingLimits
 from mtkeras.serving.errors import RequestError
 from mtkeras.serving.manager import ModelManager, find_versions, latest_version
 from mtkeras.serving.rest import RestServer, format_predict_response, parse_predict_body
-from mtkeras.serving.servable import proto_to_array
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +114,16 @@ class _PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
 
     @_rpc("grpc_metadata")
     def GetModelMetadata(self, request):  # noqa: N802
-        return self._server.get_metadata(request, api="grpc")
+        if not request.HasField("model_spec"):
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec")
+        if not request.metadata_field:
+            raise RequestError(
+                grpc.StatusCode.INVALID_ARGUMENT, "GetModelMetadataRequest must specify at least one metadata_field"
+            )
+        for field in request.metadata_field:
+            if field != names.SIGNATURE_DEF_FIELD:
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Metadata field {field} is not supported")
+        return self._server.get_metadata(request.model_spec)
 
 
 class _ModelService(model_service_pb2_grpc.ModelServiceServicer):
@@ -126,7 +134,7 @@ class _ModelService(model_service_pb2_grpc.ModelServiceServicer):
     def GetModelStatus(self, request):  # noqa: N802
         if not request.HasField("model_spec"):
             raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec")
-        return self._server.get_status(request.model_spec, api="grpc")
+        return self._server.get_status(request.model_spec)
 
 
 def _positive_port(name, value, allow_none=False):
@@ -310,7 +318,6 @@ class ModelServer:
         server.start()
         manager.start_polling(self.poll_seconds)
 
-        self.manager = manager
         self._server, self._executor, self._rest = server, executor, rest
         self._terminated.clear()
         self.port = bound_port
@@ -345,10 +352,7 @@ class ModelServer:
     def predict_proto(self, request):
         """gRPC Predict: a `PredictRequest` to a `PredictResponse`."""
         servable = self.manager.resolve(request.model_spec)
-        inputs = {alias: proto_to_array(alias, proto, self.limits) for alias, proto in request.inputs.items()}
-        signature_name = request.model_spec.signature_name
-        arrays = servable.check_inputs(signature_name, inputs)
-        signature_name, outputs = servable.predict(signature_name, arrays, request.output_filter)
+        signature_name, outputs = servable.predict_request(request)
         response = predict_pb2.PredictResponse()
         response.model_spec.name = servable.name
         response.model_spec.version.value = servable.version
@@ -365,22 +369,8 @@ class ModelServer:
         _, outputs = servable.predict(signature_name, arrays)
         return format_predict_response(outputs, row_format)
 
-    def get_metadata(self, request_or_spec, api):
+    def get_metadata(self, model_spec):
         """`GetModelMetadataResponse` with the signature defs of the resolved version."""
-        if isinstance(request_or_spec, get_model_metadata_pb2.GetModelMetadataRequest):
-            request = request_or_spec
-            if not request.HasField("model_spec"):
-                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec")
-            if not request.metadata_field:
-                raise RequestError(
-                    grpc.StatusCode.INVALID_ARGUMENT, "GetModelMetadataRequest must specify at least one metadata_field"
-                )
-            for field in request.metadata_field:
-                if field != names.SIGNATURE_DEF_FIELD:
-                    raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Metadata field {field} is not supported")
-            model_spec = request.model_spec
-        else:
-            model_spec = request_or_spec
         servable = self.manager.resolve(model_spec)
         response = get_model_metadata_pb2.GetModelMetadataResponse()
         response.model_spec.name = servable.name
@@ -391,7 +381,7 @@ class ModelServer:
         response.metadata[names.SIGNATURE_DEF_FIELD].Pack(signature_def_map)
         return response
 
-    def get_status(self, model_spec, api):
+    def get_status(self, model_spec):
         """`GetModelStatusResponse`: every version the server knows of, and its state."""
         return self.manager.status(model_spec)
 
