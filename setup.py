@@ -18,6 +18,8 @@ INSTALL_REQUIRES = [
     "grpcio>=1.60",
     "requests>=2.31",  # the REST client
     "pyyaml>=6",
+    "pydantic>=2.6,<3",  # config schema and its field-path errors
+    "matplotlib>=3.8",  # training reports: curves and confusion matrices
     "seqeval>=1.2.2,<2",
     "numpy>=1.26",
 ]
@@ -30,6 +32,10 @@ EXTRAS_REQUIRE = {
     "dev": [
         "pytest>=8",
         "pytest-timeout>=2.3",
+        # the notebooks in notebooks/ are executed by the tests
+        "nbclient>=0.10",
+        "nbformat>=5.10",
+        "ipykernel>=6.29",
     ],
 }
 
