@@ -7,7 +7,7 @@ with weight 0 counts in nothing). A label outside the task's vocabulary (id
 
 | task kind | metrics |
 |---|---|
-| `SentenceClassification` | `accuracy`, `macro_f1` (over the labels seen in gold or predictions) |
+| `SentenceClassification` | `accuracy`, `macro_f1` (over the labels seen in gold or predictions), `confusion` |
 | `TokenTagging` | `accuracy` (per word), entity-level `precision`, `recall`, `f1` and `per_type` (seqeval, conlleval reading) |
 
 Every task also reports `examples`, the number of texts labelled for it. The
@@ -89,6 +89,43 @@ def macro_f1(gold, pred):
         fn = sum(g == label and p != label for g, p in zip(gold, pred))
         scores.append(2 * tp / (2 * tp + fp + fn))
     return float(np.mean(scores))
+
+
+def confusion_matrix(labels, gold, pred):
+    """Counts of (gold, predicted) label id pairs, rows gold, columns predicted.
+
+    Args:
+        labels: list of str. The task's labels; id `i` is `labels[i]`.
+        gold: sequence of int. Gold label ids; -1 is a label outside `labels`.
+        pred: sequence of int. Predicted label ids (never -1).
+
+    Returns:
+        `{"labels": [str, ...], "matrix": [[int, ...], ...]}` in plain Python
+        types (`json.dumps` takes it). The order is `labels`, plus a trailing
+        `"<unknown>"` row and column (all its gold ids -1, whatever their
+        names) only when a gold label is unknown.
+
+    Example:
+    >>> confusion_matrix(["a", "b"], [0, 1, 1, -1], [0, 1, 0, 1])
+    {'labels': ['a', 'b', '<unknown>'], 'matrix': [[1, 0, 0], [1, 1, 0], [0, 1, 0]]}
+    """
+    gold = [int(g) for g in gold]
+    pred = [int(p) for p in pred]
+    if len(gold) != len(pred):
+        raise ValueError(f"confusion_matrix: {len(gold)} gold labels for {len(pred)} predictions")
+    names = [str(label) for label in labels]
+    if any(g == UNKNOWN_LABEL_ID for g in gold):
+        names.append(UNKNOWN_LABEL)
+    size = len(names)
+    matrix = [[0] * size for _ in range(size)]
+    for g, p in zip(gold, pred):
+        if not (-1 <= g < len(labels) and 0 <= p < len(labels)):
+            raise ValueError(
+                f"confusion_matrix: label ids must lie in [0, {len(labels)}) (gold also -1). "
+                f"Received: gold={g}, pred={p}"
+            )
+        matrix[g if g >= 0 else size - 1][p] += 1
+    return {"labels": names, "matrix": matrix}
 
 
 def rank(values):
@@ -212,6 +249,7 @@ def _sentence_metrics(task, items):
         "examples": len(items.gold),
         "accuracy": accuracy(items.gold, items.pred),
         "macro_f1": macro_f1(names, predicted),
+        "confusion": confusion_matrix(task.labels, items.gold, items.pred),
     }
 
 
@@ -444,7 +482,10 @@ def evaluate(model, data, decode=True, print_table=True, batch_size=32):
 
     Returns:
         `{task_name: {metric: value}, "sentence_accuracy": value}`. Sentence
-        tasks: `examples`, `accuracy`, `macro_f1`. Token tasks: `examples`,
+        tasks: `examples`, `accuracy`, `macro_f1` and `confusion`
+        `{"labels": [...], "matrix": [[int]]}` (rows gold, columns predicted,
+        in the order of `task.labels`, then `"<unknown>"` when a gold label
+        is outside them; see `confusion_matrix`). Token tasks: `examples`,
         `accuracy` (per word), `precision`, `recall`, `f1` (entities) and
         `per_type` `{type: {precision, recall, f1, support}}`. A word past the
         model's `max_words` has no prediction: it is an error and predicts no
@@ -507,8 +548,13 @@ def evaluate(model, data, decode=True, print_table=True, batch_size=32):
     return results
 
 
+# Nested entries of a task's results the table leaves out (`per_type` comes
+# after the task's rows as a table of its own).
+_NOT_IN_TABLE = ("per_type", "confusion")
+
+
 def format_table(results):
-    """The results of `evaluate` as a text table (task, metric, value)."""
+    """The results of `evaluate` as a text table (task, metric, value); no confusion matrices."""
     lines = [f"{'task':<20} {'metric':<18} {'value':>8}"]
     for task, metrics in results.items():
         if not isinstance(metrics, dict):
@@ -516,7 +562,7 @@ def format_table(results):
             continue
         first = True
         for metric, value in metrics.items():
-            if metric == "per_type":
+            if metric in _NOT_IN_TABLE:
                 continue
             lines.append(f"{task if first else '':<20} {metric:<18} {_number(value):>8}")
             first = False
@@ -542,6 +588,7 @@ __all__ = [
     "KindEvaluator",
     "TaskItems",
     "accuracy",
+    "confusion_matrix",
     "entity_scores",
     "evaluate",
     "evaluator_for",

@@ -196,6 +196,9 @@ def test_evaluate_crafted_case_by_hand(capsys):
     assert intent["accuracy"] == pytest.approx(2 / 4)
     # A: tp 1 fp 1 fn 1 -> 1/2; B: tp 1 fp 1 -> 2/3; D: fn 1 -> 0.
     assert intent["macro_f1"] == pytest.approx((1 / 2 + 2 / 3 + 0) / 3)
+    # Rows gold, columns predicted; D is outside the labels: a trailing <unknown>.
+    assert intent["confusion"] == {"labels": ["A", "B", "C", "<unknown>"],
+                                   "matrix": [[1, 1, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]]}
 
     # slots: texts 1, 2, 3, 7, 8 = 13 words; wrong: 3 in text 3, the unknown B-z.
     slots = results["slots"]
@@ -212,6 +215,7 @@ def test_evaluate_crafted_case_by_hand(capsys):
     }
 
     # sentiment: texts 4, 5.
+    assert results["sentiment"].pop("confusion") == {"labels": ["neg", "pos"], "matrix": [[0, 1], [0, 1]]}
     assert results["sentiment"] == {"examples": 2, "accuracy": 0.5, "macro_f1": pytest.approx((2 / 3 + 0) / 2)}
 
     # Texts with a label: all but 6; right: 1, 4, 8.
