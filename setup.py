@@ -20,6 +20,7 @@ INSTALL_REQUIRES = [
     "pyyaml>=6",
     "pydantic>=2.6,<3",  # config schema and its field-path errors
     "matplotlib>=3.8",  # training reports: curves and confusion matrices
+    "tensorboard>=2.21,<2.22",  # tf.summary needs it to write training logs
     "seqeval>=1.2.2,<2",
     "numpy>=1.26",
 ]

@@ -75,9 +75,50 @@ def _predict(args):
     return 0
 
 
+def _load(args):
+    from mtkeras.config import load_config
+
+    return load_config(args.config, overrides=args.set or ())
+
+
+def _train(args):
+    from mtkeras.evaluation import format_table  # noqa: F401  (imports TensorFlow before the run starts)
+    from mtkeras.run import train
+
+    config = _load(args)
+    outcome = train(config, run_dir=args.run_dir, overwrite=args.overwrite,
+                    verbose={"auto": None, "bar": 1, "none": 0}[args.progress])
+    print(f"[mtkeras] finished {outcome['epochs_done']} epochs in {outcome['train_seconds']:.0f} s of training; "
+          f"reports in {outcome['run_dir']}", flush=True)
+    return 0
+
+
+def _evaluate(args):
+    from mtkeras.run import evaluate_run
+
+    results = evaluate_run(_load(args), split=args.split, run_dir=args.run_dir, model_path=args.model)
+    if args.json:
+        print(json.dumps(results, indent=2, default=float).replace("NaN", "null"))
+    return 0
+
+
+def _export(args):
+    from mtkeras.run import export_run
+
+    export_run(_load(args), run_dir=args.run_dir, model_path=args.model, base_path=args.base_path,
+               version=args.version)
+    return 0
+
+
 def _demo(args):
     from mtkeras.demo import run_demo
 
+    if args.data_only:
+        from mtkeras.data.demo import generate_demo_corpus
+
+        generate_demo_corpus(args.data_dir, seed=0)
+        print(f"[demo] generated the demo corpus in {args.data_dir}")
+        return 0
     return run_demo(
         data_dir=args.data_dir,
         export_base=args.export_base,
@@ -95,6 +136,49 @@ def build_parser():
         description="Multi-task NLP on TensorFlow/Keras: train, export, serve, query.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def run_command(name, help, description):
+        command = commands.add_parser(name, help=help, description=description)
+        command.add_argument("config", metavar="CONFIG", help="YAML config (see configs/ and the README)")
+        command.add_argument("--run-dir", default=None, help="run directory (default: the config's run_dir, "
+                             "else runs/<name>)")
+        command.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                             help="override a config field, e.g. --set training.epochs=2 (repeatable)")
+        return command
+
+    train = run_command(
+        "train", "train the model a config describes (resumes an interrupted run)",
+        "Reads the datasets, builds the model and trains it, printing every task's metrics after each epoch. "
+        "The run directory gets checkpoints (best and last), TensorBoard logs, history.csv, the final "
+        "model.keras, per-task metrics (metrics_valid.json, metrics_test.json) and plots (curves per task, "
+        "confusion matrices). Run the same command again to resume an interrupted run from its last "
+        "finished epoch, with its optimizer state.",
+    )
+    train.add_argument("--overwrite", action="store_true", help="discard what the run directory holds and start again")
+    train.add_argument("--progress", choices=("auto", "bar", "none"), default="auto",
+                       help="Keras progress bar: auto shows it on a terminal (default: %(default)s)")
+    train.set_defaults(run=_train)
+
+    evaluate = run_command(
+        "evaluate", "score a trained run on a split of its datasets",
+        "Loads the run's model.keras and prints per-task metrics for one split; writes metrics_<split>.json "
+        "and confusion-matrix plots into the run directory.",
+    )
+    evaluate.add_argument("--split", choices=("train", "valid", "test"), default="test",
+                          help="which split of every dataset (default: %(default)s)")
+    evaluate.add_argument("--model", default=None, help="a .keras model instead of the run's model.keras")
+    evaluate.add_argument("--json", action="store_true", help="also print the results as JSON")
+    evaluate.set_defaults(run=_evaluate)
+
+    export = run_command(
+        "export", "export a trained run as a versioned SavedModel for TF Serving",
+        "Writes the run's model as the next version under the config's export.base_path "
+        "(default saved_models/<name>/<version>/): raw text in, every task's answer out.",
+    )
+    export.add_argument("--model", default=None, help="a .keras model instead of the run's model.keras")
+    export.add_argument("--base-path", default=None, help="versions folder (default: the config's export.base_path)")
+    export.add_argument("--version", type=int, default=None, help="version number (default: the next one)")
+    export.set_defaults(run=_export)
 
     serve = commands.add_parser(
         "serve", help="serve exported models over TF Serving's gRPC and REST APIs",
@@ -156,17 +240,37 @@ def build_parser():
     demo.add_argument("--host", default="127.0.0.1", help="server address (default: %(default)s)")
     demo.add_argument("--port", type=int, default=8500, help="gRPC port (default: %(default)s)")
     demo.add_argument("--rest-api-port", type=int, default=8501, help="REST port (default: %(default)s)")
+    demo.add_argument("--data-only", action="store_true",
+                      help="only write the demo corpus to --data-dir (for configs/demo.yaml) and stop")
     demo.set_defaults(run=_demo)
     return parser
 
 
 def main(argv=None):
+    """Runs one subcommand; returns its exit code.
+
+    Exit codes: 0 done, 1 a user error (bad config or data, a missing run or
+    model, a busy port, ...) printed as one message without a traceback,
+    2 bad command-line arguments, 130 interrupted (Ctrl-C).
+    """
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     # TensorFlow's own INFO/WARNING lines (asset writing, renamed captures)
     # say nothing a user can act on.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    return args.run(args)
+    from mtkeras.config import ConfigError
+    from mtkeras.data import DataError
+    from mtkeras.run import RunError
+
+    try:
+        return args.run(args)
+    except (ConfigError, DataError, RunError, FileNotFoundError) as error:
+        print(f"mtkeras {args.command}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        hint = "; run the same command again to resume" if args.command == "train" else ""
+        print(f"mtkeras {args.command}: interrupted{hint}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

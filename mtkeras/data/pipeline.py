@@ -247,6 +247,7 @@ def mix_datasets(
     seed=0,
     bucket=True,
     unknown_labels="raise",
+    weights=None,
 ):
     """One training stream from several sources, each labelled for some tasks.
 
@@ -260,13 +261,16 @@ def mix_datasets(
         sources: dict of source name to list of `Example`.
         tasks: list of `Task` (every source is encoded for all of them).
         batch_size: int. The global batch size.
-        sampling: `"proportional"`, `"uniform"` or `"temperature"`.
+        sampling: `"proportional"`, `"uniform"`, `"temperature"`, or
+            `"weights"` (the given `weights`).
         temperature: float. For `sampling="temperature"`.
         examples_per_epoch: int or None. Draws per epoch.
         seed: int. Seeds source shuffles and the sampler.
         bucket: bool. Batch texts of similar length together.
         unknown_labels: `"raise"` (default: a training stream) or `"error"`;
             see `encode_examples`.
+        weights: dict of source name to a positive number, with
+            `sampling="weights"`: draws in proportion to them.
 
     Example:
     >>> data = mix_datasets({"snips": snips, "sst2": sst2, "wnut": wnut}, tasks,
@@ -279,7 +283,18 @@ def mix_datasets(
     if empty:
         raise ValueError(f"mix_datasets: source(s) {empty} have no examples")
     names_, sizes = list(sources), [len(sources[name]) for name in sources]
-    weights = sampling_weights(sizes, sampling, temperature)
+    if (sampling == "weights") != (weights is not None):
+        raise ValueError(f"Pass `weights` exactly when sampling='weights'. Received: sampling={sampling!r}, weights={weights!r}")
+    if weights is not None:
+        if set(weights) != set(names_) or not all(
+            isinstance(w, (int, float)) and not isinstance(w, bool) and w > 0 for w in weights.values()
+        ):
+            raise ValueError(
+                f"`weights` must give a positive number for each source {names_}. Received: weights={weights!r}"
+            )
+        weights = [weights[name] / sum(weights.values()) for name in names_]
+    else:
+        weights = sampling_weights(sizes, sampling, temperature)
     examples_per_epoch = sum(sizes) if examples_per_epoch is None else examples_per_epoch
     if not isinstance(examples_per_epoch, int) or examples_per_epoch < 1:
         raise ValueError(f"examples_per_epoch must be a positive integer. Received: {examples_per_epoch!r}")

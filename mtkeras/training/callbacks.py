@@ -80,3 +80,71 @@ class TimeBudget(keras.callbacks.Callback):
         if self.elapsed > self.seconds:
             logger.info("TimeBudget: %.0f s spent (budget %.0f s); stopping", self.elapsed, self.seconds)
             self.model.stop_training = True
+
+
+class EpochTable(keras.callbacks.Callback):
+    """Prints one table per epoch: a row per task, its training and validation metrics.
+
+    Keras logs every task's metrics on one long line (`intent_accuracy: ...
+    val_slots_loss: ...`); this groups them by task:
+
+        epoch 3/6  14.2 s  loss 0.3121  val_loss 0.2874
+        task           loss  accuracy |  val_loss  val_accuracy
+        intent       0.0412    0.9912 |    0.0377        0.9900
+        slots        0.1520    0.9601 |    0.1391        0.9652
+
+    Args:
+        tasks: list of str. Task names, in the order to print them.
+        epochs: int or None. Total epochs, for "epoch 3/6".
+        stream: file-like. Where to print (default: standard output).
+    """
+
+    def __init__(self, tasks, epochs=None, stream=None):
+        super().__init__()
+        self.tasks = list(tasks)
+        self.epochs = epochs
+        self.stream = stream
+
+    def on_epoch_begin(self, epoch, logs=None):
+        import time
+
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        import sys
+        import time
+
+        print(self.format(epoch, logs or {}, time.perf_counter() - getattr(self, "_start", time.perf_counter())),
+              file=self.stream or sys.stdout, flush=True)
+
+    def format(self, epoch, logs, seconds=None):
+        """The table of one epoch's `logs`."""
+        head = f"epoch {epoch + 1}" + (f"/{self.epochs}" if self.epochs else "")
+        if seconds is not None:
+            head += f"  {seconds:.1f} s"
+        for key in ("loss", "val_loss"):
+            if key in logs:
+                head += f"  {key} {float(logs[key]):.4f}"
+        metrics = []
+        for task in self.tasks:
+            for key in logs:
+                if key.startswith(task + "_"):
+                    metric = key[len(task) + 1 :]
+                    if metric not in metrics and not any(key.startswith(t + "_") and len(t) > len(task) for t in self.tasks):
+                        metrics.append(metric)
+        has_val = any(f"val_{task}_{metric}" in logs for task in self.tasks for metric in metrics)
+        width = max([len("task")] + [len(task) for task in self.tasks])
+        columns = [(metric, "") for metric in metrics] + ([(metric, "val_") for metric in metrics] if has_val else [])
+        header = f"{'task':<{width}}" + "".join(
+            ("  | " if prefix and i == len(metrics) else "  ") + f"{prefix + metric:>{max(len(prefix + metric), 8)}}"
+            for i, (metric, prefix) in enumerate(columns)
+        )
+        lines = [head, header]
+        for task in self.tasks:
+            cells = []
+            for i, (metric, prefix) in enumerate(columns):
+                value = logs.get(f"{prefix}{task}_{metric}")
+                text = "-" if value is None else f"{float(value):.4f}"
+                cells.append(("  | " if prefix and i == len(metrics) else "  ") + f"{text:>{max(len(prefix + metric), 8)}}")
+            lines.append(f"{task:<{width}}" + "".join(cells))
+        return "\n".join(lines)

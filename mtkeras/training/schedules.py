@@ -31,15 +31,59 @@ def default_optimizer(total_steps, learning_rate=SCRATCH_LEARNING_RATE, warmup_f
     Example:
     >>> model.compile(optimizer=default_optimizer(epochs * steps_per_epoch, default_learning_rate(model)))
     """
+    return keras.optimizers.Adam(
+        learning_rate=warmup_cosine_schedule(total_steps, learning_rate, warmup_fraction), clipnorm=clipnorm
+    )
+
+
+def warmup_cosine_schedule(total_steps, learning_rate, warmup_fraction=0.05):
+    """Linear warm-up from 0 to `learning_rate` over `warmup_fraction` of `total_steps`, then cosine decay to 0."""
     if not isinstance(total_steps, int) or total_steps < 1:
         raise ValueError(f"Received an invalid `total_steps`, expected a positive integer. Received: {total_steps!r}")
     if not 0.0 <= warmup_fraction < 1.0:
         raise ValueError(f"Received an invalid `warmup_fraction`, expected [0, 1). Received: {warmup_fraction!r}")
     warmup_steps = int(total_steps * warmup_fraction)
-    schedule = keras.optimizers.schedules.CosineDecay(
+    return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0 if warmup_steps else learning_rate,
         decay_steps=max(total_steps - warmup_steps, 1),
         warmup_target=learning_rate if warmup_steps else None,
         warmup_steps=warmup_steps,
     )
-    return keras.optimizers.Adam(learning_rate=schedule, clipnorm=clipnorm)
+
+
+OPTIMIZERS = ("adam", "adamw")
+SCHEDULES = ("warmup_cosine", "constant")
+
+
+def build_optimizer(
+    name="adam",
+    learning_rate=SCRATCH_LEARNING_RATE,
+    total_steps=None,
+    schedule="warmup_cosine",
+    warmup_fraction=0.05,
+    clipnorm=1.0,
+    weight_decay=0.01,
+):
+    """An optimizer by name, as a training config describes it.
+
+    Args:
+        name: `"adam"` or `"adamw"` (Adam with decoupled `weight_decay`).
+        learning_rate: float. Peak (or constant) learning rate.
+        total_steps: int. Optimizer steps of the whole run; needed by
+            `"warmup_cosine"`.
+        schedule: `"warmup_cosine"` (see `default_optimizer`) or `"constant"`.
+        warmup_fraction: float in [0, 1). Share of the steps spent warming up.
+        clipnorm: float or None. Gradient norm clip.
+        weight_decay: float. For `"adamw"`.
+
+    Example:
+    >>> build_optimizer("adamw", 5e-5, total_steps=3000, weight_decay=0.01)
+    """
+    if name not in OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer {name!r}; expected one of {OPTIMIZERS}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"Unknown schedule {schedule!r}; expected one of {SCHEDULES}")
+    rate = warmup_cosine_schedule(total_steps, learning_rate, warmup_fraction) if schedule == "warmup_cosine" else learning_rate
+    if name == "adamw":
+        return keras.optimizers.AdamW(learning_rate=rate, weight_decay=weight_decay, clipnorm=clipnorm)
+    return keras.optimizers.Adam(learning_rate=rate, clipnorm=clipnorm)
