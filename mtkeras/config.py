@@ -90,7 +90,8 @@ class TaskConfig(_Section):
     @model_validator(mode="after")
     def _options_fit_the_kind(self):
         for option, kinds in _KIND_OPTIONS.items():
-            if option in self.model_fields_set and self.kind not in kinds:
+            default = type(self).model_fields[option].default
+            if option in self.model_fields_set and self.kind not in kinds and getattr(self, option) != default:
                 raise _FieldError(option, f"does not apply to kind {self.kind!r} (it applies to {', '.join(kinds)})")
         if isinstance(self.thresholds, list) and self.labels is not None and len(self.thresholds) != len(self.labels):
             raise _FieldError(
@@ -519,6 +520,7 @@ def _describe(item, raw):
         if isinstance(value, int) and bound == 0 and kind == "greater_than":
             return loc, f"expected a positive integer{got}" if _is_int_field(loc) else f"expected a number > 0{got}"
         sign = ">" if kind == "greater_than" else ">="
+        bound = f"{bound:g}" if isinstance(bound, float) else bound
         return loc, f"expected a number {sign} {bound}{got}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         if _is_positive(loc):

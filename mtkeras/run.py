@@ -25,7 +25,6 @@ Example:
 >>> outcome["metrics"]["test"]["intent"]["accuracy"]
 """
 
-import csv
 import itertools
 import json
 import logging
@@ -256,22 +255,10 @@ def _backed_up_epoch(run_dir):
 
 def read_history(run_dir):
     """The epochs of `history.csv` as dicts (1-based `epoch`); a re-run epoch keeps its last row."""
+    from mtkeras.reports import history_rows
+
     path = os.path.join(run_dir, HISTORY_FILE)
-    if not os.path.exists(path):
-        return []
-    rows = {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            epoch = int(row.pop("epoch")) + 1
-            rows[epoch] = {"epoch": epoch, **{key: _float(value) for key, value in row.items()}}
-    return [rows[epoch] for epoch in sorted(rows)]
-
-
-def _float(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("nan")
+    return history_rows(path) if os.path.exists(path) else []
 
 
 # === Training ===

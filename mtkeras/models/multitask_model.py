@@ -137,6 +137,11 @@ class MultiTaskModel(keras.Model):
         missing-label mask, only to `weighted_metrics`: metrics passed as
         `metrics=` also count unlabelled items and padding.
         """
+        # With every argument "auto", the compile state is the optimizer and
+        # the flags alone: saved with the model and restored by load_model.
+        automatic = loss == weighted_metrics == loss_weights == "auto" and set(kwargs) <= {"jit_compile", "steps_per_execution"}
+        self._mtkeras_compile = {"jit_compile": kwargs.get("jit_compile", "auto"),
+                                 "steps_per_execution": kwargs.get("steps_per_execution", 1)} if automatic else None
         if loss == "auto":
             loss = {t.name: t.loss() for t in self.tasks}
         self._task_losses = loss if isinstance(loss, dict) else None
@@ -153,6 +158,21 @@ class MultiTaskModel(keras.Model):
             loss_weights=loss_weights,
             **kwargs,
         )
+
+    def get_compile_config(self):
+        """The optimizer and flags of a `compile` whose losses, metrics and weights were all "auto"."""
+        if getattr(self, "_mtkeras_compile", None) is None or getattr(self, "optimizer", None) is None:
+            return None
+        return {"optimizer": keras.saving.serialize_keras_object(self.optimizer), **self._mtkeras_compile}
+
+    def compile_from_config(self, config):
+        """Compiles a loaded model as it was saved (`keras.models.load_model` calls it)."""
+        config = dict(config)
+        optimizer = keras.saving.deserialize_keras_object(config.pop("optimizer"))
+        self.compile(optimizer=optimizer, **config)
+        if self.built:
+            # load_model then restores the optimizer's variables into it.
+            self.optimizer.build(self.trainable_variables)
 
     def predict_step(self, data):
         outputs = super().predict_step(data)

@@ -1,0 +1,246 @@
+"""The `mtkeras` command line on tiny data: train, resume, evaluate, export, errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import TINY_ASSISTANT, TINY_FEEDBACK
+
+pytestmark = pytest.mark.slow
+
+MTKERAS = [sys.executable, "-m", "mtkeras"]
+TASKS = ("intent", "slots", "sentiment")
+
+
+def write_joint_folder(folder, rows):
+    os.makedirs(folder, exist_ok=True)
+    texts = [row[0] for row in rows]
+    with open(os.path.join(folder, "seq.in"), "w") as f:
+        f.write("\n".join(texts) + "\n")
+    with open(os.path.join(folder, "label"), "w") as f:
+        f.write("\n".join(row[1] for row in rows) + "\n")
+    if len(rows[0]) > 2:
+        with open(os.path.join(folder, "seq.out"), "w") as f:
+            f.write("\n".join(row[2] for row in rows) + "\n")
+
+
+CONFIG = """\
+name: tiny
+run_dir: {root}/runs/tiny
+tasks:
+  intent: {{kind: sentence_classification}}
+  slots: {{kind: token_tagging}}
+  sentiment: {{kind: sentence_classification}}
+datasets:
+  assistant:
+    reader: joint_nlu
+    train: {root}/data/assistant/train
+    valid: {root}/data/assistant/valid
+    test: {root}/data/assistant/test
+    tasks: {{intent: label, slots: tags}}
+  feedback:
+    reader: joint_nlu
+    train: {root}/data/feedback/train
+    valid: {root}/data/feedback/valid
+    test: {root}/data/feedback/test
+    tasks: {{sentiment: label}}
+mixing: {{examples_per_epoch: {examples_per_epoch}}}
+encoder:
+  config: {{embedding_dim: 8, hidden_dim: 8, num_layers: 1, char_filters: 8, char_dim: 8}}
+training:
+  epochs: {epochs}
+  batch_size: 4
+  optimizer: {{learning_rate: 0.02}}
+  schedule: {{name: constant}}
+export:
+  base_path: {root}/saved_models/tiny
+"""
+
+
+def make_project(root, epochs=3, examples_per_epoch=40):
+    for split in ("train", "valid", "test"):
+        write_joint_folder(os.path.join(root, "data", "assistant", split), TINY_ASSISTANT)
+        write_joint_folder(os.path.join(root, "data", "feedback", split), TINY_FEEDBACK)
+    path = os.path.join(root, "tiny.yaml")
+    with open(path, "w") as f:
+        f.write(CONFIG.format(root=root, epochs=epochs, examples_per_epoch=examples_per_epoch))
+    return path
+
+
+def run_cli(*args, timeout=300):
+    return subprocess.run(MTKERAS + list(args), capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny project trained once by `mtkeras train` in its own process."""
+    root = str(tmp_path_factory.mktemp("cli"))
+    config = make_project(root)
+    result = run_cli("train", config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root, config, result
+
+
+def test_train_writes_a_complete_run_directory(trained):
+    root, _, result = trained
+    run = os.path.join(root, "runs", "tiny")
+    # Per-task metrics after every epoch, a table per split at the end.
+    for epoch in (1, 2, 3):
+        assert f"epoch {epoch}/3" in result.stdout
+    assert all(f"\n{task} " in result.stdout for task in TASKS)
+    assert "valid split" in result.stdout and "test split" in result.stdout
+    assert "Traceback" not in result.stderr
+
+    state = json.load(open(os.path.join(run, "run.json")))
+    assert state["status"] == "finished" and state["epochs_done"] == 3 and state["resumed_at_epochs"] == []
+    assert 1 <= state["best_epoch"] <= 3 and state["monitor"] == "val_loss"
+    history = open(os.path.join(run, "history.csv")).read().splitlines()
+    assert len(history) == 4 and "val_intent_accuracy" in history[0]
+    for name in ("best.weights.h5", "last.weights.h5"):
+        assert os.path.getsize(os.path.join(run, "checkpoints", name)) > 0
+    events = [f for _, _, files in os.walk(os.path.join(run, "logs")) for f in files if f.startswith("events.out")]
+    assert len(events) >= 2  # train and validation
+    assert os.path.exists(os.path.join(run, "model.keras"))
+    assert not os.path.exists(os.path.join(run, "backup"))  # removed once the run finished
+    for split in ("valid", "test"):
+        metrics = json.load(open(os.path.join(run, f"metrics_{split}.json")))
+        assert set(TASKS) <= set(metrics) and metrics["intent"]["examples"] == len(TINY_ASSISTANT)
+        assert metrics["sentiment"]["examples"] == len(TINY_FEEDBACK)
+    plots = sorted(os.listdir(os.path.join(run, "plots")))
+    assert {f"{task}_curves.png" for task in TASKS} <= set(plots)
+    assert {"intent_confusion_test.png", "sentiment_confusion_test.png"} <= set(plots)
+    assert not any(name.startswith("slots_confusion") for name in plots)  # a token task has none
+    for name in plots:
+        with open(os.path.join(run, "plots", name), "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    saved = open(os.path.join(run, "config.yaml")).read()
+    assert "batch_size: 4" in saved and "warmup_fraction" in saved  # defaults written out
+
+
+def test_a_finished_run_is_not_trained_again(trained, capsys):
+    from mtkeras.cli import main
+
+    _, config, _ = trained
+    assert main(["train", config]) == 1
+    assert "holds a finished run" in capsys.readouterr().err
+
+
+def test_evaluate_and_export(trained, capsys):
+    from mtkeras.cli import main
+
+    root, config, _ = trained
+    assert main(["evaluate", config, "--split", "valid", "--json"]) == 0
+    out = capsys.readouterr().out
+    results = json.loads(out[out.index("{"):])
+    assert results["intent"]["examples"] == len(TINY_ASSISTANT) and 0.0 <= results["slots"]["f1"] <= 1.0
+    assert results["intent"]["confusion"]["labels"] == sorted({row[1] for row in TINY_ASSISTANT})
+
+    assert main(["export", config]) == 0
+    assert main(["export", config]) == 0
+    base = os.path.join(root, "saved_models", "tiny")
+    assert sorted(os.listdir(base)) == ["1", "2"]
+    meta = json.load(open(os.path.join(base, "2", "assets.extra", "mtkeras.json")))
+    assert meta["config"]["name"] == "tiny" and meta["run"]["epochs_done"] == 3
+
+    import tensorflow as tf
+
+    served = tf.saved_model.load(os.path.join(base, "1")).signatures["serving_default"]
+    outputs = served(text=tf.constant(["play some jazz", "this is useless"]))
+    import keras
+
+    model = keras.models.load_model(os.path.join(root, "runs", "tiny", "model.keras"))
+    expected = model.predict(["play some jazz", "this is useless"], verbose=0)
+    np.testing.assert_allclose(outputs["intent_probs"].numpy(), expected["intent"], atol=1e-5)
+
+
+def test_user_errors_are_one_line_messages(tmp_path, capsys):
+    from mtkeras.cli import main
+
+    assert main(["train", str(tmp_path / "nope.yaml")]) == 1
+    assert "mtkeras train: " in capsys.readouterr().err
+
+    config = make_project(str(tmp_path))
+    assert main(["train", config, "--set", "training.batch_size=-3"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "mtkeras train: --set: training.batch_size: expected a positive integer, got -3"
+    )
+    text = open(config).read().replace("test: " + str(tmp_path) + "/data/feedback/test", "test: /no/such/folder")
+    open(config, "w").write(text)
+    assert main(["evaluate", config]) == 1
+    assert "datasets.feedback.test: no such file or folder: '/no/such/folder'" in capsys.readouterr().err
+    assert main(["export", config]) == 1
+    assert "no trained model at" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["train"])
+    assert exited.value.code == 2
+
+
+def test_help_names_every_command(capsys):
+    from mtkeras.cli import main
+
+    for argv in (["--help"], ["train", "--help"]):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("train", "evaluate", "export", "serve", "predict", "demo"):
+        assert command in out
+    assert "--set" in out and "resume" in out
+
+
+def test_demo_data_only(tmp_path):
+    from mtkeras.cli import main
+
+    assert main(["demo", "--data-only", "--data-dir", str(tmp_path / "demo")]) == 0
+    assert os.path.exists(tmp_path / "demo" / "assistant" / "train" / "seq.out")
+
+
+def _optimizer_steps(path):
+    import h5py
+
+    with h5py.File(path) as f:
+        return int(f["optimizer"]["vars"]["0"][()])
+
+
+def test_a_killed_run_resumes_where_it_stopped(tmp_path):
+    """SIGKILL during epoch 3 of 4; the same command finishes the run from epoch 3."""
+    config = make_project(str(tmp_path), epochs=4, examples_per_epoch=600)
+    run = tmp_path / "runs" / "tiny"
+    backup = run / "backup" / "training_metadata.json"
+    process = subprocess.Popen(MTKERAS + ["train", config], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and process.poll() is None:
+            if backup.exists():
+                try:
+                    if json.loads(backup.read_text())["epoch"] >= 2:
+                        break
+                except (ValueError, KeyError):
+                    pass  # caught mid-write
+            time.sleep(0.02)
+        assert process.poll() is None, "the run ended before it could be killed:\n" + process.stdout.read()[-3000:]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    done = json.loads(backup.read_text())["epoch"]
+    assert done == 2, f"killed after epoch {done}; the test wants epoch 3 in progress"
+    assert json.load(open(run / "run.json"))["status"] == "running"
+
+    result = run_cli("train", config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resuming" in result.stdout and "after epoch 2 of 4" in result.stdout
+    assert "epoch 1/4" not in result.stdout and "epoch 3/4" in result.stdout and "epoch 4/4" in result.stdout
+    state = json.load(open(run / "run.json"))
+    assert state["status"] == "finished" and state["resumed_at_epochs"] == [2] and state["epochs_done"] == 4
+    # The optimizer went on from its saved state: 4 epochs of 150 steps in all.
+    assert _optimizer_steps(run / "checkpoints" / "last.weights.h5") == 4 * 150
+    epochs = [line.split(",")[0] for line in open(run / "history.csv").read().splitlines()[1:]]
+    assert sorted(set(epochs)) == ["0", "1", "2", "3"]
