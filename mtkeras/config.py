@@ -5,7 +5,7 @@ training options and the export; `mtkeras train CONFIG` runs it. Loading
 checks everything before any training starts and reports each problem by
 file, line and field path, with the bad value:
 
-    configs/demo.yaml:31: training.batch_size: expected a positive integer, got -3
+    configs/demo.yaml:43: training.batch_size: expected a positive integer, got -3
 
 Relative paths in a config are relative to the directory `mtkeras` runs in
 (the repository root in the README's examples), as for every other path the
@@ -68,7 +68,7 @@ class TaskConfig(_Section):
     loss_weight: float = Field(1.0, ge=0, description="weight of this task's loss")
     dropout: float = Field(0.1, description="dropout before the output layer, in [0, 1)")
     label_smoothing: float = Field(0.0, description="classification kinds: mass spread over all labels, in [0, 1)")
-    thresholds: Any = Field(0.5, description="multi_label_classification: probability at which a label is on")
+    thresholds: Any = Field(0.5, json_schema_extra={"shown_type": "float \\| list of float"}, description="multi_label_classification: probability at which a label is on")
     separator: str = Field(",", description="multi_label_classification: joins several labels in one field")
     sentence_context: bool = Field(False, description="token_tagging: the head also reads the pooled text vector")
     pair: bool = Field(False, description="sentence kinds: the task reads two texts (NLI, similarity)")
@@ -108,8 +108,8 @@ class DatasetConfig(_Section):
     valid: Optional[str] = Field(None, description="validation split, used to pick the best epoch")
     test: Optional[str] = Field(None, description="test split, scored once training ends")
     tasks: dict[str, Any] = Field(description="task name -> the column, field or feature that labels it")
-    text: Any = Field(None, description="the text column (delimited), field (jsonl) or feature (tfds)")
-    pair: Any = Field(None, description="delimited: the second text's column, for pair tasks")
+    text: Any = Field(None, json_schema_extra={"shown_type": "str \\| int \\| null"}, description="the text column (delimited), field (jsonl) or feature (tfds)")
+    pair: Any = Field(None, json_schema_extra={"shown_type": "str \\| int \\| null"}, description="delimited: the second text's column, for pair tasks")
     name: Optional[str] = Field(None, description="tfds: the dataset name, e.g. glue/sst2")
     options: dict[str, Any] = Field(default_factory=dict, description="further reader arguments")
     on_error: Literal["raise", "skip"] = Field("raise", description="a bad record stops the run, or is skipped")
@@ -606,3 +606,45 @@ def config_to_dict(config):
 
 
 __all__ = ["Config", "ConfigError", "load_config", "parse_config", "config_to_dict", "TASK_KINDS", "READERS"]
+
+
+def field_reference():
+    """`[(field path, type, default, description)]` for every field of the schema (README's reference)."""
+    import typing
+
+    rows = []
+
+    def type_name(annotation):
+        origin = typing.get_origin(annotation)
+        if origin is Literal:
+            return " \\| ".join(str(a) for a in typing.get_args(annotation))
+        if origin is typing.Union:
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            return " \\| ".join(type_name(a) for a in args) + " \\| null"
+        if origin is dict:
+            return "mapping"
+        if origin is list:
+            return f"list of {type_name(typing.get_args(annotation)[0])}"
+        return getattr(annotation, "__name__", str(annotation)).replace("Any", "any")
+
+    def walk(model, prefix):
+        for name, info in model.model_fields.items():
+            path = f"{prefix}{name}"
+            annotation = info.annotation
+            value = typing.get_args(annotation)[1] if typing.get_origin(annotation) is dict else None
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation, path + ".")
+            elif isinstance(value, type) and issubclass(value, BaseModel):
+                rows.append((path, f"mapping of name to {path.split('.')[-1][:-1]}", "required", info.description))
+                walk(value, f"{path}.<name>.")
+            else:
+                if info.is_required():
+                    default = "required"
+                else:
+                    value = info.default_factory() if info.default_factory is not None else info.default
+                    default = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+                shown = (info.json_schema_extra or {}).get("shown_type") or type_name(annotation)
+                rows.append((path, shown, default, info.description or ""))
+
+    walk(Config, "")
+    return rows
