@@ -201,7 +201,9 @@ for i, text in enumerate(texts):
     ]
     print(f"    {'slots':<10} {' '.join(tagged) or '(none)'}")'''),
     ("markdown", '''\
-The assistant texts have no sentiment label in training, so their sentiment answer is only the model's guess.
+Each source labels only some tasks: the assistant texts have no sentiment label and the feedback texts no intent
+or slots, so a task's answer on the other source's kind of text (the sentiment of a request, the intent and slots of
+"thanks, that was really helpful") is only the model's guess.
 
 Next: `02_heterogeneous_tasks.ipynb` (sources with different labels, mixing, masking) and
 `03_export_and_serve.ipynb` (export as a SavedModel, serve over gRPC and REST).'''),
@@ -389,8 +391,7 @@ for strategy, options in STRATEGIES.items():
     total = sum(counts.values())
     print(f"{strategy:<18}" + "".join(f"{count / total:>18.1%}" for count in counts.values()) + f"{total:>8}")"""),
     ("markdown", """\
-(4000 draws rounded up to whole batches of 32: 4000 texts. The shares follow `sampling_weights` within sampling
-noise.)
+(4000 draws make 125 full batches of 32. The shares follow `sampling_weights` within sampling noise.)
 
 ## Masking: what a missing label does
 
@@ -413,8 +414,8 @@ for task in tasks:
     value = loss(labels[task.name], outputs[task.name], weights[task.name])
     print(f"{task.name:<10} labelled items {int(tf.reduce_sum(weights[task.name])):>3}   loss {float(value):.4f}")"""),
     ("markdown", """\
-**The gradients.** So the unlabelled texts leave a task's head and the shared encoder untouched: the gradient of
-the `intent` loss on that batch is 0 for every weight."""),
+**The gradients.** So texts without an intent label add nothing to what the `intent` task teaches the model: on
+that batch, the gradient of the `intent` loss is 0 for every weight, the shared encoder's included."""),
     ("code", """\
 with tf.GradientTape() as tape:
     outputs = model(features, training=True)
@@ -551,7 +552,9 @@ for text, result in zip(texts, results):
 One result in full: labels and scores of the sentence tasks, one tag per word and the entity spans
 (`words[start:end]`) of the token task."""),
     ("code", """\
-print(json.dumps(results[0], indent=1))"""),
+from pprint import pprint
+
+pprint(results[0], width=110, compact=True, sort_dicts=False)"""),
     ("markdown", """\
 The exported graph and the model in memory give the same answers:"""),
     ("code", """\

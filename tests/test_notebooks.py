@@ -119,7 +119,7 @@ def test_heterogeneous_tasks(tmp_path, monkeypatch):
     assert batch.count("- w=0") == 6 * 4 - 8
 
     # Observed shares of a mixed epoch follow sampling_weights (binomial sd < 0.008 at n=4000).
-    sizes = [400, 200, 100]
+    sizes = [400, 200, 100]  # training texts of the quick settings: assistant, feedback, notes
     expected = {
         "proportional": sampling_weights(sizes, "proportional"),
         "uniform": sampling_weights(sizes, "uniform"),
