@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 from mtkeras import data, names  # noqa: E402
 from mtkeras.models import MultiTaskModel, build_model  # noqa: E402
 from mtkeras.evaluation import evaluate  # noqa: E402
+from mtkeras.export import predict  # noqa: E402
 from mtkeras.tasks import (  # noqa: E402
     MultiLabelClassification,
     Regression,
@@ -42,4 +43,5 @@ __all__ = [
     "data",
     "get_strategy",
     "names",
+    "predict",
 ]

@@ -174,10 +174,12 @@ plot_confusion_matrix(confusion["labels"], confusion["matrix"], title="intent, t
 ## Predictions on raw text
 
 `model.predict` takes a list of strings and returns each task's probabilities: `[N, C]` for sentence tasks,
-`[N, T, C]` (one row per word) for token tasks. Words are the model's own (`model.preprocessor.tokenize`), and a
-token task's `decode` picks the best valid BIO sequence, as the exported model does. The exported model returns
-labels, tags and entities directly (notebook 03).'''),
+`[N, T, C]` (one row per word) for token tasks. `mtkeras.predict(model, texts)` returns what the exported model
+answers instead, from the same graph code: each sentence task's label and score, and each token task's word-level
+tags (the best valid BIO sequence) and entities.'''),
     ("code", '''\
+from mtkeras.serving import format_result
+
 texts = [
     "book a table for two at 8 pm in paris",
     "what will the weather be like in london tomorrow",
@@ -185,21 +187,11 @@ texts = [
     "thanks, that was really helpful",
 ]
 probs = model.predict(texts, verbose=0)
-words, lengths = model.preprocessor.tokenize(tf.constant(texts))
-slots = tasks[1]
-tag_ids = slots.decode(probs["slots"], lengths).numpy()
-
-for i, text in enumerate(texts):
-    print(">", text)
-    for task in (tasks[0], tasks[2]):
-        best = int(np.argmax(probs[task.name][i]))
-        print(f"    {task.name:<10} {task.labels[best]} ({probs[task.name][i][best]:.2f})")
-    tagged = [
-        f"{word.decode()}/{slots.labels[tag]}"
-        for word, tag in zip(words[i][: lengths[i]].numpy(), tag_ids[i])
-        if slots.labels[tag] != "O"
-    ]
-    print(f"    {'slots':<10} {' '.join(tagged) or '(none)'}")'''),
+print({name: value.shape for name, value in probs.items()})
+answers = mtkeras.predict(model, texts)
+for text, answer in zip(texts, answers):
+    print(format_result(text, answer))
+print(answers[0]["slots"]["entities"])'''),
     ("markdown", '''\
 Each source labels only some tasks: the assistant texts have no sentiment label and the feedback texts no intent
 or slots, so a task's answer on the other source's kind of text (the sentiment of a request, the intent and slots of
@@ -558,11 +550,9 @@ pprint(results[0], width=110, compact=True, sort_dicts=False)"""),
     ("markdown", """\
 The exported graph and the model in memory give the same answers:"""),
     ("code", """\
-probs = model.predict(texts, verbose=0)
-in_memory = [tasks[0].labels[i] for i in probs["intent"].argmax(axis=1)]
-served = [result["intent"]["label"] for result in results]
-print("served intents:", served)
-print("same intents as the model in memory:", served == in_memory)"""),
+in_memory = mtkeras.predict(model, texts)
+print("served intents:", [result["intent"]["label"] for result in results])
+print("same answers as the model in memory (mtkeras.predict):", results == in_memory)"""),
     ("markdown", """\
 ## Query over REST
 

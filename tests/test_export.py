@@ -79,6 +79,28 @@ def test_exported_predictions_equal_the_model_in_a_fresh_process(exported_model,
         np.testing.assert_allclose(single[:n], expected["slots"][i, :n], atol=1e-6)
 
 
+def test_mtkeras_predict_answers_what_the_export_answers(exported_model, trained_model):
+    import mtkeras
+    from mtkeras.serving.client import _decode_strings, results_from_outputs
+
+    _, version = exported_model
+    serve = tf.saved_model.load(version).signatures[names.SERVING_SIGNATURE]
+    texts = ["book a table for four in rome", "play miles davis", "", "that was great thanks"]
+    outputs = serve(text=tf.constant(texts))
+    served = results_from_outputs({k: _decode_strings(v.numpy()) for k, v in outputs.items()}, len(texts))
+    # Several forward passes (batch_size=3) give the same answers as one.
+    answers = mtkeras.predict(trained_model, texts, batch_size=3)
+    assert [set(a) for a in answers] == [{"intent", "slots", "sentiment"}] * len(texts)
+    for got, want in zip(answers, served):
+        assert got["slots"] == want["slots"]
+        for task in ("intent", "sentiment"):
+            assert got[task]["label"] == want[task]["label"]
+            assert got[task]["score"] == pytest.approx(want[task]["score"], abs=1e-5)
+    assert answers[0]["slots"]["tags"][0] == ["book", "O"]
+    with pytest.raises(ValueError, match="give one pair per text"):
+        mtkeras.predict(trained_model, texts, pairs=["x"])
+
+
 def test_versions_count_up_and_are_never_overwritten(trained_model, tmp_path):
     base = str(tmp_path / "nlu")
     assert next_version(base) == 1

@@ -101,6 +101,10 @@ def test_bucketing_cuts_padding_and_keeps_every_example_once():
     assert padding_fraction(bucketed) < padding_fraction(plain) / 2
     dropped = make_dataset(examples, tasks, batch_size=16, shuffle=True, bucket=True, drop_remainder=True)
     assert all(len(f[names.TEXT]) == 16 for f, _, _ in dropped)
+    # Keras sees the epoch length up front (no "ran out of data" on epoch 1);
+    # iterating checks that it is the true one.
+    for data, expected in ((bucketed, -(-len(examples) // 16)), (dropped, len(examples) // 16)):
+        assert int(data.cardinality()) == expected == sum(1 for _ in data)
 
 
 def test_an_epoch_is_whole_full_batches_with_bucketing():

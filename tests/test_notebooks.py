@@ -104,7 +104,8 @@ def test_quickstart(tmp_path, monkeypatch):
     for row in ("intent", "slots", "sentiment", "macro_f1", "f1", "sentence_accuracy"):
         assert re.search(rf"^{row}\b", table, re.M) or f" {row} " in table, (row, table)
     assert len(images(code_cell(notebook, "plot_confusion_matrix("))) == 1
-    answers = text(code_cell(notebook, "model.predict("))
+    answers = text(code_cell(notebook, "mtkeras.predict("))
+    assert "'intent': (4, " in answers and "'slots': (4, " in answers  # probabilities
     assert "> book a table for two at 8 pm in paris\n    intent" in answers
     assert re.search(r"^    slots +\S", answers, re.M)
 
@@ -164,7 +165,7 @@ def test_export_and_serve(tmp_path, monkeypatch):
     for query, _ in DEMO_QUERIES:
         answer = re.search(rf"^> {re.escape(query)}\n    intent +(\w+)  \((\d\.\d\d)\)$", answers, re.M)
         assert answer and answer.group(1) in INTENTS, answers
-    assert "same intents as the model in memory: True" in text(code_cell(notebook, "in_memory = "))
+    assert "same answers as the model in memory (mtkeras.predict): True" in text(code_cell(notebook, "in_memory = "))
     assert "REST gives the same answers as gRPC: True" in text(code_cell(notebook, "rest = RestClient("))
     assert "'intent_label'" in text(code_cell(notebook, "requests.post("))
     assert re.search(r"^server stopped: gRPC on port \d+ answers UNAVAILABLE$", text(code_cell(notebook, "server.stop()")), re.M)

@@ -212,7 +212,13 @@ def make_dataset(
         dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         dataset = dataset.repeat()
-    return batch_dataset(dataset, batch_size, bucket, drop_remainder, seed=seed)
+    batched = batch_dataset(dataset, batch_size, bucket, drop_remainder, seed=seed)
+    if bucket and not repeat:
+        # Bucketing hides the batch count from tf.data; it is what plain
+        # batching gives, and Keras needs it to know where an epoch ends.
+        count = len(examples) // batch_size if drop_remainder else -(-len(examples) // batch_size)
+        batched = batched.apply(tf.data.experimental.assert_cardinality(count))
+    return batched
 
 
 def sampling_weights(sizes, sampling="proportional", temperature=2.0):

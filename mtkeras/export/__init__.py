@@ -7,6 +7,8 @@ from mtkeras.export.saved_model import (
     WARMUP_FILE,
     export_saved_model,
     next_version,
+    predict,
+    serving_outputs,
     warmup_requests,
 )
 
@@ -17,5 +19,7 @@ __all__ = [
     "WARMUP_FILE",
     "export_saved_model",
     "next_version",
+    "predict",
+    "serving_outputs",
     "warmup_requests",
 ]

@@ -59,12 +59,7 @@ class _ServingModule(tf.Module):
             )
 
     def _outputs(self, inputs, tasks):
-        predictions = self.model(inputs, training=False)
-        words, lengths = self.preprocessor.tokenize(inputs[names.TEXT])
-        outputs = {names.WORDS: words, names.LENGTHS: lengths}
-        for task in tasks:
-            outputs.update(task.export_outputs(predictions[task.name], lengths))
-        return outputs
+        return serving_outputs(self.model, inputs, tasks)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=names.TEXT)])
     def serve(self, text):
@@ -81,6 +76,59 @@ class _ServingModule(tf.Module):
         if self.model.has_pairs:
             signatures[names.PAIR_SIGNATURE] = self.serve_pair.get_concrete_function()
         return signatures
+
+
+def serving_outputs(model, inputs, tasks):
+    """The exported outputs (`words`, `lengths`, each task's labels, tags, entities, ...) of `inputs`."""
+    predictions = model(inputs, training=False)
+    words, lengths = model.preprocessor.tokenize(inputs[names.TEXT])
+    outputs = {names.WORDS: words, names.LENGTHS: lengths}
+    for task in tasks:
+        outputs.update(task.export_outputs(predictions[task.name], lengths))
+    return outputs
+
+
+def predict(model, texts, pairs=None, batch_size=128):
+    """What the exported model answers, computed in this process.
+
+    `model.predict` gives probabilities; this gives, per text, what a served
+    export returns through `mtkeras.serving.Client`: each sentence task's
+    label and score, each token task's word-level tags and entities, each
+    multi-label task's labels and each regression task's value, from the same
+    graph code as the export (constrained BIO decoding included).
+
+    Args:
+        model: a `MultiTaskModel`.
+        texts: list of str.
+        pairs: list of str or None. Second texts, one per text: pair tasks
+            are answered only when given.
+        batch_size: int. Texts per forward pass.
+
+    Returns:
+        list of dict, one per text, as `Client.predict` returns.
+
+    Example:
+    >>> mtkeras.predict(model, ["book a table for two in paris"])
+    [{"intent": {"label": "BookRestaurant", "score": 0.99},
+      "slots": {"tags": [["book", "O"], ...], "entities": [{"type": "party_size", "text": "two", ...}]}}]
+    """
+    from mtkeras.serving.client import _decode_strings, results_from_outputs
+
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    if pairs is not None:
+        pairs = [pairs] if isinstance(pairs, str) else list(pairs)
+        if len(pairs) != len(texts):
+            raise ValueError(f"Received {len(texts)} texts and {len(pairs)} pairs; give one pair per text.")
+    tasks = [task for task in model.tasks if pairs is not None or not task.pair]
+    results = []
+    for start in range(0, len(texts), batch_size):
+        inputs = {names.TEXT: tf.constant(texts[start : start + batch_size], tf.string)}
+        if pairs is not None:
+            inputs[names.TEXT_PAIR] = tf.constant(pairs[start : start + batch_size], tf.string)
+        outputs = serving_outputs(model, inputs, tasks)
+        arrays = {key: _decode_strings(value.numpy()) for key, value in outputs.items()}
+        results += results_from_outputs(arrays, len(inputs[names.TEXT]))
+    return results
 
 
 def next_version(base_path):
