@@ -96,6 +96,7 @@ def test_the_script_quick_start_ends_with_a_grpc_answer(tmp_path, capsys):
                           timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "saved_models/script/1" in done.stdout and "(1, 7)" in done.stdout
+    assert "[{'intent': {'label': " in done.stdout and "'entities': [" in done.stdout
 
     (serve,) = [argv for argv in commands(text) if argv[:2] == ["mtkeras", "serve"]]
     port, rest = free_port(), free_port()
