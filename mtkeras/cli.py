@@ -88,8 +88,9 @@ def _train(args):
     config = _load(args)
     outcome = train(config, run_dir=args.run_dir, overwrite=args.overwrite,
                     verbose={"auto": None, "bar": 1, "none": 0}[args.progress])
-    print(f"[mtkeras] finished {outcome['epochs_done']} epochs in {outcome['train_seconds']:.0f} s of training; "
-          f"reports in {outcome['run_dir']}", flush=True)
+    if outcome["worker"] == 0:
+        print(f"[mtkeras] finished {outcome['epochs_done']} epochs in {outcome['train_seconds']:.0f} s of training; "
+              f"reports in {outcome['run_dir']}", flush=True)
     return 0
 
 

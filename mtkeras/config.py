@@ -208,9 +208,11 @@ class TrainingConfig(_Section):
     batch_size: int = Field(32, gt=0, description="global batch size (split across replicas)")
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
-    strategy: Literal["auto", "mirrored", "default"] = Field(
-        "auto", description="auto: MirroredStrategy over all GPUs, else the CPU"
+    strategy: Literal["auto", "mirrored", "multi_worker", "default"] = Field(
+        "auto", description="auto: MultiWorkerMirroredStrategy when TF_CONFIG names several workers, "
+        "else MirroredStrategy over all local GPUs, else the CPU"
     )
+    shuffle: bool = Field(True, description="reshuffle a single training source every epoch; false keeps file order")
     mixed_precision: Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"] = Field(
         "auto", description="auto: mixed_float16 on GPU, float32 on CPU"
     )
@@ -294,6 +296,10 @@ class Config(_Section):
         for task in self.tasks:
             if task not in trained:
                 raise _FieldError(f"tasks.{task}", "no dataset with a train split labels this task")
+        if not self.training.shuffle and sum(1 for d in self.datasets.values() if d.train) > 1:
+            raise _FieldError(
+                "training.shuffle", "false needs a single training dataset (several are mixed by random sampling)"
+            )
         has_valid = any(dataset.valid for dataset in self.datasets.values())
         monitor = self.training.monitor
         if monitor is not None:

@@ -155,7 +155,7 @@ def training_stream(config, sources, tasks, replicas=1):
                 f"training.batch_size: {training.batch_size} is more than the {len(examples)} training examples"
             )
         data = make_dataset(
-            examples, tasks, training.batch_size, shuffle=True, seed=training.seed,
+            examples, tasks, training.batch_size, shuffle=training.shuffle, seed=training.seed,
             drop_remainder=drop, bucket=mixing.bucket,
         )
         return data, steps
@@ -264,24 +264,30 @@ def read_history(run_dir):
 # === Training ===
 
 
-def _callbacks(config, run_dir, tasks, initial_best):
+def _callbacks(config, run_dir, tasks, initial_best, strategy=None):
     import keras
 
     from mtkeras.training.callbacks import EpochTable
+    from mtkeras.training.strategy import worker_identity, worker_path
 
     monitor, mode = config.monitor
+    _, _, chief = worker_identity(strategy)
     checkpoints = os.path.join(run_dir, "checkpoints")
-    os.makedirs(checkpoints, exist_ok=True)
-    callbacks = [
-        keras.callbacks.TerminateOnNaN(),
-        EpochTable([task.name for task in tasks], config.training.epochs),
-        keras.callbacks.CSVLogger(os.path.join(run_dir, HISTORY_FILE), append=True),
-        keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, "logs"), write_graph=False),
+    best, last = (worker_path(os.path.join(checkpoints, name), strategy) for name in ("best.weights.h5", "last.weights.h5"))
+    os.makedirs(os.path.dirname(best), exist_ok=True)
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    if chief:  # the logs are the same on every worker; one writes them
+        callbacks += [
+            EpochTable([task.name for task in tasks], config.training.epochs),
+            keras.callbacks.CSVLogger(os.path.join(run_dir, HISTORY_FILE), append=True),
+            keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, "logs"), write_graph=False),
+        ]
+    callbacks += [
         keras.callbacks.ModelCheckpoint(
-            os.path.join(checkpoints, "best.weights.h5"), monitor=monitor, mode=mode, save_best_only=True,
+            best, monitor=monitor, mode=mode, save_best_only=True,
             save_weights_only=True, initial_value_threshold=initial_best, verbose=0,
         ),
-        keras.callbacks.ModelCheckpoint(os.path.join(checkpoints, "last.weights.h5"), save_weights_only=True),
+        keras.callbacks.ModelCheckpoint(last, save_weights_only=True),
     ]
     if config.training.patience is not None:
         callbacks.append(
@@ -290,7 +296,9 @@ def _callbacks(config, run_dir, tasks, initial_best):
     # Last, so that everything above has recorded an epoch before the backup
     # says it is done (a kill in between re-runs the epoch; the history keeps
     # its last row).
-    callbacks.append(keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"), double_checkpoint=True))
+    callbacks.append(
+        keras.callbacks.BackupAndRestore(worker_path(os.path.join(run_dir, "backup"), strategy), double_checkpoint=True)
+    )
     return callbacks
 
 
@@ -362,24 +370,33 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
     import keras
 
     from mtkeras.training import get_strategy, set_mixed_precision
+    from mtkeras.training.strategy import strategy_name, worker_identity, worker_path
 
     run_dir = run_directory(config, run_dir)
     train_sources = read_split(config, "train")
     valid_sources = read_split(config, "valid")
     train_examples = [ex for examples in train_sources.values() for ex in examples]
     tasks = declare_tasks(config, train_examples)
-    resumed_from = _prepare_run_directory(config, run_dir, overwrite)
-    state = _read_state(run_dir)
-    if resumed_from:
-        print(f"[mtkeras] resuming {run_dir} after epoch {resumed_from} of {config.training.epochs}", flush=True)
-        state["resumed_at_epochs"].append(resumed_from)
-    _write_state(run_dir, state)
+    # The strategy comes before any other TensorFlow work: a multi-worker
+    # strategy must be the first to start TensorFlow's runtime.
+    strategy = get_strategy(config.training.strategy)
+    worker, workers, chief = worker_identity(strategy)
+    if chief:
+        resumed_from = _prepare_run_directory(config, run_dir, overwrite)
+        state = _read_state(run_dir)
+        if resumed_from:
+            print(f"[mtkeras] resuming {run_dir} after epoch {resumed_from} of {config.training.epochs}", flush=True)
+            state["resumed_at_epochs"].append(resumed_from)
+        _write_state(run_dir, state)
+    else:
+        # Other workers write only their own checkpoints and backup, beside the chief's.
+        resumed_from = _backed_up_epoch(os.path.dirname(worker_path(os.path.join(run_dir, "backup"), strategy)))
+        state = {}
 
     previous_policy = keras.config.dtype_policy().name
     keras.utils.set_random_seed(config.training.seed)
     try:
         policy = set_mixed_precision(config.training.mixed_precision)
-        strategy = get_strategy(config.training.strategy)
         replicas = strategy.num_replicas_in_sync
         data, steps = training_stream(config, train_sources, tasks, replicas)
         with strategy.scope():
@@ -390,10 +407,11 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
 
             valid_examples = [ex for examples in valid_sources.values() for ex in examples]
             validation = make_dataset(valid_examples, tasks, config.training.batch_size, unknown_labels="error")
+        where = f"worker {worker} of {workers} ({'chief' if chief else 'writes only its own checkpoints'}); " if workers > 1 else ""
         print(
             f"[mtkeras] {config.name}: {len(train_examples)} training texts from {len(train_sources)} source(s), "
             f"tasks {', '.join(t.name for t in tasks)}; {model.count_params():,} parameters; {replicas} replica(s) "
-            f"under {type(strategy).__name__}, {policy}; run directory {run_dir}",
+            f"under {strategy_name(strategy)}, {policy}; {where}run directory {run_dir}",
             flush=True,
         )
         monitor, mode = config.monitor
@@ -401,13 +419,13 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         seen = [row[monitor] for row in history_rows if not math.isnan(row.get(monitor, float("nan")))]
         initial_best = (min(seen) if mode == "min" else max(seen)) if seen and resumed_from else None
         if verbose is None:
-            verbose = 1 if sys.stdout.isatty() else 0
+            verbose = 1 if sys.stdout.isatty() and chief else 0
         started = time.perf_counter()
         model.fit(
             data,
             validation_data=validation,
             epochs=config.training.epochs,
-            callbacks=_callbacks(config, run_dir, tasks, initial_best),
+            callbacks=_callbacks(config, run_dir, tasks, initial_best, strategy),
             verbose=verbose,
         )
         seconds = time.perf_counter() - started
@@ -415,30 +433,39 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         keras.config.set_dtype_policy(previous_policy)
 
     history_rows = read_history(run_dir)
-    best_path = os.path.join(run_dir, "checkpoints", "best.weights.h5")
-    best_epoch = _best_epoch(history_rows, monitor, mode)
-    if os.path.exists(best_path):
-        model.load_weights(best_path)
-    model.save(os.path.join(run_dir, MODEL_FILE))
-    state.update(
-        status="finished",
-        epochs_done=len(history_rows),
-        best_epoch=best_epoch,
-        monitor=monitor,
-        train_seconds=round(state.get("train_seconds", 0.0) + seconds, 1),
-    )
     outcome = {
         "run_dir": run_dir,
         "model_path": os.path.join(run_dir, MODEL_FILE),
-        "epochs_done": len(history_rows),
-        "best_epoch": best_epoch,
+        "epochs_done": len(history_rows) if chief else None,
+        "best_epoch": _best_epoch(history_rows, monitor, mode),
         "resumed_from": resumed_from,
-        "train_seconds": state["train_seconds"],
+        "train_seconds": round(seconds, 1),
         "metrics": {},
         "reports": [],
+        "worker": worker,
     }
-    if best_epoch is not None:
-        print(f"[mtkeras] best epoch {best_epoch} by {monitor}; model saved to {outcome['model_path']}", flush=True)
+    if not chief:
+        print(f"[mtkeras] worker {worker} of {workers} done; the chief writes the model and reports", flush=True)
+        return outcome
+    best_path = os.path.join(run_dir, "checkpoints", "best.weights.h5")
+    if os.path.exists(best_path):
+        model.load_weights(best_path)
+    model.save(outcome["model_path"])
+    if workers > 1:
+        # Evaluation and export run on the chief alone: on a copy outside the
+        # multi-worker strategy, whose every step waits for all workers.
+        model = keras.models.load_model(outcome["model_path"])
+    state.update(
+        status="finished",
+        epochs_done=len(history_rows),
+        best_epoch=outcome["best_epoch"],
+        monitor=monitor,
+        train_seconds=round(state.get("train_seconds", 0.0) + seconds, 1),
+    )
+    outcome["train_seconds"] = state["train_seconds"]
+    if outcome["best_epoch"] is not None:
+        print(f"[mtkeras] best epoch {outcome['best_epoch']} by {monitor}; model saved to {outcome['model_path']}",
+              flush=True)
     for split in ("valid", "test"):
         sources = valid_sources if split == "valid" else read_split(config, "test")
         if sources:

@@ -48,6 +48,22 @@ def tiny_entity_examples():
     ]
 
 
+def write_mixed_jsonl(path, copies=1):
+    """One JSON Lines file, each line labelled for some tasks only: 12 texts (x `copies`)
+    alternating intent + slots and sentiment, so every batch mixes labelled and unlabelled tasks."""
+    import json
+
+    assistant = [{"text": t, "intent": i, "slots": s.split()} for t, i, s in TINY_ASSISTANT]
+    feedback = [{"text": t, "sentiment": s} for t, s in TINY_FEEDBACK]
+    rows = []
+    for i in range(len(assistant)):
+        rows += assistant[i : i + 1] + feedback[i : i + 1]
+    rows = rows[:12] * copies
+    with open(path, "w") as f:
+        f.write("\n".join(json.dumps(row) for row in rows) + "\n")
+    return str(path)
+
+
 def tiny_examples():
     """Heterogeneous examples: intent + slots from one source, sentiment from another."""
     examples = [

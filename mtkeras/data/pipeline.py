@@ -170,7 +170,20 @@ def batch_dataset(dataset, batch_size, bucket=False, drop_remainder=False, windo
         )
     else:
         dataset = dataset.padded_batch(batch_size, drop_remainder=drop_remainder)
-    return dataset.map(_drop_num_words).prefetch(tf.data.AUTOTUNE)
+    return _shard_by_data(dataset.map(_drop_num_words).prefetch(tf.data.AUTOTUNE))
+
+
+def _shard_by_data(dataset):
+    """Under `MultiWorkerMirroredStrategy`, each worker takes its share of every global batch.
+
+    The streams are built in memory (no files to split among workers), so
+    sharding is by data: every worker runs the same pipeline and keeps its
+    slice of each batch, and the workers together see exactly the batches one
+    process would.
+    """
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
 
 
 def make_dataset(

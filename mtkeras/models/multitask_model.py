@@ -159,6 +159,12 @@ class MultiTaskModel(keras.Model):
             **kwargs,
         )
 
+    def train_step(self, data):
+        return _logs_for_multi_worker(self.distribute_strategy, super().train_step(data))
+
+    def test_step(self, data):
+        return _logs_for_multi_worker(self.distribute_strategy, super().test_step(data))
+
     def get_compile_config(self):
         """The optimizer and flags of a `compile` whose losses, metrics and weights were all "auto"."""
         if getattr(self, "_mtkeras_compile", None) is None or getattr(self, "optimizer", None) is None:
@@ -244,6 +250,27 @@ class MultiTaskModel(keras.Model):
         config["preprocessor"] = keras.saving.deserialize_keras_object(config["preprocessor"])
         config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
         return cls(**config)
+
+
+def _logs_for_multi_worker(strategy, logs):
+    """Step logs that Keras can average across workers.
+
+    Keras 3 averages each replica's step logs with
+    `strategy.reduce("MEAN", value, axis=0)` under a multi-worker strategy
+    (keras/src/backend/tensorflow/trainer.py, `reduce_per_replica`), and
+    `axis=0` is an axis *inside* each value: a scalar has none, so
+    `MultiWorkerMirroredStrategy` training fails with "Invalid reduction
+    dimension 0 for input with 0 dimensions" (the failure behind
+    keras-team/keras#20585 once the first-batch build is avoided, which
+    `_maybe_symbolic_build` does). A leading axis of size 1 makes that
+    reduction the mean over replicas, which is what Keras computes on one
+    worker. Nothing changes under any other strategy.
+    """
+    from mtkeras.training.strategy import in_multi_worker_mode
+
+    if not in_multi_worker_mode(strategy):
+        return logs
+    return tree.map_structure(lambda value: tf.expand_dims(tf.convert_to_tensor(value), 0), logs)
 
 
 def _as_model_inputs(inputs):
