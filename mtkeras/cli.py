@@ -64,6 +64,8 @@ def _predict(args):
     try:
         with kind(target, args.model, version=args.version, version_label=args.version_label,
                   timeout=args.timeout) as client:
+            if args.wait > 0:  # a server just started needs a few seconds to load its model
+                client.wait_until_ready(timeout=args.wait)
             results = client.predict(args.texts, pairs=args.pair)
     except (ServingError, ValueError) as error:
         print(f"mtkeras predict: {error}", file=sys.stderr)
@@ -228,6 +230,9 @@ def build_parser():
                          help="second texts, one per TEXT, for sentence-pair tasks")
     predict.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default: %(default)s)")
     predict.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    predict.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
+                         help="wait this long for the model to be served, e.g. right after `mtkeras serve &`; "
+                         "0 asks at once (default: %(default)s)")
     predict.set_defaults(run=_predict)
 
     demo = commands.add_parser(

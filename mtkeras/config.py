@@ -25,7 +25,7 @@ import re
 from typing import Any, Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
 TASK_KINDS = ("sentence_classification", "multi_label_classification", "token_tagging", "regression")
 READERS = ("joint_nlu", "conll", "delimited", "jsonl", "tfds")
@@ -45,6 +45,10 @@ _KIND_OPTIONS = {
 _JOINT_NLU_COLUMNS = {"label": "sentence", "tags": "token"}
 
 
+# Logged metrics where lower is better (losses; regression's mean absolute error).
+_LOWER_IS_BETTER = ("loss", "_mae", "_mean_absolute_error")
+
+
 class ConfigError(ValueError):
     """A config that cannot be used; the message names file, line, field and value."""
 
@@ -54,7 +58,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
-def _fraction(name, value, closed_top=False):
+def _fraction(value, closed_top=False):
     if not (0.0 <= value <= 1.0 if closed_top else 0.0 <= value < 1.0):
         raise ValueError(f"expected a number in [0, 1{']' if closed_top else ')'}, got {value!r}")
     return value
@@ -76,7 +80,7 @@ class TaskConfig(_Section):
     @field_validator("dropout", "label_smoothing")
     @classmethod
     def _in_unit_interval(cls, value, info):
-        return _fraction(info.field_name, value)
+        return _fraction(value)
 
     @field_validator("thresholds")
     @classmethod
@@ -114,7 +118,7 @@ class DatasetConfig(_Section):
     options: dict[str, Any] = Field(default_factory=dict, description="further reader arguments")
     on_error: Literal["raise", "skip"] = Field("raise", description="a bad record stops the run, or is skipped")
     weight: Optional[float] = Field(None, gt=0, description="sampling weight, with mixing.sampling: weights")
-    max_examples: Optional[int] = Field(None, gt=0, description="keep the first N examples of each split")
+    max_examples: Optional[StrictInt] = Field(None, gt=0, description="keep the first N examples of each split")
 
     @field_validator("tasks")
     @classmethod
@@ -167,7 +171,7 @@ class MixingConfig(_Section):
         "temperature", description="probability of drawing from each source"
     )
     temperature: float = Field(2.0, gt=0, description="sampling temperature: size ** (1 / T)")
-    examples_per_epoch: Optional[int] = Field(None, gt=0, description="draws per epoch; default: every source once")
+    examples_per_epoch: Optional[StrictInt] = Field(None, gt=0, description="draws per epoch from several sources; default: every source once")
     bucket: bool = Field(True, description="batch texts of similar length together")
 
 
@@ -176,10 +180,10 @@ class EncoderConfig(_Section):
 
     name: str = Field("bilstm", description="bilstm, cnn, transformer, minilm, bert, or a preset directory")
     config: dict[str, Any] = Field(default_factory=dict, description="the encoder's own arguments")
-    max_vocabulary_size: int = Field(20000, gt=0, description="from-scratch encoders: words kept in the vocabulary")
-    max_words: Optional[int] = Field(128, gt=0, description="words kept per text")
+    max_vocabulary_size: StrictInt = Field(20000, gt=0, description="from-scratch encoders: words kept in the vocabulary")
+    max_words: Optional[StrictInt] = Field(128, gt=0, description="words kept per text")
     lowercase: bool = Field(True, description="from-scratch encoders: lower-case words")
-    sequence_length: int = Field(128, gt=0, description="pretrained encoders: word pieces kept per text")
+    sequence_length: StrictInt = Field(128, gt=0, description="pretrained encoders: word pieces kept per text")
 
 
 class OptimizerConfig(_Section):
@@ -200,12 +204,12 @@ class ScheduleConfig(_Section):
     @field_validator("warmup_fraction")
     @classmethod
     def _in_unit_interval(cls, value, info):
-        return _fraction(info.field_name, value)
+        return _fraction(value)
 
 
 class TrainingConfig(_Section):
-    epochs: int = Field(10, gt=0, description="training epochs")
-    batch_size: int = Field(32, gt=0, description="global batch size (split across replicas)")
+    epochs: StrictInt = Field(10, gt=0, description="training epochs")
+    batch_size: StrictInt = Field(32, gt=0, description="global batch size (split across replicas)")
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     strategy: Literal["auto", "mirrored", "multi_worker", "default"] = Field(
@@ -220,8 +224,8 @@ class TrainingConfig(_Section):
     monitor: Optional[str] = Field(
         None, description="log that picks the best epoch; default val_loss with a valid split, else loss"
     )
-    patience: Optional[int] = Field(None, gt=0, description="stop after this many epochs without improvement")
-    seed: int = Field(0, description="seeds weights, shuffles and mixing")
+    patience: Optional[StrictInt] = Field(None, gt=0, description="stop after this many epochs without improvement")
+    seed: StrictInt = Field(0, description="seeds weights, shuffles and mixing")
 
 
 class ExportConfig(_Section):
@@ -282,6 +286,12 @@ class Config(_Section):
                         f"column {column!r} labels a {_JOINT_NLU_COLUMNS[column]} task, but {task!r} is "
                         f"{self.tasks[task].kind}",
                     )
+                if dataset.reader == "delimited" and levels[task] == "token":
+                    raise _FieldError(
+                        f"{where}.tasks.{task}",
+                        f"a delimited column holds one label per text; {task!r} is token_tagging (use joint_nlu, "
+                        "conll or jsonl for tags)",
+                    )
                 if dataset.reader == "conll" and levels[task] != "token":
                     raise _FieldError(f"{where}.tasks.{task}", f"conll labels token tasks; {task!r} is {self.tasks[task].kind}")
                 if dataset.train:
@@ -299,6 +309,10 @@ class Config(_Section):
         if not self.training.shuffle and sum(1 for d in self.datasets.values() if d.train) > 1:
             raise _FieldError(
                 "training.shuffle", "false needs a single training dataset (several are mixed by random sampling)"
+            )
+        if not self.training.shuffle and self.mixing.bucket:
+            raise _FieldError(
+                "training.shuffle", "false keeps file order only with mixing.bucket: false (bucketing reorders batches)"
             )
         has_valid = any(dataset.valid for dataset in self.datasets.values())
         monitor = self.training.monitor
@@ -325,7 +339,7 @@ class Config(_Section):
         monitor = self.training.monitor
         if monitor is None:
             monitor = "val_loss" if any(d.valid for d in self.datasets.values()) else "loss"
-        return monitor, "min" if monitor.endswith("loss") else "max"
+        return monitor, "min" if monitor.endswith(_LOWER_IS_BETTER) else "max"
 
     @property
     def run_directory(self):
@@ -362,10 +376,18 @@ def _check_encoder(encoder):
     from mtkeras.encoders import ENCODERS
     from mtkeras.encoders.word_encoder import WordEncoder
 
+    import os
+
     cls = ENCODERS.get(encoder.name)
     if cls is None:
-        if encoder.name in ("minilm", "bert") or "/" in encoder.name or "\\" in encoder.name or encoder.name.startswith("."):
-            return  # pretrained: a preset directory, checked when it is loaded
+        if encoder.name == "bert" and "preset" not in encoder.config:
+            raise _FieldError("encoder.config.preset", "encoder bert needs the preset: a keras-hub or Hugging Face folder")
+        if encoder.name in ("minilm", "bert"):
+            return  # the package or folder is checked when the encoder is loaded
+        if "/" in encoder.name or os.sep in encoder.name or encoder.name.startswith("."):
+            if not os.path.isdir(encoder.name):
+                raise _FieldError("encoder.name", f"no such preset folder: {encoder.name!r}")
+            return
         raise _FieldError(
             "encoder.name",
             f"unknown encoder {encoder.name!r}; expected one of {', '.join(sorted(ENCODERS))}, minilm, bert "
@@ -420,6 +442,7 @@ def parse_config(text, source="<config>", overrides=()):
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}:1: expected a mapping of sections (name, tasks, datasets, ...), got {_show(raw)}")
+    _refuse_duplicate_keys(node, source)
     lines = _line_numbers(node)
     overridden = set()
     for override in overrides:
@@ -459,6 +482,22 @@ def _apply_override(raw, override):
         target = child
     target[parts[-1]] = parsed
     return field
+
+
+def _refuse_duplicate_keys(node, source):
+    """YAML lets a later key silently replace an earlier one (a second `training:`); a config may not."""
+    if isinstance(node, yaml.MappingNode):
+        seen = {}
+        for key, value in node.value:
+            if key.value in seen:
+                raise ConfigError(
+                    f"{source}:{key.start_mark.line + 1}: {key.value!r} appears twice (first at line {seen[key.value]})"
+                )
+            seen[key.value] = key.start_mark.line + 1
+            _refuse_duplicate_keys(value, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _refuse_duplicate_keys(item, source)
 
 
 def _line_numbers(node, path=()):
@@ -598,7 +637,7 @@ def _is_int_field(loc):
     if info is None:
         return False
     annotation = info.annotation
-    return annotation is int or int in typing.get_args(annotation)
+    return annotation in (int, StrictInt) or any(a in (int, StrictInt) for a in typing.get_args(annotation))
 
 
 def _is_positive(loc):
@@ -622,6 +661,8 @@ def field_reference():
 
     def type_name(annotation):
         origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:  # StrictInt
+            return type_name(typing.get_args(annotation)[0])
         if origin is Literal:
             return " \\| ".join(str(a) for a in typing.get_args(annotation))
         if origin is typing.Union:

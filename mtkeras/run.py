@@ -27,7 +27,6 @@ Example:
 
 import itertools
 import json
-import logging
 import math
 import os
 import shutil
@@ -37,8 +36,6 @@ import time
 import yaml
 
 from mtkeras.config import ConfigError, config_to_dict
-
-logger = logging.getLogger("mtkeras")
 
 MODEL_FILE = "model.keras"
 STATE_FILE = "run.json"
@@ -156,7 +153,7 @@ def training_stream(config, sources, tasks, replicas=1):
             )
         data = make_dataset(
             examples, tasks, training.batch_size, shuffle=training.shuffle, seed=training.seed,
-            drop_remainder=drop, bucket=mixing.bucket,
+            drop_remainder=drop, bucket=mixing.bucket, unknown_labels="raise",
         )
         return data, steps
     weights = None
@@ -296,10 +293,32 @@ def _callbacks(config, run_dir, tasks, initial_best, strategy=None):
     # Last, so that everything above has recorded an epoch before the backup
     # says it is done (a kill in between re-runs the epoch; the history keeps
     # its last row).
+    # Kept when fit returns (Keras would delete it then): a run killed while
+    # it saves, evaluates or exports resumes after its last epoch instead of
+    # starting over. `train` deletes it once the run is finished.
     callbacks.append(
-        keras.callbacks.BackupAndRestore(worker_path(os.path.join(run_dir, "backup"), strategy), double_checkpoint=True)
+        keras.callbacks.BackupAndRestore(
+            worker_path(os.path.join(run_dir, "backup"), strategy), double_checkpoint=True, delete_checkpoint=False
+        )
     )
     return callbacks
+
+
+def _strategy(config):
+    """The config's strategy; a TF_CONFIG that names several workers needs a multi-worker one."""
+    from mtkeras.training.strategy import cluster_size, get_strategy
+
+    kind = config.training.strategy
+    try:
+        workers = cluster_size()
+    except ValueError as error:
+        raise ConfigError(f"TF_CONFIG: {error}") from None
+    if workers > 1 and kind in ("mirrored", "default"):
+        raise ConfigError(
+            f"training.strategy: {kind!r} trains every host on its own, but TF_CONFIG names {workers} workers "
+            "(each would write the same run directory); use auto or multi_worker"
+        )
+    return get_strategy(kind)
 
 
 def build_compiled_model(config, tasks, train_sources, steps_per_epoch):
@@ -325,8 +344,8 @@ def build_compiled_model(config, tasks, train_sources, steps_per_epoch):
         )
     try:
         model = build_model(tasks, **options)
-    except (TypeError, ValueError, FileNotFoundError) as error:
-        raise ConfigError(f"encoder: {error}") from None
+    except (TypeError, ValueError, FileNotFoundError, ImportError) as error:
+        raise ConfigError(f"encoder.name: {encoder.name!r}: {error}") from None
     optimizer = config.training.optimizer
     schedule = config.training.schedule
     model.compile(
@@ -369,18 +388,20 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
     """
     import keras
 
-    from mtkeras.training import get_strategy, set_mixed_precision
+    from mtkeras.data import DataError
+    from mtkeras.training import set_mixed_precision
     from mtkeras.training.strategy import strategy_name, worker_identity, worker_path
 
     run_dir = run_directory(config, run_dir)
+    # The strategy comes before any other TensorFlow work (a TFDS reader runs
+    # tf.data): a multi-worker strategy must be the first to start
+    # TensorFlow's runtime.
+    strategy = _strategy(config)
+    worker, workers, chief = worker_identity(strategy)
     train_sources = read_split(config, "train")
     valid_sources = read_split(config, "valid")
     train_examples = [ex for examples in train_sources.values() for ex in examples]
     tasks = declare_tasks(config, train_examples)
-    # The strategy comes before any other TensorFlow work: a multi-worker
-    # strategy must be the first to start TensorFlow's runtime.
-    strategy = get_strategy(config.training.strategy)
-    worker, workers, chief = worker_identity(strategy)
     if chief:
         resumed_from = _prepare_run_directory(config, run_dir, overwrite)
         state = _read_state(run_dir)
@@ -390,7 +411,12 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         _write_state(run_dir, state)
     else:
         # Other workers write only their own checkpoints and backup, beside the chief's.
-        resumed_from = _backed_up_epoch(os.path.dirname(worker_path(os.path.join(run_dir, "backup"), strategy)))
+        private = [worker_path(os.path.join(run_dir, "backup"), strategy),
+                   os.path.dirname(worker_path(os.path.join(run_dir, "checkpoints", "last.weights.h5"), strategy))]
+        if overwrite:
+            for folder in private:
+                shutil.rmtree(folder, ignore_errors=True)
+        resumed_from = _backed_up_epoch(os.path.dirname(private[0]))
         state = {}
 
     previous_policy = keras.config.dtype_policy().name
@@ -398,15 +424,18 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
     try:
         policy = set_mixed_precision(config.training.mixed_precision)
         replicas = strategy.num_replicas_in_sync
-        data, steps = training_stream(config, train_sources, tasks, replicas)
+        try:  # a label that does not fit its task (names the file and line)
+            data, steps = training_stream(config, train_sources, tasks, replicas)
+            validation = None
+            if valid_sources:
+                from mtkeras.data import make_dataset
+
+                valid_examples = [ex for examples in valid_sources.values() for ex in examples]
+                validation = make_dataset(valid_examples, tasks, config.training.batch_size, unknown_labels="error")
+        except ValueError as error:
+            raise DataError(str(error)) from None
         with strategy.scope():
             model = build_compiled_model(config, tasks, train_sources, steps)
-        validation = None
-        if valid_sources:
-            from mtkeras.data import make_dataset
-
-            valid_examples = [ex for examples in valid_sources.values() for ex in examples]
-            validation = make_dataset(valid_examples, tasks, config.training.batch_size, unknown_labels="error")
         where = f"worker {worker} of {workers} ({'chief' if chief else 'writes only its own checkpoints'}); " if workers > 1 else ""
         print(
             f"[mtkeras] {config.name}: {len(train_examples)} training texts from {len(train_sources)} source(s), "
@@ -445,6 +474,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         "worker": worker,
     }
     if not chief:
+        shutil.rmtree(worker_path(os.path.join(run_dir, "backup"), strategy), ignore_errors=True)
         print(f"[mtkeras] worker {worker} of {workers} done; the chief writes the model and reports", flush=True)
         return outcome
     best_path = os.path.join(run_dir, "checkpoints", "best.weights.h5")
@@ -473,9 +503,10 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
             outcome["metrics"][split] = results
             outcome["reports"] += written
     state["metrics"] = {split: _headline(results) for split, results in outcome["metrics"].items()}
-    _write_state(run_dir, state)
     if config.export.after_training:
         outcome["export_path"] = export_model(config, model, run_dir)
+    _write_state(run_dir, state)
+    shutil.rmtree(os.path.join(run_dir, "backup"), ignore_errors=True)
     return outcome
 
 
@@ -545,11 +576,14 @@ def export_model(config, model, run_dir, base_path=None, version=None):
 
     state = _read_state(run_dir) or {}
     extra = {"config": config_to_dict(config), "run": {k: state.get(k) for k in ("epochs_done", "best_epoch", "monitor", "train_seconds", "metrics")}}
-    path = export_saved_model(
-        model, base_path or config.export_base_path, version=version,
-        extra_metadata=json.loads(json.dumps(extra, default=float)),
-        warmup_texts=config.export.warmup_texts,
-    )
+    try:
+        path = export_saved_model(
+            model, base_path or config.export_base_path, version=version,
+            extra_metadata=json.loads(json.dumps(extra, default=float)),
+            warmup_texts=config.export.warmup_texts,
+        )
+    except (FileExistsError, ValueError) as error:  # a taken or invalid version, bad warm-up texts
+        raise RunError(f"export: {error}") from None
     print(f"[mtkeras] exported {path}", flush=True)
     return path
 

@@ -145,6 +145,10 @@ def test_evaluate_and_export(trained, capsys):
     assert main(["export", config]) == 0
     base = os.path.join(root, "saved_models", "tiny")
     assert sorted(os.listdir(base)) == ["1", "2"]
+    capsys.readouterr()
+    assert main(["export", config, "--version", "1"]) == 1  # taken: refused, nothing replaced
+    assert "mtkeras export: export: " in capsys.readouterr().err
+    assert sorted(os.listdir(base)) == ["1", "2"]
     meta = json.load(open(os.path.join(base, "2", "assets.extra", "mtkeras.json")))
     assert meta["config"]["name"] == "tiny" and meta["run"]["epochs_done"] == 3
 
@@ -176,6 +180,15 @@ def test_user_errors_are_one_line_messages(tmp_path, capsys):
     assert "datasets.feedback.test: no such file or folder: '/no/such/folder'" in capsys.readouterr().err
     assert main(["export", config]) == 1
     assert "no trained model at" in capsys.readouterr().err
+    # A label a task cannot take is named by file and line, before any training.
+    (tmp_path / "scores.tsv").write_text("text\tscore\ngood one\t4.5\nbad one\tterrible\n")
+    (tmp_path / "scores.yaml").write_text(
+        "name: scores\ntasks: {score: {kind: regression}}\n"
+        f"datasets: {{s: {{reader: delimited, train: {tmp_path}/scores.tsv, tasks: {{score: score}}}}}}\n"
+    )
+    assert main(["train", str(tmp_path / "scores.yaml"), "--run-dir", str(tmp_path / "runs" / "scores")]) == 1
+    err = capsys.readouterr().err
+    assert "scores.tsv:3" in err and "'score'" in err and "Traceback" not in err, err
     with pytest.raises(SystemExit) as exited:
         main(["train"])
     assert exited.value.code == 2

@@ -170,3 +170,32 @@ def test_overrides_apply_and_are_blamed_on_set():
 def test_unreadable_file(tmp_path):
     with pytest.raises(ConfigError, match=r"missing\.yaml: cannot read the config"):
         load_config(tmp_path / "missing.yaml")
+
+
+def test_more_mistakes_found_before_training():
+    # A delimited column holds one label per text: it cannot tag words.
+    text = GOOD.replace("  feedback:\n    reader: joint_nlu\n    train: data/feedback/train\n    tasks: {sentiment: label}",
+                        "  feedback:\n    reader: delimited\n    train: f.tsv\n    tasks: {sentiment: label, slots: tags}")
+    assert any("datasets.feedback.tasks.slots: a delimited column holds one label per text" in line
+               for line in errors(text)), errors(text)
+    # Booleans are not numbers; YAML keys may not repeat.
+    assert errors(GOOD.replace("epochs: 3", "epochs: true")) == [
+        "cfg.yaml:19: training.epochs: expected a positive integer, got True"]
+    assert errors(GOOD + "training: {epochs: 2}\n") == ["cfg.yaml:21: 'training' appears twice (first at line 18)"]
+    # File order needs bucketing off; a single source only.
+    lines = errors(with_lines("  shuffle: false\n"))
+    assert any("training.shuffle: false needs a single training dataset" in line for line in lines), lines
+    # Encoders: bert needs its preset, a preset folder must exist.
+    assert any("encoder.config.preset: encoder bert needs the preset" in line
+               for line in errors(GOOD + "encoder: {name: bert}\n"))
+    assert any("encoder.name: no such preset folder: './presets/nope'" in line
+               for line in errors(GOOD + "encoder: {name: ./presets/nope}\n"))
+
+
+def test_the_monitor_direction_follows_the_metric():
+    regression = GOOD.replace("sentiment:\n    kind: sentence_classification\n    loss_weight: 0.5",
+                              "sentiment:\n    kind: regression")
+    with_monitor = regression.replace("  batch_size: 16\n", "  batch_size: 16\n  monitor: val_sentiment_mae\n")
+    assert parse_config(with_monitor).monitor == ("val_sentiment_mae", "min")
+    assert parse_config(with_lines("  monitor: val_intent_accuracy\n")).monitor == ("val_intent_accuracy", "max")
+    assert parse_config(with_lines("  monitor: val_slots_loss\n")).monitor == ("val_slots_loss", "min")
