@@ -2,6 +2,8 @@
 # Both create .venv when it is missing and install mtkeras with its extras.
 
 PYTHON ?= python3
+# Test processes (pytest-xdist); each test file runs whole in one of them.
+TEST_WORKERS ?= 2
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mtkeras-installed
@@ -22,7 +24,7 @@ demo: install
 	$(VENV)/bin/mtkeras demo
 
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache runs

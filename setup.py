@@ -33,6 +33,7 @@ EXTRAS_REQUIRE = {
     "dev": [
         "pytest>=8",
         "pytest-timeout>=2.3",
+        "pytest-xdist>=3.5",  # make test runs test files in 2 processes
         # the notebooks in notebooks/ are executed by the tests
         "nbclient>=0.10",
         "nbformat>=5.10",
