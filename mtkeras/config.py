@@ -319,13 +319,7 @@ class Config(_Section):
         if monitor is not None:
             if monitor.startswith("val_") and not has_valid:
                 raise _FieldError("training.monitor", f"{monitor!r} needs a valid split in some dataset")
-            bare = monitor[4:] if monitor.startswith("val_") else monitor
-            if bare != "loss" and not any(bare.startswith(task + "_") for task in self.tasks):
-                raise _FieldError(
-                    "training.monitor",
-                    f"expected loss, val_loss or [val_]<task>_<metric> for a task ({', '.join(self.tasks)}), "
-                    f"got {monitor!r}",
-                )
+            _check_monitor(monitor, self.tasks)
         if self.training.patience is not None and monitor is None and not has_valid:
             raise _FieldError("training.patience", "early stopping needs a valid split (or training.monitor)")
         _check_encoder(self.encoder)
@@ -367,6 +361,21 @@ def _suggest(word, choices):
     close = difflib.get_close_matches(word, list(choices), n=1)
     known = ", ".join(choices)
     return f"; did you mean {close[0]!r}? (known: {known})" if close else f" (known: {known})"
+
+
+def _check_monitor(monitor, tasks):
+    """`[val_]loss`, or `[val_]<task>_<metric>` with a metric that the task's kind logs."""
+    from mtkeras.tasks.base import _TASK_KINDS
+
+    prefix = "val_" if monitor.startswith("val_") else ""
+    bare = monitor[len(prefix):]
+    if bare == "loss":
+        return
+    owners = sorted((task for task in tasks if bare.startswith(task + "_")), key=len, reverse=True)
+    choices = [f"{prefix}{task}_{metric}" for task in tasks for metric in _TASK_KINDS[tasks[task].kind].logged_metrics]
+    if owners and bare[len(owners[0]) + 1:] in _TASK_KINDS[tasks[owners[0]].kind].logged_metrics:
+        return
+    raise _FieldError("training.monitor", f"{monitor!r} is not logged{_suggest(monitor, [prefix + 'loss'] + choices)}")
 
 
 def _check_encoder(encoder):

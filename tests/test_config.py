@@ -125,7 +125,12 @@ def test_cross_field_rules():
     assert any("datasets.assistant.weight: required when mixing.sampling is 'weights'" in line for line in lines), lines
     # Monitor.
     lines = errors(with_lines("  monitor: val_intnt_accuracy\n"))
-    assert any("training.monitor: expected loss, val_loss or [val_]<task>_<metric>" in line for line in lines), lines
+    assert any("training.monitor: 'val_intnt_accuracy' is not logged; did you mean 'val_intent_accuracy'?" in line
+               for line in lines), lines
+    # A metric the task's kind does not log never picks an epoch: refused.
+    lines = errors(with_lines("  monitor: val_slots_f1\n"))
+    assert any("training.monitor: 'val_slots_f1' is not logged" in line and "val_slots_accuracy" in line
+               for line in lines), lines
     # Encoder options are the encoder's own arguments.
     lines = errors(GOOD + "encoder: {name: bilstm, config: {hidden_dims: 64}}\n")
     assert any("encoder.config.hidden_dims: not an option of bilstm; did you mean 'hidden_dim'?" in line for line in lines), lines

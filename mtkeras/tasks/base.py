@@ -41,6 +41,8 @@ class Task:
 
     kind = None
     level = SENTENCE
+    # What `fit` logs for the task, as `<task>_<metric>` (and `val_<task>_<metric>`).
+    logged_metrics = ("loss",)
 
     def __init__(self, name, loss_weight=1.0, dropout=0.1, pair=False):
         if not isinstance(name, str) or not name.isidentifier():
@@ -122,6 +124,8 @@ class ClassificationTask(Task):
         dropout: float. Dropout before the task's output layer.
         label_smoothing: float in [0, 1). Mass spread evenly over all labels.
     """
+
+    logged_metrics = ("accuracy", "loss")
 
     def __init__(self, name, labels, loss_weight=1.0, dropout=0.1, label_smoothing=0.0, pair=False):
         super().__init__(name, loss_weight=loss_weight, dropout=dropout, pair=pair)

@@ -22,6 +22,7 @@ class Regression(Task):
     """
 
     kind = "regression"
+    logged_metrics = ("mae", "loss")
 
     def build_head(self):
         return RegressionHead(dropout=self.dropout, pair=self.pair, name=self.name)
