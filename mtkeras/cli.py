@@ -84,7 +84,6 @@ def _load(args):
 
 
 def _train(args):
-    from mtkeras.evaluation import format_table  # noqa: F401  (imports TensorFlow before the run starts)
     from mtkeras.run import train
 
     config = _load(args)
@@ -97,11 +96,12 @@ def _train(args):
 
 
 def _evaluate(args):
+    from mtkeras.reports import results_json
     from mtkeras.run import evaluate_run
 
     results = evaluate_run(_load(args), split=args.split, run_dir=args.run_dir, model_path=args.model)
     if args.json:
-        print(json.dumps(results, indent=2, default=float).replace("NaN", "null"))
+        print(results_json(results))
     return 0
 
 

@@ -365,17 +365,19 @@ def _suggest(word, choices):
 
 def _check_monitor(monitor, tasks):
     """`[val_]loss`, or `[val_]<task>_<metric>` with a metric that the task's kind logs."""
+    from mtkeras.names import VALIDATION_PREFIX, split_log_key
     from mtkeras.tasks.base import _TASK_KINDS
 
-    prefix = "val_" if monitor.startswith("val_") else ""
-    bare = monitor[len(prefix):]
-    if bare == "loss":
+    split, task, metric = split_log_key(monitor, list(tasks))
+    if task is None and metric == "loss":
         return
-    owners = sorted((task for task in tasks if bare.startswith(task + "_")), key=len, reverse=True)
-    choices = [f"{prefix}{task}_{metric}" for task in tasks for metric in _TASK_KINDS[tasks[task].kind].logged_metrics]
-    if owners and bare[len(owners[0]) + 1:] in _TASK_KINDS[tasks[owners[0]].kind].logged_metrics:
+    if task is not None and metric in _TASK_KINDS[tasks[task].kind].logged_metrics:
         return
-    raise _FieldError("training.monitor", f"{monitor!r} is not logged{_suggest(monitor, [prefix + 'loss'] + choices)}")
+    prefix = VALIDATION_PREFIX if split == "val" else ""
+    choices = [prefix + "loss"] + [
+        f"{prefix}{name}_{logged}" for name, spec in tasks.items() for logged in _TASK_KINDS[spec.kind].logged_metrics
+    ]
+    raise _FieldError("training.monitor", f"{monitor!r} is not logged{_suggest(monitor, choices)}")
 
 
 def _check_encoder(encoder):
@@ -404,7 +406,7 @@ def _check_encoder(encoder):
         )
     known = set()
     for klass in cls.__mro__:
-        if klass is WordEncoder or issubclass(klass, WordEncoder):
+        if issubclass(klass, WordEncoder):
             known |= set(inspect.signature(klass.__init__).parameters) - {"self", "kwargs", "vocabulary_size"}
     for option in encoder.config:
         if option not in known:
@@ -459,7 +461,7 @@ def parse_config(text, source="<config>", overrides=()):
     try:
         return Config.model_validate(raw)
     except ValidationError as error:
-        problems = [_describe(item, raw) for item in error.errors(include_url=False)]
+        problems = [_describe(item) for item in error.errors(include_url=False)]
         messages = []
         for loc, message in problems:
             field = ".".join(str(part) for part in loc)
@@ -541,19 +543,7 @@ def _show(value, limit=60):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _lookup(raw, loc):
-    value = raw
-    for part in loc:
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and isinstance(part, int) and part < len(value):
-            value = value[part]
-        else:
-            return None
-    return value
-
-
-def _describe(item, raw):
+def _describe(item):
     """`(field path, message)` of one pydantic error, in mtkeras' words."""
     loc = tuple(item["loc"])
     kind, ctx, value = item["type"], item.get("ctx") or {}, item.get("input")
@@ -635,14 +625,10 @@ def _fields_at(loc):
     return list(model.model_fields) if model is not None and not isinstance(model, _DictOf) else []
 
 
-def _field_info(loc):
-    return _walk(loc)[1]
-
-
 def _is_int_field(loc):
     import typing
 
-    info = _field_info(loc)
+    info = _walk(loc)[1]
     if info is None:
         return False
     annotation = info.annotation
@@ -650,8 +636,9 @@ def _is_int_field(loc):
 
 
 def _is_positive(loc):
-    info = _field_info(loc)
-    return info is not None and _is_int_field(loc) and any(getattr(m, "gt", None) == 0 for m in info.metadata)
+    """An integer field declared `gt=0`."""
+    info = _walk(loc)[1]
+    return _is_int_field(loc) and any(getattr(m, "gt", None) == 0 for m in info.metadata)
 
 
 def config_to_dict(config):

@@ -76,3 +76,29 @@ def entity_type_key(task_name):
 
 def entity_count_key(task_name):
     return task_name + ENTITY_COUNT_SUFFIX
+
+
+# Training logs (Keras): `<task>_<metric>`, and `val_<task>_<metric>` on
+# validation data.
+VALIDATION_PREFIX = "val_"
+
+
+def split_log_key(key, tasks):
+    """`("train" or "val", task, metric)` of a Keras log key; `(split, None, key)` for no task.
+
+    The key belongs to the task whose name, followed by `_`, starts it (after
+    a leading `val_` for validation); when several fit (`topic` and
+    `topic_labels`), the longest wins. A task whose own name starts with
+    `val_` is matched too.
+    """
+    candidates = []
+    if key.startswith(VALIDATION_PREFIX):
+        candidates.append(("val", key[len(VALIDATION_PREFIX):]))
+    candidates.append(("train", key))
+    for split, rest in candidates:
+        owners = [task for task in tasks if rest.startswith(task + "_") and len(rest) > len(task) + 1]
+        if owners:
+            task = max(owners, key=len)
+            return split, task, rest[len(task) + 1:]
+    split, rest = candidates[0]
+    return split, None, rest

@@ -37,8 +37,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from mtkeras.names import split_log_key
+
 # The prefix Keras gives the metrics of `validation_data`.
-VALIDATION_PREFIX = "val_"
 
 # Confusion matrices write every count up to this many labels, the non-zero
 # counts up to `_MAX_LABELS_WITH_COUNTS`, and no counts beyond.
@@ -243,7 +244,7 @@ def task_curves(history, tasks):
     keys = list(dict.fromkeys(key for row in rows for key in row if key != "epoch"))
     curves = {name: {} for name in names}
     for key in keys:
-        split, task, metric = _split_key(key, names)
+        split, task, metric = split_log_key(key, names)
         if task is None:
             continue
         entry = curves[task].setdefault(metric, {"train": None, "val": None})
@@ -269,20 +270,6 @@ def _task_names(tasks):
     if len(set(names)) != len(names):
         raise ValueError(f"`tasks` names a task twice. Received: tasks={names!r}")
     return names
-
-
-def _split_key(key, names):
-    """`("train" or "val", task or None, metric)` of one log key."""
-    candidates = []
-    if key.startswith(VALIDATION_PREFIX):
-        candidates.append(("val", key[len(VALIDATION_PREFIX):]))
-    candidates.append(("train", key))  # also a task whose name starts with "val_"
-    for split, rest in candidates:
-        owners = [name for name in names if rest.startswith(name + "_") and len(rest) > len(name) + 1]
-        if owners:
-            task = max(owners, key=len)
-            return split, task, rest[len(task) + 1:]
-    return None, None, None
 
 
 def _loss_first(metrics):
@@ -511,7 +498,7 @@ def write_report(run_dir, results, history=None, tasks=None, split="test"):
             "write_report: `split` must be a name usable in a file name (letters, digits, _ - .). "
             f"Received: split={split!r}"
         )
-    text = json.dumps(_plain(results, "results"), indent=2, ensure_ascii=False, allow_nan=False)
+    text = results_json(results)
     rows = history_rows(history) if history is not None else []
     if rows:  # checked before anything is written
         if tasks is None:
@@ -535,6 +522,11 @@ def write_report(run_dir, results, history=None, tasks=None, split="test"):
         plot_confusion_matrix(confusion["labels"], confusion["matrix"], title=title, path=path)
         paths[f"{task}_confusion"] = path
     return paths
+
+
+def results_json(results):
+    """`evaluate` results as JSON text: NaN and infinities as `null`, NumPy numbers as plain numbers."""
+    return json.dumps(_plain(results, "results"), indent=2, ensure_ascii=False, allow_nan=False)
 
 
 def _plain(value, where):

@@ -145,27 +145,22 @@ def training_stream(config, sources, tasks, replicas=1):
     training, mixing = config.training, config.mixing
     if len(sources) == 1:
         (examples,) = sources.values()
-        drop = replicas > 1
-        steps = len(examples) // training.batch_size if drop else -(-len(examples) // training.batch_size)
-        if steps < 1:
-            raise ConfigError(
-                f"training.batch_size: {training.batch_size} is more than the {len(examples)} training examples"
-            )
         data = make_dataset(
             examples, tasks, training.batch_size, shuffle=training.shuffle, seed=training.seed,
-            drop_remainder=drop, bucket=mixing.bucket, unknown_labels="raise",
+            drop_remainder=replicas > 1, bucket=mixing.bucket, unknown_labels="raise",
         )
-        return data, steps
-    weights = None
-    if mixing.sampling == "weights":
-        weights = {source: config.datasets[source].weight for source in sources}
-    total = mixing.examples_per_epoch or sum(len(examples) for examples in sources.values())
-    data = mix_datasets(
-        sources, tasks, training.batch_size,
-        sampling=mixing.sampling, temperature=mixing.temperature, weights=weights,
-        examples_per_epoch=mixing.examples_per_epoch, seed=training.seed, bucket=mixing.bucket,
-    )
-    return data, -(-total // training.batch_size)
+    else:
+        weights = {source: config.datasets[source].weight for source in sources} if mixing.sampling == "weights" else None
+        data = mix_datasets(
+            sources, tasks, training.batch_size,
+            sampling=mixing.sampling, temperature=mixing.temperature, weights=weights,
+            examples_per_epoch=mixing.examples_per_epoch, seed=training.seed, bucket=mixing.bucket,
+        )
+    steps = int(data.cardinality())  # both streams know their batch count
+    if steps < 1:
+        total = sum(len(examples) for examples in sources.values())
+        raise ConfigError(f"training.batch_size: {training.batch_size} is more than the {total} training examples")
+    return data, steps
 
 
 # === The run directory ===

@@ -221,36 +221,13 @@ def _optimizer_steps(path):
         return int(f["optimizer"]["vars"]["0"][()])
 
 
-RESUMABLE = """\
-name: resumable
-tasks:
-  intent: {{kind: sentence_classification, dropout: 0.0}}
-  slots: {{kind: token_tagging, dropout: 0.0}}
-  sentiment: {{kind: sentence_classification, dropout: 0.0}}
-datasets:
-  mixed:
-    reader: jsonl
-    train: {data}
-    text: text
-    tasks: {{intent: intent, slots: slots, sentiment: sentiment}}
-    options: {{allow_missing: true}}
-mixing: {{bucket: false}}
-encoder:
-  config: {{embedding_dim: 8, hidden_dim: 8, num_layers: 1, char_filters: 8, char_dim: 8, dropout: 0.0, word_dropout: 0.0}}
-training:
-  epochs: 4
-  batch_size: 4
-  shuffle: false               # the same batches in every epoch of every run
-"""
-
-
 def test_a_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path):
     """SIGKILL during epoch 2 of 4; the same command finishes the run, as if nothing happened."""
-    from conftest import write_mixed_jsonl
+    from conftest import write_mixed_jsonl, write_reproducible_config
 
     data = write_mixed_jsonl(tmp_path / "data.jsonl", copies=50)  # 600 texts: 150 steps per epoch
     config = tmp_path / "resumable.yaml"
-    config.write_text(RESUMABLE.format(data=data))
+    write_reproducible_config(config, data, training="epochs: 4\nbatch_size: 4")
     killed, whole = tmp_path / "runs" / "killed", tmp_path / "runs" / "whole"
     backup = killed / "backup" / "training_metadata.json"
     reference = subprocess.Popen(MTKERAS + ["train", str(config), "--run-dir", str(whole)],

@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import free_port, write_mixed_jsonl
+from conftest import free_port, write_mixed_jsonl, write_reproducible_config
 
 pytestmark = pytest.mark.slow
 
@@ -24,41 +24,22 @@ pytestmark = pytest.mark.slow
 # the cross-worker sums (measured about 5e-6).
 TOLERANCE = 1e-4
 
-CONFIG = """\
-name: tiny
-tasks:
-  intent: {{kind: sentence_classification, dropout: 0.0}}     # no randomness: runs are comparable
-  slots: {{kind: token_tagging, dropout: 0.0}}
-  sentiment: {{kind: sentence_classification, dropout: 0.0}}
-datasets:
-  mixed:                       # one file, each line labelled for some tasks only
-    reader: jsonl
-    train: {data}
-    valid: {data}
-    text: text
-    tasks: {{intent: intent, slots: slots, sentiment: sentiment}}
-    options: {{allow_missing: true}}
-mixing: {{bucket: false}}
-encoder:
-  config: {{embedding_dim: 8, hidden_dim: 8, num_layers: 1, char_filters: 8, char_dim: 8, dropout: 0.0, word_dropout: 0.0}}
-training:
-  epochs: 3
-  batch_size: 4                # global: 2 texts per worker
-  shuffle: false               # the same global batches in every run
-  optimizer: {{learning_rate: 0.02}}
-  schedule: {{name: constant}}
-export:
-  base_path: {root}/saved_models/tiny
-  after_training: true
-"""
-
-
 def write_project(root):
     data = write_mixed_jsonl(os.path.join(root, "data.jsonl"))
-    config = os.path.join(root, "tiny.yaml")
-    with open(config, "w") as f:
-        f.write(CONFIG.format(data=data, root=root))
-    return config
+    return write_reproducible_config(
+        os.path.join(root, "tiny.yaml"), data, valid=True,
+        training="""
+            epochs: 3
+            batch_size: 4                # global: 2 texts per worker
+            optimizer: {learning_rate: 0.02}
+            schedule: {name: constant}
+        """,
+        extra=f"""
+            export:
+              base_path: {root}/saved_models/tiny
+              after_training: true
+        """,
+    )
 
 
 def launch(argv, env, cwd):

@@ -125,14 +125,15 @@ class EpochTable(keras.callbacks.Callback):
         for key in ("loss", "val_loss"):
             if key in logs:
                 head += f"  {key} {float(logs[key]):.4f}"
-        metrics = []
-        for task in self.tasks:
-            for key in logs:
-                if key.startswith(task + "_"):
-                    metric = key[len(task) + 1 :]
-                    if metric not in metrics and not any(key.startswith(t + "_") and len(t) > len(task) for t in self.tasks):
-                        metrics.append(metric)
-        has_val = any(f"val_{task}_{metric}" in logs for task in self.tasks for metric in metrics)
+        from mtkeras.names import split_log_key
+
+        metrics, has_val = [], False
+        for key in logs:
+            split, task, metric = split_log_key(key, self.tasks)
+            if task is not None:
+                has_val = has_val or split == "val"
+                if split == "train" and metric not in metrics:
+                    metrics.append(metric)
         width = max([len("task")] + [len(task) for task in self.tasks])
         columns = [(metric, "") for metric in metrics] + ([(metric, "val_") for metric in metrics] if has_val else [])
         header = f"{'task':<{width}}" + "".join(
