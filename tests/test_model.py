@@ -104,3 +104,21 @@ def test_word_dropout_only_in_training_and_only_real_words():
     dropped = seen[1].numpy() == OOV_ID
     assert 0.4 < dropped[:, :4].mean() < 0.6
     assert not dropped[:, 4:].any()  # padding stays padding
+
+
+@pytest.mark.parametrize("kind", ["TokenTagging", "SentenceClassification"])
+def test_a_single_task_model_logs_what_its_task_declares(kind):
+    # Keras names a single-output model's metrics without the output ("accuracy");
+    # monitors, the epoch table and the reports read `<task>_<metric>` as the
+    # task's `logged_metrics` declare them.
+    from mtkeras.data import Example, make_dataset
+
+    name = "slots" if kind == "TokenTagging" else "intent"
+    examples = [Example(ex.words, {name: ex.labels[name]}, ex.source) for ex in tiny_examples() if name in ex.labels]
+    task = getattr(mtkeras, kind).from_examples(name, examples, dropout=0.0)
+    model = build_tiny_model(examples, [task])
+    model.compile(optimizer="adam")
+    data = make_dataset(examples, [task], 4)
+    history = model.fit(data, validation_data=data, epochs=1, verbose=0)
+    logged = ["loss"] + [f"{name}_{metric}" for metric in task.logged_metrics]
+    assert sorted(history.history) == sorted(logged + [f"val_{key}" for key in logged])

@@ -211,6 +211,13 @@ class MultiTaskModel(keras.Model):
         `MaskedLossMean` metric holds the mean over labelled items instead.
         """
         results = super().get_metrics_result()
+        if len(self.tasks) == 1:
+            # Keras leaves the output's name out of a single-output model's
+            # metric names ("accuracy"); logs are `<task>_<metric>` whatever
+            # the number of tasks (monitors, tables and reports read them).
+            prefix = f"{self.tasks[0].name}_"
+            results = {key if key == "loss" or key.startswith(prefix) else prefix + key: value
+                       for key, value in results.items()}
         for task in self.tasks:
             exact = results.pop(f"{task.name}_{LABELLED_LOSS}", None)
             if exact is not None:
