@@ -5,7 +5,7 @@ goes into its run directory (`runs/<name>/` unless the config or the caller
 says otherwise):
 
     config.yaml          the config with every default filled in
-    run.json             status, epochs done, best epoch, time, resumptions
+    run.json             status, epochs done, best epoch, time, parameters, resumptions
     history.csv          one row per epoch (Keras CSVLogger), every metric
     checkpoints/         best.weights.h5 (by training.monitor), last.weights.h5
     backup/              Keras BackupAndRestore state while a run is unfinished
@@ -370,7 +370,8 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
 
     Returns:
         dict: `run_dir`, `model_path`, `epochs_done`, `best_epoch`,
-        `resumed_from` (0 for a new run), `train_seconds`, `metrics`
+        `resumed_from` (0 for a new run), `train_seconds`, `parameters`
+        (the model's weight count), `metrics`
         (`{split: evaluate() results}` for valid and test), `export_path`
         (when `export.after_training`), `reports` (written files).
 
@@ -464,6 +465,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         "best_epoch": _best_epoch(history_rows, monitor, mode),
         "resumed_from": resumed_from,
         "train_seconds": round(seconds, 1),
+        "parameters": model.count_params(),
         "metrics": {},
         "reports": [],
         "worker": worker,
@@ -485,6 +487,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         epochs_done=len(history_rows),
         best_epoch=outcome["best_epoch"],
         monitor=monitor,
+        parameters=outcome["parameters"],
         train_seconds=round(state.get("train_seconds", 0.0) + seconds, 1),
     )
     outcome["train_seconds"] = state["train_seconds"]
@@ -570,7 +573,7 @@ def export_model(config, model, run_dir, base_path=None, version=None):
     from mtkeras.export import export_saved_model
 
     state = _read_state(run_dir) or {}
-    extra = {"config": config_to_dict(config), "run": {k: state.get(k) for k in ("epochs_done", "best_epoch", "monitor", "train_seconds", "metrics")}}
+    extra = {"config": config_to_dict(config), "run": {k: state.get(k) for k in ("epochs_done", "best_epoch", "monitor", "train_seconds", "parameters", "metrics")}}
     try:
         path = export_saved_model(
             model, base_path or config.export_base_path, version=version,

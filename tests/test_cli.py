@@ -100,6 +100,7 @@ def test_train_writes_a_complete_run_directory(trained):
     state = json.load(open(os.path.join(run, "run.json")))
     assert state["status"] == "finished" and state["epochs_done"] == 3 and state["resumed_at_epochs"] == []
     assert 1 <= state["best_epoch"] <= 3 and state["monitor"] == "val_loss"
+    assert f"; {state['parameters']:,} parameters;" in result.stdout  # the weight count of the trained model
     history = open(os.path.join(run, "history.csv")).read().splitlines()
     assert len(history) == 4 and "val_intent_accuracy" in history[0]
     for name in ("best.weights.h5", "last.weights.h5"):
