@@ -1,0 +1,426 @@
+"""One shared multi-task model against single-task models, on SNIPS, WNUT-17 and SST-2.
+
+Trains, for each seed:
+  (a) one model, one shared encoder and four heads (intent, slots, entities,
+      sentiment), on the mixture of the three sources (the package's default
+      mixing: temperature 2, every source once per epoch);
+  (b) four single-task models with the same encoder configuration, each on
+      the data of its own task.
+Every model goes through `mtkeras.run.train` exactly as `mtkeras train` runs a
+config: the same epochs, the best epoch picked on the valid/dev splits by
+validation loss (never on test), early stopping by the same patience, then
+scored on test and exported. The latency compares the shared model answering
+one text for all four tasks with the four single-task models answering it in
+turn (exported SavedModels, `serving_default`, one text per call, in process).
+
+Prints one JSON object, writes it to `OUTPUT_DIR/multitask_<encoder>.json`,
+and rewrites `--results-md` (benchmarks/RESULTS.md) from every
+`multitask_*.json` in OUTPUT_DIR, with the published figures beside ours.
+
+Usage:
+    python benchmarks/multitask.py --data-dir ../shared/datasets
+    python benchmarks/multitask.py --data-dir ../shared/datasets --encoder minilm --max-examples 3000 --seeds 1
+    python benchmarks/multitask.py --data-dir DIR --quick     # small slices, a few minutes
+
+DIR holds `snips/{train,valid,test}/{seq.in,seq.out,label}`,
+`wnut17/{train/wnut17train.conll,dev/emerging.dev.conll,test/emerging.test.annotated}`
+and `sst2/{train/sentiment-train,dev/sentiment-dev,test/sentiment-test}`
+(the layout of ../shared/datasets).
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import yaml  # noqa: E402
+
+# === The benchmark's data and tasks ===
+
+SOURCES = {
+    "snips": {
+        "reader": "joint_nlu",
+        "train": "snips/train", "valid": "snips/valid", "test": "snips/test",
+        "columns": {"intent": "label", "slots": "tags"},
+    },
+    "wnut17": {
+        "reader": "conll",
+        "train": "wnut17/train/wnut17train.conll",
+        "valid": "wnut17/dev/emerging.dev.conll",
+        "test": "wnut17/test/emerging.test.annotated",
+        "columns": {"entities": -1},
+    },
+    "sst2": {
+        "reader": "delimited",
+        "train": "sst2/train/sentiment-train",
+        "valid": "sst2/dev/sentiment-dev",
+        "test": "sst2/test/sentiment-test",
+        "columns": {"sentiment": 1},
+        "text": 0,
+        "options": {"delimiter": "\t", "header": False},
+    },
+}
+TASKS = {  # task -> (kind, source, headline metric of its test report)
+    "intent": ("sentence_classification", "snips", "accuracy"),
+    "slots": ("token_tagging", "snips", "f1"),
+    "entities": ("token_tagging", "wnut17", "f1"),
+    "sentiment": ("sentence_classification", "sst2", "accuracy"),
+}
+METRIC_NAMES = {"accuracy": "accuracy", "f1": "entity F1 (exact span)"}
+
+# Published test figures on these splits (../shared/datasets/README.md).
+PUBLISHED = {
+    "intent": "Stack-Propagation 2019: 98.0; Joint BERT 2019: 98.6",
+    "slots": "Stack-Propagation 2019: 94.2; Joint BERT 2019: 97.0",
+    "entities": "UH-RiTUAL (WNUT-17 winner): 41.86; Aguilar et al. 2018: 45.55; CrossWeigh + Flair: 50.03",
+    "sentiment": "Kim CNN (random init): 83.5; Kim CNN multichannel: 87.1; BLSTM-2DCNN: 89.5",
+}
+
+GOALS = {"within_points": 0.5, "parameter_ratio": 0.40, "train_time_ratio": 0.50}
+
+
+def model_config(name, tasks, args, work_dir, seed):
+    """The `mtkeras train` config of one model: `tasks` on the sources that label them."""
+    datasets = {}
+    for task in tasks:
+        source = TASKS[task][1]
+        spec = SOURCES[source]
+        dataset = datasets.setdefault(source, {
+            "reader": spec["reader"],
+            **{split: os.path.join(args.data_dir, spec[split]) for split in ("train", "valid", "test")},
+            "tasks": {},
+        })
+        dataset["tasks"][task] = spec["columns"][task]
+        for key in ("text", "options"):
+            if key in spec:
+                dataset[key] = spec[key]
+        if args.max_examples:
+            dataset["max_examples"] = args.max_examples
+    config = {
+        "name": name,
+        "run_dir": os.path.join(work_dir, "runs", f"{name}-seed{seed}"),
+        "tasks": {task: {"kind": TASKS[task][0]} for task in tasks},
+        "datasets": datasets,
+        "training": {"epochs": args.epochs, "patience": args.patience, "seed": seed},
+        "export": {"after_training": True, "base_path": os.path.join(work_dir, "saved_models", name)},
+    }
+    if args.encoder:
+        config["encoder"] = {"name": args.encoder}
+    if args.batch_size:
+        config["training"]["batch_size"] = args.batch_size
+    return config
+
+
+def train_one(name, tasks, args, work_dir, seed):
+    """Trains one model with `mtkeras.run.train`; returns its row of results."""
+    import keras
+
+    from mtkeras.config import parse_config
+    from mtkeras.run import train
+
+    config = parse_config(yaml.safe_dump(model_config(name, tasks, args, work_dir, seed)), source=name)
+    keras.backend.clear_session()
+    with contextlib.redirect_stdout(sys.stderr):  # the run's tables; stdout keeps the one JSON object
+        outcome = train(config, overwrite=True, verbose=0)
+    test = outcome["metrics"]["test"]
+    return {
+        "model": name,
+        "seed": seed,
+        "tasks": list(tasks),
+        "test": {task: 100 * test[task][TASKS[task][2]] for task in tasks},
+        "test_examples": {task: test[task]["examples"] for task in tasks},
+        "train_seconds": outcome["train_seconds"],
+        "epochs_done": outcome["epochs_done"],
+        "best_epoch": outcome["best_epoch"],
+        "parameters": outcome["parameters"],
+        "export_path": outcome["export_path"],
+        "export_bytes": folder_bytes(outcome["export_path"]),
+    }
+
+
+def folder_bytes(path):
+    return sum(os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(path) for f in files)
+
+
+# === Latency ===
+
+
+def latency(multi_path, single_paths, texts):
+    """Median and p90 milliseconds per text: one call of the shared model, and the single models in turn."""
+    import numpy as np
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (WordPiece ops of pretrained encoders)
+
+    from mtkeras.names import TEXT
+
+    def signature(path):
+        return tf.saved_model.load(path).signatures["serving_default"]
+
+    multi = signature(multi_path)
+    singles = [signature(path) for path in single_paths]
+    inputs = [tf.constant([text]) for text in texts]
+    for x in inputs[:10]:  # warm-up: the first calls trace and allocate
+        multi(**{TEXT: x})
+        for single in singles:
+            single(**{TEXT: x})
+    multi_ms, singles_ms = [], []
+    for x in inputs:
+        start = time.perf_counter()
+        multi(**{TEXT: x})
+        multi_ms.append(1000 * (time.perf_counter() - start))
+        start = time.perf_counter()
+        for single in singles:
+            single(**{TEXT: x})
+        singles_ms.append(1000 * (time.perf_counter() - start))
+
+    def summary(values):
+        return {"p50_ms": round(float(np.median(values)), 3), "p90_ms": round(float(np.percentile(values, 90)), 3)}
+
+    result = {"texts": len(texts), "calls_each": len(multi_ms), "multitask": summary(multi_ms),
+              "single_task_in_turn": summary(singles_ms)}
+    result["ratio_p50"] = round(result["multitask"]["p50_ms"] / result["single_task_in_turn"]["p50_ms"], 3)
+    return result
+
+
+def latency_texts(args, work_dir, count):
+    """`count` test texts taken in turn from the three sources."""
+    from mtkeras.config import parse_config
+    from mtkeras.run import read_split
+
+    config = parse_config(yaml.safe_dump(model_config("latency", list(TASKS), args, work_dir, 0)))
+    sources = [[ex.text for ex in examples] for examples in read_split(config, "test").values()]
+    texts = [text for group in zip(*sources) for text in group]
+    return texts[:count]
+
+
+# === Summary ===
+
+
+def mean_std(values):
+    return {"mean": round(statistics.mean(values), 2),
+            "std": round(statistics.stdev(values), 2) if len(values) > 1 else 0.0,
+            "runs": [round(v, 2) for v in values]}
+
+
+def summarize(rows, lat, args):
+    multi = [row for row in rows if row["model"] == "multitask"]
+    single = {task: [row for row in rows if row["model"] == task] for task in TASKS}
+    tasks = {}
+    for task in TASKS:
+        shared = mean_std([row["test"][task] for row in multi])
+        alone = mean_std([row["test"][task] for row in single[task]])
+        delta = round(shared["mean"] - alone["mean"], 2)
+        tasks[task] = {
+            "metric": TASKS[task][2],
+            "test_examples": multi[0]["test_examples"][task],
+            "multitask": shared,
+            "single_task": alone,
+            "delta": delta,
+            "goal_met": delta >= -GOALS["within_points"],
+        }
+    seeds = sorted({row["seed"] for row in multi})
+    multi_seconds = [row["train_seconds"] for row in multi]
+    single_seconds = [sum(row["train_seconds"] for task in TASKS for row in single[task] if row["seed"] == seed)
+                      for seed in seeds]
+    time_ratios = [m / s for m, s in zip(multi_seconds, single_seconds)]
+    multi_params = multi[0]["parameters"]
+    single_params = {task: single[task][0]["parameters"] for task in TASKS}
+    multi_bytes = multi[0]["export_bytes"]
+    single_bytes = {task: single[task][0]["export_bytes"] for task in TASKS}
+    cost = {
+        "parameters": {"multitask": multi_params, "single_task": single_params,
+                       "single_task_total": sum(single_params.values()),
+                       "ratio": round(multi_params / sum(single_params.values()), 3)},
+        "train_seconds": {"multitask": mean_std(multi_seconds), "single_task_total": mean_std(single_seconds),
+                          "single_task": {task: mean_std([row["train_seconds"] for row in single[task]]) for task in TASKS},
+                          "ratio": round(statistics.mean(time_ratios), 3),
+                          "ratio_per_seed": [round(r, 3) for r in time_ratios]},
+        "export_bytes": {"multitask": multi_bytes, "single_task": single_bytes,
+                         "single_task_total": sum(single_bytes.values()),
+                         "ratio": round(multi_bytes / sum(single_bytes.values()), 3)},
+        "epochs_done": {"multitask": [row["epochs_done"] for row in multi],
+                        **{task: [row["epochs_done"] for row in single[task]] for task in TASKS}},
+        "best_epoch": {"multitask": [row["best_epoch"] for row in multi],
+                       **{task: [row["best_epoch"] for row in single[task]] for task in TASKS}},
+    }
+    goals = {
+        "every_task_within_0.5_points": all(t["goal_met"] for t in tasks.values()),
+        "parameters_at_most_40_percent": cost["parameters"]["ratio"] <= GOALS["parameter_ratio"],
+        "train_time_at_most_50_percent": cost["train_seconds"]["ratio"] <= GOALS["train_time_ratio"],
+        "one_call_faster_than_four": lat["ratio_p50"] < 1.0,
+    }
+    return {
+        "benchmark": "multitask",
+        "encoder": args.encoder or "bilstm (package default)",
+        "quick": args.quick,
+        "command": "python benchmarks/multitask.py " + " ".join(shlex.quote(a) for a in args.argv),
+        "settings": {"seeds": seeds, "epochs": args.epochs, "patience": args.patience,
+                     "max_examples": args.max_examples, "batch_size": args.batch_size or "package default (32)",
+                     "selection": "best epoch by val_loss on the valid/dev splits"},
+        "tasks": tasks,
+        "cost": cost,
+        "latency": lat,
+        "goals": goals,
+        "runs": rows,
+    }
+
+
+# === RESULTS.md ===
+
+
+def _row_cells(task, result):
+    t = result["tasks"][task]
+    shared, alone = t["multitask"], t["single_task"]
+    return (f"| {task} ({TASKS[task][1]}, {METRIC_NAMES[t['metric']]}) | {shared['mean']:.2f} ± {shared['std']:.2f} "
+            f"| {alone['mean']:.2f} ± {alone['std']:.2f} | {t['delta']:+.2f} | {'yes' if t['goal_met'] else '**no**'} |")
+
+
+def results_markdown(results):
+    """The RESULTS.md text for a list of benchmark results (one per encoder)."""
+    lines = [
+        "# Multi-task against single-task models",
+        "",
+        "Written by `benchmarks/multitask.py` from its JSON files (`benchmarks/results/`);",
+        "do not edit by hand. Test metrics in %, mean ± standard deviation over seeds.",
+        "The best epoch of every model is picked on the valid/dev splits (validation",
+        "loss), never on test. Measured on the shared 2-core CPU machine.",
+    ]
+    for result in results:
+        cost, lat, settings = result["cost"], result["latency"], result["settings"]
+        seeds = len(settings["seeds"])
+        lines += [
+            "",
+            f"## Encoder: {result['encoder']}{'; quick run: small slices, not a result' if result['quick'] else ''}",
+            "",
+            f"`{result['command']}`",
+            "",
+            f"{seeds} seed(s) {settings['seeds']}; at most {settings['epochs']} epoch(s), early stopping with patience "
+            f"{settings['patience']}; batch {settings['batch_size']}; examples per split and source: "
+            f"{settings['max_examples'] or 'all'}.",
+            "",
+            "| task (source, test metric) | one shared model | single-task model | shared − single | within 0.5 |",
+            "|---|---|---|---|---|",
+            *[_row_cells(task, result) for task in TASKS],
+            "",
+            "| cost | one shared model | four single-task models | ratio | goal |",
+            "|---|---|---|---|---|",
+            f"| parameters | {cost['parameters']['multitask']:,} | {cost['parameters']['single_task_total']:,} "
+            f"| {cost['parameters']['ratio']:.1%} | ≤ 40 %: {'met' if result['goals']['parameters_at_most_40_percent'] else '**missed**'} |",
+            f"| training seconds (mean over seeds) | {cost['train_seconds']['multitask']['mean']:.0f} "
+            f"| {cost['train_seconds']['single_task_total']['mean']:.0f} | {cost['train_seconds']['ratio']:.1%} "
+            f"| ≤ 50 %: {'met' if result['goals']['train_time_at_most_50_percent'] else '**missed**'} |",
+            f"| exported SavedModel size | {cost['export_bytes']['multitask'] / 1e6:.1f} MB "
+            f"| {cost['export_bytes']['single_task_total'] / 1e6:.1f} MB | {cost['export_bytes']['ratio']:.1%} | |",
+            f"| latency, one text, p50 (p90) | {lat['multitask']['p50_ms']:.2f} ({lat['multitask']['p90_ms']:.2f}) ms "
+            f"| {lat['single_task_in_turn']['p50_ms']:.2f} ({lat['single_task_in_turn']['p90_ms']:.2f}) ms in turn "
+            f"| {lat['ratio_p50']:.1%} | faster: {'met' if result['goals']['one_call_faster_than_four'] else '**missed**'} |",
+            "",
+            "Per single-task model: " + "; ".join(
+                f"{task} {cost['parameters']['single_task'][task]:,} parameters, "
+                f"{cost['train_seconds']['single_task'][task]['mean']:.0f} s"
+                for task in TASKS
+            ) + f". Epochs run (best): shared {cost['epochs_done']['multitask']} ({cost['best_epoch']['multitask']}); "
+            + "; ".join(f"{task} {cost['epochs_done'][task]} ({cost['best_epoch'][task]})" for task in TASKS) + ".",
+            f"Latency: {lat['calls_each']} calls of each over {lat['texts']} test texts, exported SavedModels "
+            "loaded in one process (`serving_default`, batch of one text).",
+        ]
+    lines += [
+        "",
+        "## Published figures on the same test sets",
+        "",
+        "From `../shared/datasets/README.md`; other systems, other budgets (mostly GPUs and",
+        "pretrained embeddings), quoted for scale.",
+        "",
+        "| task | published |",
+        "|---|---|",
+        *[f"| {task} | {PUBLISHED[task]} |" for task in TASKS],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_results_markdown(output_dir, path):
+    results = []
+    for name in sorted(os.listdir(output_dir)):
+        if name.startswith("multitask_") and name.endswith(".json"):
+            with open(os.path.join(output_dir, name)) as f:
+                results.append(json.load(f))
+    # The from-scratch default first, then pretrained encoders.
+    results.sort(key=lambda r: (not r["encoder"].startswith("bilstm"), r["encoder"]))
+    with open(path, "w") as f:
+        f.write(results_markdown(results))
+
+
+# === Main ===
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", required=True, help="folder holding snips/, wnut17/ and sst2/")
+    parser.add_argument("--encoder", default=None, help="encoder name (default: the package default, bilstm)")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default 3; quick: 1)")
+    parser.add_argument("--epochs", type=int, default=10, help="at most this many epochs per model (package default 10)")
+    parser.add_argument("--patience", type=int, default=2, help="early stopping on val_loss, the same for every model")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the package default (32)")
+    parser.add_argument("--max-examples", type=int, default=None,
+                        help="first N examples of every split of each source (below 1821 the SST-2 test set is cut)")
+    parser.add_argument("--latency-texts", type=int, default=300)
+    parser.add_argument("--output-dir", default=None, help="default: benchmarks/results (quick: benchmarks/results/quick)")
+    parser.add_argument("--results-md", default=None, help="default: benchmarks/RESULTS.md (quick: OUTPUT_DIR/RESULTS.md)")
+    parser.add_argument("--work-dir", default=None, help="runs and exports (default: a temporary folder, removed)")
+    parser.add_argument("--quick", action="store_true",
+                        help="small slices: 1 seed, 1 epoch, 200 examples per split, 20 latency texts")
+    args = parser.parse_args(argv)
+    args.argv = argv
+    if args.quick:
+        args.epochs, args.max_examples, args.latency_texts = 1, args.max_examples or 200, 20
+    args.seeds = args.seeds or (1 if args.quick else 3)
+    for source, spec in SOURCES.items():
+        for split in ("train", "valid", "test"):
+            if not os.path.exists(os.path.join(args.data_dir, spec[split])):
+                parser.error(f"--data-dir {args.data_dir}: no {spec[split]} (the {source} {split} split)")
+    here = os.path.dirname(os.path.abspath(__file__))
+    output_dir = args.output_dir or os.path.join(here, "results", "quick" if args.quick else "")
+    results_md = args.results_md or os.path.join(output_dir if args.quick else here, "RESULTS.md")
+    os.makedirs(output_dir, exist_ok=True)
+    work_dir = args.work_dir or tempfile.mkdtemp(prefix="mtkeras-multitask-")
+
+    started = time.perf_counter()
+    rows = []
+    try:
+        for seed in range(args.seeds):
+            rows.append(train_one("multitask", list(TASKS), args, work_dir, seed))
+            print(f"[multitask] seed {seed} shared model: {rows[-1]['test']} in {rows[-1]['train_seconds']} s",
+                  file=sys.stderr, flush=True)
+            for task in TASKS:
+                rows.append(train_one(task, [task], args, work_dir, seed))
+                print(f"[multitask] seed {seed} {task} alone: {rows[-1]['test']} in {rows[-1]['train_seconds']} s",
+                      file=sys.stderr, flush=True)
+        first = {row["model"]: row["export_path"] for row in rows if row["seed"] == 0}
+        lat = latency(first["multitask"], [first[task] for task in TASKS],
+                      latency_texts(args, work_dir, args.latency_texts))
+    finally:
+        if args.work_dir is None:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    for row in rows:
+        row["export_path"] = os.path.relpath(row["export_path"], work_dir)
+    result = summarize(rows, lat, args)
+    result["wall_seconds"] = round(time.perf_counter() - started, 1)
+    name = (args.encoder or "bilstm").rstrip("/").replace("/", "_")
+    with open(os.path.join(output_dir, f"multitask_{os.path.basename(name)}.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    write_results_markdown(output_dir, results_md)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
