@@ -415,8 +415,8 @@ def main(argv=None):
         row["export_path"] = os.path.relpath(row["export_path"], work_dir)
     result = summarize(rows, lat, args)
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
-    name = (args.encoder or "bilstm").rstrip("/").replace("/", "_")
-    with open(os.path.join(output_dir, f"multitask_{os.path.basename(name)}.json"), "w") as f:
+    name = os.path.basename(os.path.normpath(args.encoder or "bilstm"))  # a preset folder: its name
+    with open(os.path.join(output_dir, f"multitask_{name}.json"), "w") as f:
         json.dump(result, f, indent=1)
     write_results_markdown(output_dir, results_md)
     print(json.dumps(result))
