@@ -159,10 +159,10 @@ def latency(multi_path, single_paths, texts):
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (WordPiece ops of pretrained encoders)
 
-    from mtkeras.names import TEXT
+    from mtkeras.names import SERVING_SIGNATURE, TEXT
 
     def signature(path):
-        return tf.saved_model.load(path).signatures["serving_default"]
+        return tf.saved_model.load(path).signatures[SERVING_SIGNATURE]
 
     multi = signature(multi_path)
     singles = [signature(path) for path in single_paths]
