@@ -27,6 +27,8 @@ from typing import Any, Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
+from mtkeras.names import SCORE, VALIDATION_PREFIX
+
 TASK_KINDS = ("sentence_classification", "multi_label_classification", "token_tagging", "regression")
 READERS = ("joint_nlu", "conll", "delimited", "jsonl", "tfds")
 SPLITS = ("train", "valid", "test")
@@ -222,7 +224,8 @@ class TrainingConfig(_Section):
     )
     uncertainty_weighting: bool = Field(False, description="learn task weights (Kendall et al. 2018)")
     monitor: Optional[str] = Field(
-        None, description="log that picks the best epoch; default val_loss with a valid split, else loss"
+        None, description="log that picks the best epoch; default val_score (the mean over tasks of each "
+        "task's accuracy, entity F1, micro-F1 or Pearson) with a valid split, else loss"
     )
     patience: Optional[StrictInt] = Field(None, gt=0, description="stop after this many epochs without improvement")
     seed: StrictInt = Field(0, description="seeds weights, shuffles and mixing")
@@ -332,7 +335,7 @@ class Config(_Section):
         """The log that picks the best epoch, and whether higher is better."""
         monitor = self.training.monitor
         if monitor is None:
-            monitor = "val_loss" if any(d.valid for d in self.datasets.values()) else "loss"
+            monitor = VALIDATION_PREFIX + SCORE if any(d.valid for d in self.datasets.values()) else "loss"
         return monitor, "min" if monitor.endswith(_LOWER_IS_BETTER) else "max"
 
     @property
@@ -364,17 +367,17 @@ def _suggest(word, choices):
 
 
 def _check_monitor(monitor, tasks):
-    """`[val_]loss`, or `[val_]<task>_<metric>` with a metric that the task's kind logs."""
-    from mtkeras.names import VALIDATION_PREFIX, split_log_key
+    """`[val_]loss`, `[val_]score`, or `[val_]<task>_<metric>` with a metric that the task's kind logs."""
+    from mtkeras.names import split_log_key
     from mtkeras.tasks.base import _TASK_KINDS
 
     split, task, metric = split_log_key(monitor, list(tasks))
-    if task is None and metric == "loss":
+    if task is None and metric in ("loss", SCORE):
         return
     if task is not None and metric in _TASK_KINDS[tasks[task].kind].logged_metrics:
         return
     prefix = VALIDATION_PREFIX if split == "val" else ""
-    choices = [prefix + "loss"] + [
+    choices = [prefix + "loss", prefix + SCORE] + [
         f"{prefix}{name}_{logged}" for name, spec in tasks.items() for logged in _TASK_KINDS[spec.kind].logged_metrics
     ]
     raise _FieldError("training.monitor", f"{monitor!r} is not logged{_suggest(monitor, choices)}")

@@ -81,6 +81,9 @@ def entity_count_key(task_name):
 # Training logs (Keras): `<task>_<metric>`, and `val_<task>_<metric>` on
 # validation data.
 VALIDATION_PREFIX = "val_"
+# The model-wide log beside `loss`: the mean over tasks of each task's
+# `score_metric` (higher is better).
+SCORE = "score"
 
 
 def split_log_key(key, tasks):

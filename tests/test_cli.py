@@ -1,5 +1,6 @@
 """The `mtkeras` command line on tiny data: train, resume, evaluate, export, errors."""
 
+import csv
 import json
 import os
 import signal
@@ -99,10 +100,13 @@ def test_train_writes_a_complete_run_directory(trained):
 
     state = json.load(open(os.path.join(run, "run.json")))
     assert state["status"] == "finished" and state["epochs_done"] == 3 and state["resumed_at_epochs"] == []
-    assert 1 <= state["best_epoch"] <= 3 and state["monitor"] == "val_loss"
+    assert state["monitor"] == "val_score"  # the default with a valid split: the mean of each task's score
     assert f"; {state['parameters']:,} parameters;" in result.stdout  # the weight count of the trained model
     history = open(os.path.join(run, "history.csv")).read().splitlines()
     assert len(history) == 4 and "val_intent_accuracy" in history[0]
+    rows = list(csv.DictReader(open(os.path.join(run, "history.csv"))))
+    scores = [float(row["val_score"]) for row in rows]
+    assert state["best_epoch"] == scores.index(max(scores)) + 1
     for name in ("best.weights.h5", "last.weights.h5"):
         assert os.path.getsize(os.path.join(run, "checkpoints", name)) > 0
     events = [f for _, _, files in os.walk(os.path.join(run, "logs")) for f in files if f.startswith("events.out")]

@@ -65,7 +65,7 @@ def test_defaults_are_filled_in():
     assert config.encoder.name == "bilstm"
     assert config.run_directory == "runs/demo"
     assert config.export_base_path == "saved_models/demo"
-    assert config.monitor == ("val_loss", "min")
+    assert config.monitor == ("val_score", "max")
     plain = config_to_dict(config)
     assert plain["training"]["schedule"] == {"name": "warmup_cosine", "warmup_fraction": 0.05}
     assert Config.model_validate(plain) == config
@@ -128,9 +128,9 @@ def test_cross_field_rules():
     assert any("training.monitor: 'val_intnt_accuracy' is not logged; did you mean 'val_intent_accuracy'?" in line
                for line in lines), lines
     # A metric the task's kind does not log never picks an epoch: refused.
-    lines = errors(with_lines("  monitor: val_slots_f1\n"))
-    assert any("training.monitor: 'val_slots_f1' is not logged" in line and "val_slots_accuracy" in line
-               for line in lines), lines
+    lines = errors(with_lines("  monitor: val_intent_f1\n"))
+    assert any("training.monitor: 'val_intent_f1' is not logged" in line and "val_intent_accuracy" in line
+               and "val_score" in line for line in lines), lines
     # Encoder options are the encoder's own arguments.
     lines = errors(GOOD + "encoder: {name: bilstm, config: {hidden_dims: 64}}\n")
     assert any("encoder.config.hidden_dims: not an option of bilstm; did you mean 'hidden_dim'?" in line for line in lines), lines
@@ -204,3 +204,7 @@ def test_the_monitor_direction_follows_the_metric():
     assert parse_config(with_monitor).monitor == ("val_sentiment_mae", "min")
     assert parse_config(with_lines("  monitor: val_intent_accuracy\n")).monitor == ("val_intent_accuracy", "max")
     assert parse_config(with_lines("  monitor: val_slots_loss\n")).monitor == ("val_slots_loss", "min")
+    assert parse_config(with_lines("  monitor: val_slots_f1\n")).monitor == ("val_slots_f1", "max")
+    assert parse_config(with_lines("  monitor: score\n")).monitor == ("score", "max")
+    with_pearson = regression.replace("  batch_size: 16\n", "  batch_size: 16\n  monitor: val_sentiment_pearson\n")
+    assert parse_config(with_pearson).monitor == ("val_sentiment_pearson", "max")

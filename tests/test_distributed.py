@@ -61,7 +61,8 @@ def test_two_replicas_match_single_device_training():
     assert out["same_init"] == 0.0
     assert out["max_update"] > 1e-2, "training must move the weights for the comparison to mean anything"
     assert out["max_weight_diff"] < TOLERANCE
-    for key in ("loss", "intent_loss", "slots_loss", "sentiment_loss", "intent_accuracy", "sentiment_accuracy"):
+    for key in ("loss", "intent_loss", "slots_loss", "sentiment_loss", "intent_accuracy", "sentiment_accuracy",
+                "slots_f1", "score"):
         assert out["history_mirrored"][key] == pytest.approx(out["history_single"][key], abs=1e-5), key
 
 

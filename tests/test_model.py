@@ -110,7 +110,7 @@ def test_word_dropout_only_in_training_and_only_real_words():
 def test_a_single_task_model_logs_what_its_task_declares(kind):
     # Keras names a single-output model's metrics without the output ("accuracy");
     # monitors, the epoch table and the reports read `<task>_<metric>` as the
-    # task's `logged_metrics` declare them.
+    # task's `logged_metrics` declare them, beside the model-wide `loss` and `score`.
     from mtkeras.data import Example, make_dataset
 
     name = "slots" if kind == "TokenTagging" else "intent"
@@ -120,5 +120,5 @@ def test_a_single_task_model_logs_what_its_task_declares(kind):
     model.compile(optimizer="adam")
     data = make_dataset(examples, [task], 4)
     history = model.fit(data, validation_data=data, epochs=1, verbose=0)
-    logged = ["loss"] + [f"{name}_{metric}" for metric in task.logged_metrics]
+    logged = ["loss", "score"] + [f"{name}_{metric}" for metric in task.logged_metrics]
     assert sorted(history.history) == sorted(logged + [f"val_{key}" for key in logged])

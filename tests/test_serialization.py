@@ -102,7 +102,16 @@ OBJECTS = {
     "MaskedBinaryAccuracy": lambda: training.MaskedBinaryAccuracy(threshold=[0.3, 0.6]),
     "MaskedMeanAbsoluteError": lambda: training.MaskedMeanAbsoluteError(),
     "MaskedLossMean": lambda: training.MaskedLossMean(training.MaskedSparseCategoricalCrossentropy(0.1)),
+    "MaskedEntityF1": lambda: training.MaskedEntityF1(["O", "B-x", "I-x"]),
+    "MaskedMicroF1": lambda: training.MaskedMicroF1(threshold=[0.4, 0.7]),
+    "MaskedPearson": lambda: training.MaskedPearson(),
 }
+
+
+def test_every_public_loss_and_metric_is_round_tripped():
+    public = {name for name in training.__all__ if isinstance(getattr(training, name), type)
+              and issubclass(getattr(training, name), (keras.losses.Loss, keras.metrics.Metric))}
+    assert public - {"MaskedLoss"} == set(OBJECTS)  # MaskedLoss: the base class of the losses
 
 
 @pytest.mark.parametrize("name", sorted(OBJECTS))

@@ -27,12 +27,47 @@ import tensorflow as tf
 _MIN_PROB = 1e-30
 
 
-def _bio_parts(label):
+def bio_entity_part(label):
     """`("B" | "I", type)` for a BIO entity tag, else None (same reading as
     `mtkeras.tasks.continuation_tag`)."""
     if len(label) > 2 and label[1] == "-" and label[0] in "BI":
         return label[0], label[2:]
     return None
+
+
+def bio_entity_marks(tag_ids, real, labels):
+    """Where each entity of a batch of BIO tag ids begins and ends.
+
+    `B-x` begins an entity; `I-x` continues an `x` entity and begins a new one
+    after anything else (the conlleval reading, for sequences that are not
+    valid BIO, as `mtkeras.tasks.bio_entities` reads strings); every other
+    tag ("O", or a tag not of the form `B-x`/`I-x`) is outside any entity,
+    and so is every word where `real` is False. Core TensorFlow ops only.
+
+    Args:
+        tag_ids: int32 `[B, T]` tensor of ids into `labels`.
+        real: bool `[B, T]` tensor, the words to read.
+        labels: list of str. The tag of each id.
+
+    Returns:
+        `(begins, last, kind)`: bool `[B, T]` marks of each entity's first
+        and last word (one of each per entity, in the same order along a
+        row), and int32 `[B, T]` the entity type's index (-1 outside).
+    """
+    parts = [bio_entity_part(label) for label in labels]
+    kinds = list(dict.fromkeys(part[1] for part in parts if part))
+    is_entity = tf.constant([part is not None for part in parts], tf.bool)
+    is_inside = tf.constant([part is not None and part[0] == "I" for part in parts], tf.bool)
+    kind_ids = tf.constant([kinds.index(part[1]) if part else -1 for part in parts], tf.int32)
+    batch, steps = tf.shape(tag_ids)[0], tf.shape(tag_ids)[1]
+    entity = tf.gather(is_entity, tag_ids) & real
+    kind = tf.where(entity, tf.gather(kind_ids, tag_ids), -1)
+    # The previous word's entity type (-1 before the first word and after a
+    # word outside entities); the concat-then-slice form also works for T = 0.
+    previous = tf.concat([tf.fill([batch, 1], -1), kind], axis=1)[:, :steps]
+    continues = entity & tf.gather(is_inside, tag_ids) & tf.equal(kind, previous)
+    next_continues = tf.concat([continues, tf.zeros([batch, 1], tf.bool)], axis=1)[:, 1:]
+    return entity & ~continues, entity & ~next_continues, kind
 
 
 def bio_transition_mask(labels):
@@ -44,7 +79,7 @@ def bio_transition_mask(labels):
     Returns:
         A `[C, C]` bool numpy array.
     """
-    parts = [_bio_parts(label) for label in labels]
+    parts = [bio_entity_part(label) for label in labels]
     allowed = np.ones([len(labels), len(labels)], dtype=bool)
     for j, part_j in enumerate(parts):
         if part_j is None or part_j[0] != "I":
@@ -61,7 +96,7 @@ def bio_start_mask(labels):
         A `[C]` bool numpy array.
     """
     return np.array(
-        [not (part is not None and part[0] == "I") for part in map(_bio_parts, labels)],
+        [not (part is not None and part[0] == "I") for part in map(bio_entity_part, labels)],
         dtype=bool,
     ).reshape([len(labels)])
 
@@ -70,7 +105,7 @@ def is_valid_bio(tags):
     """Whether a sequence of tag strings is valid BIO (every `I-x` continues an `x`)."""
     previous = None
     for tag in tags:
-        part = _bio_parts(tag)
+        part = bio_entity_part(tag)
         if part is not None and part[0] == "I" and (previous is None or previous[1] != part[1]):
             return False
         previous = part

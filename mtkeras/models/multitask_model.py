@@ -204,11 +204,16 @@ class MultiTaskModel(keras.Model):
         return total
 
     def get_metrics_result(self):
-        """Metric values, with each task's exact labelled-item loss as `<task>_loss`.
+        """Metric values, with each task's exact labelled-item loss as `<task>_loss`, and `score`.
 
         Keras logs `<task>_loss` as a mean of per-batch losses, which batches
         without labels for the task pull towards 0; each task's
         `MaskedLossMean` metric holds the mean over labelled items instead.
+        `score` (`val_score` on validation data) is the mean over tasks of
+        each task's `score_metric`: accuracy, entity F1 for token tags,
+        micro-F1 for multi-label, Pearson for regression. Unlike the summed
+        loss, it does not let one task's scale decide for all, so it is what
+        picks the best epoch of a multi-task run by default.
         """
         results = super().get_metrics_result()
         if len(self.tasks) == 1:
@@ -222,6 +227,9 @@ class MultiTaskModel(keras.Model):
             exact = results.pop(f"{task.name}_{LABELLED_LOSS}", None)
             if exact is not None:
                 results[f"{task.name}_loss"] = exact
+        scores = [results.get(f"{task.name}_{task.score_metric}") for task in self.tasks]
+        if scores and all(score is not None for score in scores):
+            results[names.SCORE] = tf.add_n([tf.cast(score, tf.float32) for score in scores]) / len(scores)
         if self.uncertainty is not None:
             weights = self.uncertainty.task_weights()
             for i, task in enumerate(self.tasks):

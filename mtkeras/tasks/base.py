@@ -43,6 +43,9 @@ class Task:
     level = SENTENCE
     # What `fit` logs for the task, as `<task>_<metric>` (and `val_<task>_<metric>`).
     logged_metrics = ("loss",)
+    # The logged metric, higher is better, that stands for the task in the
+    # model's `score` log (the mean over tasks; see `MultiTaskModel`).
+    score_metric = None
 
     def __init__(self, name, loss_weight=1.0, dropout=0.1, pair=False):
         if not isinstance(name, str) or not name.isidentifier():
@@ -126,6 +129,7 @@ class ClassificationTask(Task):
     """
 
     logged_metrics = ("accuracy", "loss")
+    score_metric = "accuracy"
 
     def __init__(self, name, labels, loss_weight=1.0, dropout=0.1, label_smoothing=0.0, pair=False):
         super().__init__(name, loss_weight=loss_weight, dropout=dropout, pair=pair)

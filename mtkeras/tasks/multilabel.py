@@ -7,7 +7,7 @@ from mtkeras import names
 from mtkeras.heads import MultiLabelClassificationHead
 from mtkeras.tasks.base import LABELLED_LOSS, UNKNOWN_LABEL_ID, ClassificationTask, register_task
 from mtkeras.training.losses import MaskedBinaryCrossentropy
-from mtkeras.training.metrics import MaskedBinaryAccuracy, MaskedLossMean
+from mtkeras.training.metrics import MaskedBinaryAccuracy, MaskedLossMean, MaskedMicroF1
 
 
 @register_task
@@ -32,6 +32,8 @@ class MultiLabelClassification(ClassificationTask):
     """
 
     kind = "multi_label_classification"
+    logged_metrics = ("accuracy", "micro_f1", "loss")
+    score_metric = "micro_f1"
 
     def __init__(self, name, labels, thresholds=0.5, separator=",", **kwargs):
         super().__init__(name, labels, **kwargs)
@@ -65,6 +67,7 @@ class MultiLabelClassification(ClassificationTask):
     def metrics(self):
         return [
             MaskedBinaryAccuracy(self._threshold_values.tolist(), name="accuracy"),
+            MaskedMicroF1(self._threshold_values.tolist(), name="micro_f1"),
             MaskedLossMean(self.loss(), name=LABELLED_LOSS),
         ]
 

@@ -6,7 +6,7 @@ from mtkeras import names
 from mtkeras.heads import RegressionHead
 from mtkeras.tasks.base import Task, register_task
 from mtkeras.training.losses import MaskedMeanSquaredError
-from mtkeras.training.metrics import MaskedMeanAbsoluteError
+from mtkeras.training.metrics import MaskedMeanAbsoluteError, MaskedPearson
 
 
 @register_task
@@ -22,7 +22,8 @@ class Regression(Task):
     """
 
     kind = "regression"
-    logged_metrics = ("mae", "loss")
+    logged_metrics = ("mae", "pearson", "loss")
+    score_metric = "pearson"
 
     def build_head(self):
         return RegressionHead(dropout=self.dropout, pair=self.pair, name=self.name)
@@ -31,7 +32,7 @@ class Regression(Task):
         return MaskedMeanSquaredError(name=f"{self.name}_loss")
 
     def metrics(self):
-        return [MaskedMeanAbsoluteError(name="mae"), *super().metrics()]
+        return [MaskedMeanAbsoluteError(name="mae"), MaskedPearson(name="pearson"), *super().metrics()]
 
     def encode(self, value, num_words, source="", unknown="raise"):
         if value is None:

@@ -5,8 +5,9 @@ import tensorflow as tf
 
 from mtkeras import names
 from mtkeras.heads import TokenClassificationHead
-from mtkeras.heads.bio_decoding import decode_bio
+from mtkeras.heads.bio_decoding import bio_entity_marks, bio_entity_part, decode_bio
 from mtkeras.tasks.base import TOKEN, ClassificationTask, register_task
+from mtkeras.training.metrics import MaskedEntityF1
 
 
 @register_task
@@ -36,6 +37,8 @@ class TokenTagging(ClassificationTask):
 
     kind = "token_tagging"
     level = TOKEN
+    logged_metrics = ("accuracy", "f1", "loss")  # f1: entities of the argmax tags
+    score_metric = "f1"
 
     def __init__(self, name, labels, sentence_context=False, **kwargs):
         super().__init__(name, labels, **kwargs)
@@ -59,6 +62,9 @@ class TokenTagging(ClassificationTask):
         return TokenClassificationHead(
             self.num_labels, dropout=self.dropout, sentence_context=self.sentence_context, name=self.name
         )
+
+    def metrics(self):
+        return [MaskedEntityF1(self.labels, name="f1"), *super().metrics()]
 
     def get_config(self):
         return {**super().get_config(), "sentence_context": self.sentence_context}
@@ -96,9 +102,8 @@ def continuation_tag(tag):
 
     "B-city" and "I-city" continue as "I-city"; anything else continues as is.
     """
-    if len(tag) > 2 and tag[1] == "-" and tag[0] in "BI":
-        return "I-" + tag[2:]
-    return tag
+    part = bio_entity_part(tag)
+    return "I-" + part[1] if part else tag
 
 
 def bio_entities(words, tags):
@@ -126,21 +131,12 @@ def bio_entities(words, tags):
     return [(kind, " ".join(span)) for kind, span in entities]
 
 
-def _entity_part(tag):
-    """`("B" | "I", type)` for an entity tag, else None: the reading of `bio_entities`."""
-    prefix, _, kind = tag.partition("-")
-    return (prefix, kind) if prefix in ("B", "I") and kind else None
-
-
 def bio_entity_spans(tag_ids, lengths, labels):
     """The entities of a batch of BIO tag ids, as padded dense tensors.
 
-    Reads tags as `bio_entities` does: `B-x` starts an entity, `I-x` continues
-    an `x` entity and starts a new one after anything else (the conlleval
-    reading, for sequences that are not valid BIO), and every other tag
-    ("O", or a tag not of the form `B-x`/`I-x`) is outside any entity.
-    Core TensorFlow ops only, vectorised over the batch: it runs eagerly, in
-    a `tf.function` with unknown batch size and length, and in a SavedModel.
+    Reads tags as `bio_entities` does (see `bio_entity_marks`). Core
+    TensorFlow ops only, vectorised over the batch: it runs eagerly, in a
+    `tf.function` with unknown batch size and length, and in a SavedModel.
 
     Args:
         tag_ids: int `[B, T]` tensor of ids into `labels`.
@@ -160,27 +156,10 @@ def bio_entity_spans(tag_ids, lengths, labels):
     >>> starts.numpy().tolist(), ends.numpy().tolist(), types.numpy().tolist()
     ([[0, 2]], [[2, 3]], [[b'city', b'date']])
     """
-    parts = [_entity_part(label) for label in labels]
-    kinds = list(dict.fromkeys(part[1] for part in parts if part))
-    # Per tag id: is it an entity tag, is it `I-x`, the id of x (-1: none), the name of x.
-    is_entity = tf.constant([part is not None for part in parts], tf.bool)
-    is_inside = tf.constant([part is not None and part[0] == "I" for part in parts], tf.bool)
-    kind_ids = tf.constant([kinds.index(part[1]) if part else -1 for part in parts], tf.int32)
-    kind_names = tf.constant([part[1] if part else "" for part in parts], tf.string)
-
+    kind_names = tf.constant([part[1] if part else "" for part in map(bio_entity_part, labels)], tf.string)
     tag_ids = tf.cast(tf.convert_to_tensor(tag_ids), tf.int32)
-    shape = tf.shape(tag_ids)
-    batch, steps = shape[0], shape[1]
-    real = tf.sequence_mask(lengths, steps)
-    entity = tf.gather(is_entity, tag_ids) & real
-    kind = tf.where(entity, tf.gather(kind_ids, tag_ids), -1)
-    # The previous word's entity type (-1 before the first word and after a
-    # word outside entities); the concat-then-slice form also works for T = 0.
-    previous = tf.concat([tf.fill([batch, 1], -1), kind], axis=1)[:, :steps]
-    continues = entity & tf.gather(is_inside, tag_ids) & tf.equal(kind, previous)
-    begins = entity & ~continues
-    next_continues = tf.concat([continues, tf.zeros([batch, 1], tf.bool)], axis=1)[:, 1:]
-    last = entity & ~next_continues
+    batch = tf.shape(tag_ids)[0]
+    begins, last, _ = bio_entity_marks(tag_ids, tf.sequence_mask(lengths, tf.shape(tag_ids)[1]), labels)
 
     # Both masks hold one True per entity; tf.where lists them in row-major
     # order, so the i-th begin and the i-th last word of a text are one entity.

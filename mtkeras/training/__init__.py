@@ -6,7 +6,15 @@ from mtkeras.training.losses import (
     MaskedMeanSquaredError,
     MaskedSparseCategoricalCrossentropy,
 )
-from mtkeras.training.metrics import MaskedAccuracy, MaskedBinaryAccuracy, MaskedLossMean, MaskedMeanAbsoluteError
+from mtkeras.training.metrics import (
+    MaskedAccuracy,
+    MaskedBinaryAccuracy,
+    MaskedEntityF1,
+    MaskedLossMean,
+    MaskedMeanAbsoluteError,
+    MaskedMicroF1,
+    MaskedPearson,
+)
 from mtkeras.training.precision import set_mixed_precision
 from mtkeras.training.schedules import default_learning_rate, default_optimizer
 from mtkeras.training.strategy import get_strategy
@@ -15,10 +23,13 @@ __all__ = [
     "MaskedAccuracy",
     "MaskedBinaryAccuracy",
     "MaskedBinaryCrossentropy",
+    "MaskedEntityF1",
     "MaskedLoss",
     "MaskedLossMean",
     "MaskedMeanAbsoluteError",
     "MaskedMeanSquaredError",
+    "MaskedMicroF1",
+    "MaskedPearson",
     "MaskedSparseCategoricalCrossentropy",
     "default_learning_rate",
     "default_optimizer",

@@ -88,10 +88,10 @@ class EpochTable(keras.callbacks.Callback):
     Keras logs every task's metrics on one long line (`intent_accuracy: ...
     val_slots_loss: ...`); this groups them by task:
 
-        epoch 3/6  14.2 s  loss 0.3121  val_loss 0.2874
-        task           loss  accuracy |  val_loss  val_accuracy
-        intent       0.0412    0.9912 |    0.0377        0.9900
-        slots        0.1520    0.9601 |    0.1391        0.9652
+        epoch 3/6  14.2 s  loss 0.3100  score 0.9300  val_loss 0.2800  val_score 0.9200
+        task        loss  accuracy        f1  | val_loss  val_accuracy    val_f1
+        intent    0.0400    0.9900         -  |   0.0300        0.9900         -
+        slots     0.1500    0.9600    0.8700  |   0.1300        0.9600    0.8600
 
     Args:
         tasks: list of str. Task names, in the order to print them.
@@ -122,10 +122,11 @@ class EpochTable(keras.callbacks.Callback):
         head = f"epoch {epoch + 1}" + (f"/{self.epochs}" if self.epochs else "")
         if seconds is not None:
             head += f"  {seconds:.1f} s"
-        for key in ("loss", "val_loss"):
+        from mtkeras.names import SCORE, VALIDATION_PREFIX, split_log_key
+
+        for key in ("loss", SCORE, VALIDATION_PREFIX + "loss", VALIDATION_PREFIX + SCORE):
             if key in logs:
                 head += f"  {key} {float(logs[key]):.4f}"
-        from mtkeras.names import split_log_key
 
         metrics, has_val = [], False
         for key in logs:
