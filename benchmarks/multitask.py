@@ -7,13 +7,16 @@ Trains, for each seed:
   (b) four single-task models with the same encoder configuration, each on
       the data of its own task.
 Every model goes through `mtkeras.run.train` exactly as `mtkeras train` runs a
-config: the same epochs, the best epoch picked on the valid/dev splits by
-validation loss (never on test), early stopping by the same patience, then
+config: the same epochs, the best epoch picked on the valid/dev splits by the
+package's default monitor, `val_score` (the mean over the model's tasks of
+each task's accuracy or entity F1; never on test), early stopping on it with
+the same patience, then
 scored on test and exported. The latency compares the shared model answering
 one text for all four tasks with the four single-task models answering it in
 turn (exported SavedModels, `serving_default`, one text per call, in process).
 
-Prints one JSON object, writes it to `OUTPUT_DIR/multitask_<encoder>.json`,
+Prints one JSON object, writes it to `OUTPUT_DIR/multitask_<encoder>.json`
+(`multitask_<encoder>_<monitor>.json` with `--monitor`),
 and rewrites `--results-md` (benchmarks/RESULTS.md) from every
 `multitask_*.json` in OUTPUT_DIR, with the published figures beside ours.
 
@@ -116,6 +119,8 @@ def model_config(name, tasks, args, work_dir, seed):
         config["encoder"] = {"name": args.encoder}
     if args.batch_size:
         config["training"]["batch_size"] = args.batch_size
+    if args.monitor:
+        config["training"]["monitor"] = args.monitor
     return config
 
 
@@ -140,6 +145,7 @@ def train_one(name, tasks, args, work_dir, seed):
         "train_seconds": outcome["train_seconds"],
         "epochs_done": outcome["epochs_done"],
         "best_epoch": outcome["best_epoch"],
+        "monitor": config.monitor[0],
         "parameters": outcome["parameters"],
         "export_path": outcome["export_path"],
         "export_bytes": folder_bytes(outcome["export_path"]),
@@ -264,7 +270,7 @@ def summarize(rows, lat, args):
         "command": "python benchmarks/multitask.py " + " ".join(shlex.quote(a) for a in args.argv),
         "settings": {"seeds": seeds, "epochs": args.epochs, "patience": args.patience,
                      "max_examples": args.max_examples, "batch_size": args.batch_size or "package default (32)",
-                     "selection": "best epoch by val_loss on the valid/dev splits"},
+                     "monitor": args.monitor or "package default"},
         "tasks": tasks,
         "cost": cost,
         "latency": lat,
@@ -274,6 +280,11 @@ def summarize(rows, lat, args):
 
 
 # === RESULTS.md ===
+
+
+def _monitor(result):
+    """The log that picked the best epochs (runs from before it was recorded used val_loss)."""
+    return " and ".join(sorted({row.get("monitor", "val_loss") for row in result["runs"]}))
 
 
 def _row_cells(task, result):
@@ -290,18 +301,20 @@ def results_markdown(results):
         "",
         "Written by `benchmarks/multitask.py` from its JSON files (`benchmarks/results/`);",
         "do not edit by hand. Test metrics in %, mean ± standard deviation over seeds.",
-        "The best epoch of every model is picked on the valid/dev splits (validation",
-        "loss), never on test. Measured on the shared 2-core CPU machine.",
+        "The best epoch of every model is picked on the valid/dev splits, never on test",
+        "(each section says by which log). Measured on the shared 2-core CPU machine.",
     ]
     for result in results:
         cost, lat, settings = result["cost"], result["latency"], result["settings"]
         seeds = len(settings["seeds"])
         lines += [
             "",
-            f"## Encoder: {result['encoder']}{'; quick run: small slices, not a result' if result['quick'] else ''}",
+            f"## Encoder: {result['encoder']}, best epoch by {_monitor(result)}"
+            f"{'; quick run: small slices, not a result' if result['quick'] else ''}",
             "",
             f"`{result['command']}`",
             "",
+            *([f"Note: {result['note']}.", ""] if result.get("note") else []),
             f"{seeds} seed(s) {settings['seeds']}; at most {settings['epochs']} epoch(s), early stopping with patience "
             f"{settings['patience']}; batch {settings['batch_size']}; examples per split and source: "
             f"{settings['max_examples'] or 'all'}.",
@@ -354,7 +367,7 @@ def write_results_markdown(output_dir, path):
             with open(os.path.join(output_dir, name)) as f:
                 results.append(json.load(f))
     # The from-scratch default first, then pretrained encoders.
-    results.sort(key=lambda r: (not r["encoder"].startswith("bilstm"), r["encoder"]))
+    results.sort(key=lambda r: (not r["encoder"].startswith("bilstm"), r["encoder"], "note" in r))
     with open(path, "w") as f:
         f.write(results_markdown(results))
 
@@ -369,8 +382,10 @@ def main(argv=None):
     parser.add_argument("--encoder", default=None, help="encoder name (default: the package default, bilstm)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default 3; quick: 1)")
     parser.add_argument("--epochs", type=int, default=10, help="at most this many epochs per model (package default 10)")
-    parser.add_argument("--patience", type=int, default=2, help="early stopping on val_loss, the same for every model")
+    parser.add_argument("--patience", type=int, default=2, help="early stopping on the monitor, the same for every model")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the package default (32)")
+    parser.add_argument("--monitor", default=None, choices=["val_loss", "val_score"],
+                        help="the log that picks every model's best epoch (default: the package default, val_score)")
     parser.add_argument("--max-examples", type=int, default=None,
                         help="first N examples of every split of each source (below 1821 the SST-2 test set is cut)")
     parser.add_argument("--latency-texts", type=int, default=300)
@@ -416,6 +431,7 @@ def main(argv=None):
     result = summarize(rows, lat, args)
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
     name = os.path.basename(os.path.normpath(args.encoder or "bilstm"))  # a preset folder: its name
+    name += f"_{args.monitor}" if args.monitor else ""
     with open(os.path.join(output_dir, f"multitask_{name}.json"), "w") as f:
         json.dump(result, f, indent=1)
     write_results_markdown(output_dir, results_md)

@@ -72,6 +72,7 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
         assert row["tasks"] == (list(TASKS) if row["model"] == "multitask" else [row["model"]])
         assert (work / row["export_path"] / "saved_model.pb").exists()
         assert 1 <= row["best_epoch"] <= row["epochs_done"] == 1
+        assert row["monitor"] == "val_score"  # the package default picks every model's epoch
         assert all(0.0 <= value <= 100.0 for value in row["test"].values())
         run_state = json.load(open(work / "runs" / f"{row['model']}-seed{row['seed']}" / "run.json"))
         assert run_state["parameters"] == row["parameters"] and run_state["status"] == "finished"
@@ -107,7 +108,7 @@ def test_summary_means_deltas_and_goals():
         tasks = list(TASKS) if model == "multitask" else [model]
         return {"model": model, "seed": seed, "tasks": tasks, "test": dict(zip(tasks, scores)),
                 "test_examples": {t: 10 for t in tasks}, "train_seconds": seconds, "epochs_done": 3,
-                "best_epoch": 2, "parameters": parameters, "export_bytes": parameters * 4}
+                "best_epoch": 2, "monitor": "val_score", "parameters": parameters, "export_bytes": parameters * 4}
 
     rows = []
     for seed, shift in ((0, 0.0), (1, 1.0)):
@@ -119,6 +120,7 @@ def test_summary_means_deltas_and_goals():
 
     class Args:
         encoder, quick, argv, epochs, patience, max_examples, batch_size = None, False, ["--data-dir", "d"], 3, 2, None, None
+        monitor = None
 
     summary = benchmark.summarize(rows, latency, Args)
     intent, slots, entities = (summary["tasks"][t] for t in ("intent", "slots", "entities"))
@@ -135,5 +137,6 @@ def test_summary_means_deltas_and_goals():
         "one_call_faster_than_four": True,
     }
     markdown = benchmark.results_markdown([summary])
+    assert "## Encoder: bilstm (package default), best epoch by val_score\n" in markdown
     assert "| slots (snips, entity F1 (exact span)) | 93.50 ± 0.71 | 94.50 ± 0.71 | -1.00 | **no** |" in markdown
     assert "| 30.3% | ≤ 40 %: met |" in markdown
