@@ -213,7 +213,8 @@ class MultiTaskModel(keras.Model):
         each task's `score_metric`: accuracy, entity F1 for token tags,
         micro-F1 for multi-label, Pearson for regression. Unlike the summed
         loss, it does not let one task's scale decide for all, so it is what
-        picks the best epoch of a multi-task run by default.
+        picks the best epoch of a multi-task run by default. A task without
+        labelled items in the data scores 0: a constant that moves no choice.
         """
         results = super().get_metrics_result()
         if len(self.tasks) == 1:
