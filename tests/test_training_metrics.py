@@ -9,6 +9,7 @@ import mtkeras
 from conftest import build_tiny_model, tiny_examples
 from mtkeras.data import Example, make_dataset
 from mtkeras.evaluation import entity_scores, pearson
+from mtkeras.heads.bio_decoding import is_valid_bio
 from mtkeras.training import MaskedEntityF1, MaskedMicroF1, MaskedPearson
 
 TAGS = ["O", "B-city", "I-city", "B-date", "I-date", "B-time", "I-time"]
@@ -19,12 +20,12 @@ def _random_batches(rng, batches=4, size=6):
     for _ in range(batches):
         steps = int(rng.integers(1, 9))
         lengths = rng.integers(0, steps + 1, size)
-        lengths[0] = steps
+        lengths[:2] = steps
         # Mostly entity tags, so that spans are long and often overlap.
         gold = rng.choice(len(TAGS), [size, steps], p=[0.3] + [0.7 / 6] * 6)
         pred = np.where(rng.random([size, steps]) < 0.7, gold, rng.integers(0, len(TAGS), [size, steps]))
         weights = (np.arange(steps)[None, :] < lengths[:, None]).astype(np.float32)
-        weights[rng.random(size) < 0.2] = 0.0  # texts without a label for the task
+        weights[(rng.random(size) < 0.2) | (np.arange(size) == 1)] = 0.0  # texts without a label for the task
         probs = np.full([size, steps, len(TAGS)], 0.01, np.float32)
         np.put_along_axis(probs, pred[..., None], 0.9, axis=-1)
         yield gold, probs, weights, pred
@@ -34,7 +35,9 @@ def test_entity_f1_matches_seqeval_over_batches_of_random_tags():
     rng = np.random.default_rng(7)
     metric = MaskedEntityF1(TAGS)
     gold_texts, pred_texts = [], []
-    for gold, probs, weights, pred in _random_batches(rng):
+    batches = list(_random_batches(rng))
+    assert any(not is_valid_bio([TAGS[i] for i in row]) for *_, pred in batches for row in pred)
+    for gold, probs, weights, pred in batches:
         metric.update_state(tf.constant(gold), tf.constant(probs), tf.constant(weights))
         for row in range(len(gold)):
             labelled = weights[row] > 0
@@ -48,14 +51,14 @@ def test_entity_f1_matches_seqeval_over_batches_of_random_tags():
     assert float(metric.result()) == 0.0
 
 
-def test_entity_f1_counts_an_unknown_gold_tag_and_aligns_to_the_models_words():
+def test_entity_f1_counts_unknown_gold_tags_as_evaluate_does_and_aligns_to_the_models_words():
     metric = MaskedEntityF1(TAGS)
-    probs = np.full([1, 3, len(TAGS)], 0.01, np.float32)
-    probs[0, [0, 1, 2], [1, 2, 0]] = 0.9  # predicted: B-city I-city O
-    # Gold: B-city I-city, then a tag the task does not know (id -1): an
-    # entity that nothing can match. A fourth labelled word lies past the
-    # three the model read and is not scored.
-    metric.update_state(tf.constant([[1, 2, -1, 3]]), tf.constant(probs), tf.constant([[1.0, 1.0, 1.0, 1.0]]))
+    probs = np.full([1, 4, len(TAGS)], 0.01, np.float32)
+    probs[0, [0, 1, 2, 3], [1, 2, 0, 0]] = 0.9  # predicted: B-city I-city O O
+    # Gold: B-city I-city, then two words with a tag the task does not know
+    # (id -1): one entity, as `evaluate` reads them, that nothing can match.
+    # A fifth labelled word lies past the four the model read: not scored.
+    metric.update_state(tf.constant([[1, 2, -1, -1, 3]]), tf.constant(probs), tf.constant([[1.0] * 5]))
     assert float(metric.result()) == pytest.approx(2 * 1 / (1 + 2))
 
 
@@ -88,9 +91,12 @@ def test_pearson_is_exact_over_batches_and_skips_unlabelled_texts():
         ys += list(y[w > 0])
     # Per-batch correlations averaged would differ; the exact one is pooled.
     assert float(metric.result()) == pytest.approx(pearson(np.array(xs), np.array(ys)), abs=1e-5)
-    metric.reset_state()
-    metric.update_state(tf.constant([1.0, 1.0]), tf.constant([0.5, 2.0]))
-    assert float(metric.result()) == 0.0  # no spread in the gold values
+    # No spread on one side: 0, also where float rounding leaves noise in
+    # the sums (5000 copies of 0.7 against 5000 of 0.3).
+    for gold, predicted in (([1.0, 1.0], [0.5, 2.0]), ([0.7] * 5000, [0.3] * 5000), ([0.2, 0.9], [0.4] * 2)):
+        metric.reset_state()
+        metric.update_state(tf.constant(gold), tf.constant(predicted))
+        assert float(metric.result()) == 0.0, (gold[:2], predicted[:2])
 
 
 def test_fit_logs_score_the_mean_of_each_tasks_own_metric_and_evaluate_agrees():

@@ -230,6 +230,8 @@ def sequence_log_score(probs, tags):
 
 
 __all__ = [
+    "bio_entity_marks",
+    "bio_entity_part",
     "bio_start_mask",
     "bio_transition_mask",
     "decode_bio",

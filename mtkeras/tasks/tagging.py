@@ -119,8 +119,9 @@ def bio_entities(words, tags):
     entities = []
     current = None
     for word, tag in zip(words, tags):
-        prefix, _, kind = tag.partition("-")
-        if prefix in ("B", "I") and kind:
+        part = bio_entity_part(tag)
+        if part is not None:
+            prefix, kind = part
             if prefix == "I" and current is not None and current[0] == kind:
                 current[1].append(word)
                 continue

@@ -116,15 +116,17 @@ class MaskedEntityF1(keras.metrics.Metric):
 
     The training-time view of `mtkeras.evaluate`'s entity F1: an entity
     counts as right when its first word, last word and type all match a gold
-    entity (conlleval reading of tags, see
-    `mtkeras.heads.bio_decoding.bio_entity_marks`). Predicted tags are the
-    per-word argmax, not the constrained Viterbi path of evaluation and
-    export, so the two may differ slightly. Words with weight 0 (missing
-    labels, padding) are outside every entity on both sides; a gold tag
-    unknown to the task (id -1) is an entity of its own type that no
-    prediction matches. The counts of right, predicted and gold entities
-    are variables summed across replicas, so the value is exact under
-    `tf.distribute`. With no entity on either side the value is 0.
+    entity (conlleval reading of BIO tags, see
+    `mtkeras.heads.bio_decoding.bio_entity_marks`). It differs from
+    `evaluate` in two ways: predicted tags are the per-word argmax, not the
+    constrained Viterbi path of evaluation and export, and labelled words
+    past the model's `max_words` are not scored (`evaluate` counts them as
+    missed). Words with weight 0 (missing labels, padding) are outside every
+    entity on both sides; a run of gold tags unknown to the task (id -1) is
+    one entity of a type no prediction has, as `evaluate` reads it. The
+    counts of right, predicted and gold entities are float64 variables
+    summed across replicas, so the value is exact under `tf.distribute`.
+    With no entity on either side the value is 0.
 
     Args:
         labels: list of str. The task's tags, in id order.
@@ -134,12 +136,13 @@ class MaskedEntityF1(keras.metrics.Metric):
     def __init__(self, labels, name="f1", dtype=None):
         super().__init__(name=name, dtype=dtype)
         self.labels = list(labels)
-        # An unknown gold tag reads as an entity type of its own; a word to
-        # skip reads as a tag outside entities. Neither is a real tag name.
-        self._read_as = self.labels + ["B-\0unknown", "\0outside"]
-        self.right = self.add_variable(shape=(), initializer="zeros", name="right", aggregation="sum")
-        self.predicted = self.add_variable(shape=(), initializer="zeros", name="predicted", aggregation="sum")
-        self.gold = self.add_variable(shape=(), initializer="zeros", name="gold", aggregation="sum")
+        # Unknown gold tags read as an entity type of their own (no real tag
+        # name holds "\0"); `I-` joins a run of them into one entity.
+        self._read_as = self.labels + ["I-\0unknown"]
+        self.right, self.predicted, self.gold = (
+            self.add_variable(shape=(), initializer="zeros", dtype="float64", name=name, aggregation="sum")
+            for name in ("right", "predicted", "gold")
+        )
 
     def _entities(self, tag_ids, real):
         """int64 `[N]` keys, one per entity: (text, first word, last word, type)."""
@@ -152,23 +155,18 @@ class MaskedEntityF1(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true, sample_weight = align_to_prediction(y_true, y_pred, sample_weight, item_rank=2)
         real = sample_weight > 0
-        gold_ids = tf.where(tf.cast(y_true, tf.int32) < 0, len(self.labels), tf.cast(y_true, tf.int32))
-        gold_ids = tf.where(real, gold_ids, len(self.labels) + 1)
-        pred_ids = tf.where(real, tf.argmax(y_pred, axis=-1, output_type=tf.int32), len(self.labels) + 1)
+        gold_ids = tf.cast(y_true, tf.int32)
+        gold_ids = tf.where(gold_ids < 0, len(self.labels), gold_ids)
+        pred_ids = tf.argmax(y_pred, axis=-1, output_type=tf.int32)
         gold, predicted = self._entities(gold_ids, real), self._entities(pred_ids, real)
         # Keys are unique on each side: the shared ones are the right entities.
         both = tf.concat([gold, predicted], axis=0)
         right = tf.size(both) - tf.size(tf.unique(both).y)
-        self.right.assign_add(tf.cast(right, self.dtype))
-        self.predicted.assign_add(tf.cast(tf.size(predicted), self.dtype))
-        self.gold.assign_add(tf.cast(tf.size(gold), self.dtype))
+        for variable, count in ((self.right, right), (self.predicted, tf.size(predicted)), (self.gold, tf.size(gold))):
+            variable.assign_add(tf.cast(count, tf.float64))
 
     def result(self):
-        return tf.math.divide_no_nan(2.0 * self.right, self.predicted + self.gold)
-
-    def reset_state(self):
-        for variable in (self.right, self.predicted, self.gold):
-            variable.assign(0.0)
+        return tf.cast(tf.math.divide_no_nan(2.0 * self.right, self.predicted + self.gold), self.dtype)
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, "labels": list(self.labels)}
@@ -180,7 +178,8 @@ class MaskedMicroF1(keras.metrics.Metric):
 
     Counts true positives, false positives and false negatives over every
     (text, label) pair of the labelled texts, summed across batches and
-    replicas, as `mtkeras.evaluate`'s `micro_f1` does. 0 with nothing to count.
+    replicas (float64), as `mtkeras.evaluate`'s `micro_f1` does. 0 with
+    nothing to count.
 
     Args:
         threshold: float or list of float. Probability at which a label is on.
@@ -190,23 +189,22 @@ class MaskedMicroF1(keras.metrics.Metric):
     def __init__(self, threshold=0.5, name="micro_f1", dtype=None):
         super().__init__(name=name, dtype=dtype)
         self.threshold = threshold
-        self.true_positives = self.add_variable(shape=(), initializer="zeros", name="tp", aggregation="sum")
-        self.errors = self.add_variable(shape=(), initializer="zeros", name="fp_fn", aggregation="sum")
+        self.true_positives, self.errors = (
+            self.add_variable(shape=(), initializer="zeros", dtype="float64", name=name, aggregation="sum")
+            for name in ("tp", "fp_fn")
+        )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true, y_pred, sample_weight = flatten_items(y_true, y_pred, sample_weight, item_rank=1, sparse=False)
         labelled = sample_weight[:, None] > 0
         gold = (tf.cast(y_true, tf.float32) > 0.5) & labelled
         predicted = (tf.cast(y_pred, tf.float32) >= tf.constant(self.threshold, tf.float32)) & labelled
-        self.true_positives.assign_add(tf.reduce_sum(tf.cast(gold & predicted, self.dtype)))
-        self.errors.assign_add(tf.reduce_sum(tf.cast(tf.not_equal(gold, predicted), self.dtype)))
+        self.true_positives.assign_add(tf.reduce_sum(tf.cast(gold & predicted, tf.float64)))
+        self.errors.assign_add(tf.reduce_sum(tf.cast(tf.not_equal(gold, predicted), tf.float64)))
 
     def result(self):
-        return tf.math.divide_no_nan(2.0 * self.true_positives, 2.0 * self.true_positives + self.errors)
-
-    def reset_state(self):
-        for variable in (self.true_positives, self.errors):
-            variable.assign(0.0)
+        value = tf.math.divide_no_nan(2.0 * self.true_positives, 2.0 * self.true_positives + self.errors)
+        return tf.cast(value, self.dtype)
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}
@@ -218,7 +216,8 @@ class MaskedPearson(keras.metrics.Metric):
 
     Keeps weighted sums of `x`, `y`, `x²`, `y²` and `xy` (float64, summed
     across replicas) instead of averaging per-batch correlations. 0 when
-    either side has no spread.
+    either side has no spread (below float64 rounding of its sum of
+    squares); clipped to [-1, 1].
 
     Args:
         name: str. Name of the metric.
@@ -241,13 +240,13 @@ class MaskedPearson(keras.metrics.Metric):
 
     def result(self):
         n, x, y, xx, yy, xy = self.sums
-        spread = (n * xx - x * x) * (n * yy - y * y)
-        value = tf.math.divide_no_nan(n * xy - x * y, tf.sqrt(tf.maximum(spread, 0.0)))
-        return tf.cast(value, self.dtype)
-
-    def reset_state(self):
-        for variable in self.sums:
-            variable.assign(tf.zeros((), tf.float64))
+        # n * sum(v²) - sum(v)² is n² times the variance; rounding leaves
+        # noise of about 1e-16 * n * sum(v²) where the variance is 0.
+        spread_x, spread_y = n * xx - x * x, n * yy - y * y
+        flat = (spread_x <= 1e-12 * n * xx) | (spread_y <= 1e-12 * n * yy)
+        value = tf.where(flat, tf.constant(0.0, tf.float64),
+                         (n * xy - x * y) / tf.sqrt(tf.maximum(spread_x * spread_y, 1e-300)))
+        return tf.cast(tf.clip_by_value(value, -1.0, 1.0), self.dtype)
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype}
