@@ -112,7 +112,7 @@ def predict(model, texts, pairs=None, batch_size=128):
     [{"intent": {"label": "BookRestaurant", "score": 0.99},
       "slots": {"tags": [["book", "O"], ...], "entities": [{"type": "party_size", "text": "two", ...}]}}]
     """
-    from mtkeras.serving.client import _decode_strings, results_from_outputs
+    from mtkeras.serving.client import results_from_outputs
 
     texts = [texts] if isinstance(texts, str) else list(texts)
     if pairs is not None:
@@ -126,8 +126,7 @@ def predict(model, texts, pairs=None, batch_size=128):
         if pairs is not None:
             inputs[names.TEXT_PAIR] = tf.constant(pairs[start : start + batch_size], tf.string)
         outputs = serving_outputs(model, inputs, tasks)
-        arrays = {key: _decode_strings(value.numpy()) for key, value in outputs.items()}
-        results += results_from_outputs(arrays, len(inputs[names.TEXT]))
+        results += results_from_outputs(outputs, len(inputs[names.TEXT]))
     return results
 
 

@@ -90,9 +90,12 @@ def results_from_outputs(outputs, count):
     float. Outputs outside the naming scheme (such as `*_probs`) are left out.
 
     Args:
-        outputs: dict of name -> np.ndarray (strings as str), as `predict_raw` returns.
+        outputs: dict of name -> np.ndarray or tensor, as `predict_raw` or
+            the exported signature returns them (strings as str or UTF-8
+            bytes).
         count: int. Number of texts.
     """
+    outputs = {key: _decode_strings(np.asarray(value)) for key, value in outputs.items()}
     lengths, words = outputs[names.LENGTHS], outputs[names.WORDS]
     results = []
     for i in range(count):
