@@ -140,8 +140,8 @@ class MaskedEntityF1(keras.metrics.Metric):
         # name holds "\0"); `I-` joins a run of them into one entity.
         self._read_as = self.labels + ["I-\0unknown"]
         self.right, self.predicted, self.gold = (
-            self.add_variable(shape=(), initializer="zeros", dtype="float64", name=name, aggregation="sum")
-            for name in ("right", "predicted", "gold")
+            self.add_variable(shape=(), initializer="zeros", dtype="float64", name=key, aggregation="sum")
+            for key in ("right", "predicted", "gold")
         )
 
     def _entities(self, tag_ids, real):
@@ -190,8 +190,8 @@ class MaskedMicroF1(keras.metrics.Metric):
         super().__init__(name=name, dtype=dtype)
         self.threshold = threshold
         self.true_positives, self.errors = (
-            self.add_variable(shape=(), initializer="zeros", dtype="float64", name=name, aggregation="sum")
-            for name in ("tp", "fp_fn")
+            self.add_variable(shape=(), initializer="zeros", dtype="float64", name=key, aggregation="sum")
+            for key in ("tp", "fp_fn")
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
