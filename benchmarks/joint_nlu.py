@@ -59,6 +59,7 @@ def main(argv=None):
     parser.add_argument(
         "--encoder-config", type=json.loads, default=None, help='JSON encoder arguments, e.g. \'{"num_layers": 2}\''
     )
+    parser.add_argument("--crf", action="store_true", help="slots: TokenTagging(crf=True), CRF marginals")
     args = parser.parse_args(argv)
 
     train, valid, test = (
@@ -67,7 +68,7 @@ def main(argv=None):
     train = train[: args.train_limit] if args.train_limit else train
     tasks = [
         mtkeras.SentenceClassification.from_examples("intent", train),
-        mtkeras.TokenTagging.from_examples("slots", train),
+        mtkeras.TokenTagging.from_examples("slots", train, crf=args.crf),
     ]
     keras.utils.set_random_seed(args.seed)
     strategy = mtkeras.get_strategy()
@@ -90,6 +91,7 @@ def main(argv=None):
     result = {
         "encoder": args.encoder,
         "encoder_config": args.encoder_config or {},
+        "crf": args.crf,
         "learning_rate": learning_rate,
         **{key: round(value, 2) for key, value in scores(report).items()},
         "train_seconds": round(train_seconds, 1),

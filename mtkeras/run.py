@@ -123,7 +123,7 @@ def declare_tasks(config, train_examples):
     for name, spec in config.tasks.items():
         cls = _TASK_KINDS[spec.kind]
         options = {"loss_weight": spec.loss_weight, "dropout": spec.dropout}
-        for option in ("label_smoothing", "thresholds", "separator", "sentence_context", "pair"):
+        for option in ("label_smoothing", "thresholds", "separator", "sentence_context", "crf", "pair"):
             if option in spec.model_fields_set:
                 options[option] = getattr(spec, option)
         try:

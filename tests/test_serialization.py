@@ -59,6 +59,7 @@ LAYERS = {
     "SentenceClassificationHead": (lambda: heads.SentenceClassificationHead(3, dropout=0.2), encoded),
     "TokenClassificationHead": (lambda: heads.TokenClassificationHead(4), encoded),
     "TokenClassificationHead(context)": (lambda: heads.TokenClassificationHead(4, sentence_context=True), encoded),
+    "TokenClassificationHead(crf)": (lambda: heads.TokenClassificationHead(4, crf=True), encoded),
     "MultiLabelClassificationHead": (lambda: heads.MultiLabelClassificationHead(2), encoded),
     "RegressionHead": (lambda: heads.RegressionHead(dropout=0.3), encoded),
     "SentenceClassificationHead(pair)": (lambda: heads.SentenceClassificationHead(3, pair=True),
@@ -127,6 +128,7 @@ TASKS = [
     lambda: mtkeras.SentenceClassification("intent", ["a", "b"], loss_weight=0.5, label_smoothing=0.1),
     lambda: mtkeras.TokenTagging("slots", ["O", "B-x", "I-x"], dropout=0.2),
     lambda: mtkeras.TokenTagging("pos", ["NN", "VB"], sentence_context=False),
+    lambda: mtkeras.TokenTagging("ner", ["O", "B-x", "I-x"], crf=True),
     lambda: mtkeras.MultiLabelClassification("topics", ["m", "n"], thresholds=[0.4, 0.6], separator="|"),
     lambda: mtkeras.Regression("rating", loss_weight=2.0),
 ]

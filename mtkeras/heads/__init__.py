@@ -1,6 +1,7 @@
 """Task heads: encoder outputs to one task's predictions."""
 
 from mtkeras.heads.bio_decoding import decode_bio, viterbi_decode
+from mtkeras.heads.crf import crf_marginals
 from mtkeras.heads.classification import (
     MultiLabelClassificationHead,
     RegressionHead,
@@ -13,6 +14,7 @@ __all__ = [
     "RegressionHead",
     "SentenceClassificationHead",
     "TokenClassificationHead",
+    "crf_marginals",
     "decode_bio",
     "viterbi_decode",
 ]

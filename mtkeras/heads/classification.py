@@ -2,6 +2,8 @@
 
 import keras
 
+from mtkeras.heads.crf import crf_marginals
+
 
 class _DenseHead(keras.layers.Layer):
     """Dropout then a dense layer over `num_classes` outputs and an activation.
@@ -79,23 +81,39 @@ class TokenClassificationHead(_DenseHead):
     `playlist` in one intent and an `object_name` in another (the idea of
     intent-aware slot filling, e.g. Goo et al. 2018, Qin et al. 2019).
 
+    With `crf`, the dense layer's outputs are the emission scores of a
+    linear-chain CRF with learned tag-transition, start and end scores, and the
+    head outputs each word's CRF marginals `p(tag | whole text)`
+    (`mtkeras.heads.crf.crf_marginals`): trained with the same per-word
+    cross-entropy, a word's distribution then also depends on which tags its
+    neighbours can take. The scores start at 0, where the marginals are the
+    per-word softmax.
+
     Args:
         num_classes: int. Number of tags.
         dropout: float. Dropout before the dense layer.
         sentence_context: bool. Also read the text's pooled vector.
+        crf: bool. Output linear-chain CRF marginals instead of a per-word softmax.
     """
 
     encoder_output = "sequence_output"
 
-    def __init__(self, num_classes, dropout=0.1, sentence_context=False, **kwargs):
+    def __init__(self, num_classes, dropout=0.1, sentence_context=False, crf=False, **kwargs):
         super().__init__(num_classes, dropout=dropout, **kwargs)
         self.sentence_context = bool(sentence_context)
+        self.crf = bool(crf)
 
     def build(self, encoded_shape, encoded_pair_shape=None):
         shape = tuple(encoded_shape[self.encoder_output])
         if self.sentence_context:
             shape = shape[:-1] + (shape[-1] + encoded_shape["pooled_output"][-1],)
         self.dense.build(shape)
+        if self.crf:
+            tags = self.num_classes
+            scores = dict(dtype="float32", initializer="zeros", autocast=False)  # float32 under mixed precision
+            self.transitions = self.add_weight(shape=(tags, tags), name="transitions", **scores)
+            self.start_scores = self.add_weight(shape=(tags,), name="start_scores", **scores)
+            self.end_scores = self.add_weight(shape=(tags,), name="end_scores", **scores)
         self.built = True
 
     def call(self, encoded, encoded_pair=None, training=None):
@@ -105,10 +123,14 @@ class TokenClassificationHead(_DenseHead):
             # [B, 1, H] to [B, T, H] by broadcasting against the words.
             x = keras.ops.concatenate([x, keras.ops.zeros_like(x[..., :1]) + pooled], axis=-1)
         x = self.dropout_layer(x, training=training)
+        if self.crf:
+            return crf_marginals(
+                self.dense(x), encoded["padding_mask"], self.transitions, self.start_scores, self.end_scores
+            )
         return self.output_activation(self.dense(x))
 
     def get_config(self):
-        return {**super().get_config(), "sentence_context": self.sentence_context}
+        return {**super().get_config(), "sentence_context": self.sentence_context, "crf": self.crf}
 
 
 @keras.saving.register_keras_serializable(package="mtkeras")

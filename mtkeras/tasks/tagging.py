@@ -30,6 +30,9 @@ class TokenTagging(ClassificationTask):
         name, labels, loss_weight, dropout, label_smoothing: see `ClassificationTask`.
         sentence_context: bool. The head also reads the text's pooled vector
             (`TokenClassificationHead`), so tags can depend on the whole text.
+        crf: bool. The head outputs linear-chain CRF marginals with learned
+            tag transitions instead of a per-word softmax
+            (`TokenClassificationHead`); everything else is unchanged.
 
     Example:
     >>> slots = TokenTagging.from_examples("slots", train)  # "O" first, every B-x with its I-x
@@ -40,9 +43,10 @@ class TokenTagging(ClassificationTask):
     logged_metrics = ("accuracy", "f1", "loss")  # f1: entities of the argmax tags
     score_metric = "f1"
 
-    def __init__(self, name, labels, sentence_context=False, **kwargs):
+    def __init__(self, name, labels, sentence_context=False, crf=False, **kwargs):
         super().__init__(name, labels, **kwargs)
         self.sentence_context = bool(sentence_context)
+        self.crf = bool(crf)
 
     @classmethod
     def from_examples(cls, name, examples, **kwargs):
@@ -60,14 +64,18 @@ class TokenTagging(ClassificationTask):
 
     def build_head(self):
         return TokenClassificationHead(
-            self.num_labels, dropout=self.dropout, sentence_context=self.sentence_context, name=self.name
+            self.num_labels,
+            dropout=self.dropout,
+            sentence_context=self.sentence_context,
+            crf=self.crf,
+            name=self.name,
         )
 
     def metrics(self):
         return [MaskedEntityF1(self.labels, name="f1"), *super().metrics()]
 
     def get_config(self):
-        return {**super().get_config(), "sentence_context": self.sentence_context}
+        return {**super().get_config(), "sentence_context": self.sentence_context, "crf": self.crf}
 
     def encode(self, value, num_words, source="", unknown="raise"):
         """Tag ids and weights `[num_words]` for one example's aligned tags."""
