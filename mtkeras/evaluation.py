@@ -8,7 +8,7 @@ with weight 0 counts in nothing). A label outside the task's vocabulary (id
 | task kind | metrics |
 |---|---|
 | `SentenceClassification` | `accuracy`, `macro_f1` (over the labels seen in gold or predictions), `confusion` |
-| `TokenTagging` | `accuracy` (per word), entity-level `precision`, `recall`, `f1` and `per_type` (seqeval, conlleval reading) |
+| `TokenTagging` | `accuracy` (per word), entity-level `precision`, `recall`, `f1` and `per_type` (seqeval, conlleval reading); `errors`: gold entities of the wrong type, with wrong boundaries or missed, spurious ones, and the most confused types (`entity_errors`) |
 
 Every task also reports `examples`, the number of texts labelled for it. The
 result's `sentence_accuracy` is the fraction of the texts with at least one
@@ -28,6 +28,7 @@ Example:
 >>> results["slots"]["f1"], results["intent"]["accuracy"], results["sentence_accuracy"]
 """
 
+import collections
 import dataclasses
 import logging
 import math
@@ -202,6 +203,61 @@ def entity_scores(gold_tags, pred_tags):
     }
 
 
+def entity_errors(gold_tags, pred_tags, top=10):
+    """Where an entity tagger goes wrong: each gold entity by outcome, plus spurious ones.
+
+    Entities are read as `entity_scores` reads them (seqeval, conlleval).
+    Each gold entity counts once, under the first outcome that applies:
+    `correct` (a predicted entity with the same words and type), `wrong_type`
+    (same words, another type), `wrong_span` (no prediction with the same
+    words, but one overlapping them) or `missed` (no predicted entity overlaps
+    it). `spurious` counts predicted entities that overlap no gold entity. So
+    `correct + wrong_type + wrong_span + missed` is the number of gold
+    entities, and `correct` the true positives of `entity_scores`.
+
+    Args:
+        gold_tags, pred_tags: lists of lists of tag strings, one list per text.
+        top: int. How many of the most frequent type confusions to keep.
+
+    Returns:
+        `{"correct", "wrong_type", "wrong_span", "missed", "spurious": int,
+        "confusions": [[gold_type, predicted_type, count], ...]}`, confusions
+        (the `wrong_type` entities) most frequent first.
+
+    Example:
+    >>> entity_errors([["B-city", "O", "B-state"]], [["B-state", "O", "O"]])
+    {"correct": 0, "wrong_type": 1, "wrong_span": 0, "missed": 1, "spurious": 0, "confusions": [["city", "state", 1]]}
+    """
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    if len(gold_tags) != len(pred_tags):
+        raise ValueError(f"entity_errors: {len(gold_tags)} gold tag sequences against {len(pred_tags)} predicted")
+    counts = dict.fromkeys(("correct", "wrong_type", "wrong_span", "missed", "spurious"), 0)
+    confusions = collections.Counter()
+    for gold, pred in zip(gold_tags, pred_tags):
+        gold_entities = get_entities(list(gold))  # (type, first, last), last inclusive
+        pred_entities = get_entities(list(pred))
+        by_span = {(first, last): kind for kind, first, last in pred_entities}
+
+        def overlaps(first, last, entities):
+            return any(first <= other_last and other_first <= last for _, other_first, other_last in entities)
+
+        for kind, first, last in gold_entities:
+            predicted = by_span.get((first, last))
+            if predicted == kind:
+                counts["correct"] += 1
+            elif predicted is not None:
+                counts["wrong_type"] += 1
+                confusions[(kind, predicted)] += 1
+            elif overlaps(first, last, pred_entities):
+                counts["wrong_span"] += 1
+            else:
+                counts["missed"] += 1
+        counts["spurious"] += sum(not overlaps(first, last, gold_entities) for _, first, last in pred_entities)
+    ranked = sorted(confusions.items(), key=lambda item: (-item[1], item[0]))[:top]
+    return {**counts, "confusions": [[gold, predicted, count] for (gold, predicted), count in ranked]}
+
+
 # === Task kinds ===
 @dataclasses.dataclass
 class TaskItems:
@@ -304,11 +360,15 @@ def _token_metrics(task, items):
         pred_sequences.append([task.labels[p] if p >= 0 else "O" for p in pred])
     if not gold_sequences:
         nan = float("nan")
-        return {"examples": 0, "accuracy": nan, "precision": nan, "recall": nan, "f1": nan, "per_type": {}}
+        return {
+            "examples": 0, "accuracy": nan, "precision": nan, "recall": nan, "f1": nan, "per_type": {},
+            "errors": entity_errors([], []),
+        }
     return {
         "examples": len(gold_sequences),
         "accuracy": right / total if total else float("nan"),
         **entity_scores(gold_sequences, pred_sequences),
+        "errors": entity_errors(gold_sequences, pred_sequences),
     }
 
 
@@ -487,7 +547,10 @@ def evaluate(model, data, decode=True, print_table=True, batch_size=32):
         in the order of `task.labels`, then `"<unknown>"` when a gold label
         is outside them; see `confusion_matrix`). Token tasks: `examples`,
         `accuracy` (per word), `precision`, `recall`, `f1` (entities) and
-        `per_type` `{type: {precision, recall, f1, support}}`. A word past the
+        `per_type` `{type: {precision, recall, f1, support}}` and `errors`
+        (each gold entity as correct, of the wrong type, with wrong
+        boundaries or missed, plus spurious entities; see `entity_errors`).
+        A word past the
         model's `max_words` has no prediction: it is an error and predicts no
         entity. A value without items to score is `nan`.
     """
@@ -550,7 +613,7 @@ def evaluate(model, data, decode=True, print_table=True, batch_size=32):
 
 # Nested entries of a task's results the table leaves out (`per_type` comes
 # after the task's rows as a table of its own).
-_NOT_IN_TABLE = ("per_type", "confusion")
+_NOT_IN_TABLE = ("per_type", "confusion", "errors")
 
 
 def format_table(results):
@@ -574,7 +637,18 @@ def format_table(results):
                     f"{'':<20}   {kind:<16} {_number(row['precision']):>9} {_number(row['recall']):>8} "
                     f"{_number(row['f1']):>8} {row['support']:>8}"
                 )
+        errors = metrics.get("errors")
+        if errors and any(errors[key] for key in _ERROR_KINDS):
+            entities = sum(errors[key] for key in ("correct", *_ERROR_KINDS[:-1]))
+            counts = ", ".join(f"{key.replace('_', ' ')} {errors[key]}" for key in _ERROR_KINDS)
+            lines.append(f"{'':<20}   of {entities} gold entities: {counts}")
+            if errors["confusions"]:
+                confused = ", ".join(f"{gold} as {pred} {n}" for gold, pred, n in errors["confusions"][:5])
+                lines.append(f"{'':<20}   most confused types: {confused}")
     return "\n".join(lines)
+
+
+_ERROR_KINDS = ("wrong_type", "wrong_span", "missed", "spurious")
 
 
 def _number(value):
@@ -589,6 +663,7 @@ __all__ = [
     "TaskItems",
     "accuracy",
     "confusion_matrix",
+    "entity_errors",
     "entity_scores",
     "evaluate",
     "evaluator_for",

@@ -13,6 +13,7 @@ from mtkeras.data import Example, make_dataset
 from mtkeras.evaluation import (
     KIND_EVALUATORS,
     KindEvaluator,
+    entity_errors,
     entity_scores,
     evaluate,
     evaluator_for,
@@ -96,6 +97,55 @@ def test_entity_scores_by_hand():
     }
     empty = entity_scores([["O"]], [["O"]])
     assert (empty["f1"], empty["per_type"]) == (0.0, {})
+
+
+def test_entity_errors_by_hand():
+    gold = [
+        ["B-per", "I-per", "O", "B-loc"],
+        ["B-loc", "I-loc", "O"],
+        ["O", "B-per", "O"],
+        ["O", "O", "B-loc", "O"],
+        ["B-per", "O", "B-loc"],
+    ]
+    pred = [
+        ["O", "B-per", "I-per", "B-loc"],  # per: wrong span (overlaps, same type); loc right
+        ["I-loc", "I-loc", "O"],  # right in the conlleval reading
+        ["O", "B-loc", "O"],  # same words, wrong type
+        ["B-per", "O", "O", "O"],  # gold loc missed; predicted per spurious
+        ["B-loc", "O", "B-per"],  # two wrong types
+    ]
+    errors = entity_errors(gold, pred)
+    assert errors == {
+        "correct": 2,
+        "wrong_type": 3,
+        "wrong_span": 1,
+        "missed": 1,
+        "spurious": 1,
+        "confusions": [["per", "loc", 2], ["loc", "per", 1]],
+    }
+    # Every gold entity has one outcome; `correct` are the true positives.
+    assert sum(errors[k] for k in ("correct", "wrong_type", "wrong_span", "missed")) == 7
+    assert errors["correct"] == pytest.approx(entity_scores(gold, pred)["recall"] * 7)
+    assert entity_errors(gold, pred, top=1)["confusions"] == [["per", "loc", 2]]
+    assert entity_errors([], [])["correct"] == 0
+    with pytest.raises(ValueError, match="2 gold tag sequences against 1 predicted"):
+        entity_errors(gold[:2], pred[:1])
+
+
+def test_entity_errors_agree_with_seqeval_on_random_tags():
+    rng = np.random.default_rng(0)
+    tags = ["O", "B-a", "I-a", "B-b", "I-b"]
+    for _ in range(30):
+        gold = [list(rng.choice(tags, rng.integers(0, 8))) for _ in range(5)]
+        pred = [list(rng.choice(tags, len(g))) for g in gold]
+        errors = entity_errors(gold, pred)
+        scores = entity_scores(gold, pred)
+        support = sum(row["support"] for row in scores["per_type"].values())
+        assert sum(errors[k] for k in ("correct", "wrong_type", "wrong_span", "missed")) == support
+        assert errors["correct"] == round(scores["recall"] * support)
+        predicted = round(errors["correct"] / scores["precision"]) if errors["correct"] else None
+        if predicted is not None:  # spurious ones are a share of the predicted entities
+            assert errors["spurious"] <= predicted - errors["correct"]
 
 
 # === evaluate on a model with crafted outputs ===
@@ -213,6 +263,10 @@ def test_evaluate_crafted_case_by_hand(capsys):
         "y": {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 2},
         "z": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1},
     }
+    # Text 3's x overlaps the gold x with other words; text 7's z has no prediction.
+    assert slots["errors"] == {
+        "correct": 4, "wrong_type": 0, "wrong_span": 1, "missed": 1, "spurious": 0, "confusions": []
+    }
 
     # sentiment: texts 4, 5.
     assert results["sentiment"].pop("confusion") == {"labels": ["neg", "pos"], "matrix": [[0, 1], [0, 1]]}
@@ -288,6 +342,7 @@ def test_print_table(capsys):
     type_lines = [line for line in lines if line.split()[:1] == ["x"]]
     assert len(type_lines) == 1 and type_lines[0].startswith(" " * 20)
     assert type_lines[0].split() == ["x", "0.6667", "0.6667", "0.6667", "3"]
+    assert " " * 20 + "   of 6 gold entities: wrong type 0, wrong span 1, missed 1, spurious 0" in lines
     assert lines[-1].split() == ["(all", "tasks)", "sentence_accuracy", f"{results['sentence_accuracy']:.4f}"]
 
 
