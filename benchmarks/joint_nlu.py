@@ -12,6 +12,7 @@ against the others.
 Usage:
     python benchmarks/joint_nlu.py --data-dir ../shared/datasets/snips --encoder bilstm
     python benchmarks/joint_nlu.py --data-dir ../shared/datasets/snips --encoder minilm
+    python benchmarks/joint_nlu.py --data-dir ../shared/datasets/snips --save-model /tmp/snips.keras
 """
 
 import argparse
@@ -45,16 +46,20 @@ def recall_by_seen_words(model, train, test, tasks):
     """Slot recall of test entities with a word absent from the training texts, and of the rest.
 
     Words are the model's words, lower-cased; the tags are decoded as served
-    (`mtkeras.predict`).
+    (`mtkeras.predict`). Entities past the model's `max_words` are left out.
     """
     seen = {word.decode().lower() for word in split_words([ex.text for ex in train]).flat_values.numpy()}
     counts = {"unseen": [0, 0], "seen": [0, 0]}  # [entities, found]
     answers = mtkeras.predict(model, [ex.text for ex in test])
     for (_, gold), answer in zip(align_tags(test, tasks), answers):
+        if "slots" not in gold:
+            continue
         words = [word for word, _ in answer["slots"]["tags"]]
         predicted = set(get_entities([tag for _, tag in answer["slots"]["tags"]]))
         for entity in get_entities(gold["slots"]):
             _, first, last = entity
+            if last >= len(words):
+                continue
             key = "seen" if all(word.lower() in seen for word in words[first : last + 1]) else "unseen"
             counts[key][0] += 1
             counts[key][1] += entity in predicted

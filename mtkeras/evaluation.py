@@ -39,7 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 from mtkeras.data import align_tags, make_dataset
-from mtkeras.heads.bio_decoding import bio_start_mask, bio_transition_mask, viterbi_decode
+from mtkeras.heads.bio_decoding import bio_entity_part, bio_start_mask, bio_transition_mask, viterbi_decode
 from mtkeras.names import TEXT, TEXT_PAIR
 from mtkeras.tasks import (
     TOKEN,
@@ -206,37 +206,46 @@ def entity_scores(gold_tags, pred_tags):
 def entity_errors(gold_tags, pred_tags, top=10):
     """Where an entity tagger goes wrong: each gold entity by outcome, plus spurious ones.
 
-    Entities are read as `entity_scores` reads them (seqeval, conlleval).
-    Each gold entity counts once, under the first outcome that applies:
-    `correct` (a predicted entity with the same words and type), `wrong_type`
-    (same words, another type), `wrong_span` (no prediction with the same
-    words, but one overlapping them) or `missed` (no predicted entity overlaps
-    it). `spurious` counts predicted entities that overlap no gold entity. So
-    `correct + wrong_type + wrong_span + missed` is the number of gold
-    entities, and `correct` the true positives of `entity_scores`.
+    Tags are read as mtkeras reads BIO tags everywhere (`bio_entity_marks`):
+    `B-x` begins an `x` entity, `I-x` continues one or else begins one (the
+    conlleval reading), and any other tag, such as `O` or a POS tag, is
+    outside every entity. Each gold entity counts once, under the first
+    outcome that applies: `correct` (a predicted entity with the same words
+    and type), `wrong_type` (same words, another type), `wrong_span` (no
+    prediction with the same words, but one overlapping them) or `missed` (no
+    predicted entity overlaps it). `spurious` counts predicted entities that
+    overlap no gold entity. So `correct + wrong_type + wrong_span + missed` is
+    the number of gold entities and, for BIO tag sets, `correct` is the true
+    positives of `entity_scores`.
 
     Args:
-        gold_tags, pred_tags: lists of lists of tag strings, one list per text.
-        top: int. How many of the most frequent type confusions to keep.
+        gold_tags, pred_tags: lists of lists of tag strings, one list per
+            text, each predicted list as long as its gold list.
+        top: int >= 0. How many of the most frequent type confusions to keep.
 
     Returns:
         `{"correct", "wrong_type", "wrong_span", "missed", "spurious": int,
         "confusions": [[gold_type, predicted_type, count], ...]}`, confusions
-        (the `wrong_type` entities) most frequent first.
+        (the `wrong_type` entities) most frequent first, then by name.
 
     Example:
     >>> entity_errors([["B-city", "O", "B-state"]], [["B-state", "O", "O"]])
-    {"correct": 0, "wrong_type": 1, "wrong_span": 0, "missed": 1, "spurious": 0, "confusions": [["city", "state", 1]]}
+    {'correct': 0, 'wrong_type': 1, 'wrong_span': 0, 'missed': 1, 'spurious': 0, 'confusions': [['city', 'state', 1]]}
     """
     from seqeval.metrics.sequence_labeling import get_entities
 
     if len(gold_tags) != len(pred_tags):
         raise ValueError(f"entity_errors: {len(gold_tags)} gold tag sequences against {len(pred_tags)} predicted")
+    if not isinstance(top, int) or top < 0:
+        raise ValueError(f"entity_errors: `top` must be an integer >= 0. Received: top={top!r}")
     counts = dict.fromkeys(("correct", "wrong_type", "wrong_span", "missed", "spurious"), 0)
     confusions = collections.Counter()
-    for gold, pred in zip(gold_tags, pred_tags):
-        gold_entities = get_entities(list(gold))  # (type, first, last), last inclusive
-        pred_entities = get_entities(list(pred))
+    for index, (gold, pred) in enumerate(zip(gold_tags, pred_tags)):
+        if len(gold) != len(pred):
+            raise ValueError(f"entity_errors: text {index} has {len(gold)} gold tags and {len(pred)} predicted")
+        # (type, first, last), last inclusive; only B-x / I-x tags are in entities.
+        gold_entities = get_entities([tag if bio_entity_part(tag) else "O" for tag in gold])
+        pred_entities = get_entities([tag if bio_entity_part(tag) else "O" for tag in pred])
         by_span = {(first, last): kind for kind, first, last in pred_entities}
 
         def overlaps(first, last, entities):
@@ -612,12 +621,16 @@ def evaluate(model, data, decode=True, print_table=True, batch_size=32):
 
 
 # Nested entries of a task's results the table leaves out (`per_type` comes
-# after the task's rows as a table of its own).
+# after the task's rows as a table of its own, `errors` as two summary lines).
 _NOT_IN_TABLE = ("per_type", "confusion", "errors")
 
 
 def format_table(results):
-    """The results of `evaluate` as a text table (task, metric, value); no confusion matrices."""
+    """The results of `evaluate` as a text table (task, metric, value); no confusion matrices.
+
+    A token task's rows are followed by its per-type table and, when it has
+    errors, a line of entity error counts and one of its most confused types.
+    """
     lines = [f"{'task':<20} {'metric':<18} {'value':>8}"]
     for task, metrics in results.items():
         if not isinstance(metrics, dict):
@@ -638,10 +651,13 @@ def format_table(results):
                     f"{_number(row['f1']):>8} {row['support']:>8}"
                 )
         errors = metrics.get("errors")
-        if errors and any(errors[key] for key in _ERROR_KINDS):
+        if isinstance(errors, dict) and any(errors.get(key) for key in _ERROR_KINDS):
             entities = sum(errors[key] for key in ("correct", *_ERROR_KINDS[:-1]))
-            counts = ", ".join(f"{key.replace('_', ' ')} {errors[key]}" for key in _ERROR_KINDS)
-            lines.append(f"{'':<20}   of {entities} gold entities: {counts}")
+            counts = ", ".join(f"{key.replace('_', ' ')} {errors[key]}" for key in _ERROR_KINDS[:-1])
+            lines.append(
+                f"{'':<20}   entities: {entities} gold, {errors['correct']} right, {counts}; "
+                f"{errors['spurious']} predicted where there is none"
+            )
             if errors["confusions"]:
                 confused = ", ".join(f"{gold} as {pred} {n}" for gold, pred, n in errors["confusions"][:5])
                 lines.append(f"{'':<20}   most confused types: {confused}")

@@ -130,11 +130,17 @@ def test_entity_errors_by_hand():
     assert entity_errors([], [])["correct"] == 0
     with pytest.raises(ValueError, match="2 gold tag sequences against 1 predicted"):
         entity_errors(gold[:2], pred[:1])
+    with pytest.raises(ValueError, match="text 1 has 3 gold tags and 2 predicted"):
+        entity_errors(gold[:2], [pred[0], pred[1][:2]])
+    # Tags other than B-x / I-x (here POS tags) are outside every entity.
+    assert entity_errors([["DET", "DET"], ["X", "B-x"]], [["VERB", "X"], ["X", "ADJ"]]) == {
+        "correct": 0, "wrong_type": 0, "wrong_span": 0, "missed": 1, "spurious": 0, "confusions": []
+    }
 
 
 def test_entity_errors_agree_with_seqeval_on_random_tags():
     rng = np.random.default_rng(0)
-    tags = ["O", "B-a", "I-a", "B-b", "I-b"]
+    tags = ["O", "B-a", "I-a", "B-b", "I-b", "B-a-b", "I-a-b"]
     for _ in range(30):
         gold = [list(rng.choice(tags, rng.integers(0, 8))) for _ in range(5)]
         pred = [list(rng.choice(tags, len(g))) for g in gold]
@@ -289,7 +295,7 @@ def test_a_dataset_gives_the_same_numbers_with_unknown_labels_merged():
     assert from_dataset["slots"]["per_type"] == per_type
     for task in ("intent", "sentiment"):
         assert from_dataset[task] == from_examples[task]
-    for metric in ("examples", "accuracy", "precision", "recall", "f1"):
+    for metric in ("examples", "accuracy", "precision", "recall", "f1", "errors"):
         assert from_dataset["slots"][metric] == from_examples["slots"][metric]
     assert from_dataset["sentence_accuracy"] == from_examples["sentence_accuracy"]
 
@@ -342,7 +348,19 @@ def test_print_table(capsys):
     type_lines = [line for line in lines if line.split()[:1] == ["x"]]
     assert len(type_lines) == 1 and type_lines[0].startswith(" " * 20)
     assert type_lines[0].split() == ["x", "0.6667", "0.6667", "0.6667", "3"]
-    assert " " * 20 + "   of 6 gold entities: wrong type 0, wrong span 1, missed 1, spurious 0" in lines
+    assert " " * 20 + "   entities: 6 gold, 4 right, wrong type 0, wrong span 1, missed 1; 0 predicted where there is none" in lines
+    assert not any("most confused types" in line for line in lines)
+
+
+def test_print_table_names_the_most_confused_types(capsys):
+    cases = [
+        (example("w1 w2", slots="B-x O"), {"slots": "B-y O"}),
+        (example("w3 w4", slots="B-x B-y"), {"slots": "B-y B-x"}),
+    ]
+    results = evaluate(crafted_model(cases), [ex for ex, _ in cases], print_table=True)
+    assert results["slots"]["errors"]["confusions"] == [["x", "y", 2], ["y", "x", 1]]
+    lines = capsys.readouterr().out.splitlines()
+    assert " " * 20 + "   most confused types: x as y 2, y as x 1" in lines
     assert lines[-1].split() == ["(all", "tasks)", "sentence_accuracy", f"{results['sentence_accuracy']:.4f}"]
 
 
