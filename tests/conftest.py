@@ -86,7 +86,7 @@ datasets:
     options: {{allow_missing: true}}
 mixing: {{bucket: false}}
 encoder:
-  config: {{embedding_dim: 8, hidden_dim: 8, num_layers: 1, char_filters: 8, char_dim: 8, dropout: 0.0, word_dropout: 0.0}}
+  config: {{embedding_dim: 8, hidden_dim: 8, num_layers: 1, char_filters: 8, char_dim: 8, dropout: 0.0, word_dropout: 0.0, singleton_dropout: 0.0}}
 training:
   shuffle: false               # the same batches in every epoch of every run
 {textwrap.indent(textwrap.dedent(training).strip(), "  ")}
@@ -130,7 +130,7 @@ def build_tiny_model(examples=None, tasks=None, seed=0, **encoder_config):
     examples = examples or tiny_examples()
     tasks = tasks or tiny_tasks(examples)
     keras.utils.set_random_seed(seed)
-    config = {"embedding_dim": 8, "hidden_dim": 8, "num_layers": 1, "dropout": 0.0, "word_dropout": 0.0, **encoder_config}
+    config = {"embedding_dim": 8, "hidden_dim": 8, "num_layers": 1, "dropout": 0.0, "word_dropout": 0.0, "singleton_dropout": 0.0, **encoder_config}
     return mtkeras.build_model(tasks, texts=[ex.text for ex in examples], encoder_config=config)
 
 

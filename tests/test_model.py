@@ -106,6 +106,51 @@ def test_word_dropout_only_in_training_and_only_real_words():
     assert not dropped[:, 4:].any()  # padding stays padding
 
 
+def test_singleton_dropout_only_in_training_and_only_words_seen_once():
+    from mtkeras.encoders.word_encoder import OOV_ID
+
+    encoder = BiLSTMEncoder(
+        50, embedding_dim=4, hidden_dim=3, char_dim=0, word_dropout=0.0, dropout=0.0,
+        singleton_dropout=0.5, first_singleton_id=7,
+    )
+    ids = tf.constant([[5, 6, 7, 8, 49, 0, 0]] * 64)
+    inputs = {"token_ids": ids, "padding_mask": ids != 0}
+    seen = []
+    original = encoder.embedding.call
+    encoder.embedding.call = lambda x: (seen.append(x), original(x))[1]
+    encoder(inputs, training=False)
+    encoder(inputs, training=True)
+    np.testing.assert_array_equal(seen[0], ids)
+    dropped = seen[1].numpy() == OOV_ID
+    assert not dropped[:, :2].any()  # ids below first_singleton_id are frequent words
+    assert 0.35 < dropped[:, 2:5].mean() < 0.65
+    assert not dropped[:, 5:].any()  # padding stays padding
+    # Off without the id (a vocabulary given without counts) or at 0.
+    for kwargs in ({"first_singleton_id": None}, {"first_singleton_id": 7, "singleton_dropout": 0.0}):
+        off = BiLSTMEncoder(50, embedding_dim=4, hidden_dim=3, char_dim=0, word_dropout=0.0, **kwargs)
+        seen.clear()
+        original = off.embedding.call
+        off.embedding.call = lambda x: (seen.append(x), original(x))[1]
+        off(inputs, training=True)
+        np.testing.assert_array_equal(seen[0], ids)
+
+
+def test_build_model_gives_the_encoder_the_words_seen_once(tmp_path):
+    examples = tiny_examples()
+    model = mtkeras.build_model(tiny_tasks(examples), texts=[ex.text for ex in examples])
+    first = model.preprocessor.first_singleton_id
+    assert 2 < first < model.preprocessor.vocabulary_size
+    assert model.encoder.first_singleton_id == first and model.encoder.singleton_dropout == 0.5
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded.encoder.first_singleton_id == first
+    fixed = mtkeras.build_model(tiny_tasks(examples), vocabulary=model.preprocessor.vocabulary)
+    assert fixed.encoder.first_singleton_id is None
+    for bad in ({"first_singleton_id": 1}, {"first_singleton_id": "4"}, {"singleton_dropout": 1.0}):
+        with pytest.raises(ValueError, match=list(bad)[0]):
+            BiLSTMEncoder(50, **bad)
+
+
 @pytest.mark.parametrize("kind", ["TokenTagging", "SentenceClassification"])
 def test_a_single_task_model_logs_what_its_task_declares(kind):
     # Keras names a single-output model's metrics without the output ("accuracy");

@@ -42,7 +42,7 @@ def trained():
     ]
     keras.utils.set_random_seed(0)
     model = mtkeras.build_model(tasks, texts=[ex.text for ex in examples] + [ex.text_pair for ex in examples],
-                                encoder_config={"embedding_dim": 8, "hidden_dim": 8, "num_layers": 1, "dropout": 0.0, "word_dropout": 0.0})
+                                encoder_config={"embedding_dim": 8, "hidden_dim": 8, "num_layers": 1, "dropout": 0.0, "word_dropout": 0.0, "singleton_dropout": 0.0})
     model.compile(optimizer=keras.optimizers.Adam(0.05))
     model.fit(make_dataset(examples, tasks, batch_size=5, shuffle=True), epochs=40, verbose=0)
     return model, examples

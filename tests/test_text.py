@@ -59,6 +59,20 @@ def test_preprocessor_vocabulary_is_frequency_ranked_and_deterministic():
     assert capped.vocabulary == ["a"]
 
 
+def test_preprocessor_reports_where_the_words_seen_once_start():
+    # a: 3, b: 2, then c and d once each: ids 2, 3, then 4 and 5.
+    pre = WordPreprocessor.from_texts(["b a d", "a c", "A b", "a"])
+    assert pre.vocabulary == ["a", "b", "c", "d"]
+    assert pre.first_singleton_id == 4
+    ids = pre(tf.constant(["a b c d"]))["token_ids"].numpy()[0].tolist()
+    assert [i >= pre.first_singleton_id for i in ids] == [False, False, True, True]
+    # Without singletons in the vocabulary no id reaches it.
+    assert WordPreprocessor.from_texts(["b a d", "a c", "A b", "a"], min_count=2).first_singleton_id == 4
+    assert WordPreprocessor.from_texts(["x y", "z"]).first_singleton_id == 2
+    # A given vocabulary carries no counts.
+    assert WordPreprocessor(["a", "b"]).first_singleton_id is None
+
+
 def test_preprocessor_ids_lowercase_oov_and_padding():
     pre = WordPreprocessor(["book", "table"])
     out = pre(tf.constant(["Book the TABLE", ""]))

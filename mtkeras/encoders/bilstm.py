@@ -14,7 +14,8 @@ class BiLSTMEncoder(WordEncoder):
 
     Args:
         vocabulary_size, embedding_dim, dropout, char_buckets, char_dim,
-            char_filters, char_kernel_size, word_dropout: see `WordEncoder`.
+            char_filters, char_kernel_size, word_dropout,
+            singleton_dropout, first_singleton_id: see `WordEncoder`.
         hidden_dim: int. LSTM units per direction.
         num_layers: int. Stacked BiLSTM layers (2 over 1: +0.9 slot F1 and +2.7
             sentence accuracy on SNIPS; see the README).

@@ -17,7 +17,8 @@ class CNNEncoder(WordEncoder):
 
     Args:
         vocabulary_size, embedding_dim, dropout, char_buckets, char_dim,
-            char_filters, char_kernel_size, word_dropout: see `WordEncoder`.
+            char_filters, char_kernel_size, word_dropout,
+            singleton_dropout, first_singleton_id: see `WordEncoder`.
         hidden_dim: int. Filters per layer.
         num_layers: int. Stacked convolutions.
         kernel_size: int. Words each convolution sees.

@@ -17,7 +17,8 @@ class TransformerEncoder(WordEncoder):
 
     Args:
         vocabulary_size, embedding_dim, dropout, char_buckets, char_dim,
-            char_filters, char_kernel_size, word_dropout: see `WordEncoder`.
+            char_filters, char_kernel_size, word_dropout,
+            singleton_dropout, first_singleton_id: see `WordEncoder`.
         hidden_dim: int. Model width (divisible by `num_heads`).
         num_layers: int. Transformer blocks.
         num_heads: int. Attention heads per block.

@@ -42,9 +42,12 @@ class WordEncoder(keras.layers.Layer):
     Each word is its word embedding concatenated, when `char_dim > 0`, with a
     character CNN over its hashed characters (max-pooled over characters), so
     words never seen in training, such as names, still get a representation
-    from their spelling. During training, `word_dropout` of the words are
-    replaced by the out-of-vocabulary id, so that id learns to stand for unseen
-    words. Subclasses put their context layers on top (`_build_context`,
+    from their spelling. During training, words seen only once in the training
+    texts are replaced by the out-of-vocabulary id with probability
+    `singleton_dropout` (Lample et al. 2016, "Neural Architectures for Named
+    Entity Recognition", use 0.5), and any word with probability
+    `word_dropout`, so that id and the character features learn to stand for
+    the words training never showed. Subclasses put their context layers on top (`_build_context`,
     `_contextualize`, `output_dim`).
 
     Takes `{"token_ids": [B, T] int, "padding_mask": [B, T] bool, "char_ids":
@@ -62,6 +65,13 @@ class WordEncoder(keras.layers.Layer):
         char_filters: int. Character CNN filters (its output size per word).
         char_kernel_size: int. Character CNN width.
         word_dropout: float. Share of training words replaced by the OOV id.
+        singleton_dropout: float. Probability that a training word seen once
+            in the training texts is replaced by the OOV id.
+        first_singleton_id: int or None. The word ids of those words start
+            here: `WordPreprocessor.from_texts` ranks words by frequency and
+            reports it as `first_singleton_id`, and `mtkeras.build_model`
+            passes it on. None (a vocabulary given without counts): no
+            singleton dropout.
     """
 
     def __init__(
@@ -74,6 +84,8 @@ class WordEncoder(keras.layers.Layer):
         char_filters=64,
         char_kernel_size=3,
         word_dropout=0.1,
+        singleton_dropout=0.5,
+        first_singleton_id=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -89,6 +101,14 @@ class WordEncoder(keras.layers.Layer):
             raise ValueError(f"Received an invalid value for `char_dim`, expected an integer >= 0. Received: char_dim={char_dim!r}")
         _fraction("dropout", dropout)
         _fraction("word_dropout", word_dropout)
+        _fraction("singleton_dropout", singleton_dropout)
+        if first_singleton_id is not None and (
+            not isinstance(first_singleton_id, int) or isinstance(first_singleton_id, bool) or first_singleton_id < 2
+        ):
+            raise ValueError(
+                "Received an invalid value for `first_singleton_id`, expected None or a word id >= 2 "
+                f"(0 and 1 are padding and OOV). Received: first_singleton_id={first_singleton_id!r}"
+            )
         self.vocabulary_size = vocabulary_size
         self.embedding_dim = embedding_dim
         self.dropout = dropout
@@ -97,6 +117,8 @@ class WordEncoder(keras.layers.Layer):
         self.char_filters = char_filters
         self.char_kernel_size = char_kernel_size
         self.word_dropout = word_dropout
+        self.singleton_dropout = singleton_dropout
+        self.first_singleton_id = first_singleton_id
 
         # === Layers ===
         self.embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="word_embedding")
@@ -147,6 +169,10 @@ class WordEncoder(keras.layers.Layer):
     def call(self, inputs, training=None):
         mask = inputs["padding_mask"]
         token_ids = inputs["token_ids"]
+        if training and self.singleton_dropout and self.first_singleton_id is not None:
+            noise = keras.random.uniform(ops.shape(token_ids), seed=self.seed_generator)
+            singleton = token_ids >= self.first_singleton_id
+            token_ids = ops.where(singleton & (noise < self.singleton_dropout), OOV_ID, token_ids)
         if training and self.word_dropout:
             noise = keras.random.uniform(ops.shape(token_ids), seed=self.seed_generator)
             token_ids = ops.where((noise < self.word_dropout) & mask, OOV_ID, token_ids)
@@ -180,6 +206,8 @@ class WordEncoder(keras.layers.Layer):
                 "char_filters": self.char_filters,
                 "char_kernel_size": self.char_kernel_size,
                 "word_dropout": self.word_dropout,
+                "singleton_dropout": self.singleton_dropout,
+                "first_singleton_id": self.first_singleton_id,
             }
         )
         return config

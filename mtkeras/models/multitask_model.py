@@ -389,6 +389,8 @@ def build_model(
         config = dict(encoder_config or {})
         if issubclass(ENCODERS.get(encoder, object), WordEncoder):
             config.setdefault("char_buckets", preprocessor.char_buckets)
+            if preprocessor.first_singleton_id is not None:
+                config.setdefault("first_singleton_id", preprocessor.first_singleton_id)
         encoder = get_encoder(encoder, preprocessor.vocabulary_size, **config)
     elif encoder_config:
         raise ValueError("`encoder_config` only applies when `encoder` is a name.")

@@ -61,6 +61,7 @@ class WordPreprocessor(keras.layers.Layer):
         self.lowercase = lowercase
         self.max_word_chars = max_word_chars
         self.char_buckets = char_buckets
+        self.first_singleton_id = None
         # === Layers ===
         self.lookup = keras.layers.StringLookup(
             vocabulary=vocabulary,
@@ -82,7 +83,10 @@ class WordPreprocessor(keras.layers.Layer):
 
         Words are ranked by frequency (ties broken alphabetically, so the result
         is deterministic) and cut to `max_vocabulary_size` entries seen at least
-        `min_count` times.
+        `min_count` times. The result's `first_singleton_id` is the id of the
+        first word seen only once (every later id is one too), which the
+        from-scratch encoders' `singleton_dropout` uses; it is not part of the
+        saved config, and None on a preprocessor built from a vocabulary.
         """
         lowercase = kwargs.get("lowercase", True)
         counts = collections.Counter()
@@ -98,7 +102,10 @@ class WordPreprocessor(keras.layers.Layer):
             (w for w, c in counts.items() if c >= min_count and w not in (PADDING_TOKEN, OOV_TOKEN)),
             key=lambda w: (-counts[w], w),
         )
-        return cls(vocabulary=ranked[:max_vocabulary_size], **kwargs)
+        preprocessor = cls(vocabulary=ranked[:max_vocabulary_size], **kwargs)
+        # Ids 0 and 1 are padding and OOV; the ranking puts singletons last.
+        preprocessor.first_singleton_id = 2 + sum(1 for w in ranked if counts[w] > 1)
+        return preprocessor
 
     def tokenize(self, text):
         """Returns `(words, lengths)`: dense `[B, T]` words ("" padded), int32 `[B]`."""
