@@ -412,7 +412,7 @@ def _check_encoder(encoder):
     known = set()
     for klass in cls.__mro__:
         if issubclass(klass, WordEncoder):
-            known |= set(inspect.signature(klass.__init__).parameters) - {"self", "kwargs", "vocabulary_size"}
+            known |= set(inspect.signature(klass.__init__).parameters) - {"self", "kwargs", "vocabulary_size", "first_singleton_id"}
     for option in encoder.config:
         if option not in known:
             raise _FieldError(f"encoder.config.{option}", f"not an option of {encoder.name}{_suggest(option, sorted(known))}")

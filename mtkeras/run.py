@@ -333,7 +333,9 @@ def build_compiled_model(config, tasks, train_sources, steps_per_epoch):
     }
     if not pretrained:
         options.update(
-            texts=[ex.text for examples in train_sources.values() for ex in examples],
+            # Both texts of sentence-pair examples feed the vocabulary and its counts.
+            texts=[text for examples in train_sources.values() for ex in examples
+                   for text in ((ex.text, ex.text_pair) if ex.pair else (ex.text,))],
             max_vocabulary_size=encoder.max_vocabulary_size,
             lowercase=encoder.lowercase,
         )

@@ -134,6 +134,9 @@ def test_cross_field_rules():
     # Encoder options are the encoder's own arguments.
     lines = errors(GOOD + "encoder: {name: bilstm, config: {hidden_dims: 64}}\n")
     assert any("encoder.config.hidden_dims: not an option of bilstm; did you mean 'hidden_dim'?" in line for line in lines), lines
+    # The words seen once come from the training texts, not from the file.
+    lines = errors(GOOD + "encoder: {name: bilstm, config: {first_singleton_id: 5}}\n")
+    assert any("encoder.config.first_singleton_id: not an option of bilstm" in line for line in lines), lines
     lines = errors(GOOD + "encoder: {name: lstm}\n")
     assert any("encoder.name: unknown encoder 'lstm'" in line for line in lines), lines
 

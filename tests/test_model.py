@@ -124,7 +124,6 @@ def test_singleton_dropout_only_in_training_and_only_words_seen_once():
     dropped = seen[1].numpy() == OOV_ID
     assert not dropped[:, :2].any()  # ids below first_singleton_id are frequent words
     assert 0.35 < dropped[:, 2:5].mean() < 0.65
-    assert not dropped[:, 5:].any()  # padding stays padding
     # Off without the id (a vocabulary given without counts) or at 0.
     for kwargs in ({"first_singleton_id": None}, {"first_singleton_id": 7, "singleton_dropout": 0.0}):
         off = BiLSTMEncoder(50, embedding_dim=4, hidden_dim=3, char_dim=0, word_dropout=0.0, **kwargs)
@@ -149,6 +148,26 @@ def test_build_model_gives_the_encoder_the_words_seen_once(tmp_path):
     for bad in ({"first_singleton_id": 1}, {"first_singleton_id": "4"}, {"singleton_dropout": 1.0}):
         with pytest.raises(ValueError, match=list(bad)[0]):
             BiLSTMEncoder(50, **bad)
+
+
+def test_fit_drops_words_seen_once_and_predict_does_not():
+    from mtkeras.data import make_dataset
+    from mtkeras.encoders.word_encoder import OOV_ID
+
+    examples = tiny_examples()
+    model = build_tiny_model(examples, singleton_dropout=0.5)
+    first = model.encoder.first_singleton_id
+    seen = []
+    original = model.encoder.embedding.call
+    model.encoder.embedding.call = lambda x: (seen.append(np.asarray(x)), original(x))[1]
+    model.compile(optimizer="adam", run_eagerly=True)
+    data = make_dataset(examples, model.tasks, 4)
+    model.predict(data, verbose=0)
+    assert seen and not any((ids == OOV_ID).any() for ids in seen)  # every training word is known
+    assert any((ids >= first).any() for ids in seen)
+    seen.clear()
+    model.fit(data, epochs=1, verbose=0)
+    assert sum(int((ids == OOV_ID).sum()) for ids in seen) > 0
 
 
 @pytest.mark.parametrize("kind", ["TokenTagging", "SentenceClassification"])

@@ -107,3 +107,31 @@ def test_served_pairs_over_grpc(trained, tmp_path):
         assert isinstance(answers[0]["similarity"], float)
         with pytest.raises(ValueError, match="2 texts but 1 pairs"):
             client.predict(["a", "b"], pairs=["c"])
+
+
+def test_a_configured_run_adapts_the_vocabulary_on_both_texts():
+    import textwrap
+
+    from mtkeras.config import parse_config
+    from mtkeras.run import build_compiled_model, declare_tasks
+
+    config = parse_config(textwrap.dedent("""\
+        name: nli
+        tasks:
+          nli: {kind: sentence_classification, pair: true}
+        datasets:
+          pairs:
+            reader: delimited
+            train: pairs.tsv
+            text: premise
+            pair: hypothesis
+            tasks: {nli: label}
+        encoder:
+          config: {embedding_dim: 4, hidden_dim: 4, num_layers: 1}
+        """))
+    examples = pair_examples()
+    model = build_compiled_model(config, declare_tasks(config, examples), {"pairs": examples}, steps_per_epoch=1)
+    vocabulary = model.preprocessor.vocabulary
+    word_id = {word: i + 2 for i, word in enumerate(vocabulary)}
+    # "music" and "nobody" only occur in second texts: twice and once.
+    assert word_id["music"] < model.encoder.first_singleton_id <= word_id["nobody"]

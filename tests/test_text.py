@@ -60,7 +60,7 @@ def test_preprocessor_vocabulary_is_frequency_ranked_and_deterministic():
 
 
 def test_preprocessor_reports_where_the_words_seen_once_start():
-    # a: 3, b: 2, then c and d once each: ids 2, 3, then 4 and 5.
+    # a: 4, b: 2, then c and d once each: ids 2, 3, then 4 and 5.
     pre = WordPreprocessor.from_texts(["b a d", "a c", "A b", "a"])
     assert pre.vocabulary == ["a", "b", "c", "d"]
     assert pre.first_singleton_id == 4
@@ -69,6 +69,12 @@ def test_preprocessor_reports_where_the_words_seen_once_start():
     # Without singletons in the vocabulary no id reaches it.
     assert WordPreprocessor.from_texts(["b a d", "a c", "A b", "a"], min_count=2).first_singleton_id == 4
     assert WordPreprocessor.from_texts(["x y", "z"]).first_singleton_id == 2
+    # A vocabulary cut inside the singletons keeps the id; cut before them, no id reaches it.
+    assert WordPreprocessor.from_texts(["b a d", "a c", "A b", "a"], max_vocabulary_size=3).first_singleton_id == 4
+    cut = WordPreprocessor.from_texts(["b a d", "a c", "A b", "a"], max_vocabulary_size=1)
+    assert cut.first_singleton_id == 4 > cut.vocabulary_size - 1
+    # Counts follow the lookup: without lower-casing "A" and "a" are two words.
+    assert WordPreprocessor.from_texts(["b a d", "a c", "A b", "a"], lowercase=False).first_singleton_id == 4
     # A given vocabulary carries no counts.
     assert WordPreprocessor(["a", "b"]).first_singleton_id is None
 

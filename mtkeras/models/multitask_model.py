@@ -352,7 +352,10 @@ def build_model(
             `encoder_config={"preset": DIR}`, or a preset directory itself
             (keras-hub preset or Hugging Face `config.json` /
             `model.safetensors` / `vocab.txt`); or an encoder layer whose
-            `vocabulary_size` matches the vocabulary.
+            `vocabulary_size` matches the vocabulary. A named from-scratch
+            encoder adapted on `texts` gets the preprocessor's
+            `first_singleton_id` for its singleton dropout; an encoder layer
+            keeps its own (pass `first_singleton_id=` yourself).
         texts: iterable of str. Training texts to adapt the vocabulary on.
         vocabulary: list of str. A fixed vocabulary instead of `texts`.
         max_vocabulary_size: int. Cap on adapted vocabulary entries.

@@ -31,6 +31,10 @@ class WordPreprocessor(keras.layers.Layer):
         max_word_chars: int. Characters kept per word for `char_ids`.
         char_buckets: int. Number of character ids, padding included.
 
+    Attributes:
+        first_singleton_id: int or None. Set by `from_texts`: the id of the
+            first vocabulary word seen only once in the texts (not saved).
+
     Example:
     >>> pre = WordPreprocessor.from_texts(["book a table", "play jazz"])
     >>> pre(tf.constant(["book jazz now"]))["token_ids"].numpy().tolist()
