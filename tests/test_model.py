@@ -89,19 +89,26 @@ def test_encoder_instance_is_used_as_given():
     assert model(tf.constant(["play jazz"]))["slots"].shape == (1, 2, model.tasks[1].num_labels)
 
 
+def ids_the_embedding_sees(encoder, ids, training):
+    """The word ids `encoder` looks up for `ids` after its word-level dropouts."""
+    ids = tf.constant(ids)
+    seen = []
+    original = encoder.embedding.call
+    encoder.embedding.call = lambda x: (seen.append(x), original(x))[1]
+    try:
+        encoder({"token_ids": ids, "padding_mask": ids != 0}, training=training)
+    finally:
+        encoder.embedding.call = original
+    return seen[0].numpy()
+
+
 def test_word_dropout_only_in_training_and_only_real_words():
     from mtkeras.encoders.word_encoder import OOV_ID
 
     encoder = BiLSTMEncoder(50, embedding_dim=4, hidden_dim=3, char_dim=0, word_dropout=0.5, dropout=0.0)
-    ids = tf.constant([[5, 6, 7, 8, 0, 0]] * 64)
-    inputs = {"token_ids": ids, "padding_mask": ids != 0}
-    seen = []
-    original = encoder.embedding.call
-    encoder.embedding.call = lambda x: (seen.append(x), original(x))[1]
-    encoder(inputs, training=False)
-    encoder(inputs, training=True)
-    np.testing.assert_array_equal(seen[0], ids)
-    dropped = seen[1].numpy() == OOV_ID
+    ids = [[5, 6, 7, 8, 0, 0]] * 64
+    np.testing.assert_array_equal(ids_the_embedding_sees(encoder, ids, training=False), ids)
+    dropped = ids_the_embedding_sees(encoder, ids, training=True) == OOV_ID
     assert 0.4 < dropped[:, :4].mean() < 0.6
     assert not dropped[:, 4:].any()  # padding stays padding
 
@@ -113,25 +120,15 @@ def test_singleton_dropout_only_in_training_and_only_words_seen_once():
         50, embedding_dim=4, hidden_dim=3, char_dim=0, word_dropout=0.0, dropout=0.0,
         singleton_dropout=0.5, first_singleton_id=7,
     )
-    ids = tf.constant([[5, 6, 7, 8, 49, 0, 0]] * 64)
-    inputs = {"token_ids": ids, "padding_mask": ids != 0}
-    seen = []
-    original = encoder.embedding.call
-    encoder.embedding.call = lambda x: (seen.append(x), original(x))[1]
-    encoder(inputs, training=False)
-    encoder(inputs, training=True)
-    np.testing.assert_array_equal(seen[0], ids)
-    dropped = seen[1].numpy() == OOV_ID
+    ids = [[5, 6, 7, 8, 49, 0, 0]] * 64
+    np.testing.assert_array_equal(ids_the_embedding_sees(encoder, ids, training=False), ids)
+    dropped = ids_the_embedding_sees(encoder, ids, training=True) == OOV_ID
     assert not dropped[:, :2].any()  # ids below first_singleton_id are frequent words
     assert 0.35 < dropped[:, 2:5].mean() < 0.65
     # Off without the id (a vocabulary given without counts) or at 0.
     for kwargs in ({"first_singleton_id": None}, {"first_singleton_id": 7, "singleton_dropout": 0.0}):
         off = BiLSTMEncoder(50, embedding_dim=4, hidden_dim=3, char_dim=0, word_dropout=0.0, **kwargs)
-        seen.clear()
-        original = off.embedding.call
-        off.embedding.call = lambda x: (seen.append(x), original(x))[1]
-        off(inputs, training=True)
-        np.testing.assert_array_equal(seen[0], ids)
+        np.testing.assert_array_equal(ids_the_embedding_sees(off, ids, training=True), ids)
 
 
 def test_build_model_gives_the_encoder_the_words_seen_once(tmp_path):
