@@ -247,10 +247,6 @@ def entity_errors(gold_tags, pred_tags, top=10):
         gold_entities = get_entities([tag if bio_entity_part(tag) else "O" for tag in gold])
         pred_entities = get_entities([tag if bio_entity_part(tag) else "O" for tag in pred])
         by_span = {(first, last): kind for kind, first, last in pred_entities}
-
-        def overlaps(first, last, entities):
-            return any(first <= other_last and other_first <= last for _, other_first, other_last in entities)
-
         for kind, first, last in gold_entities:
             predicted = by_span.get((first, last))
             if predicted == kind:
@@ -258,13 +254,18 @@ def entity_errors(gold_tags, pred_tags, top=10):
             elif predicted is not None:
                 counts["wrong_type"] += 1
                 confusions[(kind, predicted)] += 1
-            elif overlaps(first, last, pred_entities):
+            elif _overlaps(first, last, pred_entities):
                 counts["wrong_span"] += 1
             else:
                 counts["missed"] += 1
-        counts["spurious"] += sum(not overlaps(first, last, gold_entities) for _, first, last in pred_entities)
+        counts["spurious"] += sum(not _overlaps(first, last, gold_entities) for _, first, last in pred_entities)
     ranked = sorted(confusions.items(), key=lambda item: (-item[1], item[0]))[:top]
     return {**counts, "confusions": [[gold, predicted, count] for (gold, predicted), count in ranked]}
+
+
+def _overlaps(first, last, entities):
+    """Whether words `first..last` (inclusive) share a word with any `(type, first, last)` entity."""
+    return any(first <= other_last and other_first <= last for _, other_first, other_last in entities)
 
 
 # === Task kinds ===

@@ -166,16 +166,18 @@ class WordEncoder(keras.layers.Layer):
         pooled = ops.max(features * char_mask, axis=1)
         return ops.reshape(pooled, (batch, steps, self.char_filters))
 
+    def _to_oov(self, token_ids, candidates, rate):
+        """Replaces each `candidates` word by the OOV id with probability `rate`."""
+        noise = keras.random.uniform(ops.shape(token_ids), seed=self.seed_generator)
+        return ops.where(candidates & (noise < rate), OOV_ID, token_ids)
+
     def call(self, inputs, training=None):
         mask = inputs["padding_mask"]
         token_ids = inputs["token_ids"]
         if training and self.singleton_dropout and self.first_singleton_id is not None:
-            noise = keras.random.uniform(ops.shape(token_ids), seed=self.seed_generator)
-            singleton = token_ids >= self.first_singleton_id
-            token_ids = ops.where(singleton & (noise < self.singleton_dropout), OOV_ID, token_ids)
+            token_ids = self._to_oov(token_ids, token_ids >= self.first_singleton_id, self.singleton_dropout)
         if training and self.word_dropout:
-            noise = keras.random.uniform(ops.shape(token_ids), seed=self.seed_generator)
-            token_ids = ops.where((noise < self.word_dropout) & mask, OOV_ID, token_ids)
+            token_ids = self._to_oov(token_ids, mask, self.word_dropout)
         x = self.embedding(token_ids)
         if self.char_dim:
             x = ops.concatenate([x, self._char_features(inputs["char_ids"])], axis=-1)
