@@ -27,7 +27,7 @@ from typing import Any, Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
-from mtkeras.names import SCORE, VALIDATION_PREFIX
+from mtkeras.names import LOWER_IS_BETTER, SCORE, VALIDATION_PREFIX
 
 TASK_KINDS = ("sentence_classification", "multi_label_classification", "token_tagging", "regression")
 READERS = ("joint_nlu", "conll", "delimited", "jsonl", "tfds")
@@ -46,10 +46,6 @@ _KIND_OPTIONS = {
 # What each joint_nlu column is: the `label` file labels a sentence task, the
 # `seq.out` file (`tags`) a token task.
 _JOINT_NLU_COLUMNS = {"label": "sentence", "tags": "token"}
-
-
-# Logged metrics where lower is better (losses; regression's mean absolute error).
-_LOWER_IS_BETTER = ("loss", "_mae", "_mean_absolute_error")
 
 
 class ConfigError(ValueError):
@@ -230,6 +226,10 @@ class TrainingConfig(_Section):
         "task's accuracy, entity F1, micro-F1 or Pearson) with a valid split, else loss"
     )
     patience: Optional[StrictInt] = Field(None, gt=0, description="stop after this many epochs without improvement")
+    patience_per_task: bool = Field(
+        True, description="with the model-wide monitor (score or loss), early stopping also waits for every "
+        "task's own score (or loss): it stops once none of them improved for `patience` epochs"
+    )
     seed: StrictInt = Field(0, description="seeds weights, shuffles and mixing")
 
 
@@ -338,7 +338,7 @@ class Config(_Section):
         monitor = self.training.monitor
         if monitor is None:
             monitor = VALIDATION_PREFIX + SCORE if any(d.valid for d in self.datasets.values()) else "loss"
-        return monitor, "min" if monitor.endswith(_LOWER_IS_BETTER) else "max"
+        return monitor, "min" if monitor.endswith(LOWER_IS_BETTER) else "max"
 
     @property
     def run_directory(self):

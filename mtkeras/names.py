@@ -84,6 +84,8 @@ VALIDATION_PREFIX = "val_"
 # The model-wide log beside `loss`: the mean over tasks of each task's
 # `score_metric` (higher is better).
 SCORE = "score"
+# Logs where lower is better (losses; regression's mean absolute error): a monitor on them minimises.
+LOWER_IS_BETTER = ("loss", "_mae", "_mean_absolute_error")
 
 
 def split_log_key(key, tasks):

@@ -44,7 +44,7 @@ HISTORY_FILE = "history.csv"
 
 # Sections and fields whose change does not change what training computes: a
 # run may resume after they change.
-_RESUMABLE_CHANGES = ("export", "training.patience", "run_dir")
+_RESUMABLE_CHANGES = ("export", "training.patience", "training.patience_per_task", "run_dir")
 
 
 class RunError(RuntimeError):
@@ -256,10 +256,18 @@ def read_history(run_dir):
 # === Training ===
 
 
-def _callbacks(config, run_dir, tasks, initial_best, strategy=None):
+def _patience_monitors(config, tasks):
+    """The logs early stopping waits on: `{key: "max" or "min"}` (`TaskPatience.monitors_for`)."""
+    from mtkeras.training.callbacks import TaskPatience
+
+    monitor, mode = config.monitor
+    return TaskPatience.monitors_for(tasks, monitor, mode, config.training.patience_per_task)
+
+
+def _callbacks(config, run_dir, tasks, initial_best, strategy=None, history=()):
     import keras
 
-    from mtkeras.training.callbacks import EpochTable
+    from mtkeras.training.callbacks import EpochTable, TaskPatience
     from mtkeras.training.strategy import worker_identity, worker_path
 
     monitor, mode = config.monitor
@@ -282,9 +290,7 @@ def _callbacks(config, run_dir, tasks, initial_best, strategy=None):
         keras.callbacks.ModelCheckpoint(last, save_weights_only=True),
     ]
     if config.training.patience is not None:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=config.training.patience)
-        )
+        callbacks.append(TaskPatience(_patience_monitors(config, tasks), config.training.patience, history))
     # Last, so that everything above has recorded an epoch before the backup
     # says it is done (a kill in between re-runs the epoch; the history keeps
     # its last row).
@@ -452,7 +458,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
             data,
             validation_data=validation,
             epochs=config.training.epochs,
-            callbacks=_callbacks(config, run_dir, tasks, initial_best, strategy),
+            callbacks=_callbacks(config, run_dir, tasks, initial_best, strategy, history_rows if resumed_from else ()),
             verbose=verbose,
         )
         seconds = time.perf_counter() - started

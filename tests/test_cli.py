@@ -128,6 +128,19 @@ def test_train_writes_a_complete_run_directory(trained):
     assert "batch_size: 4" in saved and "warmup_fraction" in saved  # defaults written out
 
 
+def test_early_stopping_waits_on_logs_the_run_writes(trained):
+    """Every log `training.patience` waits on (the mean and each task's score) is a column of history.csv."""
+    from mtkeras.config import load_config
+    from mtkeras.run import _patience_monitors, load_run_model
+
+    root, config_path, _ = trained
+    config = load_config(config_path)
+    monitors = _patience_monitors(config, load_run_model(config).tasks)
+    assert set(monitors) == {"val_score", "val_intent_accuracy", "val_slots_f1", "val_sentiment_accuracy"}
+    rows = list(csv.DictReader(open(os.path.join(root, "runs", "tiny", "history.csv"))))
+    assert all(float(row[key]) >= 0 for row in rows for key in monitors)
+
+
 def test_a_finished_run_is_not_trained_again(trained, capsys):
     from mtkeras.cli import main
 

@@ -56,6 +56,116 @@ class BestEpoch(keras.callbacks.Callback):
             logger.info("BestEpoch: restored epoch %d (%s=%.4f)", self.best_epoch + 1, self.monitor, self.best)
 
 
+class TaskPatience(keras.callbacks.Callback):
+    """Early stopping that waits for the slowest task.
+
+    Stops training once `patience` epochs in a row brought no new best for
+    any of `monitors`: the model-wide log and each task's own counterpart
+    (`val_score` with `val_intent_accuracy`, `val_slots_f1`, ...). Tasks
+    learn at different speeds: a sentence task can peak after two epochs
+    and overfit while a tagging task still gains every epoch, and their mean
+    may then dip for a few epochs although the slow task is far from done.
+    Waiting on the mean alone cuts that task short; this waits for it. Which
+    epoch is kept is still decided by the model-wide log (the checkpoint).
+
+    With one monitor it stops like `keras.callbacks.EarlyStopping` with the
+    same `patience`. `history` (the rows of earlier epochs, for a resumed
+    run) seeds the bests and the epochs since each, so that a run resumed
+    after a kill stops where an unbroken run would have.
+
+    Args:
+        monitors: dict of log key to `"max"` or `"min"`.
+        patience: int > 0. Epochs without a new best of any monitor.
+        history: list of dicts. Logs of the epochs already done, in order.
+
+    Example:
+    >>> stop = TaskPatience({"val_score": "max", "val_intent_accuracy": "max", "val_slots_f1": "max"}, 2)
+    >>> model.fit(train, validation_data=valid, epochs=20, callbacks=[stop])
+    >>> # the same for any mtkeras model:
+    >>> stop = TaskPatience.for_model(model, patience=2)
+    """
+
+    def __init__(self, monitors, patience, history=()):
+        super().__init__()
+        if not monitors:
+            raise ValueError("TaskPatience: give at least one monitor")
+        for key, mode in monitors.items():
+            if mode not in ("max", "min"):
+                raise ValueError(f"TaskPatience: mode of {key!r} must be 'max' or 'min'. Received: {mode!r}")
+        if not (isinstance(patience, int) and patience > 0):
+            raise ValueError(f"TaskPatience: patience must be an int > 0. Received: patience={patience!r}")
+        self.monitors = dict(monitors)
+        self.patience = patience
+        self.best = {}
+        self.wait = 0
+        self.stopped_epoch = None
+        for row in history:
+            self._update(row)
+
+    @staticmethod
+    def monitors_for(tasks, monitor="val_score", mode="max", per_task=True):
+        """`{log key: mode}` for `monitor` and, if it is model-wide, each task's counterpart.
+
+        `score` and `loss` (either split) are model-wide: with `per_task`,
+        each task's `<task>_<score_metric>` or `<task>_loss` joins them.
+        Any other monitor (a task's own log) is watched alone.
+
+        Args:
+            tasks: list of `mtkeras.tasks.Task`.
+            monitor: str. The model-wide log or any other.
+            mode: `"max"` or `"min"`, for `monitor` and its task logs.
+            per_task: bool. False: `monitor` alone.
+        """
+        from mtkeras.names import SCORE, VALIDATION_PREFIX
+
+        monitors = {monitor: mode}
+        prefix = VALIDATION_PREFIX if monitor.startswith(VALIDATION_PREFIX) else ""
+        overall = monitor[len(prefix):]
+        if per_task and overall in (SCORE, "loss"):
+            for task in tasks:
+                metric = task.score_metric if overall == SCORE else "loss"
+                monitors[f"{prefix}{task.name}_{metric}"] = mode
+        return monitors
+
+    @classmethod
+    def for_model(cls, model, patience, monitor="val_score"):
+        """Stops `model`'s `fit` once neither `monitor` nor any task's own counterpart improved for `patience` epochs.
+
+        Example:
+        >>> model.fit(train, validation_data=valid, epochs=30,
+        ...           callbacks=[TaskPatience.for_model(model, patience=3)])
+        """
+        from mtkeras.names import LOWER_IS_BETTER
+
+        mode = "min" if monitor.endswith(LOWER_IS_BETTER) else "max"
+        return cls(cls.monitors_for(model.tasks, monitor, mode), patience)
+
+    def _update(self, logs):
+        """Records one epoch's logs; True when some monitor reached a new best."""
+        improved = False
+        for key, mode in self.monitors.items():
+            value = logs.get(key)
+            if value is None or value != value:  # not logged, or NaN
+                continue
+            value = float(value)
+            best = self.best.get(key)
+            if best is None or (value > best if mode == "max" else value < best):
+                self.best[key] = value
+                improved = True
+        self.wait = 0 if improved else self.wait + 1
+        return improved
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if not any(key in logs for key in self.monitors):
+            logger.warning("TaskPatience: none of %s in the logs (%s); not counted", sorted(self.monitors), sorted(logs))
+            return
+        if not self._update(logs) and self.wait >= self.patience:
+            logger.info("TaskPatience: no new best in %s for %d epochs; stopping", sorted(self.monitors), self.wait)
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+
 class TimeBudget(keras.callbacks.Callback):
     """Stops training at the end of the first epoch that ends past `seconds`.
 
