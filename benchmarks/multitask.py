@@ -9,8 +9,9 @@ Trains, for each seed:
 Every model goes through `mtkeras.run.train` exactly as `mtkeras train` runs a
 config: the same epochs, the best epoch picked on the valid/dev splits by the
 package's default monitor, `val_score` (the mean over the model's tasks of
-each task's accuracy or entity F1; never on test), early stopping on it with
-the same patience, then
+each task's accuracy or entity F1; never on test), early stopping with the
+same patience by the package's default rule (stop once neither `val_score`
+nor any task's own validation score improved for that many epochs), then
 scored on test and exported. The latency compares the shared model answering
 one text for all four tasks with the four single-task models answering it in
 turn (exported SavedModels, `serving_default`, one text per call, in process).
@@ -270,7 +271,9 @@ def summarize(rows, lat, args):
         "command": "python benchmarks/multitask.py " + " ".join(shlex.quote(a) for a in args.argv),
         "settings": {"seeds": seeds, "epochs": args.epochs, "patience": args.patience,
                      "max_examples": args.max_examples, "batch_size": args.batch_size or "package default (32)",
-                     "monitor": args.monitor or "package default"},
+                     "monitor": args.monitor or "package default",
+                     "early_stopping": "waits for the monitor and every task's own score or loss "
+                                       "(training.patience_per_task, the package default)"},
         "tasks": tasks,
         "cost": cost,
         "latency": lat,
@@ -316,7 +319,9 @@ def results_markdown(results):
             "",
             *([f"Note: {result['note']}.", ""] if result.get("note") else []),
             f"{seeds} seed(s) {settings['seeds']}; at most {settings['epochs']} epoch(s), early stopping with patience "
-            f"{settings['patience']}; batch {settings['batch_size']}; examples per split and source: "
+            f"{settings['patience']}"
+            f"{' (' + settings['early_stopping'] + ')' if settings.get('early_stopping') else ''}"
+            f"; batch {settings['batch_size']}; examples per split and source: "
             f"{settings['max_examples'] or 'all'}.",
             "",
             "| task (source, test metric) | one shared model | single-task model | shared − single | within 0.5 |",
@@ -382,7 +387,8 @@ def main(argv=None):
     parser.add_argument("--encoder", default=None, help="encoder name (default: the package default, bilstm)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default 3; quick: 1)")
     parser.add_argument("--epochs", type=int, default=10, help="at most this many epochs per model (package default 10)")
-    parser.add_argument("--patience", type=int, default=2, help="early stopping on the monitor, the same for every model")
+    parser.add_argument("--patience", type=int, default=2, help="early stopping patience, the same for every model: each stops once neither its monitor nor any of its "
+                        "tasks' own validation scores improved for this many epochs (training.patience_per_task)")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the package default (32)")
     parser.add_argument("--monitor", default=None, choices=["val_loss", "val_score"],
                         help="the log that picks every model's best epoch (default: the package default, val_score)")

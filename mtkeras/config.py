@@ -225,10 +225,12 @@ class TrainingConfig(_Section):
         None, description="log that picks the best epoch; default val_score (the mean over tasks of each "
         "task's accuracy, entity F1, micro-F1 or Pearson) with a valid split, else loss"
     )
-    patience: Optional[StrictInt] = Field(None, gt=0, description="stop after this many epochs without improvement")
+    patience: Optional[StrictInt] = Field(
+        None, gt=0, description="stop after this many epochs without improvement (see patience_per_task)"
+    )
     patience_per_task: bool = Field(
-        True, description="with the model-wide monitor (score or loss), early stopping also waits for every "
-        "task's own score (or loss): it stops once none of them improved for `patience` epochs"
+        True, description="with val_score or val_loss as monitor and several tasks, early stopping also waits "
+        "for each task's own score (or loss): it stops once none of them improved for `patience` epochs"
     )
     seed: StrictInt = Field(0, description="seeds weights, shuffles and mixing")
 

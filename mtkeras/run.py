@@ -7,7 +7,8 @@ says otherwise):
     config.yaml          the config with every default filled in
     run.json             status, epochs done, best epoch, time, parameters, resumptions
     history.csv          one row per epoch (Keras CSVLogger), every metric
-    checkpoints/         best.weights.h5 (by training.monitor), last.weights.h5
+    checkpoints/         best.weights.h5 (by training.monitor), last.weights.h5,
+                         patience.json (the logs early stopping waits on, per epoch)
     backup/              Keras BackupAndRestore state while a run is unfinished
     logs/                TensorBoard event files (`tensorboard --logdir runs`)
     model.keras          the best epoch's model, when training ends
@@ -41,6 +42,7 @@ MODEL_FILE = "model.keras"
 STATE_FILE = "run.json"
 CONFIG_FILE = "config.yaml"
 HISTORY_FILE = "history.csv"
+PATIENCE_FILE = "patience.json"
 
 # Sections and fields whose change does not change what training computes: a
 # run may resume after they change.
@@ -264,10 +266,10 @@ def _patience_monitors(config, tasks):
     return TaskPatience.monitors_for(tasks, monitor, mode, config.training.patience_per_task)
 
 
-def _callbacks(config, run_dir, tasks, initial_best, strategy=None, history=()):
+def _callbacks(config, run_dir, tasks, initial_best, strategy=None, patience=None):
     import keras
 
-    from mtkeras.training.callbacks import EpochTable, TaskPatience
+    from mtkeras.training.callbacks import EpochTable
     from mtkeras.training.strategy import worker_identity, worker_path
 
     monitor, mode = config.monitor
@@ -289,8 +291,8 @@ def _callbacks(config, run_dir, tasks, initial_best, strategy=None, history=()):
         ),
         keras.callbacks.ModelCheckpoint(last, save_weights_only=True),
     ]
-    if config.training.patience is not None:
-        callbacks.append(TaskPatience(_patience_monitors(config, tasks), config.training.patience, history))
+    if patience is not None:
+        callbacks.append(patience)
     # Last, so that everything above has recorded an epoch before the backup
     # says it is done (a kill in between re-runs the epoch; the history keeps
     # its last row).
@@ -394,6 +396,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
 
     from mtkeras.data import DataError
     from mtkeras.training import set_mixed_precision
+    from mtkeras.training.callbacks import TaskPatience
     from mtkeras.training.strategy import strategy_name, worker_identity, worker_path
 
     run_dir = run_directory(config, run_dir)
@@ -448,19 +451,33 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
             flush=True,
         )
         monitor, mode = config.monitor
-        history_rows = read_history(run_dir)
+        # The epochs the backup holds (a row written after it, by a run
+        # killed before backing its epoch up, is for an epoch that runs again).
+        history_rows = [row for row in read_history(run_dir) if row["epoch"] <= resumed_from]
         seen = [row[monitor] for row in history_rows if not math.isnan(row.get(monitor, float("nan")))]
         initial_best = (min(seen) if mode == "min" else max(seen)) if seen and resumed_from else None
+        patience = None
+        if config.training.patience is not None:
+            # Each worker records the logs it waits on in its own file, so a
+            # resumed run, on every worker, stops where an unbroken one would.
+            patience = TaskPatience(
+                _patience_monitors(config, tasks), config.training.patience,
+                path=worker_path(os.path.join(run_dir, "checkpoints", PATIENCE_FILE), strategy),
+            )
         if verbose is None:
             verbose = 1 if sys.stdout.isatty() and chief else 0
         started = time.perf_counter()
-        model.fit(
-            data,
-            validation_data=validation,
-            epochs=config.training.epochs,
-            callbacks=_callbacks(config, run_dir, tasks, initial_best, strategy, history_rows if resumed_from else ()),
-            verbose=verbose,
-        )
+        if resumed_from and patience is not None and patience.seed(resumed_from):
+            # Killed after early stopping ended it (while saving or exporting): no more epochs.
+            print(f"[mtkeras] early stopping had ended this run after epoch {resumed_from}", flush=True)
+        else:
+            model.fit(
+                data,
+                validation_data=validation,
+                epochs=config.training.epochs,
+                callbacks=_callbacks(config, run_dir, tasks, initial_best, strategy, patience),
+                verbose=verbose,
+            )
         seconds = time.perf_counter() - started
     finally:
         keras.config.set_dtype_policy(previous_policy)

@@ -7,13 +7,14 @@ import pytest
 from mtkeras.training.callbacks import TaskPatience
 
 
-def stop_epoch(callback, rows):
-    """Feeds `rows` as the logs of epochs 0, 1, ...; the epoch after which training stopped, or None."""
+def stop_epoch(callback, rows, first_epoch=0):
+    """Feeds `rows` as the logs of epochs `first_epoch`, ... as `fit` does; the epoch that stopped training, or None."""
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     callback.set_model(model)
     model.stop_training = False
     callback.on_train_begin()
-    for epoch, logs in enumerate(rows):
+    for epoch, logs in enumerate(rows, start=first_epoch):
+        callback.on_epoch_begin(epoch)
         callback.on_epoch_end(epoch, dict(logs))
         if model.stop_training:
             return epoch
@@ -54,16 +55,40 @@ def test_with_one_monitor_it_stops_where_keras_early_stopping_does():
         assert ours == theirs, (values, patience, mode)
 
 
-def test_a_resumed_run_stops_where_an_unbroken_one_does():
+def test_a_resumed_run_stops_where_an_unbroken_one_does(tmp_path):
     per_task = {"val_score": "max", "val_sentiment_accuracy": "max", "val_slots_f1": "max"}
     unbroken = stop_epoch(TaskPatience(per_task, 2), SLOW_SLOTS)
+    assert unbroken == 6
     for done in range(1, unbroken + 1):
-        # Killed after `done` epochs: the new callback reads them from the history, then sees the rest.
-        resumed = TaskPatience(per_task, 2, history=SLOW_SLOTS[:done])
-        rest = stop_epoch(resumed, SLOW_SLOTS[done:])
-        assert rest is not None and done + rest == unbroken, done
-    # Without the history the resumed run would have gone on longer.
-    assert stop_epoch(TaskPatience(per_task, 2), SLOW_SLOTS[5:]) is None
+        path = str(tmp_path / f"patience{done}.json")
+        # The first run records its epochs, and is killed after `done` of them were backed up...
+        assert stop_epoch(TaskPatience(per_task, 2, path=path), SLOW_SLOTS[:done]) is None
+        # ...the resumed fit starts at epoch `done` with a new callback that reads the record.
+        resumed = TaskPatience(per_task, 2, path=path)
+        assert stop_epoch(resumed, SLOW_SLOTS[done:], first_epoch=done) == unbroken, done
+        # Killed after recording epoch `done` but before backing it up: that epoch runs again and counts once.
+        twice = str(tmp_path / f"twice{done}.json")
+        stop_epoch(TaskPatience(per_task, 2, path=twice), SLOW_SLOTS[:done + 1])
+        assert stop_epoch(TaskPatience(per_task, 2, path=twice), SLOW_SLOTS[done:], first_epoch=done) == unbroken
+    # Without the record, the resumed run would have gone on longer.
+    assert stop_epoch(TaskPatience(per_task, 2), SLOW_SLOTS[5:], first_epoch=5) is None
+
+
+def test_seed_tells_a_resumed_run_that_early_stopping_had_already_ended_it(tmp_path):
+    """Killed while saving after the stop: the resumed run must not train another epoch."""
+    path = str(tmp_path / "patience.json")
+    per_task = {"val_score": "max", "val_sentiment_accuracy": "max", "val_slots_f1": "max"}
+    assert stop_epoch(TaskPatience(per_task, 2, path=path), SLOW_SLOTS) == 6
+    assert TaskPatience(per_task, 2, path=path).seed(7) is True
+    assert TaskPatience(per_task, 2, path=path).seed(6) is False  # one epoch short of it
+    assert TaskPatience(per_task, 3, path=path).seed(7) is False  # a patience raised on resume
+
+
+def test_each_fit_starts_afresh():
+    stop = TaskPatience({"val_loss": "min"}, 1)
+    assert stop_epoch(stop, [{"val_loss": 0.5}, {"val_loss": 0.6}]) == 1
+    # A second fit (say, fine-tuning after a frozen phase) does not inherit the first one's best.
+    assert stop_epoch(stop, [{"val_loss": 0.9}, {"val_loss": 0.8}, {"val_loss": 0.7}]) is None
 
 
 def test_a_nan_or_a_missing_task_log_is_no_improvement():
@@ -81,6 +106,7 @@ def test_epochs_without_any_monitor_are_not_counted(caplog):
 
 @pytest.mark.parametrize("monitors, patience, message", [
     ({}, 2, "at least one monitor"),
+    ({"val_score": "max"}, True, "patience must be an int > 0. Received: patience=True"),
     ({"val_score": "up"}, 2, "mode of 'val_score' must be 'max' or 'min'. Received: 'up'"),
     ({"val_score": "max"}, 0, "patience must be an int > 0. Received: patience=0"),
 ])
@@ -106,10 +132,14 @@ def test_a_run_waits_on_each_task_s_own_score_or_loss():
     assert monitors("{patience: 2}") == {"val_score": "max", "val_intent_accuracy": "max", "val_slots_f1": "max"}
     assert monitors("{patience: 2, monitor: val_loss}") == {
         "val_loss": "min", "val_intent_loss": "min", "val_slots_loss": "min"}
-    assert monitors("{patience: 2, monitor: score}") == {"score": "max", "intent_accuracy": "max", "slots_f1": "max"}
-    # A task's own log, or the opt-out: that log alone, as keras' EarlyStopping.
+    # A task's own log, a training log (it nearly always improves), or the opt-out: that log alone.
     assert monitors("{patience: 2, monitor: val_slots_f1}") == {"val_slots_f1": "max"}
+    assert monitors("{patience: 2, monitor: score}") == {"score": "max"}
     assert monitors("{patience: 2, patience_per_task: false}") == {"val_score": "max"}
+    # One task, or one task left that trains: its counterpart is the mean itself.
+    assert TaskPatience.monitors_for(tasks[:1]) == {"val_score": "max"}
+    tasks[0].loss_weight = 0.0
+    assert TaskPatience.monitors_for(tasks) == {"val_score": "max"}
 
 
 def test_for_model_stops_a_plain_fit_when_no_task_improves_any_more():

@@ -128,17 +128,39 @@ def test_train_writes_a_complete_run_directory(trained):
     assert "batch_size: 4" in saved and "warmup_fraction" in saved  # defaults written out
 
 
-def test_early_stopping_waits_on_logs_the_run_writes(trained):
-    """Every log `training.patience` waits on (the mean and each task's score) is a column of history.csv."""
-    from mtkeras.config import load_config
-    from mtkeras.run import _patience_monitors, load_run_model
+def test_early_stopping_ends_a_run_and_its_resumption_trains_no_further(tmp_path, monkeypatch):
+    """`training.patience` waits on the mean and every task; a run killed after the stop (while exporting) resumes without training."""
+    from conftest import write_mixed_jsonl, write_reproducible_config
 
-    root, config_path, _ = trained
-    config = load_config(config_path)
-    monitors = _patience_monitors(config, load_run_model(config).tasks)
-    assert set(monitors) == {"val_score", "val_intent_accuracy", "val_slots_f1", "val_sentiment_accuracy"}
-    rows = list(csv.DictReader(open(os.path.join(root, "runs", "tiny", "history.csv"))))
-    assert all(float(row[key]) >= 0 for row in rows for key in monitors)
+    import mtkeras.run
+    from mtkeras.config import load_config
+
+    data = write_mixed_jsonl(tmp_path / "data.jsonl")
+    # A learning rate too small to change any prediction: no score can improve after the first epoch.
+    config = load_config(write_reproducible_config(
+        tmp_path / "c.yaml", data, valid=True,
+        training="epochs: 6\nbatch_size: 4\npatience: 1\noptimizer: {learning_rate: 1.0e-9}\nschedule: {name: constant}",
+        extra=f"export: {{after_training: true, base_path: {tmp_path / 'saved'}}}"))
+    run_dir = str(tmp_path / "run")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed while exporting")
+
+    monkeypatch.setattr(mtkeras.run, "export_model", killed)
+    with pytest.raises(KeyboardInterrupt):
+        mtkeras.run.train(config, run_dir=run_dir, verbose=0)
+    record = json.load(open(os.path.join(run_dir, "checkpoints", "patience.json")))
+    assert [row["epoch"] for row in record["epochs"]] == [0, 1]  # stopped after epoch 2 of 6
+    waited = {"val_score", "val_intent_accuracy", "val_slots_f1", "val_sentiment_accuracy"}
+    assert all(set(row) == waited | {"epoch"} and all(row[k] >= 0 for k in waited) for row in record["epochs"])
+    assert json.load(open(os.path.join(run_dir, "run.json")))["status"] == "running"
+
+    monkeypatch.undo()
+    outcome = mtkeras.run.train(config, run_dir=run_dir, verbose=0)
+    # Keras' EarlyStopping starts afresh on resume and would train epochs 3 and 4 here.
+    assert outcome["epochs_done"] == 2 and outcome["resumed_from"] == 2
+    assert os.path.isdir(outcome["export_path"])
+    assert json.load(open(os.path.join(run_dir, "run.json")))["status"] == "finished"
 
 
 def test_a_finished_run_is_not_trained_again(trained, capsys):

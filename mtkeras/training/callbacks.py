@@ -1,6 +1,9 @@
 """Model selection on a validation split with mtkeras' own evaluation."""
 
+import json
 import logging
+import numbers
+import os
 
 import keras
 
@@ -60,55 +63,69 @@ class TaskPatience(keras.callbacks.Callback):
     """Early stopping that waits for the slowest task.
 
     Stops training once `patience` epochs in a row brought no new best for
-    any of `monitors`: the model-wide log and each task's own counterpart
-    (`val_score` with `val_intent_accuracy`, `val_slots_f1`, ...). Tasks
-    learn at different speeds: a sentence task can peak after two epochs
-    and overfit while a tagging task still gains every epoch, and their mean
-    may then dip for a few epochs although the slow task is far from done.
-    Waiting on the mean alone cuts that task short; this waits for it. Which
-    epoch is kept is still decided by the model-wide log (the checkpoint).
+    any of `monitors`: the model-wide validation log and each task's own
+    counterpart (`val_score` with `val_intent_accuracy`, `val_slots_f1`, ...).
+    Tasks learn at different speeds: a sentence task can peak after two
+    epochs and overfit while a tagging task still gains every epoch, and
+    their mean may then dip for a few epochs although the slow task is far
+    from done. Waiting on the mean alone ends training there; this waits.
+    It only decides when to stop: keep the best epoch by the model-wide log
+    with a checkpoint (`mtkeras train` does), else `fit` leaves the weights
+    of the last epoch.
 
-    With one monitor it stops like `keras.callbacks.EarlyStopping` with the
-    same `patience`. `history` (the rows of earlier epochs, for a resumed
-    run) seeds the bests and the epochs since each, so that a run resumed
-    after a kill stops where an unbroken run would have.
+    A NaN or missing log is no improvement, and an epoch that logs none of
+    `monitors` is not counted; otherwise, with one monitor, it stops where
+    `keras.callbacks.EarlyStopping` with the same `patience` does. Each
+    `fit` starts afresh.
+
+    With `path`, the callback writes each epoch's monitored values to that
+    JSON file and reads it back when built again: a `fit` that resumes at
+    epoch k (after a kill, with `keras.callbacks.BackupAndRestore`) replays
+    the recorded epochs before k and so stops where an unbroken run would
+    have; `seed(k)` replays them without training, and tells whether they
+    had already used up the patience. Under a multi-worker strategy give
+    each worker its own path: the logs are the same on every worker, so
+    they all stop at the same epoch.
 
     Args:
         monitors: dict of log key to `"max"` or `"min"`.
         patience: int > 0. Epochs without a new best of any monitor.
-        history: list of dicts. Logs of the epochs already done, in order.
+        path: str or None. JSON file recording the monitored values.
 
     Example:
     >>> stop = TaskPatience({"val_score": "max", "val_intent_accuracy": "max", "val_slots_f1": "max"}, 2)
     >>> model.fit(train, validation_data=valid, epochs=20, callbacks=[stop])
-    >>> # the same for any mtkeras model:
+    >>> # the same, for any mtkeras model:
     >>> stop = TaskPatience.for_model(model, patience=2)
     """
 
-    def __init__(self, monitors, patience, history=()):
+    def __init__(self, monitors, patience, path=None):
         super().__init__()
         if not monitors:
             raise ValueError("TaskPatience: give at least one monitor")
         for key, mode in monitors.items():
             if mode not in ("max", "min"):
                 raise ValueError(f"TaskPatience: mode of {key!r} must be 'max' or 'min'. Received: {mode!r}")
-        if not (isinstance(patience, int) and patience > 0):
+        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 1:
             raise ValueError(f"TaskPatience: patience must be an int > 0. Received: patience={patience!r}")
         self.monitors = dict(monitors)
-        self.patience = patience
-        self.best = {}
-        self.wait = 0
-        self.stopped_epoch = None
-        for row in history:
-            self._update(row)
+        self.patience = int(patience)
+        self.path = path
+        self.epochs = []  # [{"epoch": 0-based epoch, key: value}] of the epochs seen, in order
+        if path is not None and os.path.exists(path):
+            with open(path, encoding="utf-8") as handle:
+                self.epochs = json.load(handle)["epochs"]
+        self._reset()
 
     @staticmethod
     def monitors_for(tasks, monitor="val_score", mode="max", per_task=True):
-        """`{log key: mode}` for `monitor` and, if it is model-wide, each task's counterpart.
+        """`{log key: mode}`: `monitor` and, if it is a model-wide validation log, each task's counterpart.
 
-        `score` and `loss` (either split) are model-wide: with `per_task`,
-        each task's `<task>_<score_metric>` or `<task>_loss` joins them.
-        Any other monitor (a task's own log) is watched alone.
+        `val_score` and `val_loss` are model-wide: with `per_task` and more
+        than one task, each task's `val_<task>_<score_metric>` or
+        `val_<task>_loss` joins them (not a task with `loss_weight` 0, which
+        does not train). Any other monitor, a task's own log or a training
+        log, is watched alone.
 
         Args:
             tasks: list of `mtkeras.tasks.Task`.
@@ -119,17 +136,18 @@ class TaskPatience(keras.callbacks.Callback):
         from mtkeras.names import SCORE, VALIDATION_PREFIX
 
         monitors = {monitor: mode}
-        prefix = VALIDATION_PREFIX if monitor.startswith(VALIDATION_PREFIX) else ""
-        overall = monitor[len(prefix):]
-        if per_task and overall in (SCORE, "loss"):
-            for task in tasks:
-                metric = task.score_metric if overall == SCORE else "loss"
-                monitors[f"{prefix}{task.name}_{metric}"] = mode
+        trained = [task for task in tasks if task.loss_weight]
+        if per_task and len(trained) > 1 and monitor in (VALIDATION_PREFIX + SCORE, VALIDATION_PREFIX + "loss"):
+            for task in trained:
+                metric = task.score_metric if monitor.endswith(SCORE) else "loss"
+                monitors[f"{VALIDATION_PREFIX}{task.name}_{metric}"] = mode
         return monitors
 
     @classmethod
-    def for_model(cls, model, patience, monitor="val_score"):
+    def for_model(cls, model, patience, monitor="val_score", per_task=True, path=None):
         """Stops `model`'s `fit` once neither `monitor` nor any task's own counterpart improved for `patience` epochs.
+
+        The mode follows the monitor (`min` for losses and mean absolute errors).
 
         Example:
         >>> model.fit(train, validation_data=valid, epochs=30,
@@ -138,29 +156,68 @@ class TaskPatience(keras.callbacks.Callback):
         from mtkeras.names import LOWER_IS_BETTER
 
         mode = "min" if monitor.endswith(LOWER_IS_BETTER) else "max"
-        return cls(cls.monitors_for(model.tasks, monitor, mode), patience)
+        return cls(cls.monitors_for(model.tasks, monitor, mode, per_task), patience, path)
+
+    def _reset(self):
+        self.best = {}
+        self.wait = 0
+        self.stopped_epoch = None
+        self._started = False
 
     def _update(self, logs):
-        """Records one epoch's logs; True when some monitor reached a new best."""
+        """Counts one epoch's logs: True on a new best, False without, None when none of the monitors is logged."""
+        values = [(key, logs[key]) for key in self.monitors if key in logs]
+        if not values:
+            return None
         improved = False
-        for key, mode in self.monitors.items():
-            value = logs.get(key)
-            if value is None or value != value:  # not logged, or NaN
-                continue
+        for key, value in values:
             value = float(value)
+            if value != value:  # NaN
+                continue
             best = self.best.get(key)
-            if best is None or (value > best if mode == "max" else value < best):
+            if best is None or (value > best if self.monitors[key] == "max" else value < best):
                 self.best[key] = value
                 improved = True
         self.wait = 0 if improved else self.wait + 1
         return improved
 
+    def seed(self, initial_epoch):
+        """Replays the recorded epochs before `initial_epoch`; True when they had used up the patience.
+
+        Recorded epochs from `initial_epoch` on (an epoch recorded but not
+        backed up before a kill, which the resumed `fit` runs again) are
+        dropped.
+        """
+        self._reset()
+        self._started = True
+        self.epochs = [row for row in self.epochs if row["epoch"] < initial_epoch]
+        for row in self.epochs:
+            self._update(row)
+        return self.wait >= self.patience
+
+    def on_train_begin(self, logs=None):
+        self._started = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self._started:  # the first epoch of this fit: from 0, or where a resumed fit starts
+            self.seed(epoch)
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        if not any(key in logs for key in self.monitors):
+        if not self._started:
+            self.seed(epoch)
+        row = {"epoch": int(epoch), **{key: float(logs[key]) for key in self.monitors if key in logs}}
+        self.epochs.append(row)
+        if self.path is not None:
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            partial = self.path + ".partial"
+            with open(partial, "w", encoding="utf-8") as handle:
+                json.dump({"monitors": self.monitors, "patience": self.patience, "epochs": self.epochs}, handle)
+            os.replace(partial, self.path)
+        improved = self._update(row)
+        if improved is None:
             logger.warning("TaskPatience: none of %s in the logs (%s); not counted", sorted(self.monitors), sorted(logs))
-            return
-        if not self._update(logs) and self.wait >= self.patience:
+        elif not improved and self.wait >= self.patience:
             logger.info("TaskPatience: no new best in %s for %d epochs; stopping", sorted(self.monitors), self.wait)
             self.stopped_epoch = epoch
             self.model.stop_training = True
