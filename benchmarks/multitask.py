@@ -25,6 +25,7 @@ Usage:
     python benchmarks/multitask.py --data-dir ../shared/datasets
     python benchmarks/multitask.py --data-dir ../shared/datasets --encoder minilm --max-examples 3000 --seeds 1
     python benchmarks/multitask.py --data-dir DIR --quick     # small slices, a few minutes
+    python benchmarks/multitask.py --data-dir DIR --work-dir W --resume   # go on where a run in W stopped
 
 DIR holds `snips/{train,valid,test}/{seq.in,seq.out,label}`,
 `wnut17/{train/wnut17train.conll,dev/emerging.dev.conll,test/emerging.test.annotated}`
@@ -134,8 +135,11 @@ def train_one(name, tasks, args, work_dir, seed):
 
     config = parse_config(yaml.safe_dump(model_config(name, tasks, args, work_dir, seed)), source=name)
     keras.backend.clear_session()
-    with contextlib.redirect_stdout(sys.stderr):  # the run's tables; stdout keeps the one JSON object
-        outcome = train(config, overwrite=True, verbose=0)
+    outcome = finished_outcome(config) if args.resume else None
+    if outcome is None:
+        with contextlib.redirect_stdout(sys.stderr):  # the run's tables; stdout keeps the one JSON object
+            # --resume: an unfinished run goes on from its last backed-up epoch (mtkeras' own resume).
+            outcome = train(config, overwrite=not args.resume, verbose=0)
     test = outcome["metrics"]["test"]
     return {
         "model": name,
@@ -150,6 +154,42 @@ def train_one(name, tasks, args, work_dir, seed):
         "parameters": outcome["parameters"],
         "export_path": outcome["export_path"],
         "export_bytes": folder_bytes(outcome["export_path"]),
+    }
+
+
+def finished_outcome(config):
+    """What `train` returned for a finished run of the same config in its run directory, else None (--resume)."""
+    import math
+
+    from mtkeras.config import config_to_dict
+    from mtkeras.run import CONFIG_FILE, STATE_FILE, config_changes, export_run
+
+    run_dir = config.run_dir
+    try:
+        with open(os.path.join(run_dir, STATE_FILE), encoding="utf-8") as f:
+            state = json.load(f)
+        with open(os.path.join(run_dir, CONFIG_FILE), encoding="utf-8") as f:
+            saved = yaml.safe_load(f)
+        with open(os.path.join(run_dir, "metrics_test.json"), encoding="utf-8") as f:
+            test = json.load(f)
+    except FileNotFoundError:
+        return None
+    if state.get("status") != "finished" or config_changes(saved, config_to_dict(config)):
+        return None
+    export_path = state.get("export_path")
+    if not (export_path and os.path.isdir(export_path)):  # a run from before run.json kept its export
+        with contextlib.redirect_stdout(sys.stderr):
+            export_path = export_run(config, run_dir)
+    print(f"[multitask] reusing the finished run {run_dir}", file=sys.stderr, flush=True)
+    return {
+        # metrics_test.json holds `mtkeras.evaluate`'s results, NaN written as null.
+        "metrics": {"test": {task: {key: math.nan if value is None else value for key, value in test[task].items()}
+                             for task in config.tasks}},
+        "train_seconds": state["train_seconds"],
+        "epochs_done": state["epochs_done"],
+        "best_epoch": state["best_epoch"],
+        "parameters": state["parameters"],
+        "export_path": export_path,
     }
 
 
@@ -398,9 +438,15 @@ def main(argv=None):
     parser.add_argument("--output-dir", default=None, help="default: benchmarks/results (quick: benchmarks/results/quick)")
     parser.add_argument("--results-md", default=None, help="default: benchmarks/RESULTS.md (quick: OUTPUT_DIR/RESULTS.md)")
     parser.add_argument("--work-dir", default=None, help="runs and exports (default: a temporary folder, removed)")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --work-dir: reuse the finished runs an earlier invocation left there with the same "
+                             "settings, and go on with an unfinished one from its last epoch (a long run over several "
+                             "sittings; training seconds are those of the epochs that were kept)")
     parser.add_argument("--quick", action="store_true",
                         help="small slices: 1 seed, 1 epoch, 200 examples per split, 20 latency texts")
     args = parser.parse_args(argv)
+    if args.resume and not args.work_dir:
+        parser.error("--resume needs --work-dir: the folder holding the earlier runs")
     args.argv = argv
     if args.quick:
         args.epochs, args.max_examples, args.latency_texts = 1, args.max_examples or 200, 20

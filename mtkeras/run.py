@@ -527,7 +527,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
             outcome["reports"] += written
     state["metrics"] = {split: _headline(results) for split, results in outcome["metrics"].items()}
     if config.export.after_training:
-        outcome["export_path"] = export_model(config, model, run_dir)
+        outcome["export_path"] = state["export_path"] = export_model(config, model, run_dir)
     _write_state(run_dir, state)
     shutil.rmtree(os.path.join(run_dir, "backup"), ignore_errors=True)
     return outcome

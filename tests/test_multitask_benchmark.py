@@ -100,6 +100,26 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
         assert f"| {task} (" in markdown and f"{shared['mean']:.2f} ± {shared['std']:.2f}" in markdown
     assert "Stack-Propagation 2019: 94.2" in markdown and "CrossWeigh + Flair: 50.03" in markdown
 
+    # --resume on the same work dir (a long run spread over several sittings): every run there is
+    # finished, so none trains again, and the report holds the same rows. A run whose run.json does
+    # not name its export (written before it did) is exported again, as the next version.
+    state_path = work / "runs" / "intent-seed0" / "run.json"
+    state = json.load(open(state_path))
+    assert state.pop("export_path") == str(work / "saved_models" / "intent" / "1")
+    json.dump(state, open(state_path, "w"))
+    again = subprocess.run(
+        [sys.executable, SCRIPT, "--data-dir", str(data), "--quick", "--output-dir", str(tmp_path / "out2"),
+         "--work-dir", str(work), "--resume"],
+        capture_output=True, text=True, timeout=900, cwd=ROOT,
+    )
+    assert again.returncode == 0, again.stderr[-5000:]
+    assert again.stderr.count("[multitask] reusing the finished run") == 5 and "epoch 1/1" not in again.stderr
+    rows = json.loads(again.stdout)["runs"]
+    assert [row["export_path"] for row in rows if row["model"] == "intent"] == [os.path.join("saved_models", "intent", "2")]
+    exported = ("export_path", "export_bytes")
+    assert json.dumps([{k: v for k, v in row.items() if k not in exported} for row in rows]) == json.dumps(
+        [{k: v for k, v in row.items() if k not in exported} for row in runs])
+
 
 def test_summary_means_deltas_and_goals():
     benchmark = load_benchmark()
