@@ -508,7 +508,7 @@ def write_report(run_dir, results, history=None, tasks=None, split="test"):
     os.makedirs(run_dir, exist_ok=True)
     plots = os.path.join(run_dir, "plots")
     paths = {"metrics": os.path.join(run_dir, f"metrics_{split}.json")}
-    _write_text(paths["metrics"], text + "\n")
+    write_whole(paths["metrics"], text + "\n")
     if rows:
         for name, path in zip(names, plot_task_curves(rows, names, plots)):
             paths[f"{name}_curves"] = path
@@ -548,7 +548,7 @@ def _plain(value, where):
     )
 
 
-def _write_text(path, text):
+def write_whole(path, text):
     """Writes `path` whole or not at all (a crash leaves the old file)."""
     partial = f"{path}.partial"
     with open(partial, "w", encoding="utf-8") as file:

@@ -181,10 +181,9 @@ def _read_state(run_dir):
 
 
 def _write_state(run_dir, state):
-    path = os.path.join(run_dir, STATE_FILE)
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        json.dump(state, handle, indent=2)
-    os.replace(path + ".tmp", path)
+    from mtkeras.reports import write_whole
+
+    write_whole(os.path.join(run_dir, STATE_FILE), json.dumps(state, indent=2))
 
 
 def _flatten(value, prefix=""):

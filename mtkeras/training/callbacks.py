@@ -204,16 +204,13 @@ class TaskPatience(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        if not self._started:
-            self.seed(epoch)
         row = {"epoch": int(epoch), **{key: float(logs[key]) for key in self.monitors if key in logs}}
         self.epochs.append(row)
         if self.path is not None:
+            from mtkeras.reports import write_whole
+
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-            partial = self.path + ".partial"
-            with open(partial, "w", encoding="utf-8") as handle:
-                json.dump({"monitors": self.monitors, "patience": self.patience, "epochs": self.epochs}, handle)
-            os.replace(partial, self.path)
+            write_whole(self.path, json.dumps({"monitors": self.monitors, "patience": self.patience, "epochs": self.epochs}))
         improved = self._update(row)
         if improved is None:
             logger.warning("TaskPatience: none of %s in the logs (%s); not counted", sorted(self.monitors), sorted(logs))
