@@ -31,9 +31,13 @@ def test_four_heads_from_three_sources_in_one_fit():
         tasks, texts=[ex.text for ex in everything],
         encoder_config={"embedding_dim": 16, "hidden_dim": 16, "num_layers": 1, "singleton_dropout": 0.0},
     )
-    model.compile(optimizer=keras.optimizers.Adam(0.03))
+    # Adam at 0.03 for 12 epochs was chaotic: the same seed ended with one head
+    # at 0.67 on a CPU whose oneDNN kernels round differently (CI; here with
+    # ONEDNN_MAX_CPU_ISA=AVX2 at 0.81). At 0.02 for 16 epochs the lowest head
+    # stayed >= 0.89 over 10 seeds under each of AVX2, SSE4.1 and AVX-512.
+    model.compile(optimizer=keras.optimizers.Adam(0.02))
     train = mix_datasets(sources, tasks, batch_size=8, sampling="uniform", examples_per_epoch=48, seed=0)
-    history = model.fit(train, epochs=12, verbose=0).history
+    history = model.fit(train, epochs=16, verbose=0).history
     assert {f"{t.name}_{m}" for t in tasks for m in ("loss", "accuracy")} <= set(history)
     assert history["loss"][-1] < history["loss"][0] / 2
 
@@ -55,4 +59,5 @@ def test_four_heads_from_three_sources_in_one_fit():
         assert result[f"{task.name}_accuracy"] == pytest.approx(accuracy, abs=1e-6), task.name
         assert result[f"{task.name}_loss"] == pytest.approx(loss, rel=1e-4), task.name
     # The model learnt every head from its own source.
-    assert min(result[f"{t.name}_accuracy"] for t in tasks) > 0.7
+    accuracies = {t.name: round(result[f"{t.name}_accuracy"], 3) for t in tasks}
+    assert min(accuracies.values()) > 0.7, accuracies
