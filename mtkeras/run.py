@@ -265,10 +265,25 @@ def _patience_monitors(config, tasks):
     return TaskPatience.monitors_for(tasks, monitor, mode, config.training.patience_per_task)
 
 
+def _train_seconds(history_rows, earlier_sittings, this_sitting):
+    """A run's training time: the sum of its epochs' `epoch_seconds`.
+
+    So a run resumed after a kill counts each epoch once, as an unbroken run
+    would. A history without that column (written before mtkeras recorded it)
+    adds this sitting's `fit` time to the earlier sittings' instead.
+    """
+    from mtkeras.names import EPOCH_SECONDS
+
+    seconds = [row.get(EPOCH_SECONDS, math.nan) for row in history_rows]
+    if seconds and not any(math.isnan(value) for value in seconds):
+        return round(sum(seconds), 1)
+    return round(earlier_sittings + this_sitting, 1)
+
+
 def _callbacks(config, run_dir, tasks, initial_best, strategy=None, patience=None):
     import keras
 
-    from mtkeras.training.callbacks import EpochTable
+    from mtkeras.training.callbacks import EpochSeconds, EpochTable
     from mtkeras.training.strategy import worker_identity, worker_path
 
     monitor, mode = config.monitor
@@ -276,7 +291,8 @@ def _callbacks(config, run_dir, tasks, initial_best, strategy=None, patience=Non
     checkpoints = os.path.join(run_dir, "checkpoints")
     best, last = (worker_path(os.path.join(checkpoints, name), strategy) for name in ("best.weights.h5", "last.weights.h5"))
     os.makedirs(os.path.dirname(best), exist_ok=True)
-    callbacks = [keras.callbacks.TerminateOnNaN()]
+    # EpochSeconds first: the callbacks after it record each epoch's time.
+    callbacks = [EpochSeconds(), keras.callbacks.TerminateOnNaN()]
     if chief:  # the logs are the same on every worker; one writes them
         callbacks += [
             EpochTable([task.name for task in tasks], config.training.epochs),
@@ -512,7 +528,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         best_epoch=outcome["best_epoch"],
         monitor=monitor,
         parameters=outcome["parameters"],
-        train_seconds=round(state.get("train_seconds", 0.0) + seconds, 1),
+        train_seconds=_train_seconds(history_rows, state.get("train_seconds", 0.0), seconds),
     )
     outcome["train_seconds"] = state["train_seconds"]
     if outcome["best_epoch"] is not None:

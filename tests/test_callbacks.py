@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from mtkeras.training.callbacks import TaskPatience
+from mtkeras.training.callbacks import EpochSeconds, TaskPatience
 
 
 def stop_epoch(callback, rows, first_epoch=0):
@@ -156,6 +156,8 @@ def test_for_model_stops_a_plain_fit_when_no_task_improves_any_more():
     # Learning rate 0: no log can improve after the first epoch, so fit stops after the second.
     model.compile(optimizer=keras.optimizers.SGD(0.0))
     data = make_dataset(examples, model.tasks, batch_size=8)
-    history = model.fit(data, validation_data=data, epochs=5, callbacks=[stop], verbose=0)
+    history = model.fit(data, validation_data=data, epochs=5, callbacks=[EpochSeconds(), stop], verbose=0)
     assert len(history.history["val_score"]) == 2 and stop.stopped_epoch == 1
+    # EpochSeconds, before the History callback, put each epoch's time into its logs.
+    assert len(history.history["epoch_seconds"]) == 2 and min(history.history["epoch_seconds"]) > 0
     assert TaskPatience.for_model(model, 2, monitor="val_loss").monitors["val_slots_loss"] == "min"

@@ -4,8 +4,11 @@ import json
 import logging
 import numbers
 import os
+import time
 
 import keras
+
+from mtkeras import names
 
 logger = logging.getLogger("mtkeras")
 
@@ -220,6 +223,24 @@ class TaskPatience(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class EpochSeconds(keras.callbacks.Callback):
+    """Adds each epoch's wall time, validation included, to its logs as `epoch_seconds`.
+
+    Callbacks after it in the list see the key: `mtkeras train` puts it
+    first, so `history.csv` has an `epoch_seconds` column and a run's
+    `train_seconds` is their sum over its epochs. An epoch trained again
+    after a kill keeps its last row, so a run resumed over several sittings
+    counts what an unbroken run would, not the lost work nor the restarts.
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and hasattr(self, "_start"):
+            logs[names.EPOCH_SECONDS] = time.perf_counter() - self._start
+
+
 class TimeBudget(keras.callbacks.Callback):
     """Stops training at the end of the first epoch that ends past `seconds`.
 
@@ -233,13 +254,9 @@ class TimeBudget(keras.callbacks.Callback):
         self.elapsed = 0.0
 
     def on_train_begin(self, logs=None):
-        import time
-
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        import time
-
         self.elapsed = time.perf_counter() - self._start
         if self.elapsed > self.seconds:
             logger.info("TimeBudget: %.0f s spent (budget %.0f s); stopping", self.elapsed, self.seconds)
@@ -270,13 +287,10 @@ class EpochTable(keras.callbacks.Callback):
         self.stream = stream
 
     def on_epoch_begin(self, epoch, logs=None):
-        import time
-
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         import sys
-        import time
 
         print(self.format(epoch, logs or {}, time.perf_counter() - getattr(self, "_start", time.perf_counter())),
               file=self.stream or sys.stdout, flush=True)
