@@ -548,11 +548,15 @@ from pprint import pprint
 
 pprint(results[0], width=110, compact=True, sort_dicts=False)"""),
     ("markdown", """\
-The exported graph and the model in memory give the same answers:"""),
+The exported graph and the model in memory give the same answers: the same labels, tags and entities, and
+the same scores up to float32 rounding (the graph may add the same numbers in another order, so `==` on the
+floats is not the test; `same_answers` allows 1e-5):"""),
     ("code", """\
+from mtkeras.serving import same_answers
+
 in_memory = mtkeras.predict(model, texts)
 print("served intents:", [result["intent"]["label"] for result in results])
-print("same answers as the model in memory (mtkeras.predict):", results == in_memory)"""),
+print("same answers as the model in memory (mtkeras.predict):", same_answers(results, in_memory))"""),
     ("markdown", """\
 ## Query over REST
 

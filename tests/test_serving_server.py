@@ -196,6 +196,38 @@ def test_predict_result_format(client, base_path):
         assert [tag for _, tag in slots] == [tag.decode() for tag in expected[names.tags_key(SLOTS)][i][: len(slots)]]
 
 
+def test_same_answers_allows_float32_noise_in_scores_only():
+    from mtkeras.serving import same_answers
+
+    answer = {
+        "intent": {"label": "PlayMusic", "score": 0.91},
+        "slots": {"tags": [["play", "O"], ["jazz", "B-genre"]],
+                  "entities": [{"type": "genre", "text": "jazz", "start": 1, "end": 2}]},
+        "topics": ["music"],
+        "rating": 4.2,
+    }
+
+    def changed(task, key, value):
+        other = {name: (dict(part) if isinstance(part, dict) else part) for name, part in answer.items()}
+        if key is None:
+            other[task] = value
+        else:
+            other[task][key] = value
+        return [other]
+
+    assert same_answers([answer], [answer])
+    assert same_answers(changed("intent", "score", 0.91 + 3e-6), [answer])
+    assert same_answers(changed("rating", None, 4.2 - 3e-6), [answer])
+    assert not same_answers(changed("intent", "score", 0.92), [answer])
+    assert not same_answers(changed("rating", None, 4.3), [answer])
+    assert not same_answers(changed("intent", "label", "GetWeather"), [answer])
+    assert not same_answers(changed("slots", "tags", [["play", "O"], ["jazz", "O"]]), [answer])
+    assert not same_answers(changed("slots", "entities", []), [answer])
+    assert not same_answers(changed("topics", None, []), [answer])
+    assert not same_answers([answer, answer], [answer])
+    assert not same_answers([{"intent": answer["intent"]}], [answer])
+
+
 def test_predict_accepts_a_single_string(client):
     assert client.predict("book a table for two") == client.predict(["book a table for two"])
     assert client.predict([]) == []

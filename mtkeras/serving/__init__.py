@@ -7,7 +7,14 @@ Example:
 ...         client.predict("book a table for two")
 """
 
-from mtkeras.serving.client import Client, RestClient, ServingError, format_result, results_from_outputs
+from mtkeras.serving.client import (
+    Client,
+    RestClient,
+    ServingError,
+    format_result,
+    results_from_outputs,
+    same_answers,
+)
 from mtkeras.serving.config import (
     BatchingOptions,
     ConfigError,
@@ -37,5 +44,6 @@ __all__ = [
     "read_model_config_file",
     "read_monitoring_config_file",
     "results_from_outputs",
+    "same_answers",
     "serve",
 ]

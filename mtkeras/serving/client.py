@@ -149,6 +149,32 @@ def format_result(text, result):
     return "\n".join(lines)
 
 
+def same_answers(results, expected, tolerance=1e-5):
+    """Whether two lists of result dicts (`Client.predict`, `mtkeras.predict`) give the same answers.
+
+    Labels, tags, entities and multi-label sets must be equal; scores and
+    regression values may differ by `tolerance`: a SavedModel and the model
+    in memory, or two CPUs, can sum the same float32 numbers in another
+    order (with another kernel), so an exact comparison of the floats would
+    fail on answers that are the same.
+
+    Args:
+        results, expected: lists of result dicts, one per text.
+        tolerance: float. Largest absolute difference of two scores or values.
+    """
+
+    def same(a, b):
+        if isinstance(a, dict) and isinstance(b, dict):
+            return a.keys() == b.keys() and all(same(a[key], b[key]) for key in a)
+        if isinstance(a, list) and isinstance(b, list):
+            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        if isinstance(a, float) and isinstance(b, float):
+            return abs(a - b) <= tolerance
+        return type(a) is type(b) and a == b
+
+    return same(list(results), list(expected))
+
+
 def _as_list(texts):
     if isinstance(texts, (str, bytes)):
         return [texts]
