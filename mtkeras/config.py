@@ -232,6 +232,10 @@ class TrainingConfig(_Section):
         True, description="with val_score or val_loss as monitor and several tasks, early stopping also waits "
         "for each task's own score (or loss): it stops once none of them improved for `patience` epochs"
     )
+    min_delta: float = Field(
+        0.0, ge=0, description="early stopping: a log must beat its best by more than this to count as "
+        "improved (as keras.callbacks.EarlyStopping's min_delta)"
+    )
     seed: StrictInt = Field(0, description="seeds weights, shuffles and mixing")
 
 

@@ -46,7 +46,7 @@ PATIENCE_FILE = "patience.json"
 
 # Sections and fields whose change does not change what training computes: a
 # run may resume after they change.
-_RESUMABLE_CHANGES = ("export", "training.patience", "training.patience_per_task", "run_dir")
+_RESUMABLE_CHANGES = ("export", "training.patience", "training.patience_per_task", "training.min_delta", "run_dir")
 
 
 class RunError(RuntimeError):
@@ -478,6 +478,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
             patience = TaskPatience(
                 _patience_monitors(config, tasks), config.training.patience,
                 path=worker_path(os.path.join(run_dir, "checkpoints", PATIENCE_FILE), strategy),
+                min_delta=config.training.min_delta,
             )
         if verbose is None:
             verbose = 1 if sys.stdout.isatty() and chief else 0

@@ -49,10 +49,13 @@ def test_with_one_monitor_it_stops_where_keras_early_stopping_does():
         values = rng.choice([0.1, 0.2, 0.3, 0.4, 0.5], size=12)  # ties included
         patience = int(rng.integers(1, 4))
         mode = "max" if trial % 2 else "min"
+        min_delta = [0.0, 0.05, 0.15][trial % 3]  # never on a tie: the values are 0.1 apart
         rows = [{"val_loss": float(v)} for v in values]
-        ours = stop_epoch(TaskPatience({"val_loss": mode}, patience), rows)
-        theirs = stop_epoch(keras.callbacks.EarlyStopping(monitor="val_loss", mode=mode, patience=patience), rows)
-        assert ours == theirs, (values, patience, mode)
+        ours = stop_epoch(TaskPatience({"val_loss": mode}, patience, min_delta=min_delta), rows)
+        theirs = stop_epoch(
+            keras.callbacks.EarlyStopping(monitor="val_loss", mode=mode, patience=patience, min_delta=min_delta), rows
+        )
+        assert ours == theirs, (values, patience, mode, min_delta)
 
 
 def test_a_resumed_run_stops_where_an_unbroken_one_does(tmp_path):
@@ -113,6 +116,8 @@ def test_epochs_without_any_monitor_are_not_counted(caplog):
 def test_bad_arguments_are_named(monitors, patience, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(")):
         TaskPatience(monitors, patience)
+    with pytest.raises(ValueError, match="min_delta must be a number >= 0. Received: min_delta=-0.1"):
+        TaskPatience({"val_score": "max"}, 2, min_delta=-0.1)
 
 
 def test_a_run_waits_on_each_task_s_own_score_or_loss():

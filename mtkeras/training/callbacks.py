@@ -76,10 +76,11 @@ class TaskPatience(keras.callbacks.Callback):
     with a checkpoint (`mtkeras train` does), else `fit` leaves the weights
     of the last epoch.
 
-    A NaN or missing log is no improvement, and an epoch that logs none of
-    `monitors` is not counted; otherwise, with one monitor, it stops where
-    `keras.callbacks.EarlyStopping` with the same `patience` does. Each
-    `fit` starts afresh.
+    A log improves when it beats its best by more than `min_delta`. A NaN or
+    missing log is no improvement, and an epoch that logs none of `monitors`
+    is not counted; otherwise, with one monitor, it stops where
+    `keras.callbacks.EarlyStopping` with the same `patience` and `min_delta`
+    does. Each `fit` starts afresh.
 
     With `path`, the callback writes each epoch's monitored values to that
     JSON file and reads it back when built again: a `fit` that resumes at
@@ -94,6 +95,8 @@ class TaskPatience(keras.callbacks.Callback):
         monitors: dict of log key to `"max"` or `"min"`.
         patience: int > 0. Epochs without a new best of any monitor.
         path: str or None. JSON file recording the monitored values.
+        min_delta: float >= 0. The least change of a log that counts as an
+            improvement (in its own units: 0.001 of an accuracy is 0.1 points).
 
     Example:
     >>> stop = TaskPatience({"val_score": "max", "val_intent_accuracy": "max", "val_slots_f1": "max"}, 2)
@@ -102,7 +105,7 @@ class TaskPatience(keras.callbacks.Callback):
     >>> stop = TaskPatience.for_model(model, patience=2)
     """
 
-    def __init__(self, monitors, patience, path=None):
+    def __init__(self, monitors, patience, path=None, min_delta=0.0):
         super().__init__()
         if not monitors:
             raise ValueError("TaskPatience: give at least one monitor")
@@ -111,8 +114,11 @@ class TaskPatience(keras.callbacks.Callback):
                 raise ValueError(f"TaskPatience: mode of {key!r} must be 'max' or 'min'. Received: {mode!r}")
         if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 1:
             raise ValueError(f"TaskPatience: patience must be an int > 0. Received: patience={patience!r}")
+        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not min_delta >= 0:
+            raise ValueError(f"TaskPatience: min_delta must be a number >= 0. Received: min_delta={min_delta!r}")
         self.monitors = dict(monitors)
         self.patience = int(patience)
+        self.min_delta = float(min_delta)
         self.path = path
         self.epochs = []  # [{"epoch": 0-based epoch, key: value}] of the epochs seen, in order
         if path is not None and os.path.exists(path):
@@ -147,7 +153,7 @@ class TaskPatience(keras.callbacks.Callback):
         return monitors
 
     @classmethod
-    def for_model(cls, model, patience, monitor="val_score", per_task=True, path=None):
+    def for_model(cls, model, patience, monitor="val_score", per_task=True, path=None, min_delta=0.0):
         """Stops `model`'s `fit` once neither `monitor` nor any task's own counterpart improved for `patience` epochs.
 
         The mode follows the monitor (`min` for losses and mean absolute errors).
@@ -159,7 +165,7 @@ class TaskPatience(keras.callbacks.Callback):
         from mtkeras.names import LOWER_IS_BETTER
 
         mode = "min" if monitor.endswith(LOWER_IS_BETTER) else "max"
-        return cls(cls.monitors_for(model.tasks, monitor, mode, per_task), patience, path)
+        return cls(cls.monitors_for(model.tasks, monitor, mode, per_task), patience, path, min_delta)
 
     def _reset(self):
         self.best = {}
@@ -178,7 +184,9 @@ class TaskPatience(keras.callbacks.Callback):
             if value != value:  # NaN
                 continue
             best = self.best.get(key)
-            if best is None or (value > best if self.monitors[key] == "max" else value < best):
+            if best is None or (
+                value - self.min_delta > best if self.monitors[key] == "max" else value + self.min_delta < best
+            ):
                 self.best[key] = value
                 improved = True
         self.wait = 0 if improved else self.wait + 1
