@@ -441,8 +441,8 @@ def main(argv=None):
     parser.add_argument("--resume", action="store_true",
                         help="with --work-dir: reuse the finished runs an earlier invocation left there with the same "
                              "settings, and go on with an unfinished one from its last epoch (a long run over several "
-                             "sittings). A run's training time is the sum of its epochs' times (history.csv), so "
-                             "a resumed run counts each epoch once, as an unbroken run would")
+                             "sittings). A resumed run's training time adds up its sittings' epochs, each "
+                             "counted once, as an unbroken run would (checkpoints/clock.json)")
     parser.add_argument("--quick", action="store_true",
                         help="small slices: 1 seed, 1 epoch, 200 examples per split, 20 latency texts")
     args = parser.parse_args(argv)

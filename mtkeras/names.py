@@ -86,9 +86,6 @@ VALIDATION_PREFIX = "val_"
 SCORE = "score"
 # Logs where lower is better (losses; regression's mean absolute error): a monitor on them minimises.
 LOWER_IS_BETTER = ("loss", "_mae", "_mean_absolute_error")
-# An epoch's wall time in seconds, validation included (`EpochSeconds`): a
-# column of `history.csv`, whose sum is a run's `train_seconds`.
-EPOCH_SECONDS = "epoch_seconds"
 
 
 def split_log_key(key, tasks):

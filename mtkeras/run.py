@@ -8,7 +8,8 @@ says otherwise):
     run.json             status, epochs done, best epoch, time, parameters, resumptions
     history.csv          one row per epoch (Keras CSVLogger), every metric
     checkpoints/         best.weights.h5 (by training.monitor), last.weights.h5,
-                         patience.json (the logs early stopping waits on, per epoch)
+                         patience.json (the logs early stopping waits on, per epoch),
+                         clock.json (each epoch's training seconds)
     backup/              Keras BackupAndRestore state while a run is unfinished
     logs/                TensorBoard event files (`tensorboard --logdir runs`)
     model.keras          the best epoch's model, when training ends
@@ -32,7 +33,6 @@ import math
 import os
 import shutil
 import sys
-import time
 
 import yaml
 
@@ -43,9 +43,11 @@ STATE_FILE = "run.json"
 CONFIG_FILE = "config.yaml"
 HISTORY_FILE = "history.csv"
 PATIENCE_FILE = "patience.json"
+CLOCK_FILE = "clock.json"
 
-# Sections and fields whose change does not change what training computes: a
-# run may resume after they change.
+# Sections and fields whose change does not change what an epoch computes (the
+# early-stopping ones may change when training stops): a run may resume after
+# they change.
 _RESUMABLE_CHANGES = ("export", "training.patience", "training.patience_per_task", "training.min_delta", "run_dir")
 
 
@@ -265,25 +267,10 @@ def _patience_monitors(config, tasks):
     return TaskPatience.monitors_for(tasks, monitor, mode, config.training.patience_per_task)
 
 
-def _train_seconds(history_rows, earlier_sittings, this_sitting):
-    """A run's training time: the sum of its epochs' `epoch_seconds`.
-
-    So a run resumed after a kill counts each epoch once, as an unbroken run
-    would. A history without that column (written before mtkeras recorded it)
-    adds this sitting's `fit` time to the earlier sittings' instead.
-    """
-    from mtkeras.names import EPOCH_SECONDS
-
-    seconds = [row.get(EPOCH_SECONDS, math.nan) for row in history_rows]
-    if seconds and not any(math.isnan(value) for value in seconds):
-        return round(sum(seconds), 1)
-    return round(earlier_sittings + this_sitting, 1)
-
-
-def _callbacks(config, run_dir, tasks, initial_best, strategy=None, patience=None):
+def _callbacks(config, run_dir, tasks, initial_best, strategy, patience, clock):
     import keras
 
-    from mtkeras.training.callbacks import EpochSeconds, EpochTable
+    from mtkeras.training.callbacks import EpochTable
     from mtkeras.training.strategy import worker_identity, worker_path
 
     monitor, mode = config.monitor
@@ -291,8 +278,7 @@ def _callbacks(config, run_dir, tasks, initial_best, strategy=None, patience=Non
     checkpoints = os.path.join(run_dir, "checkpoints")
     best, last = (worker_path(os.path.join(checkpoints, name), strategy) for name in ("best.weights.h5", "last.weights.h5"))
     os.makedirs(os.path.dirname(best), exist_ok=True)
-    # EpochSeconds first: the callbacks after it record each epoch's time.
-    callbacks = [EpochSeconds(), keras.callbacks.TerminateOnNaN()]
+    callbacks = [keras.callbacks.TerminateOnNaN()]
     if chief:  # the logs are the same on every worker; one writes them
         callbacks += [
             EpochTable([task.name for task in tasks], config.training.epochs),
@@ -308,6 +294,7 @@ def _callbacks(config, run_dir, tasks, initial_best, strategy=None, patience=Non
     ]
     if patience is not None:
         callbacks.append(patience)
+    callbacks.append(clock)
     # Last, so that everything above has recorded an epoch before the backup
     # says it is done (a kill in between re-runs the epoch; the history keeps
     # its last row).
@@ -411,7 +398,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
 
     from mtkeras.data import DataError
     from mtkeras.training import set_mixed_precision
-    from mtkeras.training.callbacks import TaskPatience
+    from mtkeras.training.callbacks import TaskPatience, TrainingClock
     from mtkeras.training.strategy import strategy_name, worker_identity, worker_path
 
     run_dir = run_directory(config, run_dir)
@@ -480,9 +467,12 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
                 path=worker_path(os.path.join(run_dir, "checkpoints", PATIENCE_FILE), strategy),
                 min_delta=config.training.min_delta,
             )
+        # Times every epoch into a record, so a run trained over several
+        # sittings (killed and resumed) counts the time of an unbroken one.
+        clock = TrainingClock(worker_path(os.path.join(run_dir, "checkpoints", CLOCK_FILE), strategy))
+        clock.seed(resumed_from)
         if verbose is None:
             verbose = 1 if sys.stdout.isatty() and chief else 0
-        started = time.perf_counter()
         if resumed_from and patience is not None and patience.seed(resumed_from):
             # Killed after early stopping ended it (while saving or exporting): no more epochs.
             print(f"[mtkeras] early stopping had ended this run after epoch {resumed_from}", flush=True)
@@ -491,10 +481,10 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
                 data,
                 validation_data=validation,
                 epochs=config.training.epochs,
-                callbacks=_callbacks(config, run_dir, tasks, initial_best, strategy, patience),
+                callbacks=_callbacks(config, run_dir, tasks, initial_best, strategy, patience, clock),
                 verbose=verbose,
             )
-        seconds = time.perf_counter() - started
+        seconds = clock.seconds()
     finally:
         keras.config.set_dtype_policy(previous_policy)
 
@@ -529,7 +519,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         best_epoch=outcome["best_epoch"],
         monitor=monitor,
         parameters=outcome["parameters"],
-        train_seconds=_train_seconds(history_rows, state.get("train_seconds", 0.0), seconds),
+        train_seconds=round(seconds, 1),
     )
     outcome["train_seconds"] = state["train_seconds"]
     if outcome["best_epoch"] is not None:

@@ -563,7 +563,7 @@ print("same answers as the model in memory (mtkeras.predict):", same_answers(res
 `RestClient` sends the same request to TF Serving's REST API and returns the same dicts."""),
     ("code", """\
 rest = RestClient(f"127.0.0.1:{server.rest_api_port}", "demo")
-print("REST gives the same answers as gRPC:", rest.predict(texts) == results)
+print("REST gives the same answers as gRPC:", same_answers(rest.predict(texts), results))
 print(rest.status())"""),
     ("markdown", """\
 What goes over the wire: TF Serving's JSON, `{"instances": [...]}` in, `{"predictions": [...]}` out, one object

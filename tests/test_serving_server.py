@@ -218,6 +218,10 @@ def test_same_answers_allows_float32_noise_in_scores_only():
     assert same_answers([answer], [answer])
     assert same_answers(changed("intent", "score", 0.91 + 3e-6), [answer])
     assert same_answers(changed("rating", None, 4.2 - 3e-6), [answer])
+    # Large values: float32 spacing exceeds 1e-5, the relative tolerance applies.
+    assert same_answers(changed("rating", None, 4200.0004), changed("rating", None, 4200.0))
+    assert same_answers(changed("rating", None, float("nan")), changed("rating", None, float("nan")))
+    assert not same_answers(changed("rating", None, float("nan")), [answer])
     assert not same_answers(changed("intent", "score", 0.92), [answer])
     assert not same_answers(changed("rating", None, 4.3), [answer])
     assert not same_answers(changed("intent", "label", "GetWeather"), [answer])

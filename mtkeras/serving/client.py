@@ -6,6 +6,8 @@ and both return the same per-text result dicts. They know the exported
 tensors only through the names in `mtkeras.names`, never through model code.
 """
 
+import math
+import numbers
 import time
 import urllib.parse
 
@@ -153,23 +155,29 @@ def same_answers(results, expected, tolerance=1e-5):
     """Whether two lists of result dicts (`Client.predict`, `mtkeras.predict`) give the same answers.
 
     Labels, tags, entities and multi-label sets must be equal; scores and
-    regression values may differ by `tolerance`: a SavedModel and the model
-    in memory, or two CPUs, can sum the same float32 numbers in another
-    order (with another kernel), so an exact comparison of the floats would
-    fail on answers that are the same.
+    regression values may differ by `tolerance`, absolute or relative to
+    their size (two NaNs are the same): a SavedModel and the model in
+    memory, or two CPUs, can sum the same float32 numbers in another order
+    (with another kernel), so an exact comparison of the floats would fail
+    on answers that are the same.
 
     Args:
         results, expected: lists of result dicts, one per text.
-        tolerance: float. Largest absolute difference of two scores or values.
+        tolerance: float. Largest difference of two scores or values, absolute
+            or relative.
     """
+
+    def number(value):
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
     def same(a, b):
         if isinstance(a, dict) and isinstance(b, dict):
             return a.keys() == b.keys() and all(same(a[key], b[key]) for key in a)
         if isinstance(a, list) and isinstance(b, list):
             return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-        if isinstance(a, float) and isinstance(b, float):
-            return abs(a - b) <= tolerance
+        if number(a) and number(b) and (isinstance(a, float) or isinstance(b, float)):
+            both_nan = math.isnan(a) and math.isnan(b)
+            return both_nan or math.isclose(a, b, rel_tol=tolerance, abs_tol=tolerance)
         return type(a) is type(b) and a == b
 
     return same(list(results), list(expected))

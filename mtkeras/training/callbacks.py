@@ -8,8 +8,6 @@ import time
 
 import keras
 
-from mtkeras import names
-
 logger = logging.getLogger("mtkeras")
 
 
@@ -80,7 +78,8 @@ class TaskPatience(keras.callbacks.Callback):
     missing log is no improvement, and an epoch that logs none of `monitors`
     is not counted; otherwise, with one monitor, it stops where
     `keras.callbacks.EarlyStopping` with the same `patience` and `min_delta`
-    does. Each `fit` starts afresh.
+    does (but for a value exactly `min_delta` from its best, which Keras
+    compares in float32). Each `fit` starts afresh.
 
     With `path`, the callback writes each epoch's monitored values to that
     JSON file and reads it back when built again: a `fit` that resumes at
@@ -231,22 +230,74 @@ class TaskPatience(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-class EpochSeconds(keras.callbacks.Callback):
-    """Adds each epoch's wall time, validation included, to its logs as `epoch_seconds`.
+class TrainingClock(keras.callbacks.Callback):
+    """Training time that survives a kill: each epoch's share of `fit`'s wall time.
 
-    Callbacks after it in the list see the key: `mtkeras train` puts it
-    first, so `history.csv` has an `epoch_seconds` column and a run's
-    `train_seconds` is their sum over its epochs. An epoch trained again
-    after a kill keeps its last row, so a run resumed over several sittings
-    counts what an unbroken run would, not the lost work nor the restarts.
+    An epoch's share runs from the end of the one before (or the start of
+    `fit`) to its own end, so the shares add up to the time of `fit`:
+    restoring a backup, tracing, validation and the previous epoch's
+    checkpoint writes included; `seconds()` adds the time from the end of the
+    last epoch to the end of `fit`.
+
+    With `path`, the shares are written to that JSON file after every epoch
+    and read back when the callback is built again: a `fit` resumed at epoch
+    k (`keras.callbacks.BackupAndRestore`) keeps the shares of the epochs
+    before k and times the rest, so a run trained over several sittings
+    counts what an unbroken run would, without the work a kill threw away.
+    Put it before `BackupAndRestore`: an epoch timed but not backed up before
+    a kill is dropped and timed again when the resumed `fit` runs it again.
+
+    Args:
+        path: str or None. JSON file of the shares.
+
+    Example:
+    >>> clock = TrainingClock()
+    >>> model.fit(train, epochs=5, callbacks=[clock])
+    >>> clock.seconds()  # about the wall time of that fit
     """
 
+    def __init__(self, path=None):
+        super().__init__()
+        self.path = path
+        self.epochs = []  # seconds of epoch 0, 1, ... as recorded
+        if path is not None and os.path.exists(path):
+            with open(path, encoding="utf-8") as handle:
+                self.epochs = [float(value) for value in json.load(handle)["epoch_seconds"]]
+        self.tail = 0.0  # from the end of the last epoch to the end of fit
+        self._mark = None
+        self._started = False
+
+    def seed(self, initial_epoch):
+        """Keeps the recorded shares of the epochs before `initial_epoch` (of a run recorded
+        from its start: all of them) and drops any later one."""
+        self.epochs = self.epochs[:initial_epoch]
+        self._started = True
+
+    def seconds(self):
+        """The training time: the epochs' shares and the tail of the last `fit`."""
+        return sum(self.epochs) + self.tail
+
+    def on_train_begin(self, logs=None):
+        self._mark = time.perf_counter()
+        self.tail = 0.0
+        self._started = False
+
+    def on_train_end(self, logs=None):
+        self.tail = time.perf_counter() - self._mark
+
     def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
+        if not self._started:  # where this fit starts: 0, or the epoch a resumed fit runs first
+            self.seed(epoch)
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None and hasattr(self, "_start"):
-            logs[names.EPOCH_SECONDS] = time.perf_counter() - self._start
+        now = time.perf_counter()
+        self.epochs.append(now - self._mark)
+        self._mark = now
+        if self.path is not None:
+            from mtkeras.reports import write_whole
+
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            write_whole(self.path, json.dumps({"epoch_seconds": self.epochs}))
 
 
 class TimeBudget(keras.callbacks.Callback):
