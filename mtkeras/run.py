@@ -469,7 +469,8 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
             )
         # Times every epoch into a record, so a run trained over several
         # sittings (killed and resumed) counts the time of an unbroken one.
-        clock = TrainingClock(worker_path(os.path.join(run_dir, "checkpoints", CLOCK_FILE), strategy))
+        # The chief's alone: run.json is its to write.
+        clock = TrainingClock(os.path.join(run_dir, "checkpoints", CLOCK_FILE) if chief else None)
         clock.seed(resumed_from)
         if verbose is None:
             verbose = 1 if sys.stdout.isatty() and chief else 0
