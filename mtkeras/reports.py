@@ -549,7 +549,8 @@ def _plain(value, where):
 
 
 def write_whole(path, text):
-    """Writes `path` whole or not at all (a crash leaves the old file)."""
+    """Writes `path` whole or not at all (a crash leaves the old file); creates its folder."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     partial = f"{path}.partial"
     with open(partial, "w", encoding="utf-8") as file:
         file.write(text)

@@ -219,7 +219,6 @@ class TaskPatience(keras.callbacks.Callback):
         if self.path is not None:
             from mtkeras.reports import write_whole
 
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             write_whole(self.path, json.dumps({"monitors": self.monitors, "patience": self.patience, "epochs": self.epochs}))
         improved = self._update(row)
         if improved is None:
@@ -296,7 +295,6 @@ class TrainingClock(keras.callbacks.Callback):
         if self.path is not None:
             from mtkeras.reports import write_whole
 
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             write_whole(self.path, json.dumps({"epoch_seconds": self.epochs}))
 
 
