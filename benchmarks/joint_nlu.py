@@ -92,7 +92,7 @@ def main(argv=None):
     parser.add_argument(
         "--encoder-config", type=json.loads, default=None, help='JSON encoder arguments, e.g. \'{"num_layers": 2}\''
     )
-    parser.add_argument("--crf", action="store_true", help="slots: TokenTagging(crf=True), CRF marginals")
+    parser.add_argument("--crf", action="store_true", help="slots: TokenTagging(crf=True), a CRF trained on sequence likelihood")
     parser.add_argument("--save-model", default=None, help="also save the trained model to this .keras file")
     args = parser.parse_args(argv)
 

@@ -74,7 +74,7 @@ class TaskConfig(_Section):
     thresholds: Any = Field(0.5, json_schema_extra={"shown_type": "float \\| list of float"}, description="multi_label_classification: probability at which a label is on")
     separator: str = Field(",", description="multi_label_classification: joins several labels in one field")
     sentence_context: bool = Field(False, description="token_tagging: the head also reads the pooled text vector")
-    crf: bool = Field(False, description="token_tagging: linear-chain CRF marginals with learned tag transitions")
+    crf: bool = Field(False, description="token_tagging: linear-chain CRF with learned tag transitions, trained on whole-sequence likelihood")
     pair: bool = Field(False, description="sentence kinds: the task reads two texts (NLI, similarity)")
 
     @field_validator("dropout", "label_smoothing")

@@ -1,4 +1,4 @@
-"""TokenTagging(crf=True): linear-chain CRF marginals, trained, saved, exported and configured."""
+"""TokenTagging(crf=True): a linear-chain CRF trained on sequence likelihood, saved, exported and configured."""
 
 import itertools
 
@@ -15,9 +15,9 @@ from mtkeras.data import make_dataset
 from mtkeras.export import export_saved_model
 from mtkeras.heads import TokenClassificationHead
 from mtkeras.heads.bio_decoding import decode_bio, is_valid_bio
-from mtkeras.heads.crf import crf_marginals
+from mtkeras.heads.crf import crf_log_likelihood, crf_marginals, crf_scores
 from mtkeras.run import declare_tasks
-from mtkeras.training import MaskedSparseCategoricalCrossentropy
+from mtkeras.training import MaskedCRFLoss, MaskedLossMean, MaskedSparseCategoricalCrossentropy
 from mtkeras.training.precision import set_mixed_precision
 
 
@@ -31,6 +31,21 @@ def crf_marginals_numpy(emissions, length, transitions, start, end):
         for t, tag in enumerate(tags):
             totals[t, tag] += np.exp(score)
     return totals / totals.sum(axis=1, keepdims=True)
+
+
+def crf_log_likelihood_numpy(emissions, tags, labelled, transitions, start, end):
+    """Reference `log p(labelled tags | text)` of one text, by enumerating every tag sequence."""
+    length, num_tags = len(tags), emissions.shape[-1]
+    if length == 0:
+        return 0.0
+
+    def score(seq):
+        total = start[seq[0]] + end[seq[-1]] + sum(emissions[t, tag] for t, tag in enumerate(seq))
+        return total + sum(transitions[a, b] for a, b in zip(seq, seq[1:]))
+
+    every = list(itertools.product(range(num_tags), repeat=length))
+    agreeing = [seq for seq in every if all(seq[t] == tags[t] for t in range(length) if labelled[t])]
+    return float(np.logaddexp.reduce([score(s) for s in agreeing]) - np.logaddexp.reduce([score(s) for s in every]))
 
 
 def random_crf(rng, batch=4, steps=5, tags=3):
@@ -56,6 +71,93 @@ def test_marginals_equal_the_sum_over_every_tag_sequence():
             # Past the text's end: the emissions' softmax, a distribution.
             np.testing.assert_allclose(got[b, length:], tf.nn.softmax(emissions[b, length:]).numpy(), atol=1e-6)
         np.testing.assert_allclose(got.sum(axis=-1), 1.0, atol=1e-5)
+
+
+def test_log_likelihood_equals_enumeration_and_sums_over_unlabelled_words():
+    rng = np.random.default_rng(5)
+    for trial in range(3):
+        emissions, transitions, start, end = random_crf(rng, batch=5)
+        lengths = np.array([5, 4, 1, 0, 3])
+        mask = np.arange(5)[None, :] < lengths[:, None]
+        tags = rng.integers(0, 3, size=(5, 5))
+        labelled = mask.copy()
+        labelled[1, 1] = labelled[1, 3] = False  # partly labelled
+        labelled[4] = False  # not labelled at all
+        got = crf_log_likelihood(emissions, tags, labelled, mask, transitions, start, end).numpy()
+        for b, length in enumerate(lengths):
+            want = crf_log_likelihood_numpy(emissions[b, :length], tags[b, :length], labelled[b, :length],
+                                            transitions, start, end)
+            assert got[b] == pytest.approx(want, abs=1e-4), (trial, b)
+        assert got[3] == 0.0 and got[4] == 0.0  # no words; no labelled word
+        assert np.all(got[:3] < 0)
+
+
+def crf_batch(rng, tags=3):
+    """A CRF head with random scores on a batch of 4 texts and its output."""
+    head = TokenClassificationHead(tags, dropout=0.0, crf=True)
+    encoded = {
+        "sequence_output": tf.constant(rng.normal(size=(4, 4, 6)), tf.float32),
+        "pooled_output": tf.zeros([4, 6]),
+        "padding_mask": tf.constant(np.arange(4)[None, :] < np.array([4, 2, 3, 1])[:, None]),
+    }
+    head(encoded)
+    head.transitions.assign(rng.normal(size=(tags, tags)).astype(np.float32))
+    head.start_scores.assign(rng.normal(size=(tags,)).astype(np.float32))
+    return head, encoded
+
+
+def test_the_crf_loss_is_the_mean_sequence_likelihood_over_labelled_words():
+    rng = np.random.default_rng(6)
+    head, encoded = crf_batch(rng)
+    mask = encoded["padding_mask"].numpy()
+    tags = rng.integers(0, 3, size=(4, 4))
+    weights = mask.astype(np.float32)
+    weights[2] = 0.0  # text 2 has no label for the task
+    emissions = head.dense(encoded["sequence_output"]).numpy()
+    scores = [v.numpy() for v in (head.transitions, head.start_scores, head.end_scores)]
+    want = -sum(crf_log_likelihood_numpy(emissions[b, : mask[b].sum()], tags[b, : mask[b].sum()],
+                                         [True] * mask[b].sum(), *scores) for b in (0, 1, 3)) / weights.sum()
+    loss = MaskedCRFLoss()
+    assert float(loss(tags, head(encoded), weights)) == pytest.approx(want, rel=1e-5)
+    # The exact loss metric agrees, also fed one text at a time (texts of different lengths).
+    metric = MaskedLossMean(loss)
+    for b in range(4):
+        one = {key: value[b : b + 1] for key, value in encoded.items()}
+        metric.update_state(tags[b : b + 1], head(one), weights[b : b + 1])
+    assert float(metric.result()) == pytest.approx(want, rel=1e-5)
+
+    # No labelled word: the loss is 0 and moves no weight.
+    with tf.GradientTape() as tape:
+        value = loss(tags, head(encoded), np.zeros_like(weights))
+    assert float(value) == 0.0
+    assert all(float(tf.reduce_sum(tf.abs(g))) == 0.0 for g in tape.gradient(value, head.trainable_weights))
+
+
+def test_the_crf_loss_trains_transitions_and_emissions():
+    rng = np.random.default_rng(7)
+    head, encoded = crf_batch(rng)
+    tags = rng.integers(0, 3, size=(4, 4))
+    with tf.GradientTape() as tape:
+        value = MaskedCRFLoss()(tags, head(encoded), encoded["padding_mask"])
+    grads = dict(zip([w.path.split("/")[-1] for w in head.trainable_weights],
+                     tape.gradient(value, head.trainable_weights)))
+    for name in ("kernel", "transitions", "start_scores", "end_scores"):
+        assert np.abs(grads[name].numpy()).sum() > 0, name
+
+
+def test_the_crf_loss_refuses_an_output_without_crf_scores():
+    probs = TokenClassificationHead(3, dropout=0.0)(
+        {"sequence_output": tf.ones([1, 2, 4]), "pooled_output": tf.ones([1, 4]),
+         "padding_mask": tf.constant([[True, True]])})
+    assert crf_scores(probs) is None
+    with pytest.raises(ValueError, match=r"CRF head's output .*crf=True.*shape \(1, 2, 3\)"):
+        MaskedCRFLoss()(tf.constant([[0, 1]]), probs)
+
+
+def test_label_smoothing_does_not_apply_to_a_crf():
+    with pytest.raises(ValueError, match=r"Task 'ner': `label_smoothing` does not apply with crf=True.*0.1"):
+        mtkeras.TokenTagging("ner", ["O", "B-x", "I-x"], crf=True, label_smoothing=0.1)
+    assert isinstance(mtkeras.TokenTagging("ner", ["O", "B-x", "I-x"], crf=True).loss(), MaskedCRFLoss)
 
 
 def test_marginals_in_a_graph_of_unknown_batch_length_and_tags():
@@ -160,6 +262,21 @@ def crf_model():
     model.compile(optimizer=keras.optimizers.Adam(0.05))
     model.fit(make_dataset(examples, model.tasks, batch_size=8, shuffle=True, seed=1), epochs=30, verbose=0)
     return model, examples
+
+
+def test_the_logged_crf_loss_is_the_sequence_likelihood_of_the_data(crf_model):
+    model, examples = crf_model
+    data = make_dataset(examples, model.tasks, batch_size=5)
+    logged = model.evaluate(data, verbose=0, return_dict=True)["slots_loss"]
+    total, words = 0.0, 0.0
+    for x, y, w in data:
+        emissions, mask, *scores = crf_scores(model(x)["slots"])
+        labels, weights = y["slots"].numpy(), w["slots"].numpy()
+        steps = emissions.shape[1]
+        labelled = weights[:, :steps] > 0
+        total -= float(tf.reduce_sum(crf_log_likelihood(emissions, labels[:, :steps], labelled, mask, *scores)))
+        words += labelled.sum()
+    assert words > 0 and logged == pytest.approx(total / words, rel=1e-5)
 
 
 def test_training_learns_which_tags_may_follow_which(crf_model):

@@ -74,8 +74,9 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 sys.path.insert(0, {tests_dir!r})
 import numpy as np
 import mtkeras
-from conftest import build_tiny_model, tiny_examples
+from conftest import build_tiny_model, tiny_examples, tiny_tasks
 from mtkeras.data import make_dataset
+from mtkeras.heads.crf import crf_log_likelihood, crf_scores
 
 examples = tiny_examples()
 # One global batch of 8 = replica shares of 4: the first share holds 4 intent
@@ -85,9 +86,14 @@ batch_examples = examples[:4] + examples[8:12]
 out = {{}}
 for kind in ("default", "mirrored"):
     strategy = mtkeras.get_strategy(kind)
+    tasks = tiny_tasks(examples)
+    # The same slots once more with a CRF (its loss is per text, spread over words).
+    tasks.append(mtkeras.TokenTagging("crf_slots", tasks[1].labels, dropout=0.0, crf=True))
     with strategy.scope():
-        model = build_tiny_model(examples, seed=0)
+        model = build_tiny_model(examples, tasks=tasks, seed=0)
     x, y, w = next(iter(make_dataset(batch_examples, model.tasks, batch_size=8)))
+    y = {{**y, "crf_slots": y["slots"]}}
+    w = {{**w, "crf_slots": w["slots"]}}
     probs = model.predict(x, verbose=0)
     losses = {{t.name: t.loss() for t in model.tasks}}
 
@@ -95,11 +101,19 @@ for kind in ("default", "mirrored"):
         pred = model(x, training=False)
         return {{name: loss(y[name], pred[name], w[name]) for name, loss in losses.items()}}
 
-    per_replica = strategy.run(step, args=next(iter(strategy.experimental_distribute_dataset(
-        make_dataset(batch_examples, model.tasks, batch_size=8)))))
+    def with_crf_labels(x, y, w):
+        return x, {{**y, "crf_slots": y["slots"]}}, {{**w, "crf_slots": w["slots"]}}
+
+    data = make_dataset(batch_examples, model.tasks[:3], batch_size=8).map(with_crf_labels)
+    per_replica = strategy.run(step, args=next(iter(strategy.experimental_distribute_dataset(data))))
     summed = {{k: float(strategy.reduce("SUM", v, axis=None)) for k, v in per_replica.items()}}
     hand = {{}}
-    for task in model.tasks:
+    emissions, mask, *scores = crf_scores(model(x, training=False)["crf_slots"])
+    labelled = w["slots"].numpy()[:, : emissions.shape[1]] > 0
+    labels = y["slots"].numpy()[:, : emissions.shape[1]]
+    nll = -crf_log_likelihood(emissions, labels, labelled, mask, *scores).numpy()
+    hand["crf_slots"] = float(nll.sum() / labelled.sum())
+    for task in model.tasks[:3]:
         p, labels, weights = probs[task.name], y[task.name].numpy(), w[task.name].numpy()
         if p.ndim == 3:
             p = p[:, : labels.shape[1]]

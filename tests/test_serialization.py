@@ -100,6 +100,7 @@ OBJECTS = {
     "MaskedSparseCategoricalCrossentropy": lambda: training.MaskedSparseCategoricalCrossentropy(label_smoothing=0.1),
     "MaskedBinaryCrossentropy": lambda: training.MaskedBinaryCrossentropy(label_smoothing=0.2),
     "MaskedMeanSquaredError": lambda: training.MaskedMeanSquaredError(),
+    "MaskedCRFLoss": lambda: training.MaskedCRFLoss(name="ner_loss"),
     "MaskedAccuracy": lambda: training.MaskedAccuracy(),
     "MaskedBinaryAccuracy": lambda: training.MaskedBinaryAccuracy(threshold=[0.3, 0.6]),
     "MaskedMeanAbsoluteError": lambda: training.MaskedMeanAbsoluteError(),

@@ -2,7 +2,7 @@
 
 import keras
 
-from mtkeras.heads.crf import crf_marginals
+from mtkeras.heads.crf import crf_marginals, with_crf_scores
 
 
 class _DenseHead(keras.layers.Layer):
@@ -84,10 +84,12 @@ class TokenClassificationHead(_DenseHead):
     With `crf`, the dense layer's outputs are the emission scores of a
     linear-chain CRF with learned tag-transition, start and end scores, and the
     head outputs each word's CRF marginals `p(tag | whole text)`
-    (`mtkeras.heads.crf.crf_marginals`): trained with the same per-word
-    cross-entropy, a word's distribution then also depends on which tags its
-    neighbours can take. The scores start at 0, where the marginals are the
-    per-word softmax.
+    (`mtkeras.heads.crf.crf_marginals`), so a word's distribution also
+    depends on which tags its neighbours can take. The output tensor carries
+    those scores (`mtkeras.heads.crf.crf_scores`) for `MaskedCRFLoss`, the
+    negative log-likelihood of the whole gold tag sequence, which
+    `TokenTagging(crf=True)` trains with. The scores start at 0, where the
+    marginals are the per-word softmax.
 
     Args:
         num_classes: int. Number of tags.
@@ -124,9 +126,11 @@ class TokenClassificationHead(_DenseHead):
             x = keras.ops.concatenate([x, keras.ops.zeros_like(x[..., :1]) + pooled], axis=-1)
         x = self.dropout_layer(x, training=training)
         if self.crf:
-            return crf_marginals(
-                self.dense(x), encoded["padding_mask"], self.transitions, self.start_scores, self.end_scores
-            )
+            emissions, mask = self.dense(x), encoded["padding_mask"]
+            scores = [keras.ops.convert_to_tensor(v) for v in (self.transitions, self.start_scores, self.end_scores)]
+            # The marginals carry the scores that made them, for the sequence
+            # likelihood (`MaskedCRFLoss`), as Keras' softmax carries its logits.
+            return with_crf_scores(crf_marginals(emissions, mask, *scores), emissions, mask, *scores)
         return self.output_activation(self.dense(x))
 
     def get_config(self):

@@ -11,6 +11,13 @@ word `t`. Unlike a per-word softmax, a word's distribution then depends on the
 tags its neighbours are likely to take (an `I-city` is likely only where the
 previous word is likely a `B-city` or `I-city`, once the transitions learn it).
 
+`crf_log_likelihood` is the training objective: the log-probability of a
+text's gold tags, `score(gold) - log Z`, with `log Z` from the forward
+algorithm (`crf_log_norm`). Words without a gold tag are summed over, so a
+partly labelled text is scored on what it is labelled with, and a text
+without labels scores 0 (Tsuboi et al. 2008, "Training Conditional Random
+Fields Using Incomplete Annotations").
+
 Core TensorFlow ops only (`tf.scan` over the time axis), so it is
 differentiable, runs inside `fit` (also under `tf.distribute`), and is
 exported into a SavedModel as is.
@@ -18,6 +25,15 @@ exported into a SavedModel as is.
 
 import keras
 import tensorflow as tf
+
+# Emission score of the tags a labelled word does not have, when the forward
+# algorithm sums over the sequences that agree with the labels: exp() of it
+# is 0 in float32, and it stays finite, so no NaN reaches the gradients.
+_EXCLUDED = -1e9
+
+# Attribute of a CRF head's output tensor that carries its scores to the
+# loss (as Keras' softmax output carries `_keras_logits` to cross-entropy).
+_SCORES_ATTRIBUTE = "_mtkeras_crf_scores"
 
 
 def crf_marginals(emissions, mask, transitions, start, end):
@@ -36,28 +52,10 @@ def crf_marginals(emissions, mask, transitions, start, end):
         without words), the softmax of the emissions, so every row stays a
         distribution.
     """
-    emissions = tf.cast(emissions, tf.float32)
-    transitions = tf.cast(transitions, tf.float32)
-    start = tf.cast(start, tf.float32)
-    end = tf.cast(end, tf.float32)
-    mask = tf.cast(mask, tf.bool)
+    emissions, mask, transitions, start, end = _as_scores(emissions, mask, transitions, start, end)
     steps = tf.shape(emissions)[1]
-    # Two steps of padding, so both scans have elements even when T is 0;
-    # padded steps are never real and are cut off at the end.
-    padded = tf.pad(emissions, [[0, 0], [0, 2], [0, 0]])
-    real = tf.pad(mask, [[0, 0], [0, 2]])
-    time_major = tf.transpose(padded, [1, 0, 2])  # [T+2, B, C]
-    real_t = tf.transpose(real, [1, 0])[:, :, None]  # [T+2, B, 1]
-
-    def forward(alpha, inputs):
-        emission, is_real = inputs
-        step = tf.reduce_logsumexp(alpha[:, :, None] + transitions[None], axis=1) + emission
-        return tf.where(is_real, step, alpha)
-
-    # alpha[t, b, c]: log-sum of the scores of the tag prefixes that end at
-    # word t with tag c (carried unchanged past the text's end).
-    alpha_0 = start[None] + time_major[0]
-    alphas = tf.scan(forward, (time_major[1:], real_t[1:]), initializer=alpha_0)  # steps 1..T+1
+    time_major, real_t = _time_major(emissions, mask)
+    alpha_0, alphas = _forward(time_major, real_t, transitions, start)
 
     def backward(beta, inputs):
         next_emission, next_is_real = inputs
@@ -77,4 +75,88 @@ def crf_marginals(emissions, mask, transitions, start, end):
     return keras.activations.softmax(tf.where(mask[:, :, None], log_marginals, emissions))
 
 
-__all__ = ["crf_marginals"]
+def crf_log_norm(emissions, mask, transitions, start, end):
+    """`log Z` `[B]`: the log-sum of the scores of every tag sequence of each text.
+
+    Arguments as `crf_marginals`; a text without words has one (empty)
+    sequence, so its `log Z` is 0.
+    """
+    emissions, mask, transitions, start, end = _as_scores(emissions, mask, transitions, start, end)
+    time_major, real_t = _time_major(emissions, mask)
+    _, alphas = _forward(time_major, real_t, transitions, start)
+    # The forward scores are carried past each text's end, so the last step
+    # holds every text's final scores.
+    log_norm = tf.reduce_logsumexp(alphas[-1] + end[None], axis=-1)
+    return tf.where(tf.reduce_any(mask, axis=1), log_norm, tf.zeros_like(log_norm))
+
+
+def crf_log_likelihood(emissions, tags, labelled, mask, transitions, start, end):
+    """`log p(gold tags | text)` `[B]` under a linear-chain CRF.
+
+    The probability of all tag sequences that agree with `tags` where
+    `labelled` is True: a fully labelled text gets the log-probability of its
+    one gold sequence, `score(tags) - log Z`; words without a label are summed
+    over; a text without any labelled word gets 0.
+
+    Args:
+        emissions, mask, transitions, start, end: as `crf_marginals`.
+        tags: int `[B, T]` gold tag ids (read where `labelled` is True).
+        labelled: bool `[B, T]`, the words whose tag is known.
+
+    Returns:
+        float32 `[B]`, at most 0.
+    """
+    emissions, mask, transitions, start, end = _as_scores(emissions, mask, transitions, start, end)
+    known = tf.cast(labelled, tf.bool) & mask
+    gold = tf.one_hot(tf.cast(tags, tf.int32), tf.shape(emissions)[-1], on_value=True, off_value=False)
+    agreeing = tf.where(known[:, :, None] & ~gold, tf.constant(_EXCLUDED, tf.float32), emissions)
+    # One forward pass over both: the sequences that agree with the labels, and all of them.
+    both = crf_log_norm(tf.concat([agreeing, emissions], 0), tf.concat([mask, mask], 0), transitions, start, end)
+    agreeing_norm, log_norm = tf.split(both, 2)
+    return agreeing_norm - log_norm
+
+
+def with_crf_scores(output, emissions, mask, transitions, start, end):
+    """Attaches a CRF's scores to `output` (its marginals) for `crf_scores`."""
+    setattr(output, _SCORES_ATTRIBUTE, (emissions, mask, transitions, start, end))
+    return output
+
+
+def crf_scores(output):
+    """`(emissions, mask, transitions, start, end)` that made a CRF head's `output`, or None."""
+    return getattr(output, _SCORES_ATTRIBUTE, None)
+
+
+def _as_scores(emissions, mask, transitions, start, end):
+    cast = lambda x: tf.cast(x, tf.float32)  # noqa: E731
+    return cast(emissions), tf.cast(mask, tf.bool), cast(transitions), cast(start), cast(end)
+
+
+def _time_major(emissions, mask):
+    """`[T+2, B, C]` scores and `[T+2, B, 1]` real-word marks.
+
+    Two steps of padding, so scans over them have elements even when T is 0;
+    padded steps are never real.
+    """
+    padded = tf.pad(emissions, [[0, 0], [0, 2], [0, 0]])
+    real = tf.pad(mask, [[0, 0], [0, 2]])
+    return tf.transpose(padded, [1, 0, 2]), tf.transpose(real, [1, 0])[:, :, None]
+
+
+def _forward(time_major, real_t, transitions, start):
+    """The forward algorithm: `alpha_0` `[B, C]` and `alphas` `[T+1, B, C]` (steps 1..T+1).
+
+    `alpha[t, b, c]`: log-sum of the scores of the tag prefixes that end at
+    word t with tag c (carried unchanged past the text's end).
+    """
+
+    def step(alpha, inputs):
+        emission, is_real = inputs
+        following = tf.reduce_logsumexp(alpha[:, :, None] + transitions[None], axis=1) + emission
+        return tf.where(is_real, following, alpha)
+
+    alpha_0 = start[None] + time_major[0]
+    return alpha_0, tf.scan(step, (time_major[1:], real_t[1:]), initializer=alpha_0)
+
+
+__all__ = ["crf_log_likelihood", "crf_log_norm", "crf_marginals", "crf_scores", "with_crf_scores"]

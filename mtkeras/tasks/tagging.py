@@ -7,6 +7,7 @@ from mtkeras import names
 from mtkeras.heads import TokenClassificationHead
 from mtkeras.heads.bio_decoding import bio_entity_marks, bio_entity_part, decode_bio
 from mtkeras.tasks.base import TOKEN, ClassificationTask, register_task
+from mtkeras.training.losses import MaskedCRFLoss
 from mtkeras.training.metrics import MaskedEntityF1
 
 
@@ -30,9 +31,11 @@ class TokenTagging(ClassificationTask):
         name, labels, loss_weight, dropout, label_smoothing: see `ClassificationTask`.
         sentence_context: bool. The head also reads the text's pooled vector
             (`TokenClassificationHead`), so tags can depend on the whole text.
-        crf: bool. The head outputs linear-chain CRF marginals with learned
-            tag transitions instead of a per-word softmax
-            (`TokenClassificationHead`); everything else is unchanged.
+        crf: bool. A linear-chain CRF with learned tag transitions over the
+            words (`TokenClassificationHead`), trained on the likelihood of
+            each text's whole tag sequence (`MaskedCRFLoss`); the output is
+            each word's CRF marginals, so decoding, metrics and export are
+            unchanged. Not with `label_smoothing`.
 
     Example:
     >>> slots = TokenTagging.from_examples("slots", train)  # "O" first, every B-x with its I-x
@@ -47,6 +50,11 @@ class TokenTagging(ClassificationTask):
         super().__init__(name, labels, **kwargs)
         self.sentence_context = bool(sentence_context)
         self.crf = bool(crf)
+        if self.crf and self.label_smoothing:
+            raise ValueError(
+                f"Task {name!r}: `label_smoothing` does not apply with crf=True (the CRF is trained on the "
+                f"likelihood of whole tag sequences). Received: label_smoothing={self.label_smoothing!r}"
+            )
 
     @classmethod
     def from_examples(cls, name, examples, **kwargs):
@@ -70,6 +78,11 @@ class TokenTagging(ClassificationTask):
             crf=self.crf,
             name=self.name,
         )
+
+    def loss(self):
+        if self.crf:
+            return MaskedCRFLoss(name=f"{self.name}_loss")
+        return super().loss()
 
     def metrics(self):
         return [MaskedEntityF1(self.labels, name="f1"), *super().metrics()]

@@ -2,6 +2,7 @@
 
 from mtkeras.training.losses import (
     MaskedBinaryCrossentropy,
+    MaskedCRFLoss,
     MaskedLoss,
     MaskedMeanSquaredError,
     MaskedSparseCategoricalCrossentropy,
@@ -23,6 +24,7 @@ __all__ = [
     "MaskedAccuracy",
     "MaskedBinaryAccuracy",
     "MaskedBinaryCrossentropy",
+    "MaskedCRFLoss",
     "MaskedEntityF1",
     "MaskedLoss",
     "MaskedLossMean",

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from mtkeras.heads.crf import crf_log_likelihood, crf_scores
 from mtkeras.training.masking import align_to_prediction, global_sum, known_labels
 
 
@@ -16,10 +17,11 @@ class MaskedLoss(keras.losses.Loss):
     label for this task returns 0. Keras' built-in reductions divide by the
     number of items instead, so a missing label would still dilute the mean.
 
-    Subclasses define `call(y_true, y_pred)` giving one loss per item, and
-    `sparse` (labels are class ids, where an unknown label, id < 0, is left
-    out) and `value_rank` (dimensions of `y_pred` past the items: 1 for class
-    probabilities, 0 for a regression value).
+    Subclasses define `call(y_true, y_pred)` giving one loss per item (or
+    `item_losses`, for a loss that needs the weights to know which items are
+    labelled), and `sparse` (labels are class ids, where an unknown label,
+    id < 0, is left out) and `value_rank` (dimensions of `y_pred` past the
+    items: 1 for class probabilities, 0 for a regression value).
     """
 
     sparse = True
@@ -38,10 +40,14 @@ class MaskedLoss(keras.losses.Loss):
             y_true, weight = known_labels(y_true, weight)
         return y_true, y_pred, weight
 
+    def item_losses(self, y_true, y_pred, weight):
+        """One loss per item of aligned `items()`; weights only say which items are labelled."""
+        return self.call(y_true, y_pred)
+
     def __call__(self, y_true, y_pred, sample_weight=None):
         with tf.name_scope(self.name):
             y_true, y_pred, weight = self.items(y_true, y_pred, sample_weight)
-            local_sum = tf.reduce_sum(self.call(y_true, y_pred) * weight)
+            local_sum = tf.reduce_sum(self.item_losses(y_true, y_pred, weight) * weight)
             labelled = tf.stop_gradient(global_sum(tf.reduce_sum(weight)))
             return tf.math.divide_no_nan(local_sum, labelled)
 
@@ -80,6 +86,45 @@ class MaskedSparseCategoricalCrossentropy(MaskedLoss):
 
     def get_config(self):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+@keras.saving.register_keras_serializable(package="mtkeras")
+class MaskedCRFLoss(MaskedLoss):
+    """Negative log-likelihood of each text's gold tags under a linear-chain CRF.
+
+    `y_pred` must be the output of a CRF token head
+    (`TokenClassificationHead(crf=True)`), which carries the emission,
+    transition, start and end scores that made its marginals. Each labelled
+    text costs `-log p(its gold tags | text)` (`crf_log_likelihood`), spread
+    evenly over its labelled words, so the task's loss is still the mean over
+    the labelled words of the global batch: the whole-sequence likelihood per
+    word. Words without a label (weight 0) are summed over, not guessed, and a
+    text without labels costs nothing.
+
+    Args:
+        name: str. Name of the loss.
+    """
+
+    def __init__(self, name="masked_crf_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def item_losses(self, y_true, y_pred, weight):
+        scores = crf_scores(y_pred)
+        if scores is None:
+            raise ValueError(
+                f"{type(self).__name__} reads the scores of a CRF head's output "
+                "(TokenClassificationHead(crf=True)); received a tensor without them: "
+                f"y_pred={getattr(y_pred, 'name', None) or type(y_pred).__name__} of shape {y_pred.shape}"
+            )
+        emissions, mask, transitions, start, end = scores
+        labelled = (weight > 0) & tf.cast(mask, tf.bool)
+        nll = -crf_log_likelihood(emissions, y_true, labelled, mask, transitions, start, end)
+        labelled = tf.cast(labelled, tf.float32)
+        return tf.math.divide_no_nan(nll[:, None], tf.reduce_sum(labelled, axis=1, keepdims=True)) * labelled
+
+    def call(self, y_true, y_pred):
+        # Every real word labelled.
+        return self.item_losses(tf.cast(y_true, tf.int32), y_pred, tf.ones(tf.shape(y_true), tf.float32))
 
 
 @keras.saving.register_keras_serializable(package="mtkeras")

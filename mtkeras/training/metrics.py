@@ -44,7 +44,7 @@ class _MaskedMean(keras.metrics.Mean):
 
 
 @keras.saving.register_keras_serializable(package="mtkeras")
-class MaskedLossMean(_MaskedMean):
+class MaskedLossMean(keras.metrics.Mean):
     """A task's loss averaged over every labelled item seen since the reset.
 
     Keras' own per-output loss log is a mean of per-batch losses, so a batch
@@ -60,11 +60,13 @@ class MaskedLossMean(_MaskedMean):
     def __init__(self, loss, name="labelled_loss", dtype=None):
         super().__init__(name=name, dtype=dtype)
         self.loss = keras.saving.deserialize_keras_object(loss) if isinstance(loss, dict) else loss
-        self.sparse = self.loss.sparse
-        self.value_rank = self.loss.value_rank
 
-    def item_values(self, y_true, y_pred):
-        return self.loss.call(y_true, y_pred)
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        # The loss's own alignment and per-item losses (a CRF's are per text,
+        # spread over its labelled words), then one row per item.
+        y_true, y_pred, weight = self.loss.items(y_true, y_pred, sample_weight)
+        values = self.loss.item_losses(y_true, y_pred, weight)
+        return super().update_state(tf.reshape(values, [-1]), tf.reshape(weight, [-1]))
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, "loss": keras.saving.serialize_keras_object(self.loss)}
