@@ -108,7 +108,7 @@ for kind in ("default", "mirrored"):
     per_replica = strategy.run(step, args=next(iter(strategy.experimental_distribute_dataset(data))))
     summed = {{k: float(strategy.reduce("SUM", v, axis=None)) for k, v in per_replica.items()}}
     hand = {{}}
-    emissions, mask, *scores = crf_scores(model(x, training=False)["crf_slots"])
+    emissions, mask, *scores, _ = crf_scores(model(x, training=False)["crf_slots"])  # log Z recomputed here
     labelled = w["slots"].numpy()[:, : emissions.shape[1]] > 0
     labels = y["slots"].numpy()[:, : emissions.shape[1]]
     nll = -crf_log_likelihood(emissions, labels, labelled, mask, *scores).numpy()

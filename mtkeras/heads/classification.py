@@ -2,7 +2,7 @@
 
 import keras
 
-from mtkeras.heads.crf import crf_marginals, with_crf_scores
+from mtkeras.heads.crf import crf_marginals_and_log_norm, with_crf_scores
 
 
 class _DenseHead(keras.layers.Layer):
@@ -128,9 +128,11 @@ class TokenClassificationHead(_DenseHead):
         if self.crf:
             emissions, mask = self.dense(x), encoded["padding_mask"]
             scores = [keras.ops.convert_to_tensor(v) for v in (self.transitions, self.start_scores, self.end_scores)]
-            # The marginals carry the scores that made them, for the sequence
+            marginals, log_norm = crf_marginals_and_log_norm(emissions, mask, *scores)
+            # The marginals carry the scores that made them (and log Z, so the
+            # loss need not run the forward pass again), for the sequence
             # likelihood (`MaskedCRFLoss`), as Keras' softmax carries its logits.
-            return with_crf_scores(crf_marginals(emissions, mask, *scores), emissions, mask, *scores)
+            return with_crf_scores(marginals, emissions, mask, *scores, log_norm)
         return self.output_activation(self.dense(x))
 
     def get_config(self):

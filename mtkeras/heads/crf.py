@@ -39,6 +39,14 @@ _SCORES_ATTRIBUTE = "_mtkeras_crf_scores"
 def crf_marginals(emissions, mask, transitions, start, end):
     """Per-word tag marginals `[B, T, C]` of a linear-chain CRF.
 
+    See `crf_marginals_and_log_norm` for the arguments and `log Z` too.
+    """
+    return crf_marginals_and_log_norm(emissions, mask, transitions, start, end)[0]
+
+
+def crf_marginals_and_log_norm(emissions, mask, transitions, start, end):
+    """Per-word tag marginals `[B, T, C]` and `log Z` `[B]` from one forward-backward pass.
+
     Args:
         emissions: float `[B, T, C]` unnormalised tag scores of each word.
         mask: bool `[B, T]`, the real words; each text's real words come first
@@ -48,14 +56,16 @@ def crf_marginals(emissions, mask, transitions, start, end):
         end: float `[C]`, score of a text's last tag.
 
     Returns:
-        float32 `[B, T, C]`: rows sum to 1. Past a text's end (and for a text
-        without words), the softmax of the emissions, so every row stays a
-        distribution.
+        `(marginals, log_norm)`: float32 `[B, T, C]` marginals, rows summing
+        to 1 (past a text's end, and for a text without words, the softmax of
+        the emissions, so every row stays a distribution), and float32 `[B]`
+        `log Z` as `crf_log_norm` gives it.
     """
     emissions, mask, transitions, start, end = _as_scores(emissions, mask, transitions, start, end)
     steps = tf.shape(emissions)[1]
     time_major, real_t = _time_major(emissions, mask)
     alpha_0, alphas = _forward(time_major, real_t, transitions, start)
+    log_norm = _log_norm(alphas, mask, end)
 
     def backward(beta, inputs):
         next_emission, next_is_real = inputs
@@ -72,7 +82,7 @@ def crf_marginals(emissions, mask, transitions, start, end):
     # One softmax over both: Keras' cross-entropy then reads its input as
     # logits (as for a softmax head), so a gold tag whose marginal underflows
     # still gets a gradient.
-    return keras.activations.softmax(tf.where(mask[:, :, None], log_marginals, emissions))
+    return keras.activations.softmax(tf.where(mask[:, :, None], log_marginals, emissions)), log_norm
 
 
 def crf_log_norm(emissions, mask, transitions, start, end):
@@ -84,13 +94,10 @@ def crf_log_norm(emissions, mask, transitions, start, end):
     emissions, mask, transitions, start, end = _as_scores(emissions, mask, transitions, start, end)
     time_major, real_t = _time_major(emissions, mask)
     _, alphas = _forward(time_major, real_t, transitions, start)
-    # The forward scores are carried past each text's end, so the last step
-    # holds every text's final scores.
-    log_norm = tf.reduce_logsumexp(alphas[-1] + end[None], axis=-1)
-    return tf.where(tf.reduce_any(mask, axis=1), log_norm, tf.zeros_like(log_norm))
+    return _log_norm(alphas, mask, end)
 
 
-def crf_log_likelihood(emissions, tags, labelled, mask, transitions, start, end):
+def crf_log_likelihood(emissions, tags, labelled, mask, transitions, start, end, log_norm=None):
     """`log p(gold tags | text)` `[B]` under a linear-chain CRF.
 
     The probability of all tag sequences that agree with `tags` where
@@ -102,6 +109,8 @@ def crf_log_likelihood(emissions, tags, labelled, mask, transitions, start, end)
         emissions, mask, transitions, start, end: as `crf_marginals`.
         tags: int `[B, T]` gold tag ids (read where `labelled` is True).
         labelled: bool `[B, T]`, the words whose tag is known.
+        log_norm: float `[B]` or None. `log Z` of these scores when already
+            computed (`crf_marginals_and_log_norm`); None computes it.
 
     Returns:
         float32 `[B]`, at most 0.
@@ -110,20 +119,23 @@ def crf_log_likelihood(emissions, tags, labelled, mask, transitions, start, end)
     known = tf.cast(labelled, tf.bool) & mask
     gold = tf.one_hot(tf.cast(tags, tf.int32), tf.shape(emissions)[-1], on_value=True, off_value=False)
     agreeing = tf.where(known[:, :, None] & ~gold, tf.constant(_EXCLUDED, tf.float32), emissions)
-    # One forward pass over both: the sequences that agree with the labels, and all of them.
-    both = crf_log_norm(tf.concat([agreeing, emissions], 0), tf.concat([mask, mask], 0), transitions, start, end)
-    agreeing_norm, log_norm = tf.split(both, 2)
-    return agreeing_norm - log_norm
+    if log_norm is None:
+        # One forward pass over both: the sequences that agree with the labels, and all of them.
+        both = crf_log_norm(tf.concat([agreeing, emissions], 0), tf.concat([mask, mask], 0), transitions, start, end)
+        agreeing_norm, log_norm = tf.split(both, 2)
+    else:
+        agreeing_norm = crf_log_norm(agreeing, mask, transitions, start, end)
+    return agreeing_norm - tf.cast(log_norm, tf.float32)
 
 
-def with_crf_scores(output, emissions, mask, transitions, start, end):
-    """Attaches a CRF's scores to `output` (its marginals) for `crf_scores`."""
-    setattr(output, _SCORES_ATTRIBUTE, (emissions, mask, transitions, start, end))
+def with_crf_scores(output, emissions, mask, transitions, start, end, log_norm):
+    """Attaches a CRF's scores and `log Z` to `output` (its marginals) for `crf_scores`."""
+    setattr(output, _SCORES_ATTRIBUTE, (emissions, mask, transitions, start, end, log_norm))
     return output
 
 
 def crf_scores(output):
-    """`(emissions, mask, transitions, start, end)` that made a CRF head's `output`, or None."""
+    """`(emissions, mask, transitions, start, end, log_norm)` that made a CRF head's `output`, or None."""
     return getattr(output, _SCORES_ATTRIBUTE, None)
 
 
@@ -143,6 +155,14 @@ def _time_major(emissions, mask):
     return tf.transpose(padded, [1, 0, 2]), tf.transpose(real, [1, 0])[:, :, None]
 
 
+def _log_norm(alphas, mask, end):
+    """`log Z` `[B]` from `_forward`'s `alphas`; 0 for a text without words."""
+    # The forward scores are carried past each text's end, so the last step
+    # holds every text's final scores.
+    log_norm = tf.reduce_logsumexp(alphas[-1] + end[None], axis=-1)
+    return tf.where(tf.reduce_any(mask, axis=1), log_norm, tf.zeros_like(log_norm))
+
+
 def _forward(time_major, real_t, transitions, start):
     """The forward algorithm: `alpha_0` `[B, C]` and `alphas` `[T+1, B, C]` (steps 1..T+1).
 
@@ -159,4 +179,11 @@ def _forward(time_major, real_t, transitions, start):
     return alpha_0, tf.scan(step, (time_major[1:], real_t[1:]), initializer=alpha_0)
 
 
-__all__ = ["crf_log_likelihood", "crf_log_norm", "crf_marginals", "crf_scores", "with_crf_scores"]
+__all__ = [
+    "crf_log_likelihood",
+    "crf_log_norm",
+    "crf_marginals",
+    "crf_marginals_and_log_norm",
+    "crf_scores",
+    "with_crf_scores",
+]

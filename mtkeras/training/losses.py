@@ -116,9 +116,9 @@ class MaskedCRFLoss(MaskedLoss):
                 "(TokenClassificationHead(crf=True)); received a tensor without them: "
                 f"y_pred={getattr(y_pred, 'name', None) or type(y_pred).__name__} of shape {y_pred.shape}"
             )
-        emissions, mask, transitions, start, end = scores
+        emissions, mask, transitions, start, end, log_norm = scores
         labelled = (weight > 0) & tf.cast(mask, tf.bool)
-        nll = -crf_log_likelihood(emissions, y_true, labelled, mask, transitions, start, end)
+        nll = -crf_log_likelihood(emissions, y_true, labelled, mask, transitions, start, end, log_norm)
         labelled = tf.cast(labelled, tf.float32)
         return tf.math.divide_no_nan(nll[:, None], tf.reduce_sum(labelled, axis=1, keepdims=True)) * labelled
 
