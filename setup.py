@@ -34,6 +34,8 @@ EXTRAS_REQUIRE = {
         "pytest>=8",
         "pytest-timeout>=2.3",
         "pytest-xdist>=3.5",  # make test runs test files in 2 processes
+        # the tests write a tiny BERT in Hugging Face layout (model.safetensors)
+        "safetensors>=0.4",
         # the notebooks in notebooks/ are executed by the tests
         "nbclient>=0.10",
         "nbformat>=5.10",

@@ -97,6 +97,36 @@ training:
     return str(path)
 
 
+EVERY_KIND_TOPICS = [("play jazz tonight", ("music",)), ("rain in rome", ("weather",)), ("play rain songs", ("music", "weather"))]
+EVERY_KIND_RATINGS = [("great great great", 5.0), ("bad", 1.0)]
+EVERY_KIND_ENTITIES = [("meet alice in london", "O B-person O B-location"), ("new york is cold", "B-location I-location O O")]
+
+
+def every_kind_examples():
+    """`tiny_examples` plus texts labelled for topics (multi-label), a rating (regression) and entities."""
+    examples = list(tiny_examples())
+    examples += [Example(tuple(t.split()), {"topics": labels}, f"topics:{i}") for i, (t, labels) in enumerate(EVERY_KIND_TOPICS)]
+    examples += [Example(tuple(t.split()), {"rating": str(v)}, f"ratings:{i}") for i, (t, v) in enumerate(EVERY_KIND_RATINGS)]
+    examples += [Example(tuple(t.split()), {"entities": tuple(tags.split())}, f"ner:{i}")
+                 for i, (t, tags) in enumerate(EVERY_KIND_ENTITIES)]
+    return examples
+
+
+def every_kind_tasks(examples):
+    """Every task kind: classification, multi-label, tagging with and without CRF, regression, pairs."""
+    import mtkeras
+
+    return [
+        mtkeras.SentenceClassification.from_examples("intent", examples, dropout=0.0),
+        mtkeras.SentenceClassification.from_examples("sentiment", examples, dropout=0.0),
+        mtkeras.MultiLabelClassification.from_examples("topics", examples, dropout=0.0),
+        mtkeras.TokenTagging.from_examples("slots", examples, dropout=0.0),
+        mtkeras.TokenTagging.from_examples("entities", examples, dropout=0.0, crf=True),
+        mtkeras.Regression("rating", dropout=0.0),
+        mtkeras.SentenceClassification("nli", labels=["entailment", "contradiction"], pair=True, dropout=0.0),
+    ]
+
+
 def tiny_examples():
     """Heterogeneous examples: intent + slots from one source, sentiment from another."""
     examples = [
@@ -175,3 +205,56 @@ def run_python(code, env=None, timeout=600):
     )
     assert result.returncode == 0, f"subprocess failed:\n{result.stderr[-5000:]}"
     return result.stdout
+
+
+def assert_answers_through_tf_serving_loader(path, texts=None, atol=1e-5):
+    """Loads the export at `path` as TF Serving does and as `tf.saved_model.load` does; both answer the same.
+
+    TF Serving's loader (`mtkeras.export.SavedModelBundle`: restore op, init
+    op, tensors by name) runs every signature on `texts` (and, for
+    `serving_pair`, the same texts reversed as second texts) and every warmup
+    record of the export; each output must equal what the object-graph
+    loader's signature returns for the same inputs: strings and integers
+    exactly, floats within `atol`.
+
+    Returns:
+        `{signature: {alias: np.ndarray}}`, the session loader's answers to `texts`.
+    """
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    from mtkeras.export import ASSETS_EXTRA, WARMUP_FILE, SavedModelBundle
+
+    texts = texts or ["Book a table for two in Rome, please!", "", "play some jazz", "zzz unknown"]
+    loaded = tf.saved_model.load(path)
+    requests = []
+    for name in loaded.signatures:
+        inputs = {"text": np.array([t.encode() for t in texts], dtype=object)}
+        if name == "serving_pair":
+            inputs["text_pair"] = inputs["text"][::-1].copy()
+        requests.append((name, inputs))
+    warmup = os.path.join(path, ASSETS_EXTRA, WARMUP_FILE)
+    if os.path.exists(warmup):
+        for record in tf.data.TFRecordDataset(warmup):
+            log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
+            request = log.predict_log.request
+            inputs = {alias: tf.make_ndarray(proto) for alias, proto in request.inputs.items()}
+            requests.append((request.model_spec.signature_name or "serving_default", inputs))
+    answers = {}
+    with SavedModelBundle(path) as bundle:
+        served_names = {name for name in bundle.signature_defs if not name.startswith("__")}
+        assert served_names == set(loaded.signatures), (served_names, set(loaded.signatures))
+        for index, (name, inputs) in enumerate(requests):
+            served = bundle.run(name, inputs)
+            expected = loaded.signatures[name](**{alias: tf.constant(value) for alias, value in inputs.items()})
+            assert set(served) == set(expected), (name, sorted(served), sorted(expected))
+            for alias, want in expected.items():
+                want = want.numpy()
+                assert served[alias].shape == want.shape, (name, alias, served[alias].shape, want.shape)
+                if want.dtype.kind == "f":
+                    np.testing.assert_allclose(served[alias], want, atol=atol, err_msg=f"{name} {alias}")
+                else:
+                    np.testing.assert_array_equal(served[alias], want, err_msg=f"{name} {alias}")
+            answers.setdefault(name, served)
+    return answers

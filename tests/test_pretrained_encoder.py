@@ -1,6 +1,7 @@
 """Pretrained BERT-family encoders: word alignment, training, export, saving."""
 
 import json
+import os
 
 import keras
 import keras_hub
@@ -9,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 import mtkeras
+from conftest import assert_answers_through_tf_serving_loader, every_kind_examples, every_kind_tasks
 from mtkeras import names
 from mtkeras.data import Example, make_dataset
 from mtkeras.encoders.pretrained import PretrainedEncoder, build_pretrained, minilm_preset
@@ -207,19 +209,17 @@ def test_multitask_model_tags_words(trained):
 
 
 def test_export_gives_the_model_probabilities(trained, tmp_path):
-    import tensorflow_text  # noqa: F401  (registers the WordPiece ops)
-
     path = export_saved_model(trained, str(tmp_path / "bert"))
-    serve = tf.saved_model.load(path).signatures[names.SERVING_SIGNATURE]
-    out = serve(text=tf.constant(TEXTS))
+    # As TF Serving loads it; the same answers as tf.saved_model.load.
+    out = assert_answers_through_tf_serving_loader(path, texts=TEXTS)[names.SERVING_SIGNATURE]
     expected = trained.predict(TEXTS, verbose=0)
-    np.testing.assert_allclose(out["intent_probs"].numpy(), expected["intent"], atol=1e-5)
+    np.testing.assert_allclose(out["intent_probs"], expected["intent"], atol=1e-5)
     words, lengths = trained.preprocessor.tokenize(tf.constant(TEXTS))
-    np.testing.assert_array_equal(out[names.WORDS].numpy(), words.numpy())
-    assert out[names.LENGTHS].numpy().tolist() == [6, 7, 0, 2]
+    np.testing.assert_array_equal(out[names.WORDS], words.numpy())
+    assert out[names.LENGTHS].tolist() == [6, 7, 0, 2]
     for i, n in enumerate([6, 7, 0, 2]):  # predict zeroes rows past each text's words
-        np.testing.assert_allclose(out["slots_probs"].numpy()[i, :n], expected["slots"][i, :n], atol=1e-5)
-    tags = out[names.tags_key("slots")].numpy()
+        np.testing.assert_allclose(out["slots_probs"][i, :n], expected["slots"][i, :n], atol=1e-5)
+    tags = out[names.tags_key("slots")]
     assert (tags[0, :6] != b"").all() and (tags[0, 6:] == b"").all()
 
 
@@ -233,6 +233,82 @@ def test_keras_file_round_trip(trained, tmp_path):
     got = loaded.predict(TEXTS, verbose=0)
     for task in ("intent", "slots"):
         np.testing.assert_allclose(got[task], expected[task], atol=1e-6)
+
+
+def write_hugging_face_bert(path, vocabulary, hidden=8, layers=1, heads=2, intermediate=16, positions=32, seed=0):
+    """A random BERT in Hugging Face's layout (`config.json`, `tokenizer_config.json`, `vocab.txt`,
+    `model.safetensors`, weights named as sentence-transformers checkpoints name them), as MiniLM ships.
+
+    Returns:
+        dict of weight name -> np.ndarray, what `model.safetensors` holds.
+    """
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(seed)
+
+    def weight(*shape):
+        return rng.normal(0.0, 0.2, shape).astype(np.float32)
+
+    weights = {
+        "embeddings.word_embeddings.weight": weight(len(vocabulary), hidden),
+        "embeddings.position_embeddings.weight": weight(positions, hidden),
+        "embeddings.token_type_embeddings.weight": weight(2, hidden),
+        "embeddings.LayerNorm.weight": 1.0 + weight(hidden),
+        "embeddings.LayerNorm.bias": weight(hidden),
+        "pooler.dense.weight": weight(hidden, hidden),
+        "pooler.dense.bias": weight(hidden),
+    }
+    for i in range(layers):  # torch Linear weights are [out, in]
+        prefix = f"encoder.layer.{i}."
+        for name in ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"):
+            weights[f"{prefix}{name}.weight"], weights[f"{prefix}{name}.bias"] = weight(hidden, hidden), weight(hidden)
+        weights[f"{prefix}intermediate.dense.weight"] = weight(intermediate, hidden)
+        weights[f"{prefix}intermediate.dense.bias"] = weight(intermediate)
+        weights[f"{prefix}output.dense.weight"] = weight(hidden, intermediate)
+        weights[f"{prefix}output.dense.bias"] = weight(hidden)
+        for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+            weights[f"{prefix}{norm}.weight"], weights[f"{prefix}{norm}.bias"] = 1.0 + weight(hidden), weight(hidden)
+    save_file(weights, os.path.join(path, "model.safetensors"))
+    config = {
+        "architectures": ["BertModel"], "model_type": "bert", "vocab_size": len(vocabulary), "hidden_size": hidden,
+        "num_hidden_layers": layers, "num_attention_heads": heads, "intermediate_size": intermediate,
+        "max_position_embeddings": positions, "type_vocab_size": 2, "hidden_act": "gelu",
+        "layer_norm_eps": 1e-12, "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
+    }
+    with open(os.path.join(path, "config.json"), "w", encoding="utf-8") as handle:
+        json.dump(config, handle)
+    with open(os.path.join(path, "tokenizer_config.json"), "w", encoding="utf-8") as handle:
+        json.dump({"do_lower_case": True, "tokenizer_class": "BertTokenizer"}, handle)
+    with open(os.path.join(path, "vocab.txt"), "w", encoding="utf-8") as handle:
+        handle.write("\n".join(vocabulary) + "\n")
+    return weights
+
+
+def test_a_hugging_face_directory_loads_trains_and_exports(tmp_path):
+    """The path every MiniLM number depends on, on a tiny random BERT the test writes."""
+    directory = tmp_path / "hf_bert"
+    directory.mkdir()
+    weights = write_hugging_face_bert(str(directory), VOCABULARY + ["café"])
+    train = every_kind_examples()
+    model = mtkeras.build_model(every_kind_tasks(train), str(directory), encoder_config={"dropout": 0.0})
+    backbone = model.encoder.backbone
+    np.testing.assert_array_equal(
+        backbone.get_layer("token_embedding").embeddings.numpy(), weights["embeddings.word_embeddings.weight"]
+    )
+    np.testing.assert_array_equal(  # [out, in] in the checkpoint, [in, out] in Keras
+        backbone.get_layer("transformer_layer_0")._feedforward_intermediate_dense.kernel.numpy(),
+        weights["encoder.layer.0.intermediate.dense.weight"].T,
+    )
+    assert model.preprocessor.vocabulary[-1] == "café" and model.preprocessor.strip_accents  # Hugging Face's uncased rule
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.fit(make_dataset(train, model.tasks, batch_size=4), epochs=1, verbose=0)
+    path = export_saved_model(model, str(tmp_path / "exports"))
+    texts = TEXTS + ["Café"]
+    answers = assert_answers_through_tf_serving_loader(path, texts=texts)
+    assert set(answers) == {names.SERVING_SIGNATURE, names.PAIR_SIGNATURE}  # every task kind, pairs too
+    out = answers[names.SERVING_SIGNATURE]
+    assert out[names.WORDS][-1, 0] == "Café".encode()
+    np.testing.assert_allclose(out["intent_probs"], model.predict(texts, verbose=0)["intent"], atol=1e-5)
 
 
 def test_minilm_encodes_words_and_sentences():

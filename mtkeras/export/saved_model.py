@@ -3,13 +3,15 @@
 import json
 import os
 import shutil
-import tempfile
+import uuid
 
 import keras
+import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
 from mtkeras import names
+from mtkeras.export.bundle import PYTHON_OPS, SavedModelBundle, graph_op_types, read_meta_graph
 
 # Files beside the SavedModel that TF Serving knows to look for (and that
 # `tf.saved_model.load` ignores).
@@ -28,54 +30,97 @@ DEFAULT_WARMUP_TEXTS = (
 )
 
 
-class _ServingModule(tf.Module):
-    """What gets saved: the model, its lookup tables, and its signatures.
+def _serving_functions(model):
+    """`{signature name: concrete function}` answering raw texts with `model`.
 
-    `serve` answers a batch of texts for every single-text task; models with
-    sentence-pair tasks also get `serve_pair`, which answers every task for a
-    batch of text pairs.
+    `serving_default` answers a batch of texts for every single-text task;
+    models with sentence-pair tasks also get `serving_pair`, which answers
+    every task for a batch of text pairs.
+    """
+    single = [task for task in model.tasks if not task.pair]
 
-    Saving a plain `tf.Module` with an explicit `input_signature` keeps one
-    copy of every weight. `model.export()` and `keras.export.ExportArchive`
-    store each weight twice (keras-team/keras#23553).
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=names.TEXT)])
+    def serve(text):
+        return serving_outputs(model, {names.TEXT: text}, single)
+
+    functions = {names.SERVING_SIGNATURE: serve.get_concrete_function()}
+    if model.has_pairs:
+
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([None], tf.string, name=names.TEXT),
+                tf.TensorSpec([None], tf.string, name=names.TEXT_PAIR),
+            ]
+        )
+        def serve_pair(text, text_pair):
+            tf.debugging.assert_equal(
+                tf.shape(text), tf.shape(text_pair), message="text and text_pair need the same number of texts"
+            )
+            return serving_outputs(model, {names.TEXT: text, names.TEXT_PAIR: text_pair}, model.tasks)
+
+        functions[names.PAIR_SIGNATURE] = serve_pair.get_concrete_function()
+    return functions
+
+
+def _captured_resources(model, functions):
+    """The variables and lookup tables `functions` read, each once, in the order first read.
+
+    Keras variables are looked through to the `tf.Variable` that holds each
+    weight; tables are the TF resources among the model's tracked objects.
+
+    Raises:
+        ValueError: a function reads a resource the model does not own.
+    """
+    owners = {}
+    for variable in model.variables:
+        owners[id(variable.value.handle)] = variable.value
+    for trackable in tf.train.TrackableView(model).descendants():
+        if isinstance(trackable, tf.saved_model.experimental.TrackableResource):
+            owners[id(trackable.resource_handle)] = trackable
+    resources = {}
+    for name, function in functions.items():
+        for captured in function.captured_inputs:
+            if captured.dtype != tf.resource or id(captured) in resources:
+                continue
+            owner = owners.get(id(captured))
+            if owner is None:
+                raise ValueError(
+                    f"Signature {name!r} reads a resource that is neither a weight nor a table of the model: "
+                    f"{captured!r}. Keep every variable and lookup table of the model on one of its layers."
+                )
+            resources[id(captured)] = owner
+    return list(resources.values())
+
+
+class _ServingExport:
+    """A weights-only copy of the model, its serving functions, and the `tf.Module` that gets saved.
+
+    The module tracks the signatures' variables and lookup tables, not the
+    Keras model. A tracked Keras variable is saved as a copy of its
+    `tf.Variable` that the restore op fills, while the signatures read the
+    original, which only `tf.saved_model.load` binds (by object identity); TF
+    Serving's session loader leaves it empty ("Could not find variable ...",
+    keras-team/keras#20096, tensorflow/tensorflow#72963). Tracking the
+    `tf.Variable`s (and tables) the signatures capture makes the restored
+    variables the ones the graph reads, one copy of every weight.
+    `model.export()` and `keras.export.ExportArchive` store each weight twice
+    (keras-team/keras#23553).
     """
 
     def __init__(self, model):
-        super().__init__(name="mtkeras_serving")
-        # A compiled model tracks its optimizer, whose slots would be saved
-        # too (3x the weights with Adam): save a copy holding weights only.
+        # A compiled model tracks its optimizer, whose slots must not be
+        # saved: work on a copy holding weights only.
         self.model = type(model).from_config(model.get_config())
         self.model.set_weights(model.get_weights())
-        self.preprocessor = self.model.preprocessor  # tracks the vocabulary table
-        self.tasks = list(self.model.tasks)
-        if self.model.has_pairs:
-            # Only pair models get (and trace) the pair signature.
-            self.serve_pair = tf.function(
-                self._serve_pair,
-                input_signature=[
-                    tf.TensorSpec([None], tf.string, name=names.TEXT),
-                    tf.TensorSpec([None], tf.string, name=names.TEXT_PAIR),
-                ],
-            )
+        self.signatures = _serving_functions(self.model)
+        self.module = tf.Module(name="mtkeras_serving")
+        self.module.resources = _captured_resources(self.model, self.signatures)
 
-    def _outputs(self, inputs, tasks):
-        return serving_outputs(self.model, inputs, tasks)
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=names.TEXT)])
-    def serve(self, text):
-        return self._outputs({names.TEXT: text}, [task for task in self.tasks if not task.pair])
-
-    def _serve_pair(self, text, text_pair):
-        tf.debugging.assert_equal(
-            tf.shape(text), tf.shape(text_pair), message="text and text_pair need the same number of texts"
-        )
-        return self._outputs({names.TEXT: text, names.TEXT_PAIR: text_pair}, self.tasks)
-
-    def signatures(self):
-        signatures = {names.SERVING_SIGNATURE: self.serve.get_concrete_function()}
-        if self.model.has_pairs:
-            signatures[names.PAIR_SIGNATURE] = self.serve_pair.get_concrete_function()
-        return signatures
+    def answer(self, signature_name, inputs):
+        """What a signature answers, computed op by op (eagerly) by the model in memory."""
+        tensors = {alias: tf.constant(value) for alias, value in inputs.items()}
+        tasks = [task for task in self.model.tasks if names.TEXT_PAIR in tensors or not task.pair]
+        return {alias: value.numpy() for alias, value in serving_outputs(self.model, tensors, tasks).items()}
 
 
 def serving_outputs(model, inputs, tasks):
@@ -243,13 +288,20 @@ def export_saved_model(model, base_path, version=None, extra_metadata=None, warm
     string tensor of raw texts) and returns, in one call, `words`, `lengths`
     and each single-text task's outputs (see `mtkeras.names`). A model with
     sentence-pair tasks also gets `serving_pair`, taking `text` and
-    `text_pair` and returning every task's outputs. The version is written to a
-    temporary directory beside the base path and renamed into place, so a
-    server watching `base_path` never sees a half-written version.
+    `text_pair` and returning every task's outputs.
 
     `assets.extra/` holds `mtkeras.json` (see `metadata`) and, unless
     `warmup_texts` is empty, `tf_serving_warmup_requests`, the requests TF
     Serving replays before serving the version (see `warmup_requests`).
+
+    Before the version appears, it is loaded the way TF Serving loads it
+    (`SavedModelBundle`: restore op, init op, tensors by name), and every
+    warmup request (the default ones when `warmup_texts` is empty) must answer
+    there as the model does in memory; its ops must not call back into Python.
+    The version is written to a hidden folder beside it and renamed into
+    place, so a server watching `base_path` never sees a half-written or
+    unservable version. Folders and files get the permissions the umask
+    gives, so a server running as another user can read them.
 
     Args:
         model: a `MultiTaskModel`.
@@ -263,28 +315,35 @@ def export_saved_model(model, base_path, version=None, extra_metadata=None, warm
     Returns:
         The path of the new version directory.
 
+    Raises:
+        ExportError: the export does not answer through TF Serving's loader
+            as the model does (nothing is left behind).
+
     Example:
     >>> path = export_saved_model(model, "saved_models/nlu")  # saved_models/nlu/1
     """
     version = next_version(base_path) if version is None else version
     if not isinstance(version, int) or version < 1:
         raise ValueError(f"Received an invalid `version`, expected a positive integer. Received: version={version!r}")
-    final_path = os.path.join(base_path, str(version))
-    if os.path.exists(final_path):
-        raise FileExistsError(f"{final_path} already exists; versions are never overwritten")
+    return write_export(model, os.path.join(base_path, str(version)), extra_metadata, warmup_texts)
+
+
+def write_export(model, path, extra_metadata=None, warmup_texts=None):
+    """Writes the raw-text SavedModel of `model` at `path` (which must not exist); see `export_saved_model`."""
+    if os.path.exists(path):
+        raise FileExistsError(f"{path} already exists; versions are never overwritten")
     # Checked before any work: bad arguments leave nothing behind.
     warmup = warmup_requests(model, DEFAULT_WARMUP_TEXTS if warmup_texts is None else warmup_texts)
     recorded = metadata(model, extra_metadata, warmup_records=len(warmup))
-    os.makedirs(base_path, exist_ok=True)
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
     # Dot-prefixed and not an integer: TF Serving and mtkeras serve ignore it.
-    staging = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=base_path)
+    # os.mkdir applies the umask (tempfile.mkdtemp would make it owner-only).
+    staging = os.path.join(parent, f".tmp-{os.path.basename(path)}-{uuid.uuid4().hex[:12]}")
+    os.mkdir(staging)
     try:
-        module = _ServingModule(model)
-        tf.saved_model.save(
-            module,
-            staging,
-            signatures=module.signatures(),
-        )
+        export = _ServingExport(model)
+        tf.saved_model.save(export.module, staging, signatures=export.signatures)
         extra_dir = os.path.join(staging, ASSETS_EXTRA)
         os.makedirs(extra_dir, exist_ok=True)
         with open(os.path.join(extra_dir, METADATA_FILE), "w", encoding="utf-8") as handle:
@@ -293,8 +352,86 @@ def export_saved_model(model, base_path, version=None, extra_metadata=None, warm
             with tf.io.TFRecordWriter(os.path.join(extra_dir, WARMUP_FILE)) as writer:
                 for record in warmup:
                     writer.write(record.SerializeToString())
-        os.rename(staging, final_path)
+        verify_export(staging, warmup or warmup_requests(model, DEFAULT_WARMUP_TEXTS), export.answer)
+        os.rename(staging, path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return final_path
+    return path
+
+
+class ExportError(Exception):
+    """An export that TF Serving's loader would refuse, or that answers differently there."""
+
+
+def verify_export(export_path, requests, reference=None, tolerance=1e-4):
+    """Checks that `export_path` answers `requests` through TF Serving's loader, as `reference` does.
+
+    Every request must answer; the one with the most texts of each signature
+    must answer what `reference` answers.
+
+    Args:
+        export_path: str. A SavedModel folder.
+        requests: list of `PredictionLog`s with predict requests (warmup
+            records).
+        reference: callable or None. `reference(signature_name, inputs)`,
+            with `inputs` a dict of alias -> np.ndarray, returns the expected
+            outputs as a dict of alias -> array; None checks only that every
+            request answers.
+        tolerance: float. Largest absolute or relative difference of a float
+            output; strings and integers must be equal.
+
+    Raises:
+        ExportError: a Python-calling op, a load or run failure of the
+            session loader, or an output that differs.
+    """
+    python_ops = sorted(graph_op_types(read_meta_graph(export_path)) & PYTHON_OPS)
+    if python_ops:
+        raise ExportError(
+            f"{export_path}: the graph holds {python_ops}, which call back into Python; "
+            "no model server can run them. Write that step with TensorFlow ops."
+        )
+    try:
+        bundle = SavedModelBundle(export_path)
+    except tf.errors.OpError as error:
+        raise ExportError(f"{export_path}: TF Serving's loader fails on this export: {error.message}") from error
+    largest = {}  # signature -> index of its request with the most texts
+    for index, log in enumerate(requests):
+        request = log.predict_log.request
+        rows = max((proto.tensor_shape.dim[0].size for proto in request.inputs.values() if proto.tensor_shape.dim), default=0)
+        signature = request.model_spec.signature_name or names.SERVING_SIGNATURE
+        if signature not in largest or rows > largest[signature][1]:
+            largest[signature] = (index, rows)
+    compared = {index for index, _ in largest.values()} if reference else set()
+    with bundle:
+        for index, log in enumerate(requests):
+            request = log.predict_log.request
+            signature = request.model_spec.signature_name or names.SERVING_SIGNATURE
+            inputs = {alias: tf.make_ndarray(proto) for alias, proto in request.inputs.items()}
+            try:
+                served = bundle.run(signature, inputs)
+            except tf.errors.OpError as error:
+                raise ExportError(
+                    f"{export_path}: warmup request {index} ({signature}) fails through TF Serving's loader, "
+                    f"so TF Serving would not load this version: {error.message}"
+                ) from error
+            for alias, want in (reference(signature, inputs) if index in compared else {}).items():
+                difference = _difference(served[alias], np.asarray(want), tolerance)
+                if difference:
+                    raise ExportError(
+                        f"{export_path}: output {alias!r} of warmup request {index} ({signature}) differs "
+                        f"between TF Serving's loader and the model in memory: {difference}"
+                    )
+
+
+def _difference(got, want, tolerance):
+    """What differs between two outputs, or "" when they agree."""
+    if got.shape != want.shape:
+        return f"shape {got.shape} != {want.shape}"
+    if want.dtype.kind == "f":
+        if not np.allclose(got, want, rtol=tolerance, atol=tolerance, equal_nan=True):
+            return f"largest difference {np.nanmax(np.abs(got.astype(np.float64) - want)):.3g}"
+        return ""
+    if not np.array_equal(got, want):
+        return f"{got.ravel()[:5]!r} != {want.ravel()[:5]!r}"
+    return ""

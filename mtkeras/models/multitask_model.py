@@ -121,6 +121,31 @@ class MultiTaskModel(keras.Model):
                     outputs[name] = np.where(real[..., None], value, 0.0).astype(value.dtype)
         return outputs
 
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Keras' `Model.export`: `"tf_saved_model"` writes the mtkeras raw-text export at `filepath`.
+
+        That is what `mtkeras.export.write_export` writes and
+        `export_saved_model` puts under `<base_path>/<version>/`: raw texts
+        in, every task's labels, scores, tags and entities out, weights
+        stored once, checked through TF Serving's loader before it appears.
+        Its signatures are fixed, so `input_signature` is refused. `kwargs`:
+        `extra_metadata`, `warmup_texts`. Other formats are Keras' own.
+        """
+        if format != "tf_saved_model":
+            return super().export(filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
+        if input_signature is not None:
+            raise ValueError(
+                "Received an `input_signature`; the mtkeras export's signatures are fixed (a batch of raw texts, "
+                f"see mtkeras.names). Received: input_signature={input_signature!r:.200}"
+            )
+        # Export comes after the model on the data's trip: imported on use.
+        from mtkeras.export import write_export
+
+        path = write_export(self, os.fspath(filepath), **kwargs)
+        if verbose is None or verbose:
+            print(f"Saved the mtkeras raw-text SavedModel at '{path}'.")
+        return path
+
     def compile(
         self,
         optimizer="adam",

@@ -6,16 +6,15 @@ import os
 import grpc
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
 from mtkeras import names
+from mtkeras.export.bundle import SAVED_MODEL_FILE, SavedModelBundle
 from mtkeras.serving.batching import Batcher
 from mtkeras.serving.errors import RequestError, status_from_tf_error
 
 logger = logging.getLogger(__name__)
 
-SAVED_MODEL_FILE = "saved_model.pb"
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 # TF Serving replays at most this many warmup records at load.
 MAX_WARMUP_RECORDS = 1000
@@ -26,17 +25,6 @@ def _shape_string(shape):
     if shape.rank is None:
         return "<unknown>"
     return "[" + ",".join("?" if dim is None else str(dim) for dim in shape.as_list()) + "]"
-
-
-def read_signature_defs(export_path):
-    """The serving MetaGraphDef's signature defs, read from `saved_model.pb`."""
-    saved_model = saved_model_pb2.SavedModel()
-    with open(os.path.join(export_path, SAVED_MODEL_FILE), "rb") as handle:
-        saved_model.ParseFromString(handle.read())
-    for meta_graph in saved_model.meta_graphs:
-        if tf.saved_model.SERVING in meta_graph.meta_info_def.tags:
-            return dict(meta_graph.signature_def)
-    raise ValueError(f"{export_path} has no MetaGraphDef tagged {tf.saved_model.SERVING!r}")
 
 
 def _check_text_count(alias, count, limits):
@@ -78,19 +66,14 @@ class Servable:
         self.version = version
         self.export_path = export_path
         self.limits = limits
-        try:
-            import tensorflow_text  # noqa: F401  (registers the tf-text ops of mtkeras exports)
-        except ImportError:
-            pass
-        if not os.path.isfile(os.path.join(export_path, SAVED_MODEL_FILE)):
-            raise FileNotFoundError(f"Version directory {export_path} has no {SAVED_MODEL_FILE}")
-        self.signature_defs = read_signature_defs(export_path)
-        self._loaded = tf.saved_model.load(export_path, tags=[tf.saved_model.SERVING])
-        self._functions = dict(self._loaded.signatures)
+        # As TF Serving's SavedModelBundle: restore op, init op, tensors by
+        # name. What loads and answers here, the official server loads too.
+        self._bundle = SavedModelBundle(export_path)
+        self.signature_defs = self._bundle.signature_defs
         self._batchers = {}
         if batching is not None:
-            for key in self._functions:
-                if self._batchable(self.signature_defs.get(key)):
+            for key, signature in self.signature_defs.items():
+                if self._batchable(signature):
                     self._batchers[key] = Batcher(
                         lambda inputs, key=key: self._call(key, inputs), batching, name=f"{name}-{version}-{key}"
                     )
@@ -111,6 +94,7 @@ class Servable:
         return {key: (b.batches_run, b.requests_run) for key, b in sorted(self._batchers.items())}
 
     def close(self):
+        """Stops the batch threads. The session is freed with the last request holding this version."""
         for batcher in self._batchers.values():
             batcher.close()
 
@@ -120,7 +104,7 @@ class Servable:
         """`(name, SignatureDef)`; FAILED_PRECONDITION for an unknown name, as TF Serving."""
         signature_name = signature_name or names.SERVING_SIGNATURE
         signature = self.signature_defs.get(signature_name)
-        if signature is None or signature_name not in self._functions:
+        if signature is None:
             raise RequestError(grpc.StatusCode.FAILED_PRECONDITION, f'Serving signature key "{signature_name}" not found.')
         return signature_name, signature
 
@@ -221,18 +205,12 @@ class Servable:
         return seen
 
     def _call(self, signature_name, inputs):
-        function = self._functions[signature_name]
-        inputs_info = self.signature_defs[signature_name].inputs
-        tensors = {
-            alias: tf.constant(array, dtype=tf.dtypes.as_dtype(inputs_info[alias].dtype)) for alias, array in inputs.items()
-        }
         try:
-            outputs = function(**tensors)
+            return self._bundle.run(signature_name, inputs)
         except tf.errors.OpError as error:
             raise RequestError(status_from_tf_error(error), error.message) from error
         except (TypeError, ValueError) as error:
             raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"{type(error).__name__}: {error}") from error
-        return {alias: value.numpy() for alias, value in outputs.items()}
 
     # === Warmup ===
 

@@ -1,0 +1,187 @@
+"""Exports answer through TF Serving's own loader (session, restore op, init op, tensors by name).
+
+No `tensorflow_model_server` binary runs here; TF Serving's `SavedModelBundle`
+loads a version with TensorFlow's session loader, which these tests run: the
+Python one (`mtkeras.export.SavedModelBundle`) and `saved_model_cli run`.
+"""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import mtkeras
+from conftest import (
+    assert_answers_through_tf_serving_loader,
+    build_tiny_model,
+    every_kind_examples,
+    every_kind_tasks,
+    run_python,
+)
+from mtkeras import names
+from mtkeras.export import (
+    PYTHON_OPS,
+    ExportError,
+    SavedModelBundle,
+    export_saved_model,
+    graph_op_types,
+    read_meta_graph,
+    verify_export,
+    warmup_requests,
+)
+from mtkeras.training.precision import set_mixed_precision
+
+TINY_ENCODERS = {
+    "bilstm": {"embedding_dim": 8, "hidden_dim": 8, "num_layers": 1, "char_filters": 8, "char_dim": 8},
+    "cnn": {"embedding_dim": 8, "hidden_dim": 8, "num_layers": 2, "char_filters": 8, "char_dim": 8},
+    "transformer": {"embedding_dim": 8, "hidden_dim": 8, "num_layers": 1, "num_heads": 2, "intermediate_dim": 16,
+                    "char_filters": 8, "char_dim": 8},
+}
+
+
+def every_kind_model(encoder):
+    examples = every_kind_examples()
+    keras.utils.set_random_seed(0)
+    return mtkeras.build_model(
+        every_kind_tasks(examples), encoder, texts=[ex.text for ex in examples], encoder_config=TINY_ENCODERS[encoder]
+    )
+
+
+@pytest.mark.parametrize("encoder", sorted(TINY_ENCODERS))
+def test_every_task_kind_answers_through_the_session_loader(encoder, tmp_path):
+    model = every_kind_model(encoder)
+    path = export_saved_model(model, str(tmp_path / encoder))
+    answers = assert_answers_through_tf_serving_loader(path)
+    assert set(answers) == {names.SERVING_SIGNATURE, names.PAIR_SIGNATURE}
+    pair = answers[names.PAIR_SIGNATURE]
+    for key in (names.label_key("intent"), names.labels_key("topics"), names.tags_key("slots"),
+                names.tags_key("entities"), names.value_key("rating"), names.label_key("nli")):
+        assert key in pair, key
+    # What the session loader answers is what the model answers in memory.
+    texts = ["Book a table for two in Rome, please!", "", "play some jazz", "zzz unknown"]
+    expected = mtkeras.predict(model, texts, pairs=texts[::-1])
+    got = mtkeras.serving.results_from_outputs(pair, len(texts))
+    assert mtkeras.serving.same_answers(got, expected), (got, expected)
+
+
+def test_mixed_precision_export_answers_through_the_session_loader(tmp_path):
+    set_mixed_precision("mixed_float16")
+    try:
+        model = build_tiny_model()
+        assert model.encoder.compute_dtype == "float16"
+        path = export_saved_model(model, str(tmp_path / "mixed"))
+    finally:
+        set_mixed_precision("float32")
+    answers = assert_answers_through_tf_serving_loader(path, atol=1e-3)
+    assert answers[names.SERVING_SIGNATURE][names.probs_key("intent")].dtype == np.float32
+
+
+def test_saved_model_cli_run_answers(exported_model):
+    """The command a new user tries first; it loads the export with the session loader."""
+    _, path = exported_model
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    result = subprocess.run(
+        [cli, "run", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default",
+         "--input_exprs", 'text=["play some jazz"]'],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Result for output key intent_label:" in result.stdout
+    assert "Result for output key words:\n[[b'play' b'some' b'jazz']]" in result.stdout
+
+
+def test_the_export_graph_holds_only_ops_the_official_server_links(exported_model, tmp_path):
+    """Core TensorFlow ops plus tensorflow-text's (the server links `@org_tensorflow_text//tensorflow_text:ops_lib`)."""
+    registries = json.loads(run_python("""
+        import json
+        from tensorflow.core.framework import op_def_pb2
+        from tensorflow.python.client import pywrap_tf_session
+
+        def registered():
+            ops = op_def_pb2.OpList.FromString(pywrap_tf_session.TF_GetBuffer(pywrap_tf_session.TF_GetAllOpList()))
+            return {op.name for op in ops.op}
+
+        core = registered()
+        import tensorflow_text  # noqa: F401
+        print(json.dumps({"core": sorted(core), "text": sorted(registered() - core)}))
+    """).strip().splitlines()[-1])
+    allowed = (set(registries["core"]) | set(registries["text"])) - PYTHON_OPS
+    assert {"FastWordpieceTokenizeWithOffsets", "RegexSplitWithOffsets", "CaseFoldUTF8"} <= set(registries["text"])
+
+    _, scratch = exported_model
+    ops = graph_op_types(read_meta_graph(scratch))
+    assert {"VarHandleOp", "RestoreV2", "StaticRegexReplace"} <= ops
+    assert sorted(ops - allowed) == []
+    assert not ops & set(registries["text"])  # from-scratch exports need core TensorFlow only
+
+    # A signature that calls Python is refused, naming the op.
+    module = tf.Module()
+    module.f = tf.function(
+        lambda text: {"n": tf.py_function(lambda t: t.shape[0], [text], tf.int32)},
+        input_signature=[tf.TensorSpec([None], tf.string, name="text")],
+    )
+    path = str(tmp_path / "py")
+    tf.saved_model.save(module, path, signatures={"serving_default": module.f.get_concrete_function()})
+    assert "EagerPyFunc" in graph_op_types(read_meta_graph(path)) - allowed
+    with pytest.raises(ExportError, match=r"\['EagerPyFunc'\], which call back into Python"):
+        verify_export(path, [])
+
+
+def keras_model_held_by_a_module(model, path):
+    """The SavedModel of a Keras model held as a `tf.Module` attribute (what mtkeras exported before)."""
+
+    class Holder(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=names.TEXT)])
+        def serve(self, text):
+            return {names.probs_key("intent"): self.model({names.TEXT: text})["intent"]}
+
+    holder = Holder()
+    tf.saved_model.save(holder, path, signatures={names.SERVING_SIGNATURE: holder.serve.get_concrete_function()})
+    return path
+
+
+def test_a_version_tf_serving_would_refuse_is_caught(trained_model, tmp_path):
+    """tensorflow/tensorflow#72963: it answers through tf.saved_model.load, not through the session loader."""
+    path = keras_model_held_by_a_module(trained_model, str(tmp_path / "old"))
+    loaded = tf.saved_model.load(path).signatures[names.SERVING_SIGNATURE]
+    assert loaded(text=tf.constant(["play jazz"]))[names.probs_key("intent")].shape == (1, 3)
+    with SavedModelBundle(path) as bundle, pytest.raises(tf.errors.FailedPreconditionError, match="Could not find variable"):
+        bundle.run(names.SERVING_SIGNATURE, {names.TEXT: np.array([b"play jazz"], dtype=object)})
+    with pytest.raises(ExportError, match="(?s)fails through TF Serving.s loader.*Could not find variable"):
+        verify_export(path, warmup_requests(trained_model, ["play jazz"]))
+
+
+def test_keras_model_export_writes_the_raw_text_export(trained_model, tmp_path):
+    path = str(tmp_path / "keras_export")
+    trained_model.export(path, verbose=False)
+    answers = assert_answers_through_tf_serving_loader(path)
+    assert names.label_key("intent") in answers[names.SERVING_SIGNATURE]
+    assert os.path.isfile(os.path.join(path, "assets.extra", "mtkeras.json"))
+    with pytest.raises(FileExistsError, match="already exists"):
+        trained_model.export(path)
+    with pytest.raises(ValueError, match="input_signature"):
+        trained_model.export(str(tmp_path / "other"), input_signature=[tf.TensorSpec([None], tf.string)])
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_versions_get_the_permissions_the_umask_gives(trained_model, tmp_path, umask):
+    """A TF Serving container running as another user must be able to read the version."""
+    previous = os.umask(umask)
+    try:
+        path = export_saved_model(trained_model, str(tmp_path / "nlu"), warmup_texts=["hi"])
+    finally:
+        os.umask(previous)
+    for folder, dirs, files in os.walk(path):
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o777 & ~umask, folder
+        for name in files:
+            assert stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode) == 0o666 & ~umask, name
