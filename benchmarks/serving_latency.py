@@ -3,9 +3,14 @@
 Serves one export with `mtkeras serve` in a subprocess (so client and server do
 not share a GIL) and prints one JSON object:
 
-- `in_process`: p50/p99 latency (ms) of the `serving_default` signature called
-  in this process (`tf.saved_model.load(path).signatures["serving_default"]`,
-  outputs read back as numpy), for requests of 1 and of 32 texts;
+- `in_process`: p50/p99 latency (ms) of the `serving_default` signature run in
+  this process through TF Serving's loader (`mtkeras.export.SavedModelBundle`:
+  a session, tensors fed and fetched by name), which is what `mtkeras serve`
+  runs, for requests of 1 and of 32 texts; `in_process_object_graph`: the same
+  signature called through `tf.saved_model.load` (what `mtkeras serve` ran
+  before it served through the session loader), timed in the same loop, one
+  call of each per request in turn, and `p50_ratio`/`p99_ratio` of the session
+  loader over it;
 - `grpc`, `rest`: p50/p99 latency of `Client.predict_raw` and
   `RestClient.predict_raw` (one client, one request at a time, every output)
   on the same texts, and `p50_ratio`/`p99_ratio`: each over the in-process
@@ -110,18 +115,39 @@ def timed_calls(call, batches, warmup):
 
 
 def in_process_latency(export_path, batches_by_size, warmup):
-    import tensorflow_text  # noqa: F401  (registers the tf-text ops of mtkeras exports)
+    """Both loaders' latency on the same requests, interleaved so that machine noise hits both alike."""
+    from mtkeras.export import SavedModelBundle
 
+    bundle = SavedModelBundle(export_path)
     signature = tf.saved_model.load(export_path).signatures[names.SERVING_SIGNATURE]
 
-    def call(texts):
+    def session_call(texts):
+        return bundle.run(names.SERVING_SIGNATURE, {names.TEXT: np.array([t.encode() for t in texts], dtype=object)})
+
+    def function_call(texts):
         outputs = signature(**{names.TEXT: tf.constant(texts)})
         return {key: value.numpy() for key, value in outputs.items()}
 
-    return {
-        f"batch_{size}": latency_stats(timed_calls(call, batches, warmup)[0])
-        for size, batches in batches_by_size.items()
-    }
+    session, object_graph = {}, {}
+    for size, batches in batches_by_size.items():
+        for i in range(warmup):
+            session_call(batches[i % len(batches)])
+            function_call(batches[i % len(batches)])
+        times = {session_call: [], function_call: []}
+        for index, batch in enumerate(batches):
+            order = (session_call, function_call) if index % 2 else (function_call, session_call)
+            for call in order:
+                start = time.perf_counter()
+                call(batch)
+                times[call].append(time.perf_counter() - start)
+        session[f"batch_{size}"] = latency_stats(times[session_call])
+        object_graph[f"batch_{size}"] = latency_stats(times[function_call])
+        for stat in ("p50", "p99"):
+            session[f"batch_{size}"][f"{stat}_ratio"] = round(
+                session[f"batch_{size}"][f"{stat}_ms"] / object_graph[f"batch_{size}"][f"{stat}_ms"], 2
+            )
+    bundle.close()
+    return session, object_graph
 
 
 # === The server subprocess ===
@@ -302,8 +328,9 @@ def main(argv=None):
             "cpu_count": os.cpu_count(),
             "tensorflow": tf.__version__,
         }
-        in_process = in_process_latency(os.path.join(base_path, str(version)), batches_by_size, args.warmup)
+        in_process, object_graph = in_process_latency(os.path.join(base_path, str(version)), batches_by_size, args.warmup)
         result["in_process"] = in_process
+        result["in_process_object_graph"] = object_graph
 
         errors = 0
         throughput = {}

@@ -241,23 +241,46 @@ def test_message_size_limit(server, stub):
     _assert_still_serving(server)
 
 
+# Each answer TF Serving gives, with the line of its source that writes it
+# (tensorflow/serving at 9d981c5, the mirror read for this table).
 REST_CASES = {
-    "bad JSON": (f"/v1/models/{MODEL}:predict", b"{not json", 400, "JSON parse error"),
-    "no instances": (f"/v1/models/{MODEL}:predict", {"text": ["a"]}, 400, "Unknown keys in request body: text"),
-    "number for text": (f"/v1/models/{MODEL}:predict", {"instances": [1, 2]}, 400, "to be string but got int64"),
+    # util/json_tensor.cc:487, ParseJson: "JSON Parse error: <rapidjson's reason> at offset: N".
+    "bad JSON": (f"/v1/models/{MODEL}:predict", b"{not json", 400, "JSON Parse error: "),
+    # util/json_tensor.cc:704, FillPredictRequestFromJson: other keys are ignored.
+    "no instances": (f"/v1/models/{MODEL}:predict", {"text": ["a"]}, 400, "Missing 'inputs' or 'instances' key"),
+    # util/json_tensor.cc:585 wraps :263-266 (TypeError) for a plain 'instances' list.
+    "number for text": (
+        f"/v1/models/{MODEL}:predict",
+        {"instances": [1, 2]},
+        400,
+        "Failed to process element: 0 of 'instances' list. Error: "
+        "INVALID_ARGUMENT: JSON Value: 1 Type: Number is not of expected type: string",
+    ),
+    # util/json_tensor.cc:688, FillPredictRequestFromJson.
+    "no instances at all": (f"/v1/models/{MODEL}:predict", {"instances": []}, 400, "No values in 'instances' array"),
+    # mtkeras' own (TF Serving would fail in Session::Run with the placeholder's shape).
     "2-D input": (f"/v1/models/{MODEL}:predict", {"instances": [["a", "b"]]}, 400, "to have shape [?] but got shape [1,2]"),
     "ragged input": (f"/v1/models/{MODEL}:predict", {"inputs": {"text": [["a"], "b"]}}, 400, "ragged"),
-    "wrong input key": (f"/v1/models/{MODEL}:predict", {"inputs": {"texts": ["a"]}}, 400, "alias not found"),
+    # util/json_tensor.cc:635, FillTensorMapFromInputsMap: extra names are ignored.
+    "wrong input key": (
+        f"/v1/models/{MODEL}:predict", {"inputs": {"texts": ["a"]}}, 400, "Missing named input: text in 'inputs' object."
+    ),
+    # model_servers/http_rest_api_handler.cc:237, GetInfoMap (gRPC's Predict says
+    # 'Serving signature key "nope" not found.', predict_util.cc:92).
     "unknown signature": (
         f"/v1/models/{MODEL}:predict",
         {"signature_name": "nope", "instances": ["a"]},
         400,
-        'Serving signature key "nope" not found.',
+        'Serving signature name: "nope" not found in signature def',
     ),
     "unknown model": ("/v1/models/nope:predict", {"instances": ["a"]}, 404, "Latest(nope)"),
     "unknown version": (f"/v1/models/{MODEL}/versions/9:predict", {"instances": ["a"]}, 404, f"Specific({MODEL}, 9)"),
     "unknown label": (f"/v1/models/{MODEL}/labels/canary:predict", {"instances": ["a"]}, 400, "label: canary"),
-    "bad path": (f"/v1/models/{MODEL}:frobnicate", {"instances": ["a"]}, 501, ":frobnicate"),
+    # model_servers/http_rest_api_handler.cc:74, ProcessRequest: a path that
+    # kPredictionApiGegex (http_rest_api_util.cc:31) does not match.
+    "bad path": (
+        f"/v1/models/{MODEL}:frobnicate", {"instances": ["a"]}, 400, f"Malformed request: POST /v1/models/{MODEL}:frobnicate"
+    ),
 }
 
 

@@ -27,14 +27,17 @@ from google.protobuf import json_format
 from tensorflow_serving.apis import get_model_metadata_pb2
 from tensorflow_serving.apis import model_pb2
 
+from mtkeras import names
 from mtkeras.serving.errors import RequestError
 
 logger = logging.getLogger(__name__)
 
+# TF Serving's kPredictionApiGegex and kModelStatusApiRegex in one
+# (tensorflow_serving/model_servers/http_rest_api_util.cc): case-insensitive.
 _PATH = re.compile(
-    r"/v1/models/(?P<name>[^/:]+)"
-    r"(?:/versions/(?P<version>-?\d+)|/labels/(?P<label>[^/:]+))?"
-    r"(?::(?P<method>[a-z]+)|/(?P<metadata>metadata))?"
+    r"(?i)/v1/models/(?P<name>[^/:]+)"
+    r"(?:/versions/(?P<version>\d+)|/labels/(?P<label>[^/:]+))?"
+    r"(?::(?P<method>classify|regress|predict)|/(?P<metadata>metadata))?"
 )
 # Output aliases ending so hold binary data, sent base64 encoded (TF Serving's rule).
 _BYTES_SUFFIX = "_bytes"
@@ -49,7 +52,7 @@ def model_spec_from_path(match):
     if match["version"] is not None:
         version = int(match["version"])
         if not 0 <= version < 2**63:
-            raise _bad(f"Failed to convert version: {match['version']}")
+            raise _bad(f"Failed to convert version: {match['version']} to numeric.")
         spec.version.value = version
     elif match["label"] is not None:
         spec.version_label = urllib.parse.unquote(match["label"])
@@ -57,31 +60,92 @@ def model_spec_from_path(match):
 
 
 # === JSON <-> tensors ===
+#
+# Requests are read as TF Serving's `FillPredictRequestFromJson`
+# (tensorflow_serving/util/json_tensor.cc) reads them: the signature is looked
+# up first and each JSON value is converted to the dtype of the input it
+# feeds, with the same error messages.
+
+# JSON leaves each dtype takes (json_tensor.cc, AddValueToTensor).
+_ACCEPTS = {
+    "string": lambda v: isinstance(v, str),
+    "bool": lambda v: isinstance(v, bool),
+    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+}
+_MAX_DEBUG_STRING = 256  # json_tensor.cc, kMaxJsonDebugStringBytes
 
 
-def _leaf(value, where):
-    """`(python value, kind)` for one JSON scalar; strings become UTF-8 bytes."""
-    if isinstance(value, str):
-        return value.encode("utf-8"), "string"
-    if isinstance(value, dict):
-        if set(value) == {"b64"} and isinstance(value["b64"], str):
-            try:
-                return base64.b64decode(value["b64"], validate=True), "string"
-            except ValueError as error:
-                raise _bad(f"{where}: invalid base64 in {{'b64': ...}}: {error}") from error
-        raise _bad(f"{where}: expected a value, got the object {json.dumps(value)[:80]}")
+def _json_type(value):
+    """rapidjson's name of a JSON value's type (json_tensor.cc, JsonTypeString)."""
+    if value is None:
+        return "Null"
     if isinstance(value, bool):
-        return value, "bool"
-    if isinstance(value, int):
-        return value, "int"
-    if isinstance(value, float):
-        return value, "float"
-    raise _bad(f"{where}: expected a string, number or boolean, got {json.dumps(value)}")
+        return "True" if value else "False"
+    if isinstance(value, dict):
+        return "Object"
+    if isinstance(value, list):
+        return "Array"
+    return "String" if isinstance(value, str) else "Number"
 
 
-def json_to_array(value, alias, where):
-    """`(np.ndarray, tf.DType)` from a (nested list) JSON value; INVALID_ARGUMENT if ragged or mixed."""
-    kinds = set()
+def _debug_string(value):
+    """A JSON value as TF Serving quotes it in errors: objects indented, arrays on one line, cut at 256 bytes."""
+
+    def write(node, indent):
+        if isinstance(node, dict) and node:
+            inner = " " * (indent + 4)
+            items = ",\n".join(f"{inner}{json.dumps(key)}: {write(item, indent + 4)}" for key, item in node.items())
+            return "{\n" + items + "\n" + " " * indent + "}"
+        if isinstance(node, list):
+            return "[" + ", ".join(write(item, indent) for item in node) + "]"
+        return json.dumps(node, ensure_ascii=False)
+
+    return write(value, 0)[:_MAX_DEBUG_STRING]
+
+
+def _format_error(value, message):
+    """json_tensor.cc's FormatError: the offending value, then what is wrong with it."""
+    return _bad(f"JSON Value: {_debug_string(value)} {message}")
+
+
+def _dtype_kind(dtype):
+    if dtype == tf.string:
+        return "string"
+    if dtype == tf.bool:
+        return "bool"
+    if dtype.is_floating:
+        return "float"
+    if dtype.is_integer:
+        return "int"
+    raise RequestError(grpc.StatusCode.UNIMPLEMENTED, f"Conversion of JSON values to type: {dtype.name}")
+
+
+def _is_b64(value):
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("b64"), str)
+
+
+def _leaf(value, dtype):
+    """One JSON scalar as a value of `dtype`; strings become UTF-8 bytes."""
+    kind = _dtype_kind(dtype)
+    if kind == "string" and isinstance(value, dict):
+        if not _is_b64(value):
+            raise _format_error(value, "not formatted correctly for base64 data")
+        try:
+            return base64.b64decode(value["b64"], validate=True)
+        except ValueError as error:
+            raise _bad("Unable to base64 decode") from error
+    if not _ACCEPTS[kind](value):
+        raise _bad(
+            f"JSON Value: {_debug_string(value)} Type: {_json_type(value)} is not of expected type: {dtype.name}"
+        )
+    if kind == "int" and not dtype.min <= value <= dtype.max:
+        raise _bad(f"JSON Value: {_debug_string(value)} Type: Number is not of expected type: {dtype.name}")
+    return value.encode("utf-8") if kind == "string" else value
+
+
+def json_to_array(value, alias, dtype):
+    """One input's JSON value as an `np.ndarray` of `dtype`; INVALID_ARGUMENT if ragged or of another type."""
     shape = []
 
     def walk(node, depth, path):
@@ -89,97 +153,131 @@ def json_to_array(value, alias, where):
             if depth == len(shape):
                 shape.append(len(node))
             elif depth > len(shape) or shape[depth] != len(node):
-                raise _bad(f"{where}: input {alias} is ragged at {path}: every list at one depth needs the same length")
+                raise _bad(f"Input {alias} is ragged at {path}: every list at one depth needs the same length")
             return [walk(item, depth + 1, f"{path}[{i}]") for i, item in enumerate(node)]
         if depth != len(shape):
-            raise _bad(f"{where}: input {alias} is ragged at {path}: every list at one depth needs the same length")
-        leaf, kind = _leaf(node, f"{where} {path}".strip())
-        kinds.add(kind)
-        return leaf
+            raise _bad(f"Input {alias} is ragged at {path}: every list at one depth needs the same length")
+        return _leaf(node, dtype)
 
     nested = walk(value, 0, "")
-    if len(kinds) > 1:
-        raise _bad(f"{where}: input {alias} mixes {' and '.join(sorted(kinds))} values")
-    kind = kinds.pop() if kinds else "string"
-    dtype = {"string": tf.string, "bool": tf.bool, "int": tf.int64, "float": tf.float32}[kind]
-    array = np.array(nested, dtype=object if kind == "string" else dtype.as_numpy_dtype)
-    return array.reshape(shape), dtype
+    array = np.array(nested, dtype=object if dtype == tf.string else dtype.as_numpy_dtype)
+    return array.reshape(shape)
 
 
-def _cast_numbers(array, dtype, expected):
-    """JSON numbers take the signature's numeric dtype, as TF Serving converts them."""
-    if dtype.is_floating or dtype.is_integer:
-        if expected.is_floating or (expected.is_integer and dtype.is_integer):
-            return array.astype(expected.as_numpy_dtype), expected
-    return array, dtype
+def _instances_to_arrays(instances, inputs):
+    """Row format: each instance a value (one input) or an object naming every input."""
+    aliases = sorted(inputs)
+    named = isinstance(instances[0], dict) and not _is_b64(instances[0])
+    if not named and len(aliases) > 1:
+        raise _bad(
+            "instances is a plain list, but expecting list of objects as multiple "
+            "input tensors required as per tensorinfo_map"
+        )
+    columns = {alias: [] for alias in aliases}
+    for index, instance in enumerate(instances):
+        is_object = isinstance(instance, dict) and not _is_b64(instance)
+        if named and not is_object:
+            raise _bad(f"Expecting object but got list at item {index} of input list")
+        if not named and is_object:
+            raise _bad(f"Expecting value/list but got object at item {index} of input list")
+        items = instance.items() if named else [(aliases[0], instance)]
+        for alias, value in items:
+            key = f" key: {alias}" if named else ""
+            if alias not in inputs:
+                raise _bad(
+                    f"Failed to process element: {index}{key} of 'instances' list. Error: "
+                    f"INVALID_ARGUMENT: JSON object: does not have named input: {alias}"
+                )
+            try:
+                columns[alias].append(json_to_array(value, alias, inputs[alias]))
+            except RequestError as error:
+                raise _bad(
+                    f"Failed to process element: {index}{key} of 'instances' list. Error: "
+                    f"{error.code.name}: {error.message}"
+                ) from error
+        if named and set(instance) != set(aliases):
+            raise _bad(
+                f"Failed to process element: {index} of 'instances' list. JSON object: "
+                f"{_debug_string(instance)} keys must be equal to: {','.join(aliases)}"
+            )
+    arrays = {}
+    for alias, rows in columns.items():
+        if len({row.shape for row in rows}) > 1:
+            raise _bad(f"Input {alias} is ragged: instances of several shapes {sorted({row.shape for row in rows})}")
+        arrays[alias] = np.stack(rows)
+    return arrays
 
 
-def parse_predict_body(body, signature_for):
-    """Reads a `:predict` body into inputs.
+def parse_json_body(body):
+    """The JSON value a request body starts with, as TF Serving's `ParseJson` reads it (json_tensor.cc).
+
+    Like rapidjson with `kParseStopWhenDoneFlag`, what follows the first
+    complete value is ignored; NaN and Infinity are numbers.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _bad(f"JSON Parse error: Invalid encoding in string. at offset: {error.start}") from error
+    start = len(text) - len(text.lstrip())
+    if start == len(text):
+        raise _bad("JSON Parse error: The document is empty")
+    try:
+        return json.JSONDecoder().raw_decode(text, start)[0]
+    except json.JSONDecodeError as error:
+        raise _bad(f"JSON Parse error: {error.msg} at offset: {error.pos}") from error
+    except RecursionError as error:
+        raise _bad("JSON Parse error: the document is nested too deeply") from error
+
+
+def parse_predict_body(body, signature_defs):
+    """Reads a `:predict` body into inputs, as TF Serving's REST API does.
 
     Args:
-        body: dict, the parsed JSON body.
-        signature_for: callable, signature name -> `(name, SignatureDef)`.
+        body: the parsed JSON body.
+        signature_defs: dict of signature name -> `SignatureDef`.
 
     Returns:
         `(signature_name, {alias: (np.ndarray, tf.DType)}, row_format)`.
     """
     if not isinstance(body, dict):
-        raise _bad("Request body must be a JSON object with 'instances' or 'inputs'")
+        raise _format_error(body, "Is not object")
     signature_name = body.get("signature_name", "")
     if not isinstance(signature_name, str):
-        raise _bad(f"'signature_name' must be a string, got {json.dumps(signature_name)}")
-    unknown = sorted(set(body) - {"signature_name", "instances", "inputs"})
-    if unknown:
-        raise _bad(f"Unknown keys in request body: {', '.join(unknown)}; expected 'instances' or 'inputs'")
-    if ("instances" in body) == ("inputs" in body):
-        raise _bad("Request body must have exactly one of 'instances' (row format) or 'inputs' (columnar format)")
-    signature_name, signature = signature_for(signature_name)
-    aliases = sorted(signature.inputs)
-    expected = {alias: tf.dtypes.as_dtype(signature.inputs[alias].dtype) for alias in aliases}
-    row_format = "instances" in body
-    if row_format:
+        raise _format_error(body, "not formatted correctly. 'signature_name' key must be a string value.")
+    signature_name = signature_name or names.SERVING_SIGNATURE
+    signature = signature_defs.get(signature_name)
+    if signature is None:
+        # http_rest_api_handler.cc, GetInfoMap (gRPC's Predict says it otherwise).
+        raise _bad(f'Serving signature name: "{signature_name}" not found in signature def')
+    inputs = {alias: tf.dtypes.as_dtype(info.dtype) for alias, info in signature.inputs.items()}
+    if not inputs:
+        raise _bad(f"Failed to get input map for signature: {signature_name}")
+    if "instances" in body and "inputs" in body:
+        raise _format_error(body, "Not formatted correctly expecting only one of 'inputs' or 'instances' keys to exist ")
+    if "instances" in body:
         instances = body["instances"]
         if not isinstance(instances, list):
-            raise _bad(f"'instances' must be a list, got {json.dumps(instances)[:80]}")
-        named = bool(instances) and all(isinstance(item, dict) and "b64" not in item for item in instances)
-        columns = {alias: [] for alias in aliases}
-        for index, instance in enumerate(instances):
-            if named:
-                missing = sorted(set(aliases) - set(instance))
-                extra = sorted(set(instance) - set(aliases))
-                if missing or extra:
-                    raise _bad(
-                        f"instances[{index}]: expected the inputs {{{','.join(aliases)}}}"
-                        + (f"; missing {{{','.join(missing)}}}" if missing else "")
-                        + (f"; unknown {{{','.join(extra)}}}" if extra else "")
-                    )
-                for alias in aliases:
-                    columns[alias].append(instance[alias])
-            elif len(aliases) == 1:
-                columns[aliases[0]].append(instance)
-            else:
+            raise _format_error(body, "Expecting 'instances' to be an list/array")
+        if not instances:
+            raise _format_error(body, "No values in 'instances' array")
+        arrays = _instances_to_arrays(instances, inputs)
+    elif "inputs" in body:
+        given = body["inputs"]
+        if not isinstance(given, dict) or _is_b64(given):
+            if len(inputs) > 1:
                 raise _bad(
-                    f"instances[{index}]: this signature has several inputs {{{','.join(aliases)}}}; "
-                    "give each instance as an object naming them"
+                    "inputs is a plain value/list, but expecting an object as multiple "
+                    "input tensors required as per tensorinfo_map"
                 )
-        raw = columns
+            given = {next(iter(inputs)): given}
+        arrays = {}
+        for alias in sorted(inputs):
+            if alias not in given:
+                raise _bad(f"Missing named input: {alias} in 'inputs' object.")
+            arrays[alias] = json_to_array(given[alias], alias, inputs[alias])
     else:
-        inputs = body["inputs"]
-        if isinstance(inputs, dict) and "b64" not in inputs:
-            raw = inputs
-        elif len(aliases) == 1:
-            raw = {aliases[0]: inputs}
-        else:
-            raise _bad(f"'inputs' must be an object naming the inputs {{{','.join(aliases)}}}")
-    parsed = {}
-    for alias, value in raw.items():
-        where = "instances" if row_format else f"inputs[{alias!r}]"
-        array, dtype = json_to_array(value, alias, where)
-        if alias in expected:
-            array, dtype = _cast_numbers(array, dtype, expected[alias])
-        parsed[alias] = (array, dtype)
-    return signature_name, parsed, row_format
+        raise _bad("Missing 'inputs' or 'instances' key")
+    return signature_name, {alias: (array, inputs[alias]) for alias, array in arrays.items()}, "instances" in body
 
 
 def _to_json(array, alias):
@@ -327,10 +425,13 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
             return
         path = self.path.split("?", 1)[0]
         match = _PATH.fullmatch(path)
-        if match is None or match["method"] is None:
+        if match is None or match["method"] is None or match["method"] not in ("predict", "classify", "regress"):
+            # http_rest_api_handler.cc, ProcessRequest: any other path or
+            # method (":frobnicate", ":PREDICT") is a malformed request.
             self._error(_bad(f"Malformed request: POST {path}"))
             return
         if match["method"] != "predict":
+            # mtkeras exports have predict signatures only.
             self._error(
                 RequestError(
                     grpc.StatusCode.UNIMPLEMENTED,
@@ -340,10 +441,7 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
             return
 
         def predict():
-            try:
-                parsed = json.loads(body)
-            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-                raise _bad(f"JSON parse error: {error}") from error
+            parsed = parse_json_body(body)
             try:
                 return server.predict_json(model_spec_from_path(match), parsed)
             except (RecursionError, OverflowError) as error:

@@ -364,7 +364,7 @@ class ModelServer:
     def predict_json(self, model_spec, body):
         """REST predict: a parsed JSON body to the JSON answer."""
         servable = self.manager.resolve(model_spec)
-        signature_name, inputs, row_format = parse_predict_body(body, servable.signature)
+        signature_name, inputs, row_format = parse_predict_body(body, servable.signature_defs)
         arrays = servable.check_inputs(signature_name, inputs)
         _, outputs = servable.predict(signature_name, arrays)
         return format_predict_response(outputs, row_format)
