@@ -258,3 +258,29 @@ def assert_answers_through_tf_serving_loader(path, texts=None, atol=1e-5):
                     np.testing.assert_array_equal(served[alias], want, err_msg=f"{name} {alias}")
             answers.setdefault(name, served)
     return answers
+
+
+def keras_model_held_by_a_module(model, path):
+    """The SavedModel of a Keras model held as a `tf.Module` attribute (what mtkeras exported before),
+    with warmup records: it answers through `tf.saved_model.load`, and TF Serving refuses it."""
+    import tensorflow as tf
+
+    from mtkeras import names
+    from mtkeras.export import ASSETS_EXTRA, WARMUP_FILE, warmup_requests
+
+    class Holder(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=names.TEXT)])
+        def serve(self, text):
+            return {names.probs_key("intent"): self.model({names.TEXT: text})["intent"]}
+
+    holder = Holder()
+    tf.saved_model.save(holder, path, signatures={names.SERVING_SIGNATURE: holder.serve.get_concrete_function()})
+    os.makedirs(os.path.join(path, ASSETS_EXTRA))
+    with tf.io.TFRecordWriter(os.path.join(path, ASSETS_EXTRA, WARMUP_FILE)) as writer:
+        for record in warmup_requests(model, ["play jazz"]):
+            writer.write(record.SerializeToString())
+    return path

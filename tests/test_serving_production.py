@@ -26,7 +26,7 @@ from tensorflow_serving.apis import model_service_pb2_grpc
 from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
-from conftest import build_tiny_model, free_port
+from conftest import build_tiny_model, free_port, keras_model_held_by_a_module
 from mtkeras import names
 from mtkeras.export import export_saved_model
 from mtkeras.serving import (
@@ -496,6 +496,19 @@ def test_a_broken_version_leaves_the_previous_one_serving(exported_model, tmp_pa
     assert running.version == 1
     assert [(s["version"], s["state"]) for s in status] == [(2, "END"), (1, "AVAILABLE")]
     assert status[0]["error"]  # why version 2 is not served
+
+
+def test_a_version_tf_serving_would_refuse_is_refused_with_the_loaders_error(exported_model, trained_model, tmp_path):
+    """Served through TF Serving's loader, not tf.saved_model.load: what it cannot load is not served."""
+    base = str(tmp_path / MODEL)
+    _copy_version(exported_model, base)
+    keras_model_held_by_a_module(trained_model, os.path.join(base, "2"))
+    with ModelServer(MODEL, base, port=0) as running, Client(f"127.0.0.1:{running.port}", MODEL) as client:
+        assert client.predict(["play jazz"])[0]["intent"]["label"]
+        status = client.status()
+    assert running.version == 1
+    assert [(s["version"], s["state"]) for s in status] == [(2, "END"), (1, "AVAILABLE")]
+    assert "Could not find variable" in status[0]["error"]  # the session loader's own words
 
 
 # === Several models, version policies and labels ===

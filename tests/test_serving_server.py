@@ -412,7 +412,7 @@ def test_predict_errors(stub, case):
 
 
 def test_unexpected_exception_is_internal_and_server_lives_on(stub, monkeypatch):
-    def broken_call(self, signature_name, inputs):
+    def broken_call(self, signature_name, inputs, output_aliases=None):
         raise RuntimeError("simulated crash")
 
     monkeypatch.setattr(servable_module.Servable, "_call", broken_call)

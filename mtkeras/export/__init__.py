@@ -10,15 +10,14 @@ from mtkeras.export.saved_model import (
     DEFAULT_WARMUP_TEXTS,
     METADATA_FILE,
     WARMUP_FILE,
-    ExportError,
     export_saved_model,
     next_version,
     predict,
     serving_outputs,
-    verify_export,
     warmup_requests,
     write_export,
 )
+from mtkeras.export.verify import ExportError, verify_export
 
 __all__ = [
     "ASSETS_EXTRA",

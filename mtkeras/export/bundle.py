@@ -15,7 +15,6 @@ import logging
 import os
 import threading
 
-import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 

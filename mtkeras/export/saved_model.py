@@ -6,12 +6,11 @@ import shutil
 import uuid
 
 import keras
-import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
 from mtkeras import names
-from mtkeras.export.bundle import PYTHON_OPS, SavedModelBundle, graph_op_types, read_meta_graph
+from mtkeras.export.verify import verify_export
 
 # Files beside the SavedModel that TF Serving knows to look for (and that
 # `tf.saved_model.load` ignores).
@@ -358,80 +357,3 @@ def write_export(model, path, extra_metadata=None, warmup_texts=None):
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return path
-
-
-class ExportError(Exception):
-    """An export that TF Serving's loader would refuse, or that answers differently there."""
-
-
-def verify_export(export_path, requests, reference=None, tolerance=1e-4):
-    """Checks that `export_path` answers `requests` through TF Serving's loader, as `reference` does.
-
-    Every request must answer; the one with the most texts of each signature
-    must answer what `reference` answers.
-
-    Args:
-        export_path: str. A SavedModel folder.
-        requests: list of `PredictionLog`s with predict requests (warmup
-            records).
-        reference: callable or None. `reference(signature_name, inputs)`,
-            with `inputs` a dict of alias -> np.ndarray, returns the expected
-            outputs as a dict of alias -> array; None checks only that every
-            request answers.
-        tolerance: float. Largest absolute or relative difference of a float
-            output; strings and integers must be equal.
-
-    Raises:
-        ExportError: a Python-calling op, a load or run failure of the
-            session loader, or an output that differs.
-    """
-    python_ops = sorted(graph_op_types(read_meta_graph(export_path)) & PYTHON_OPS)
-    if python_ops:
-        raise ExportError(
-            f"{export_path}: the graph holds {python_ops}, which call back into Python; "
-            "no model server can run them. Write that step with TensorFlow ops."
-        )
-    try:
-        bundle = SavedModelBundle(export_path)
-    except tf.errors.OpError as error:
-        raise ExportError(f"{export_path}: TF Serving's loader fails on this export: {error.message}") from error
-    largest = {}  # signature -> index of its request with the most texts
-    for index, log in enumerate(requests):
-        request = log.predict_log.request
-        rows = max((proto.tensor_shape.dim[0].size for proto in request.inputs.values() if proto.tensor_shape.dim), default=0)
-        signature = request.model_spec.signature_name or names.SERVING_SIGNATURE
-        if signature not in largest or rows > largest[signature][1]:
-            largest[signature] = (index, rows)
-    compared = {index for index, _ in largest.values()} if reference else set()
-    with bundle:
-        for index, log in enumerate(requests):
-            request = log.predict_log.request
-            signature = request.model_spec.signature_name or names.SERVING_SIGNATURE
-            inputs = {alias: tf.make_ndarray(proto) for alias, proto in request.inputs.items()}
-            try:
-                served = bundle.run(signature, inputs)
-            except tf.errors.OpError as error:
-                raise ExportError(
-                    f"{export_path}: warmup request {index} ({signature}) fails through TF Serving's loader, "
-                    f"so TF Serving would not load this version: {error.message}"
-                ) from error
-            for alias, want in (reference(signature, inputs) if index in compared else {}).items():
-                difference = _difference(served[alias], np.asarray(want), tolerance)
-                if difference:
-                    raise ExportError(
-                        f"{export_path}: output {alias!r} of warmup request {index} ({signature}) differs "
-                        f"between TF Serving's loader and the model in memory: {difference}"
-                    )
-
-
-def _difference(got, want, tolerance):
-    """What differs between two outputs, or "" when they agree."""
-    if got.shape != want.shape:
-        return f"shape {got.shape} != {want.shape}"
-    if want.dtype.kind == "f":
-        if not np.allclose(got, want, rtol=tolerance, atol=tolerance, equal_nan=True):
-            return f"largest difference {np.nanmax(np.abs(got.astype(np.float64) - want)):.3g}"
-        return ""
-    if not np.array_equal(got, want):
-        return f"{got.ravel()[:5]!r} != {want.ravel()[:5]!r}"
-    return ""

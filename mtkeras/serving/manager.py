@@ -15,7 +15,8 @@ import grpc
 from tensorflow_serving.apis import get_model_status_pb2
 
 from mtkeras.serving.errors import RequestError
-from mtkeras.serving.servable import SAVED_MODEL_FILE, Servable
+from mtkeras.export.bundle import SAVED_MODEL_FILE
+from mtkeras.serving.servable import Servable
 
 logger = logging.getLogger(__name__)
 

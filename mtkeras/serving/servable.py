@@ -9,7 +9,7 @@ import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
 from mtkeras import names
-from mtkeras.export.bundle import SAVED_MODEL_FILE, SavedModelBundle
+from mtkeras.export.bundle import SavedModelBundle
 from mtkeras.serving.batching import Batcher
 from mtkeras.serving.errors import RequestError, status_from_tf_error
 
@@ -127,7 +127,8 @@ class Servable:
             rows = next(iter(inputs.values())).shape[0]
             outputs = batcher.submit(inputs, rows)
         else:
-            outputs = self._call(signature_name, inputs)
+            # Like TF Serving, fetch only the filtered outputs: the graph runs what they need.
+            outputs = self._call(signature_name, inputs, aliases if output_filter else None)
         return signature_name, {alias: outputs[alias] for alias in aliases}
 
     def predict_request(self, request):
@@ -204,9 +205,9 @@ class Servable:
             seen.append(alias)
         return seen
 
-    def _call(self, signature_name, inputs):
+    def _call(self, signature_name, inputs, output_aliases=None):
         try:
-            return self._bundle.run(signature_name, inputs)
+            return self._bundle.run(signature_name, inputs, output_aliases)
         except tf.errors.OpError as error:
             raise RequestError(status_from_tf_error(error), error.message) from error
         except (TypeError, ValueError) as error:
