@@ -98,22 +98,6 @@ def latency_stats(seconds):
     return {"p50_ms": round(float(p50), 3), "p99_ms": round(float(p99), 3)}
 
 
-def timed_calls(call, batches, warmup):
-    """Latencies (s) of `call(batch)` for each batch, one at a time; failed calls are counted, not timed."""
-    for i in range(warmup):
-        call(batches[i % len(batches)])
-    latencies, errors = [], 0
-    for batch in batches:
-        start = time.perf_counter()
-        try:
-            call(batch)
-        except ServingError:
-            errors += 1
-            continue
-        latencies.append(time.perf_counter() - start)
-    return latencies, errors
-
-
 def in_process_latency(export_path, batches_by_size, warmup):
     """Both loaders' latency on the same requests, interleaved so that machine noise hits both alike."""
     from mtkeras.export import SavedModelBundle
@@ -156,8 +140,10 @@ def in_process_latency(export_path, batches_by_size, warmup):
 class ServerProcess:
     """`mtkeras serve` in a subprocess on free ports, ready once `start()` returns."""
 
-    def __init__(self, model_name, base_path, work_dir, batching_args=(), tag="server"):
+    def __init__(self, model_name, base_path, work_dir, batching_args=(), tag="server", source=None):
         self.model_name = model_name
+        # Another checkout's mtkeras (e.g. a worktree of an earlier commit), imported first.
+        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
         self.port, self.rest_api_port = free_port(), free_port()
         self.log_path = os.path.join(work_dir, f"{tag}.log")
         monitoring = os.path.join(work_dir, "monitoring.config")
@@ -176,7 +162,7 @@ class ServerProcess:
 
     def start(self, timeout=300.0):
         self._log = open(self.log_path, "w", encoding="utf-8")
-        self.process = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.monotonic() + timeout
         with Client(f"127.0.0.1:{self.port}", self.model_name, retries=0) as client:
             while True:
@@ -226,21 +212,47 @@ class ServerProcess:
         self.stop()
 
 
-def served_latency(server, batches_by_size, warmup, in_process):
+def served_latency(server, batches_by_size, warmup, in_process, baseline=None):
+    """gRPC and REST latency of `server`; with a `baseline` server, both timed in one loop, one call each in turn."""
     result, errors = {}, 0
-    for api, kind, port in (("grpc", Client, server.port), ("rest", RestClient, server.rest_api_port)):
+    for api, kind in (("grpc", Client), ("rest", RestClient)):
         result[api] = {}
+        servers = [server] + ([baseline] if baseline else [])
         # No retries: every refused or failed request counts as an error.
-        with kind(f"127.0.0.1:{port}", server.model_name, retries=0) as client:
+        clients = [kind(f"127.0.0.1:{s.port if api == 'grpc' else s.rest_api_port}", s.model_name, retries=0)
+                   for s in servers]
+        try:
             for size, batches in batches_by_size.items():
-                latencies, failed = timed_calls(client.predict_raw, batches, warmup)
-                errors += failed
-                stats = latency_stats(latencies) if latencies else {"p50_ms": None, "p99_ms": None}
+                for i in range(warmup):
+                    for client in clients:
+                        client.predict_raw(batches[i % len(batches)])
+                latencies, failed = [[] for _ in clients], [0] * len(clients)
+                for index, batch in enumerate(batches):
+                    order = range(len(clients)) if index % 2 == 0 else reversed(range(len(clients)))
+                    for k in order:
+                        start = time.perf_counter()
+                        try:
+                            clients[k].predict_raw(batch)
+                        except ServingError:
+                            failed[k] += 1
+                            continue
+                        latencies[k].append(time.perf_counter() - start)
+                errors += sum(failed)
+                stats = [latency_stats(times) if times else {"p50_ms": None, "p99_ms": None} for times in latencies]
                 base = in_process[f"batch_{size}"]
-                if latencies:
-                    stats["p50_ratio"] = round(stats["p50_ms"] / base["p50_ms"], 2)
-                    stats["p99_ratio"] = round(stats["p99_ms"] / base["p99_ms"], 2)
-                result[api][f"batch_{size}"] = {**stats, "errors": failed}
+                if latencies[0]:
+                    stats[0]["p50_ratio"] = round(stats[0]["p50_ms"] / base["p50_ms"], 2)
+                    stats[0]["p99_ratio"] = round(stats[0]["p99_ms"] / base["p99_ms"], 2)
+                entry = {**stats[0], "errors": failed[0]}
+                if baseline:
+                    entry["baseline"] = {**stats[1], "errors": failed[1]}
+                    if latencies[0] and latencies[1]:
+                        entry["p50_over_baseline"] = round(stats[0]["p50_ms"] / stats[1]["p50_ms"], 2)
+                        entry["p99_over_baseline"] = round(stats[0]["p99_ms"] / stats[1]["p99_ms"], 2)
+                result[api][f"batch_{size}"] = entry
+        finally:
+            for client in clients:
+                client.close()
     return result, errors
 
 
@@ -299,6 +311,10 @@ def main(argv=None):
                         help="batching_parameters.txt for the batching run (default: --enable_batching)")
     parser.add_argument("--epochs", type=int, default=2, help="epochs of the model trained without --model-base-path")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--baseline-source", default=None,
+                        help="folder holding another mtkeras checkout (e.g. `git worktree add /tmp/old <commit>`): "
+                             "its `mtkeras serve` serves the same export too, and gRPC/REST latencies are timed "
+                             "against it in the same loop (`baseline`, `p50_over_baseline`)")
     args = parser.parse_args(argv)
     for name in ("requests", "concurrency"):
         if getattr(args, name) < 1:
@@ -334,8 +350,15 @@ def main(argv=None):
 
         errors = 0
         throughput = {}
-        with ServerProcess(model_name, base_path, work_dir, tag="plain") as server:
-            served, failed = served_latency(server, batches_by_size, args.warmup, in_process)
+        with contextlib.ExitStack() as stack:
+            server = stack.enter_context(ServerProcess(model_name, base_path, work_dir, tag="plain"))
+            baseline = None
+            if args.baseline_source:
+                result["baseline_source"] = args.baseline_source
+                baseline = stack.enter_context(
+                    ServerProcess(model_name, base_path, work_dir, tag="baseline", source=args.baseline_source)
+                )
+            served, failed = served_latency(server, batches_by_size, args.warmup, in_process, baseline)
             result.update(served)
             errors += failed
             throughput["no_batching"] = {
