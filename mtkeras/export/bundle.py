@@ -38,16 +38,21 @@ def register_text_ops():
 
 
 @contextlib.contextmanager
-def _quiet_tf_deprecations():
-    # The session loader is the one TF Serving uses, and TensorFlow marks its
-    # Python entry point deprecated in favour of tf.saved_model.load.
+def quiet_tf_logger(level=logging.ERROR):
+    """Hides TensorFlow's Python log records below `level` for the duration.
+
+    For messages addressed to TensorFlow's own developers, e.g. that the
+    session loader (the one TF Serving uses) is deprecated in favour of
+    `tf.saved_model.load`, or that `tf.saved_model.save` renames captured
+    inputs internally.
+    """
     tf_logger = tf.get_logger()
-    level = tf_logger.level
-    tf_logger.setLevel(logging.ERROR)
+    previous = tf_logger.level
+    tf_logger.setLevel(level)
     try:
         yield
     finally:
-        tf_logger.setLevel(level)
+        tf_logger.setLevel(previous)
 
 
 class SavedModelBundle:
@@ -80,7 +85,7 @@ class SavedModelBundle:
         self.graph = tf.Graph()
         self.session = tf.compat.v1.Session(graph=self.graph, config=session_config)
         try:
-            with self.graph.as_default(), _quiet_tf_deprecations():
+            with self.graph.as_default(), quiet_tf_logger():
                 meta_graph = tf.compat.v1.saved_model.load(self.session, list(tags), export_path)
         except BaseException:
             self.session.close()

@@ -1,6 +1,7 @@
 """Raw-text SavedModels for TF Serving, one integer version at a time."""
 
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -10,6 +11,7 @@ import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
 from mtkeras import names
+from mtkeras.export.bundle import quiet_tf_logger
 from mtkeras.export.verify import verify_export
 
 # Files beside the SavedModel that TF Serving knows to look for (and that
@@ -342,7 +344,8 @@ def write_export(model, path, extra_metadata=None, warmup_texts=None):
     os.mkdir(staging)
     try:
         export = _ServingExport(model)
-        tf.saved_model.save(export.module, staging, signatures=export.signatures)
+        with quiet_tf_logger(logging.WARNING):
+            tf.saved_model.save(export.module, staging, signatures=export.signatures)
         extra_dir = os.path.join(staging, ASSETS_EXTRA)
         os.makedirs(extra_dir, exist_ok=True)
         with open(os.path.join(extra_dir, METADATA_FILE), "w", encoding="utf-8") as handle:
