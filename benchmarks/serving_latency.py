@@ -142,8 +142,11 @@ class ServerProcess:
 
     def __init__(self, model_name, base_path, work_dir, batching_args=(), tag="server", source=None):
         self.model_name = model_name
-        # Another checkout's mtkeras (e.g. a worktree of an earlier commit), imported first.
-        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
+        # `python -m` puts the working directory first on sys.path: a server
+        # of another checkout (e.g. a worktree of an earlier commit) runs in it.
+        self.cwd = os.path.abspath(source) if source else None
+        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [self.cwd, os.environ.get("PYTHONPATH")]))}
+        base_path = os.path.abspath(base_path)
         self.port, self.rest_api_port = free_port(), free_port()
         self.log_path = os.path.join(work_dir, f"{tag}.log")
         monitoring = os.path.join(work_dir, "monitoring.config")
@@ -162,7 +165,9 @@ class ServerProcess:
 
     def start(self, timeout=300.0):
         self._log = open(self.log_path, "w", encoding="utf-8")
-        self.process = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT, env=self.env)
+        self.process = subprocess.Popen(
+            self.command, stdout=self._log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd
+        )
         deadline = time.monotonic() + timeout
         with Client(f"127.0.0.1:{self.port}", self.model_name, retries=0) as client:
             while True:
@@ -173,6 +178,13 @@ class ServerProcess:
                 except ServingError:
                     if time.monotonic() > deadline:
                         raise
+
+    def mtkeras_source(self):
+        """The mtkeras package folder this server's Python imports."""
+        code = "import os, mtkeras; print(os.path.dirname(mtkeras.__file__))"
+        return subprocess.run(
+            [sys.executable, "-c", code], env=self.env, cwd=self.cwd, capture_output=True, text=True, check=True
+        ).stdout.strip().splitlines()[-1]
 
     def stop(self):
         if self.process is not None and self.process.poll() is None:
@@ -353,11 +365,13 @@ def main(argv=None):
         with contextlib.ExitStack() as stack:
             server = stack.enter_context(ServerProcess(model_name, base_path, work_dir, tag="plain"))
             baseline = None
+            result["mtkeras"] = server.mtkeras_source()
             if args.baseline_source:
-                result["baseline_source"] = args.baseline_source
-                baseline = stack.enter_context(
-                    ServerProcess(model_name, base_path, work_dir, tag="baseline", source=args.baseline_source)
-                )
+                baseline = ServerProcess(model_name, base_path, work_dir, tag="baseline", source=args.baseline_source)
+                result["baseline_mtkeras"] = baseline.mtkeras_source()
+                if result["baseline_mtkeras"] == result["mtkeras"]:
+                    parser.error(f"--baseline-source {args.baseline_source} imports this checkout's mtkeras too")
+                stack.enter_context(baseline)
             served, failed = served_latency(server, batches_by_size, args.warmup, in_process, baseline)
             result.update(served)
             errors += failed

@@ -16,6 +16,12 @@ TEXT_PAIR = "text_pair"
 SERVING_SIGNATURE = "serving_default"
 PAIR_SIGNATURE = "serving_pair"
 
+
+def signature_names(has_pairs):
+    """The signatures of an export: `serving_default`, and `serving_pair` for a model with pair tasks."""
+    return [SERVING_SIGNATURE] + ([PAIR_SIGNATURE] if has_pairs else [])
+
+
 # The one metadata field TF Serving's GetModelMetadata knows: a SignatureDefMap.
 SIGNATURE_DEF_FIELD = "signature_def"
 

@@ -222,9 +222,7 @@ def assert_answers_through_tf_serving_loader(path, texts=None, atol=1e-5):
     """
     import numpy as np
     import tensorflow as tf
-    from tensorflow_serving.apis import prediction_log_pb2
-
-    from mtkeras.export import ASSETS_EXTRA, WARMUP_FILE, SavedModelBundle
+    from mtkeras.export import SavedModelBundle, read_warmup_records, request_inputs
 
     texts = texts or ["Book a table for two in Rome, please!", "", "play some jazz", "zzz unknown"]
     loaded = tf.saved_model.load(path)
@@ -234,13 +232,7 @@ def assert_answers_through_tf_serving_loader(path, texts=None, atol=1e-5):
         if name == "serving_pair":
             inputs["text_pair"] = inputs["text"][::-1].copy()
         requests.append((name, inputs))
-    warmup = os.path.join(path, ASSETS_EXTRA, WARMUP_FILE)
-    if os.path.exists(warmup):
-        for record in tf.data.TFRecordDataset(warmup):
-            log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
-            request = log.predict_log.request
-            inputs = {alias: tf.make_ndarray(proto) for alias, proto in request.inputs.items()}
-            requests.append((request.model_spec.signature_name or "serving_default", inputs))
+    requests += [request_inputs(log.predict_log.request) for log in read_warmup_records(path)]
     answers = {}
     with SavedModelBundle(path) as bundle:
         served_names = {name for name in bundle.signature_defs if not name.startswith("__")}

@@ -19,7 +19,7 @@ from mtkeras.export import (
     export_saved_model,
     next_version,
 )
-from mtkeras.export.saved_model import MAX_WARMUP_RECORDS
+from mtkeras.export import MAX_WARMUP_RECORDS
 from mtkeras.text import split_words
 
 TEXTS = ["book a table for two in rome", "Play some JAZZ, please!", "", "that was great thanks", "zzz unknown words"]

@@ -261,6 +261,7 @@ REST_CASES = {
     # mtkeras' own (TF Serving would fail in Session::Run with the placeholder's shape).
     "2-D input": (f"/v1/models/{MODEL}:predict", {"instances": [["a", "b"]]}, 400, "to have shape [?] but got shape [1,2]"),
     "ragged input": (f"/v1/models/{MODEL}:predict", {"inputs": {"text": [["a"], "b"]}}, 400, "ragged"),
+    "ragged after a value": (f"/v1/models/{MODEL}:predict", {"inputs": {"text": ["a", []]}}, 400, "ragged"),
     # util/json_tensor.cc:635, FillTensorMapFromInputsMap: extra names are ignored.
     "wrong input key": (
         f"/v1/models/{MODEL}:predict", {"inputs": {"texts": ["a"]}}, 400, "Missing named input: text in 'inputs' object."
@@ -294,6 +295,14 @@ def test_rest_bad_input(server, case):
     assert answer.status_code == status, answer.text
     assert fragment in answer.json()["error"]
     _assert_still_serving(server)
+
+
+def test_rest_bodies_may_start_with_a_byte_order_mark(server, in_process):
+    """rapidjson (TF Serving's parser) skips a UTF-8 byte-order mark; so does mtkeras serve."""
+    body = "\ufeff".encode() + json.dumps({"instances": ["play miles davis"]}).encode()
+    answer = requests.post(_rest(server, f"/v1/models/{MODEL}:predict"), data=body, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["predictions"][0]["intent_label"] == in_process(["play miles davis"])["intent_label"][0].decode()
 
 
 def test_a_tiny_message_declaring_a_huge_tensor_is_refused(server, stub):

@@ -525,3 +525,28 @@ def test_serve_subprocess_stops_on_sigterm(base_path):
             process.communicate()
     assert process.returncode == 0, stderr
     assert f"serving {MODEL} versions [2] on 127.0.0.1:{port} (gRPC)" in stderr
+
+
+@pytest.mark.parametrize("batching", [False, True])
+def test_an_unloaded_version_frees_its_session_with_its_last_request(exported_model, batching):
+    """Nothing but the requests holding a Servable keeps its TensorFlow session (all the weights) alive."""
+    import gc
+    import weakref
+
+    from mtkeras.serving import BatchingOptions, ServingLimits
+    from mtkeras.serving.servable import Servable
+
+    _, path = exported_model
+    servable = Servable("tiny", 1, path, ServingLimits(), BatchingOptions() if batching else None)
+    servable.predict("", {names.TEXT: np.array([b"play jazz"], dtype=object)})
+    session = weakref.ref(servable._bundle.session)
+    servable.close()  # what the manager does once the version is unpublished
+    gc.disable()  # freed by reference counting, not by a later cycle collection
+    try:
+        del servable
+        deadline = time.monotonic() + 10  # the batch threads end once their queue is drained
+        while session() is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert session() is None
+    finally:
+        gc.enable()

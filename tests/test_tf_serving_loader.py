@@ -64,9 +64,10 @@ def test_every_task_kind_answers_through_the_session_loader(encoder, tmp_path):
         assert key in pair, key
     # What the session loader answers is what the model answers in memory.
     texts = ["Book a table for two in Rome, please!", "", "play some jazz", "zzz unknown"]
-    expected = mtkeras.predict(model, texts, pairs=texts[::-1])
-    got = mtkeras.serving.results_from_outputs(pair, len(texts))
-    assert mtkeras.serving.same_answers(got, expected), (got, expected)
+    for served, pairs in ((answers[names.SERVING_SIGNATURE], None), (pair, texts[::-1])):
+        got = mtkeras.serving.results_from_outputs(served, len(texts))
+        expected = mtkeras.predict(model, texts, pairs=pairs)
+        assert mtkeras.serving.same_answers(got, expected), (got, expected)
 
 
 def test_saved_model_cli_run_answers(exported_model):
@@ -129,6 +130,54 @@ def test_a_version_tf_serving_would_refuse_is_caught(trained_model, tmp_path):
         bundle.run(names.SERVING_SIGNATURE, {names.TEXT: np.array([b"play jazz"], dtype=object)})
     with pytest.raises(ExportError, match="(?s)fails through TF Serving.s loader.*Could not find variable"):
         verify_export(path, warmup_requests(trained_model, ["play jazz"]))
+
+
+def test_an_export_that_answers_otherwise_than_the_model_is_refused(exported_model, trained_model):
+    _, path = exported_model
+    requests = warmup_requests(trained_model, ["play jazz", "book a table for two"])
+    with SavedModelBundle(path) as bundle:
+        answers = bundle.run(names.SERVING_SIGNATURE, {names.TEXT: np.array([b"play jazz", b"book a table for two"], dtype=object)})
+    verify_export(path, requests, lambda signature, inputs: answers)  # the same answers pass
+    shifted = {**answers, names.probs_key("intent"): answers[names.probs_key("intent")] + 1e-3}
+    with pytest.raises(ExportError, match="output 'intent_probs' of warmup request 2 .* differs .* largest difference 0.001"):
+        verify_export(path, requests, lambda signature, inputs: shifted)
+    relabelled = {**answers, names.label_key("intent"): answers[names.label_key("intent")][::-1]}
+    with pytest.raises(ExportError, match="output 'intent_label'"):
+        verify_export(path, requests, lambda signature, inputs: relabelled)
+
+
+def test_the_session_loader_runs_only_the_outputs_asked_for(exported_model):
+    _, path = exported_model
+    texts = {names.TEXT: np.array([b"play some jazz"], dtype=object)}
+    with SavedModelBundle(path) as bundle:
+        every = bundle.run(names.SERVING_SIGNATURE, texts)
+        some = bundle.run(names.SERVING_SIGNATURE, texts, [names.tags_key("slots"), names.LENGTHS])
+        assert list(some) == [names.tags_key("slots"), names.LENGTHS]
+        np.testing.assert_array_equal(some[names.tags_key("slots")], every[names.tags_key("slots")])
+        with pytest.raises(KeyError, match="has no outputs \\['nope'\\]"):
+            bundle.run(names.SERVING_SIGNATURE, texts, ["nope"])
+        with pytest.raises(KeyError, match="takes the inputs \\['text'\\]; received \\['texts'\\]"):
+            bundle.run(names.SERVING_SIGNATURE, {"texts": texts[names.TEXT]})
+
+
+def test_exporting_inside_a_strategy_scope_says_where_to_export(trained_model, tmp_path):
+    with tf.distribute.MirroredStrategy(["/cpu:0"]).scope():
+        with pytest.raises(ExportError, match="Export outside `strategy.scope\\(\\)`"):
+            export_saved_model(trained_model, str(tmp_path / "nlu"))
+    assert not (tmp_path / "nlu").exists()
+
+
+def test_a_signature_reading_a_resource_the_model_does_not_own_is_named(trained_model):
+    from mtkeras.export.saved_model import _captured_resources
+
+    stray = tf.Variable(1.0, name="stray")
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def serve(text):
+        return {"n": tf.cast(tf.size(text), tf.float32) * stray}
+
+    with pytest.raises(ValueError, match="Signature 'serving_default' reads a resource that is neither a weight nor a table"):
+        _captured_resources(trained_model, {names.SERVING_SIGNATURE: serve.get_concrete_function()})
 
 
 def test_keras_model_export_writes_the_raw_text_export(trained_model, tmp_path):

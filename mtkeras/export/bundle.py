@@ -10,7 +10,6 @@ variable that the restore op never fills), so mtkeras checks its exports, and
 its server answers, through this path.
 """
 
-import contextlib
 import logging
 import os
 import threading
@@ -19,6 +18,9 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
 SAVED_MODEL_FILE = "saved_model.pb"
+# Files beside the SavedModel that TF Serving knows to look for (and that
+# `tf.saved_model.load` ignores): warmup records, and mtkeras' metadata.
+ASSETS_EXTRA = "assets.extra"
 # Ops that call back into the Python process that built the graph: no model
 # server can run them.
 PYTHON_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
@@ -37,22 +39,28 @@ def register_text_ops():
         pass
 
 
-@contextlib.contextmanager
-def quiet_tf_logger(level=logging.ERROR):
-    """Hides TensorFlow's Python log records below `level` for the duration.
+class _TensorFlowNotices(logging.Filter):
+    """Drops two notices TensorFlow's Python logger addresses to its own developers.
 
-    For messages addressed to TensorFlow's own developers, e.g. that the
-    session loader (the one TF Serving uses) is deprecated in favour of
-    `tf.saved_model.load`, or that `tf.saved_model.save` renames captured
-    inputs internally.
+    That the session loader (the one TF Serving uses) is deprecated in favour
+    of `tf.saved_model.load`, and that `tf.saved_model.save` renames the
+    captured inputs of a signature internally. Every other record passes.
     """
+
+    _NOTICES = ("(from tensorflow.python.saved_model.loader_impl) is deprecated", "with unsupported characters which will be renamed")
+
+    def filter(self, record):
+        message = str(record.msg)
+        return not any(notice in message for notice in self._NOTICES)
+
+
+def _install_filter():
     tf_logger = tf.get_logger()
-    previous = tf_logger.level
-    tf_logger.setLevel(level)
-    try:
-        yield
-    finally:
-        tf_logger.setLevel(previous)
+    if not any(isinstance(existing, _TensorFlowNotices) for existing in tf_logger.filters):
+        tf_logger.addFilter(_TensorFlowNotices())
+
+
+_install_filter()
 
 
 class SavedModelBundle:
@@ -85,7 +93,7 @@ class SavedModelBundle:
         self.graph = tf.Graph()
         self.session = tf.compat.v1.Session(graph=self.graph, config=session_config)
         try:
-            with self.graph.as_default(), quiet_tf_logger():
+            with self.graph.as_default():
                 meta_graph = tf.compat.v1.saved_model.load(self.session, list(tags), export_path)
         except BaseException:
             self.session.close()
@@ -113,8 +121,7 @@ class SavedModelBundle:
             tf.errors.OpError: the graph refused the inputs or failed.
         """
         signature = self.signature_defs[signature_name]
-        unknown = sorted(set(inputs) ^ set(signature.inputs))
-        if unknown:
+        if set(inputs) != set(signature.inputs):
             raise KeyError(
                 f"Signature {signature_name!r} takes the inputs {sorted(signature.inputs)}; received {sorted(inputs)}"
             )

@@ -1,34 +1,20 @@
 """Raw-text SavedModels for TF Serving, one integer version at a time."""
 
 import json
-import logging
 import os
 import shutil
 import uuid
 
 import keras
 import tensorflow as tf
-from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
 from mtkeras import names
-from mtkeras.export.bundle import quiet_tf_logger
-from mtkeras.export.verify import verify_export
+from mtkeras.export.bundle import ASSETS_EXTRA
+from mtkeras.export.verify import ExportError, verify_export
+from mtkeras.export.warmup import DEFAULT_WARMUP_TEXTS, WARMUP_FILE, warmup_requests
 
-# Files beside the SavedModel that TF Serving knows to look for (and that
-# `tf.saved_model.load` ignores).
-ASSETS_EXTRA = "assets.extra"
+# What mtkeras records about an export, beside the SavedModel.
 METADATA_FILE = "mtkeras.json"
-# TFRecord of `PredictionLog`s that TF Serving replays when it loads a
-# version, before serving it, so the first real request is not slow.
-WARMUP_FILE = "tf_serving_warmup_requests"
-# TF Serving refuses to load a version with more warmup records than this.
-MAX_WARMUP_RECORDS = 1000
-# One word, no word at all, and a longer sentence with punctuation.
-DEFAULT_WARMUP_TEXTS = (
-    "hello",
-    "",
-    "Book a table for two at an Italian restaurant in Rome tomorrow at 8 pm, please!",
-)
 
 
 def _serving_functions(model):
@@ -109,6 +95,7 @@ class _ServingExport:
     """
 
     def __init__(self, model):
+        self.original = model
         # A compiled model tracks its optimizer, whose slots must not be
         # saved: work on a copy holding weights only.
         self.model = type(model).from_config(model.get_config())
@@ -118,10 +105,10 @@ class _ServingExport:
         self.module.resources = _captured_resources(self.model, self.signatures)
 
     def answer(self, signature_name, inputs):
-        """What a signature answers, computed op by op (eagerly) by the model in memory."""
+        """What a signature answers, computed op by op (eagerly) by the model given to export."""
         tensors = {alias: tf.constant(value) for alias, value in inputs.items()}
-        tasks = [task for task in self.model.tasks if names.TEXT_PAIR in tensors or not task.pair]
-        return {alias: value.numpy() for alias, value in serving_outputs(self.model, tensors, tasks).items()}
+        tasks = [task for task in self.original.tasks if names.TEXT_PAIR in tensors or not task.pair]
+        return {alias: value.numpy() for alias, value in serving_outputs(self.original, tensors, tasks).items()}
 
 
 def serving_outputs(model, inputs, tasks):
@@ -200,7 +187,7 @@ def metadata(model, extra=None, warmup_records=0):
         "tensorflow_version": tf.__version__,
         "keras_version": keras.__version__,
         "signature": names.SERVING_SIGNATURE,
-        "signatures": _signature_names(model),
+        "signatures": names.signature_names(model.has_pairs),
         "tasks": [task.get_config() for task in model.tasks],
         "encoder": encoder["config"],
         "encoder_class": encoder.get("registered_name") or encoder["class_name"],
@@ -230,56 +217,6 @@ def _compile_config(model):
     }
     # Schedules and numpy scalars inside optimizer configs: keep what JSON can hold.
     return json.loads(json.dumps(config, default=str))
-
-
-def _signature_names(model):
-    return [names.SERVING_SIGNATURE] + ([names.PAIR_SIGNATURE] if model.has_pairs else [])
-
-
-def warmup_requests(model, texts=DEFAULT_WARMUP_TEXTS):
-    """TF Serving warmup records for `model`'s signatures.
-
-    For each signature: one request per text, then one with all texts (when
-    there are several). `serving_pair` requests pair each batch with the
-    same texts in reverse order. `model_spec.name` is left empty: TF Serving
-    ignores it for warmup, and the served name is not known at export.
-
-    Args:
-        model: a `MultiTaskModel`.
-        texts: list of str (or bytes). May be empty (no records).
-
-    Returns:
-        A list of `tensorflow_serving.apis.prediction_log_pb2.PredictionLog`.
-
-    Example:
-    >>> logs = warmup_requests(model, ["hello", ""])  # 3 per signature
-    >>> logs[0].predict_log.request.model_spec.signature_name
-    'serving_default'
-    """
-    if not isinstance(texts, (list, tuple)) or not all(isinstance(t, (str, bytes)) for t in texts):
-        raise ValueError(
-            "Received an invalid value for `warmup_texts`, expected a list of str. "
-            f"Received: warmup_texts={texts!r:.200}"
-        )
-    texts = [t.encode("utf-8") if isinstance(t, str) else t for t in texts]
-    batches = [[t] for t in texts] + ([texts] if len(texts) > 1 else [])
-    records = []
-    for signature in _signature_names(model):
-        for batch in batches:
-            inputs = {names.TEXT: batch}
-            if signature == names.PAIR_SIGNATURE:
-                inputs[names.TEXT_PAIR] = batch[::-1]
-            request = predict_pb2.PredictRequest()
-            request.model_spec.signature_name = signature
-            for key, values in inputs.items():
-                request.inputs[key].CopyFrom(tf.make_tensor_proto(values, dtype=tf.string, shape=[len(values)]))
-            records.append(prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request)))
-    if len(records) > MAX_WARMUP_RECORDS:
-        raise ValueError(
-            f"Received {len(texts)} `warmup_texts`, which make {len(records)} warmup records; "
-            f"TF Serving loads at most {MAX_WARMUP_RECORDS}. Use fewer texts."
-        )
-    return records
 
 
 def export_saved_model(model, base_path, version=None, extra_metadata=None, warmup_texts=None):
@@ -333,6 +270,12 @@ def write_export(model, path, extra_metadata=None, warmup_texts=None):
     """Writes the raw-text SavedModel of `model` at `path` (which must not exist); see `export_saved_model`."""
     if os.path.exists(path):
         raise FileExistsError(f"{path} already exists; versions are never overwritten")
+    if tf.distribute.has_strategy():
+        raise ExportError(
+            "Export outside `strategy.scope()`: the serving copy of the model must hold plain variables "
+            f"(the current strategy is {type(tf.distribute.get_strategy()).__name__}). Build and train inside the "
+            "scope, then export after leaving it."
+        )
     # Checked before any work: bad arguments leave nothing behind.
     warmup = warmup_requests(model, DEFAULT_WARMUP_TEXTS if warmup_texts is None else warmup_texts)
     recorded = metadata(model, extra_metadata, warmup_records=len(warmup))
@@ -344,8 +287,7 @@ def write_export(model, path, extra_metadata=None, warmup_texts=None):
     os.mkdir(staging)
     try:
         export = _ServingExport(model)
-        with quiet_tf_logger(logging.WARNING):
-            tf.saved_model.save(export.module, staging, signatures=export.signatures)
+        tf.saved_model.save(export.module, staging, signatures=export.signatures)
         extra_dir = os.path.join(staging, ASSETS_EXTRA)
         os.makedirs(extra_dir, exist_ok=True)
         with open(os.path.join(extra_dir, METADATA_FILE), "w", encoding="utf-8") as handle:

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from mtkeras import names
 from mtkeras.export.bundle import PYTHON_OPS, SavedModelBundle, graph_op_types, read_meta_graph
+from mtkeras.export.warmup import request_inputs
 
 
 class ExportError(Exception):
@@ -42,11 +43,7 @@ def verify_export(export_path, requests, reference=None, tolerance=1e-4):
         bundle = SavedModelBundle(export_path)
     except tf.errors.OpError as error:
         raise ExportError(f"{export_path}: TF Serving's loader fails on this export: {error.message}") from error
-    decoded = []
-    for log in requests:
-        request = log.predict_log.request
-        inputs = {alias: tf.make_ndarray(proto) for alias, proto in request.inputs.items()}
-        decoded.append((request.model_spec.signature_name or names.SERVING_SIGNATURE, inputs))
+    decoded = [request_inputs(log.predict_log.request) for log in requests]
     largest = {}  # signature -> (index, texts) of its last request with the most texts
     for index, (signature, inputs) in enumerate(decoded):
         texts = len(inputs.get(names.TEXT, ()))

@@ -11,6 +11,7 @@ same gRPC status (`mtkeras.serving.errors.HTTP_STATUS`).
 """
 
 import base64
+import codecs
 import http.server
 import json
 import logging
@@ -147,16 +148,18 @@ def _leaf(value, dtype):
 def json_to_array(value, alias, dtype):
     """One input's JSON value as an `np.ndarray` of `dtype`; INVALID_ARGUMENT if ragged or of another type."""
     shape = []
+    leaves = []  # the depth values sit at, once one is seen
 
     def walk(node, depth, path):
         if isinstance(node, list):
-            if depth == len(shape):
+            if depth == len(shape) and not leaves:
                 shape.append(len(node))
-            elif depth > len(shape) or shape[depth] != len(node):
+            elif depth >= len(shape) or shape[depth] != len(node):
                 raise _bad(f"Input {alias} is ragged at {path}: every list at one depth needs the same length")
             return [walk(item, depth + 1, f"{path}[{i}]") for i, item in enumerate(node)]
         if depth != len(shape):
             raise _bad(f"Input {alias} is ragged at {path}: every list at one depth needs the same length")
+        leaves.append(depth)
         return _leaf(node, dtype)
 
     nested = walk(value, 0, "")
@@ -214,17 +217,19 @@ def parse_json_body(body):
     Like rapidjson with `kParseStopWhenDoneFlag`, what follows the first
     complete value is ignored; NaN and Infinity are numbers.
     """
+    bom = len(codecs.BOM_UTF8) if body.startswith(codecs.BOM_UTF8) else 0  # rapidjson skips it too
     try:
-        text = body.decode("utf-8")
+        text = body[bom:].decode("utf-8")
     except UnicodeDecodeError as error:
-        raise _bad(f"JSON Parse error: Invalid encoding in string. at offset: {error.start}") from error
+        raise _bad(f"JSON Parse error: Invalid encoding in string. at offset: {bom + error.start}") from error
     start = len(text) - len(text.lstrip())
     if start == len(text):
         raise _bad("JSON Parse error: The document is empty")
     try:
         return json.JSONDecoder().raw_decode(text, start)[0]
     except json.JSONDecodeError as error:
-        raise _bad(f"JSON Parse error: {error.msg} at offset: {error.pos}") from error
+        offset = bom + len(text[: error.pos].encode("utf-8"))  # in bytes, as rapidjson counts
+        raise _bad(f"JSON Parse error: {error.msg} at offset: {offset}") from error
     except RecursionError as error:
         raise _bad("JSON Parse error: the document is nested too deeply") from error
 

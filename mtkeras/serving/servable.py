@@ -1,24 +1,18 @@
 """One loaded version of one model, answering Predict as TF Serving does."""
 
+import functools
 import logging
-import os
 
 import grpc
 import numpy as np
 import tensorflow as tf
-from tensorflow_serving.apis import prediction_log_pb2
 
 from mtkeras import names
-from mtkeras.export.bundle import SavedModelBundle
+from mtkeras.export import SavedModelBundle, read_warmup_records
 from mtkeras.serving.batching import Batcher
 from mtkeras.serving.errors import RequestError, status_from_tf_error
 
 logger = logging.getLogger(__name__)
-
-WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
-# TF Serving replays at most this many warmup records at load.
-MAX_WARMUP_RECORDS = 1000
-
 
 def _shape_string(shape):
     """`[?,3]` for TensorShape([None, 3]), as TensorFlow prints shapes."""
@@ -74,8 +68,10 @@ class Servable:
         if batching is not None:
             for key, signature in self.signature_defs.items():
                 if self._batchable(signature):
+                    # The batch thread holds the bundle, not this Servable: no
+                    # reference cycle keeps an unloaded version's session alive.
                     self._batchers[key] = Batcher(
-                        lambda inputs, key=key: self._call(key, inputs), batching, name=f"{name}-{version}-{key}"
+                        functools.partial(run_signature, self._bundle, key), batching, name=f"{name}-{version}-{key}"
                     )
 
     @staticmethod
@@ -94,7 +90,7 @@ class Servable:
         return {key: (b.batches_run, b.requests_run) for key, b in sorted(self._batchers.items())}
 
     def close(self):
-        """Stops the batch threads. The session is freed with the last request holding this version."""
+        """Stops the batch threads. The session is freed once no request holds this version any more."""
         for batcher in self._batchers.values():
             batcher.close()
 
@@ -206,12 +202,7 @@ class Servable:
         return seen
 
     def _call(self, signature_name, inputs, output_aliases=None):
-        try:
-            return self._bundle.run(signature_name, inputs, output_aliases)
-        except tf.errors.OpError as error:
-            raise RequestError(status_from_tf_error(error), error.message) from error
-        except (TypeError, ValueError) as error:
-            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"{type(error).__name__}: {error}") from error
+        return run_signature(self._bundle, signature_name, inputs, output_aliases)
 
     # === Warmup ===
 
@@ -221,21 +212,26 @@ class Servable:
         Returns:
             The number of requests replayed (0 when the file is absent).
         """
-        path = os.path.join(self.export_path, WARMUP_FILE)
-        if not os.path.isfile(path):
-            return 0
-        count = 0
-        for record in tf.data.TFRecordDataset(path).take(MAX_WARMUP_RECORDS):
-            log = prediction_log_pb2.PredictionLog()
-            log.ParseFromString(record.numpy())
+        logs = read_warmup_records(self.export_path)
+        for index, log in enumerate(logs):
+            where = f"{self.export_path}: warmup record {index}"
             if log.WhichOneof("log_type") != "predict_log":
-                raise ValueError(f"{path}: record {count}: only predict_log warmup records are supported")
+                raise ValueError(f"{where}: only predict_log warmup records are supported")
             try:
                 self.predict_request(log.predict_log.request)
             except RequestError as error:
-                raise ValueError(f"{path}: record {count}: {error.code.name}: {error.message}") from error
-            count += 1
-        return count
+                raise ValueError(f"{where}: {error.code.name}: {error.message}") from error
+        return len(logs)
+
+
+def run_signature(bundle, signature_name, inputs, output_aliases=None):
+    """`bundle.run`, with TensorFlow's errors as the `RequestError` TF Serving answers with."""
+    try:
+        return bundle.run(signature_name, inputs, output_aliases)
+    except tf.errors.OpError as error:
+        raise RequestError(status_from_tf_error(error), error.message) from error
+    except (TypeError, ValueError) as error:
+        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"{type(error).__name__}: {error}") from error
 
 
 def proto_to_array(alias, proto, limits):
