@@ -204,3 +204,11 @@ def test_versions_get_the_permissions_the_umask_gives(trained_model, tmp_path):
         assert stat.S_IMODE(os.stat(folder).st_mode) == 0o777 & ~umask, folder
         for name in files:
             assert stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode) == 0o666 & ~umask, name
+
+
+def test_loading_prints_no_notices_for_tensorflow_developers(exported_model, caplog):
+    """TensorFlow calls its session loader deprecated; TF Serving uses it, and so does mtkeras, without the noise."""
+    _, path = exported_model
+    with caplog.at_level("INFO"):
+        SavedModelBundle(path).close()
+    assert "deprecated" not in caplog.text

@@ -50,7 +50,7 @@ class _TensorFlowNotices(logging.Filter):
     _NOTICES = ("(from tensorflow.python.saved_model.loader_impl) is deprecated", "with unsupported characters which will be renamed")
 
     def filter(self, record):
-        message = str(record.msg)
+        message = record.getMessage()
         return not any(notice in message for notice in self._NOTICES)
 
 
