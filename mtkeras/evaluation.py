@@ -17,7 +17,7 @@ labelled words are; a kind without a right answer, such as a regression
 score, takes no part).
 
 Token tags are decoded with the constrained Viterbi of
-`mtkeras.heads.bio_decoding` (`decode=True`, only valid BIO sequences) or
+`mtkeras.ops.bio` (`decode=True`, only valid BIO sequences) or
 by per-word argmax (`decode=False`).
 
 A task kind maps to its scoring by `KIND_EVALUATORS`; a new kind (say a
@@ -39,7 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 from mtkeras.data import align_tags, make_dataset
-from mtkeras.heads.bio_decoding import bio_entity_part, bio_start_mask, bio_transition_mask, viterbi_decode
+from mtkeras.ops.bio import bio_entity_part, bio_start_mask, bio_transition_mask, viterbi_decode
 from mtkeras.names import TEXT, TEXT_PAIR
 from mtkeras.tasks import (
     TOKEN,

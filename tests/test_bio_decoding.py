@@ -6,15 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mtkeras.heads.bio_decoding import (
-    bio_start_mask,
-    bio_transition_mask,
-    decode_bio,
-    is_valid_bio,
-    sequence_log_score,
-    viterbi_decode,
-    viterbi_decode_numpy,
-)
+from helpers.bio_oracles import is_valid_bio, sequence_log_score, viterbi_decode_numpy
+from mtkeras.ops.bio import bio_start_mask, bio_transition_mask, decode_bio, viterbi_decode
 
 SIGNATURE = [
     tf.TensorSpec([None, None, None], tf.float32),

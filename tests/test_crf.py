@@ -14,8 +14,9 @@ from mtkeras.config import ConfigError, parse_config
 from mtkeras.data import make_dataset
 from mtkeras.export import export_saved_model
 from mtkeras.heads import TokenClassificationHead
-from mtkeras.heads.bio_decoding import decode_bio, is_valid_bio
-from mtkeras.heads.crf import crf_log_likelihood, crf_marginals, crf_scores
+from helpers.bio_oracles import is_valid_bio
+from mtkeras.ops.bio import decode_bio
+from mtkeras.ops.crf import crf_log_likelihood, crf_marginals, crf_scores
 from mtkeras.run import declare_tasks
 from mtkeras.training import MaskedCRFLoss, MaskedLossMean, MaskedSparseCategoricalCrossentropy
 from mtkeras.training.precision import set_mixed_precision

@@ -76,7 +76,7 @@ import numpy as np
 import mtkeras
 from conftest import build_tiny_model, tiny_examples, tiny_tasks
 from mtkeras.data import make_dataset
-from mtkeras.heads.crf import crf_log_likelihood, crf_scores
+from mtkeras.ops.crf import crf_log_likelihood, crf_scores
 
 examples = tiny_examples()
 # One global batch of 8 = replica shares of 4: the first share holds 4 intent

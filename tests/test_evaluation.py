@@ -22,7 +22,8 @@ from mtkeras.evaluation import (
     rank,
     spearman,
 )
-from mtkeras.heads.bio_decoding import bio_start_mask, bio_transition_mask, is_valid_bio, viterbi_decode_numpy
+from helpers.bio_oracles import is_valid_bio, viterbi_decode_numpy
+from mtkeras.ops.bio import bio_start_mask, bio_transition_mask
 from mtkeras.text import WordPreprocessor
 
 

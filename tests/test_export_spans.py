@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from mtkeras import names
-from mtkeras.tasks.tagging import bio_entities, bio_entity_spans
+from mtkeras.ops.bio import bio_entities, bio_entity_spans
 
 LABELS = ["O", "B-x", "I-x", "B-y", "I-y", "B-z", "I-z", "NOUN"]
 

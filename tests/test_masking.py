@@ -8,7 +8,7 @@ import tensorflow as tf
 from conftest import build_tiny_model, tiny_examples
 from mtkeras.data import make_dataset
 from mtkeras.training import MaskedAccuracy, MaskedSparseCategoricalCrossentropy
-from mtkeras.training.metrics import MaskedLossMean
+from mtkeras.tasks.metrics import MaskedLossMean
 
 
 def test_loss_is_the_mean_over_labelled_items_only():

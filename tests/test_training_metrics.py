@@ -9,7 +9,7 @@ import mtkeras
 from conftest import build_tiny_model, tiny_examples
 from mtkeras.data import Example, make_dataset
 from mtkeras.evaluation import entity_scores, pearson
-from mtkeras.heads.bio_decoding import is_valid_bio
+from helpers.bio_oracles import is_valid_bio
 from mtkeras.training import MaskedEntityF1, MaskedMicroF1, MaskedPearson
 
 TAGS = ["O", "B-city", "I-city", "B-date", "I-date", "B-time", "I-time"]

@@ -1,20 +1,15 @@
-"""Task heads: encoder outputs to one task's predictions."""
+"""Task heads: encoder outputs to one task's predictions (one class per file)."""
 
-from mtkeras.heads.bio_decoding import decode_bio, viterbi_decode
-from mtkeras.heads.crf import crf_marginals
-from mtkeras.heads.classification import (
-    MultiLabelClassificationHead,
-    RegressionHead,
-    SentenceClassificationHead,
-    TokenClassificationHead,
-)
+from mtkeras.heads.dense_head import DenseHead
+from mtkeras.heads.multi_label_classification_head import MultiLabelClassificationHead
+from mtkeras.heads.regression_head import RegressionHead
+from mtkeras.heads.sentence_classification_head import SentenceClassificationHead
+from mtkeras.heads.token_classification_head import TokenClassificationHead
 
 __all__ = [
+    "DenseHead",
     "MultiLabelClassificationHead",
     "RegressionHead",
     "SentenceClassificationHead",
     "TokenClassificationHead",
-    "crf_marginals",
-    "decode_bio",
-    "viterbi_decode",
 ]

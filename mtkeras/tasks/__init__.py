@@ -22,7 +22,8 @@ from mtkeras.tasks.base import (
 from mtkeras.tasks.classification import SentenceClassification
 from mtkeras.tasks.multilabel import MultiLabelClassification
 from mtkeras.tasks.regression import Regression
-from mtkeras.tasks.tagging import TokenTagging, bio_entities, continuation_tag
+from mtkeras.ops.bio import bio_entities, continuation_tag
+from mtkeras.tasks.tagging import TokenTagging
 
 __all__ = [
     "LABELLED_LOSS",

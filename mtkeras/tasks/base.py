@@ -1,7 +1,7 @@
 """The task contract: one declaration drives head, loss, metrics, data, export."""
 
-from mtkeras.training.losses import MaskedSparseCategoricalCrossentropy
-from mtkeras.training.metrics import MaskedAccuracy, MaskedLossMean
+from mtkeras.tasks.losses import MaskedSparseCategoricalCrossentropy
+from mtkeras.tasks.metrics import MaskedAccuracy, MaskedLossMean
 
 # Name of each task's exact loss metric; the model reports it as `<task>_loss`.
 LABELLED_LOSS = "labelled_loss"

@@ -6,8 +6,8 @@ import tensorflow as tf
 from mtkeras import names
 from mtkeras.heads import MultiLabelClassificationHead
 from mtkeras.tasks.base import LABELLED_LOSS, UNKNOWN_LABEL_ID, ClassificationTask, register_task
-from mtkeras.training.losses import MaskedBinaryCrossentropy
-from mtkeras.training.metrics import MaskedBinaryAccuracy, MaskedLossMean, MaskedMicroF1
+from mtkeras.tasks.losses import MaskedBinaryCrossentropy
+from mtkeras.tasks.metrics import MaskedBinaryAccuracy, MaskedLossMean, MaskedMicroF1
 
 
 @register_task

@@ -5,8 +5,8 @@ import numpy as np
 from mtkeras import names
 from mtkeras.heads import RegressionHead
 from mtkeras.tasks.base import Task, register_task
-from mtkeras.training.losses import MaskedMeanSquaredError
-from mtkeras.training.metrics import MaskedMeanAbsoluteError, MaskedPearson
+from mtkeras.tasks.losses import MaskedMeanSquaredError
+from mtkeras.tasks.metrics import MaskedMeanAbsoluteError, MaskedPearson
 
 
 @register_task

@@ -5,10 +5,10 @@ import tensorflow as tf
 
 from mtkeras import names
 from mtkeras.heads import TokenClassificationHead
-from mtkeras.heads.bio_decoding import bio_entity_marks, bio_entity_part, decode_bio
+from mtkeras.ops.bio import bio_entity_spans, continuation_tag, decode_bio
 from mtkeras.tasks.base import TOKEN, ClassificationTask, register_task
-from mtkeras.training.losses import MaskedCRFLoss
-from mtkeras.training.metrics import MaskedEntityF1
+from mtkeras.tasks.losses import MaskedCRFLoss
+from mtkeras.tasks.metrics import MaskedEntityF1
 
 
 @register_task
@@ -116,86 +116,3 @@ class TokenTagging(ClassificationTask):
             names.entity_type_key(self.name): types,
             names.entity_count_key(self.name): counts,
         }
-
-
-def continuation_tag(tag):
-    """The tag of a word piece that follows `tag` inside the same data word.
-
-    "B-city" and "I-city" continue as "I-city"; anything else continues as is.
-    """
-    part = bio_entity_part(tag)
-    return "I-" + part[1] if part else tag
-
-
-def bio_entities(words, tags):
-    """Groups BIO-tagged words into `(type, text)` entities.
-
-    An `I-x` that does not continue an `x` entity starts a new one (the
-    conlleval reading), so no tagged word is dropped.
-
-    Example:
-    >>> bio_entities(["for", "two", "at", "8", "pm"], ["O", "B-party_size", "O", "B-time", "I-time"])
-    [('party_size', 'two'), ('time', '8 pm')]
-    """
-    entities = []
-    current = None
-    for word, tag in zip(words, tags):
-        part = bio_entity_part(tag)
-        if part is not None:
-            prefix, kind = part
-            if prefix == "I" and current is not None and current[0] == kind:
-                current[1].append(word)
-                continue
-            current = (kind, [word])
-            entities.append(current)
-        else:
-            current = None
-    return [(kind, " ".join(span)) for kind, span in entities]
-
-
-def bio_entity_spans(tag_ids, lengths, labels):
-    """The entities of a batch of BIO tag ids, as padded dense tensors.
-
-    Reads tags as `bio_entities` does (see `bio_entity_marks`). Core
-    TensorFlow ops only, vectorised over the batch: it runs eagerly, in a
-    `tf.function` with unknown batch size and length, and in a SavedModel.
-
-    Args:
-        tag_ids: int `[B, T]` tensor of ids into `labels`.
-        lengths: int `[B]` tensor, words per text; tags past it are ignored.
-        labels: list of str. The tag of each id.
-
-    Returns:
-        `(starts, ends, types, counts)`, padded to `E`, the most entities of
-        any text (0 when no text has one): `starts` int32 `[B, E]` (first
-        word, -1 padded), `ends` int32 `[B, E]` (one past the last word, so
-        `words[start:end]` is the entity, -1 padded), `types` string
-        `[B, E]` ("city" for `B-city`, "" padded), `counts` int32 `[B]`.
-
-    Example:
-    >>> labels = ["O", "B-city", "I-city", "B-date"]
-    >>> starts, ends, types, counts = bio_entity_spans([[1, 2, 3, 0]], [4], labels)
-    >>> starts.numpy().tolist(), ends.numpy().tolist(), types.numpy().tolist()
-    ([[0, 2]], [[2, 3]], [[b'city', b'date']])
-    """
-    kind_names = tf.constant([part[1] if part else "" for part in map(bio_entity_part, labels)], tf.string)
-    tag_ids = tf.cast(tf.convert_to_tensor(tag_ids), tf.int32)
-    batch = tf.shape(tag_ids)[0]
-    begins, last, _ = bio_entity_marks(tag_ids, tf.sequence_mask(lengths, tf.shape(tag_ids)[1]), labels)
-
-    # Both masks hold one True per entity; tf.where lists them in row-major
-    # order, so the i-th begin and the i-th last word of a text are one entity.
-    rows = tf.cast(batch, tf.int64)
-    begin_at, last_at = tf.where(begins), tf.where(last)
-    starts = tf.RaggedTensor.from_value_rowids(tf.cast(begin_at[:, 1], tf.int32), begin_at[:, 0], nrows=rows)
-    ends = tf.RaggedTensor.from_value_rowids(tf.cast(last_at[:, 1] + 1, tf.int32), last_at[:, 0], nrows=rows)
-    types = starts.with_flat_values(tf.gather(kind_names, tf.gather_nd(tag_ids, begin_at)))
-    counts = tf.cast(starts.row_lengths(), tf.int32)
-    width = tf.reduce_max(tf.concat([counts, [0]], axis=0))
-    dense = tf.cast(tf.stack([batch, width]), tf.int64)
-    return (
-        starts.to_tensor(default_value=-1, shape=dense),
-        ends.to_tensor(default_value=-1, shape=dense),
-        types.to_tensor(default_value="", shape=dense),
-        counts,
-    )

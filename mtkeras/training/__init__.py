@@ -1,13 +1,13 @@
 """Training: strategies, masked losses and metrics, schedules, callbacks."""
 
-from mtkeras.training.losses import (
+from mtkeras.tasks.losses import (
     MaskedBinaryCrossentropy,
     MaskedCRFLoss,
     MaskedLoss,
     MaskedMeanSquaredError,
     MaskedSparseCategoricalCrossentropy,
 )
-from mtkeras.training.metrics import (
+from mtkeras.tasks.metrics import (
     MaskedAccuracy,
     MaskedBinaryAccuracy,
     MaskedEntityF1,

@@ -3,8 +3,8 @@
 import keras
 import tensorflow as tf
 
-from mtkeras.heads.crf import crf_log_likelihood, crf_scores
-from mtkeras.training.masking import align_to_prediction, global_sum, known_labels
+from mtkeras.ops.crf import crf_log_likelihood, crf_scores
+from mtkeras.ops.masking import align_to_prediction, global_sum, known_labels
 
 
 class MaskedLoss(keras.losses.Loss):

@@ -9,8 +9,8 @@ valid it is that sequence.
 `viterbi_decode` uses core TensorFlow ops only (a `tf.scan` over the time
 axis, no Python loop over tensor values), so it runs eagerly, inside a
 `tf.function` with unknown batch size and length, and inside an exported
-SavedModel served by TF Serving. `viterbi_decode_numpy` is a plain reference
-implementation for tests.
+SavedModel served by TF Serving. The tests check it against a plain numpy
+reference (`tests/helpers/bio_oracles.py`).
 
 Example:
 >>> labels = ["O", "B-city", "I-city"]
@@ -24,7 +24,7 @@ import tensorflow as tf
 
 # Probabilities are clipped to this before the log, so a probability that
 # underflowed to 0 still gives a finite score and only the constraints are -inf.
-_MIN_PROB = 1e-30
+MIN_PROB = 1e-30
 
 
 def bio_entity_part(label):
@@ -101,17 +101,6 @@ def bio_start_mask(labels):
     ).reshape([len(labels)])
 
 
-def is_valid_bio(tags):
-    """Whether a sequence of tag strings is valid BIO (every `I-x` continues an `x`)."""
-    previous = None
-    for tag in tags:
-        part = bio_entity_part(tag)
-        if part is not None and part[0] == "I" and (previous is None or previous[1] != part[1]):
-            return False
-        previous = part
-    return True
-
-
 def viterbi_decode(probs, lengths, allowed, start_allowed):
     """Best valid tag ids per text under transition and start constraints.
 
@@ -144,7 +133,7 @@ def viterbi_decode(probs, lengths, allowed, start_allowed):
     # At least two steps, so both scans below have elements whatever T is;
     # the padding lies past every length and is cut off at the end.
     padded_steps = tf.maximum(steps, 2)
-    emissions = tf.math.log(tf.maximum(probs, _MIN_PROB))
+    emissions = tf.math.log(tf.maximum(probs, MIN_PROB))
     emissions = tf.pad(emissions, [[0, 0], [0, padded_steps - steps], [0, 0]])
 
     neg_inf = tf.constant(-np.inf, tf.float32)
@@ -195,48 +184,97 @@ def decode_bio(probs, lengths, labels):
     )
 
 
-def viterbi_decode_numpy(probs, lengths, allowed, start_allowed):
-    """Reference implementation of `viterbi_decode` in numpy (float64), one text at a time."""
-    probs = np.asarray(probs, dtype=np.float64)
-    allowed = np.asarray(allowed, dtype=bool)
-    start_allowed = np.asarray(start_allowed, dtype=bool)
-    batch, steps = probs.shape[:2]
-    out = np.zeros([batch, steps], dtype=np.int32)
-    transitions = np.where(allowed, 0.0, -np.inf)
-    for b in range(batch):
-        length = int(min(max(int(lengths[b]), 0), steps))
-        if length == 0:
-            continue
-        emissions = np.log(np.maximum(probs[b, :length], _MIN_PROB))
-        score = emissions[0] + np.where(start_allowed, 0.0, -np.inf)
-        pointers = []
-        for t in range(1, length):
-            candidates = score[:, None] + transitions
-            pointers.append(np.argmax(candidates, axis=0))
-            score = candidates.max(axis=0) + emissions[t]
-        tag = int(np.argmax(score))
-        path = [tag]
-        for step_pointers in reversed(pointers):
-            tag = int(step_pointers[tag])
-            path.append(tag)
-        out[b, :length] = path[::-1]
-    return out
+def continuation_tag(tag):
+    """The tag of a word piece that follows `tag` inside the same data word.
+
+    "B-city" and "I-city" continue as "I-city"; anything else continues as is.
+    """
+    part = bio_entity_part(tag)
+    return "I-" + part[1] if part else tag
 
 
-def sequence_log_score(probs, tags):
-    """Sum of clipped log-probabilities of `tags` (one text), in float64: for tests."""
-    probs = np.asarray(probs, dtype=np.float64)
-    return float(np.sum(np.log(np.maximum(probs[np.arange(len(tags)), tags], _MIN_PROB))))
+def bio_entities(words, tags):
+    """Groups BIO-tagged words into `(type, text)` entities.
+
+    An `I-x` that does not continue an `x` entity starts a new one (the
+    conlleval reading), so no tagged word is dropped.
+
+    Example:
+    >>> bio_entities(["for", "two", "at", "8", "pm"], ["O", "B-party_size", "O", "B-time", "I-time"])
+    [('party_size', 'two'), ('time', '8 pm')]
+    """
+    entities = []
+    current = None
+    for word, tag in zip(words, tags):
+        part = bio_entity_part(tag)
+        if part is not None:
+            prefix, kind = part
+            if prefix == "I" and current is not None and current[0] == kind:
+                current[1].append(word)
+                continue
+            current = (kind, [word])
+            entities.append(current)
+        else:
+            current = None
+    return [(kind, " ".join(span)) for kind, span in entities]
+
+
+def bio_entity_spans(tag_ids, lengths, labels):
+    """The entities of a batch of BIO tag ids, as padded dense tensors.
+
+    Reads tags as `bio_entities` does (see `bio_entity_marks`). Core
+    TensorFlow ops only, vectorised over the batch: it runs eagerly, in a
+    `tf.function` with unknown batch size and length, and in a SavedModel.
+
+    Args:
+        tag_ids: int `[B, T]` tensor of ids into `labels`.
+        lengths: int `[B]` tensor, words per text; tags past it are ignored.
+        labels: list of str. The tag of each id.
+
+    Returns:
+        `(starts, ends, types, counts)`, padded to `E`, the most entities of
+        any text (0 when no text has one): `starts` int32 `[B, E]` (first
+        word, -1 padded), `ends` int32 `[B, E]` (one past the last word, so
+        `words[start:end]` is the entity, -1 padded), `types` string
+        `[B, E]` ("city" for `B-city`, "" padded), `counts` int32 `[B]`.
+
+    Example:
+    >>> labels = ["O", "B-city", "I-city", "B-date"]
+    >>> starts, ends, types, counts = bio_entity_spans([[1, 2, 3, 0]], [4], labels)
+    >>> starts.numpy().tolist(), ends.numpy().tolist(), types.numpy().tolist()
+    ([[0, 2]], [[2, 3]], [[b'city', b'date']])
+    """
+    kind_names = tf.constant([part[1] if part else "" for part in map(bio_entity_part, labels)], tf.string)
+    tag_ids = tf.cast(tf.convert_to_tensor(tag_ids), tf.int32)
+    batch = tf.shape(tag_ids)[0]
+    begins, last, _ = bio_entity_marks(tag_ids, tf.sequence_mask(lengths, tf.shape(tag_ids)[1]), labels)
+
+    # Both masks hold one True per entity; tf.where lists them in row-major
+    # order, so the i-th begin and the i-th last word of a text are one entity.
+    rows = tf.cast(batch, tf.int64)
+    begin_at, last_at = tf.where(begins), tf.where(last)
+    starts = tf.RaggedTensor.from_value_rowids(tf.cast(begin_at[:, 1], tf.int32), begin_at[:, 0], nrows=rows)
+    ends = tf.RaggedTensor.from_value_rowids(tf.cast(last_at[:, 1] + 1, tf.int32), last_at[:, 0], nrows=rows)
+    types = starts.with_flat_values(tf.gather(kind_names, tf.gather_nd(tag_ids, begin_at)))
+    counts = tf.cast(starts.row_lengths(), tf.int32)
+    width = tf.reduce_max(tf.concat([counts, [0]], axis=0))
+    dense = tf.cast(tf.stack([batch, width]), tf.int64)
+    return (
+        starts.to_tensor(default_value=-1, shape=dense),
+        ends.to_tensor(default_value=-1, shape=dense),
+        types.to_tensor(default_value="", shape=dense),
+        counts,
+    )
 
 
 __all__ = [
+    "bio_entities",
+    "bio_entity_spans",
+    "continuation_tag",
     "bio_entity_marks",
     "bio_entity_part",
     "bio_start_mask",
     "bio_transition_mask",
     "decode_bio",
-    "is_valid_bio",
-    "sequence_log_score",
     "viterbi_decode",
-    "viterbi_decode_numpy",
 ]

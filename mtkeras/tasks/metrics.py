@@ -3,8 +3,8 @@
 import keras
 import tensorflow as tf
 
-from mtkeras.heads.bio_decoding import bio_entity_marks
-from mtkeras.training.masking import align_to_prediction, flatten_items, known_labels
+from mtkeras.ops.bio import bio_entity_marks
+from mtkeras.ops.masking import align_to_prediction, flatten_items, known_labels
 
 
 @keras.saving.register_keras_serializable(package="mtkeras")
@@ -53,7 +53,7 @@ class MaskedLossMean(keras.metrics.Mean):
     `MultiTaskModel` reports it as `<task>_loss`.
 
     Args:
-        loss: a `mtkeras.training.losses.MaskedLoss`.
+        loss: a `mtkeras.tasks.losses.MaskedLoss`.
         name: str. Name of the metric.
     """
 
@@ -119,7 +119,7 @@ class MaskedEntityF1(keras.metrics.Metric):
     The training-time view of `mtkeras.evaluate`'s entity F1: an entity
     counts as right when its first word, last word and type all match a gold
     entity (conlleval reading of BIO tags, see
-    `mtkeras.heads.bio_decoding.bio_entity_marks`). It differs from
+    `mtkeras.ops.bio.bio_entity_marks`). It differs from
     `evaluate` in two ways: predicted tags are the per-word argmax, not the
     constrained Viterbi path of evaluation and export, and labelled words
     past the model's `max_words` are not scored (`evaluate` counts them as

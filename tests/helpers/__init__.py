@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: data writers, model builders, reference implementations."""
