@@ -96,7 +96,7 @@ def _train(args):
 
 
 def _evaluate(args):
-    from mtkeras.reports import results_json
+    from mtkeras.evaluation import results_json
     from mtkeras.run import evaluate_run
 
     results = evaluate_run(_load(args), split=args.split, run_dir=args.run_dir, model_path=args.model)

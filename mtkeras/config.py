@@ -377,16 +377,16 @@ def _suggest(word, choices):
 def _check_monitor(monitor, tasks):
     """`[val_]loss`, `[val_]score`, or `[val_]<task>_<metric>` with a metric that the task's kind logs."""
     from mtkeras.names import split_log_key
-    from mtkeras.tasks.base import _TASK_KINDS
+    from mtkeras.tasks import task_kind
 
     split, task, metric = split_log_key(monitor, list(tasks))
     if task is None and metric in ("loss", SCORE):
         return
-    if task is not None and metric in _TASK_KINDS[tasks[task].kind].logged_metrics:
+    if task is not None and metric in task_kind(tasks[task].kind).logged_metrics:
         return
     prefix = VALIDATION_PREFIX if split == "val" else ""
     choices = [prefix + "loss", prefix + SCORE] + [
-        f"{prefix}{name}_{logged}" for name, spec in tasks.items() for logged in _TASK_KINDS[spec.kind].logged_metrics
+        f"{prefix}{name}_{logged}" for name, spec in tasks.items() for logged in task_kind(spec.kind).logged_metrics
     ]
     raise _FieldError("training.monitor", f"{monitor!r} is not logged{_suggest(monitor, choices)}")
 

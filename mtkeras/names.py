@@ -84,6 +84,17 @@ def entity_count_key(task_name):
     return task_name + ENTITY_COUNT_SUFFIX
 
 
+# Id of a label outside a task's vocabulary (seen in evaluation data, never
+# in training): the loss leaves it out, metrics count it as an error.
+UNKNOWN_LABEL_ID = -1
+# How such a label reads where only its id is known (a dataset rather than
+# examples): one class for sentence tasks, one entity type for token tasks.
+UNKNOWN_LABEL = "<unknown>"
+
+# Data level of a task: one label per text, or one per word.
+SENTENCE = "sentence"
+TOKEN = "token"
+
 # Training logs (Keras): `<task>_<metric>`, and `val_<task>_<metric>` on
 # validation data.
 VALIDATION_PREFIX = "val_"

@@ -121,11 +121,11 @@ def _read(config, source, dataset, split, location):
 
 def declare_tasks(config, train_examples):
     """The `Task`s of `config`, with labels from the training examples unless the config gives them."""
-    from mtkeras.tasks.base import _TASK_KINDS
+    from mtkeras.tasks import task_kind
 
     tasks = []
     for name, spec in config.tasks.items():
-        cls = _TASK_KINDS[spec.kind]
+        cls = task_kind(spec.kind)
         options = {"loss_weight": spec.loss_weight, "dropout": spec.dropout}
         for option in ("label_smoothing", "thresholds", "separator", "sentence_context", "crf", "pair"):
             if option in spec.model_fields_set:
@@ -183,7 +183,7 @@ def _read_state(run_dir):
 
 
 def _write_state(run_dir, state):
-    from mtkeras.reports import write_whole
+    from mtkeras.files import write_whole
 
     write_whole(os.path.join(run_dir, STATE_FILE), json.dumps(state, indent=2))
 
@@ -250,7 +250,7 @@ def _backed_up_epoch(run_dir):
 
 def read_history(run_dir):
     """The epochs of `history.csv` as dicts (1-based `epoch`); a re-run epoch keeps its last row."""
-    from mtkeras.reports import history_rows
+    from mtkeras.evaluation import history_rows
 
     path = os.path.join(run_dir, HISTORY_FILE)
     return history_rows(path) if os.path.exists(path) else []
@@ -568,7 +568,7 @@ def report(model, sources, run_dir, split, history=None):
     """
     from mtkeras import evaluate
     from mtkeras.evaluation import format_table
-    from mtkeras.reports import write_report
+    from mtkeras.evaluation import write_report
 
     examples = [ex for items in sources.values() for ex in items]
     results = evaluate(model, examples, print_table=False)

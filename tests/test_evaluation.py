@@ -10,18 +10,7 @@ import tensorflow as tf
 import mtkeras
 from conftest import build_tiny_model, tiny_examples
 from mtkeras.data import Example, make_dataset
-from mtkeras.evaluation import (
-    KIND_EVALUATORS,
-    KindEvaluator,
-    entity_errors,
-    entity_scores,
-    evaluate,
-    evaluator_for,
-    macro_f1,
-    pearson,
-    rank,
-    spearman,
-)
+from mtkeras.evaluation import entity_errors, entity_scores, evaluate, macro_f1, pearson, rank, spearman
 from helpers.bio_oracles import is_valid_bio, viterbi_decode_numpy
 from mtkeras.ops.bio import bio_start_mask, bio_transition_mask
 from mtkeras.text import WordPreprocessor
@@ -375,8 +364,8 @@ def test_bad_data_is_refused():
         evaluate(model, pairs, print_table=False)
 
 
-def test_a_new_task_kind_plugs_in_with_its_metrics(monkeypatch):
-    """How a regression kind would be added: one evaluator entry."""
+def test_a_new_task_kind_brings_its_own_scores():
+    """A kind evaluates itself: `predict_items` and `score_items` are all `evaluate` asks of it."""
 
     class Score(mtkeras.tasks.ClassificationTask):
         kind = "test_score"
@@ -386,17 +375,16 @@ def test_a_new_task_kind_plugs_in_with_its_metrics(monkeypatch):
                 return np.float32(0.0), np.float32(0.0)
             return np.float32(value), np.float32(1.0)
 
-    def predict(task, outputs, lengths, decode):
-        return list(outputs[:, 1])
+        def predict_items(self, outputs, lengths, decode=True):
+            return list(outputs[:, 1])
 
-    def metrics(task, items):
-        return {"examples": len(items.gold), "pearson": pearson(items.gold, items.pred),
-                "spearman": spearman(items.gold, items.pred)}
+        def score_items(self, items):
+            return {"examples": len(items.gold), "pearson": pearson(items.gold, items.pred),
+                    "spearman": spearman(items.gold, items.pred)}
 
     task = Score("quality", ["low", "high"])
-    with pytest.raises(ValueError, match="no evaluator"):
-        evaluator_for(task)
-    monkeypatch.setitem(KIND_EVALUATORS, Score, KindEvaluator(predict, metrics))
+    with pytest.raises(NotImplementedError):
+        mtkeras.tasks.Task.predict_items(task, np.zeros([1, 2]), [1])
     gold = [0.1, 0.5, 0.2, 0.9]
     answers = {"a": 0.2, "b": 0.6, "c": 0.1, "d": 0.7}
     examples = [Example((text,), {"quality": value}) for text, value in zip("abcd", gold)]

@@ -1,4 +1,4 @@
-"""`mtkeras.reports`: history forms, per-task curves, PNG plots, confusion matrices, the metrics JSON."""
+"""`mtkeras.evaluation` reports: history forms, per-task curves, PNG plots, confusion matrices, the metrics JSON."""
 
 import json
 import math
@@ -15,7 +15,7 @@ import mtkeras
 from conftest import build_tiny_model, tiny_examples
 from mtkeras.data import Example, make_dataset
 from mtkeras.evaluation import format_table
-from mtkeras.reports import (
+from mtkeras.evaluation import (
     history_rows,
     plot_confusion_matrix,
     plot_history,

@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from mtkeras import names
+from mtkeras.results import results_from_outputs
 from mtkeras.export.bundle import ASSETS_EXTRA
 from mtkeras.export.verify import ExportError, verify_export
 from mtkeras.export.warmup import DEFAULT_WARMUP_TEXTS, WARMUP_FILE, warmup_requests
@@ -145,8 +146,6 @@ def predict(model, texts, pairs=None, batch_size=128):
     [{"intent": {"label": "BookRestaurant", "score": 0.99},
       "slots": {"tags": [["book", "O"], ...], "entities": [{"type": "party_size", "text": "two", ...}]}}]
     """
-    from mtkeras.serving.client import results_from_outputs
-
     texts = [texts] if isinstance(texts, str) else list(texts)
     if pairs is not None:
         pairs = [pairs] if isinstance(pairs, str) else list(pairs)

@@ -184,6 +184,29 @@ def decode_bio(probs, lengths, labels):
     )
 
 
+_TRACED_VITERBI = []
+
+
+def decode_bio_arrays(probs, lengths, labels):
+    """`decode_bio` of numpy arrays, as numpy: one traced graph for every batch size, length and tag set."""
+    if not _TRACED_VITERBI:
+        _TRACED_VITERBI.append(
+            tf.function(
+                viterbi_decode,
+                input_signature=[
+                    tf.TensorSpec([None, None, None], tf.float32),
+                    tf.TensorSpec([None], tf.int32),
+                    tf.TensorSpec([None, None], tf.bool),
+                    tf.TensorSpec([None], tf.bool),
+                ],
+            )
+        )
+    decode = _TRACED_VITERBI[0]
+    probs = np.asarray(probs, dtype=np.float32)
+    lengths = np.asarray(lengths, dtype=np.int32)
+    return decode(probs, lengths, bio_transition_mask(labels), bio_start_mask(labels)).numpy()
+
+
 def continuation_tag(tag):
     """The tag of a word piece that follows `tag` inside the same data word.
 
@@ -268,6 +291,7 @@ def bio_entity_spans(tag_ids, lengths, labels):
 
 
 __all__ = [
+    "decode_bio_arrays",
     "bio_entities",
     "bio_entity_spans",
     "continuation_tag",

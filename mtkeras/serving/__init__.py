@@ -7,14 +7,8 @@ Example:
 ...         client.predict("book a table for two")
 """
 
-from mtkeras.serving.client import (
-    Client,
-    RestClient,
-    ServingError,
-    format_result,
-    results_from_outputs,
-    same_answers,
-)
+from mtkeras.results import format_result, results_from_outputs, same_answers
+from mtkeras.serving.client import Client, RestClient, ServingError
 from mtkeras.serving.config import (
     BatchingOptions,
     ConfigError,

@@ -6,8 +6,6 @@ and both return the same per-text result dicts. They know the exported
 tensors only through the names in `mtkeras.names`, never through model code.
 """
 
-import math
-import numbers
 import time
 import urllib.parse
 
@@ -21,6 +19,7 @@ from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from mtkeras import names
+from mtkeras.results import results_from_outputs, strings_as_text
 
 # HTTP statuses of TF Serving's REST API, read back as the gRPC status behind them.
 _GRPC_CODE_OF_HTTP = {
@@ -62,125 +61,12 @@ class ServingError(Exception):
         self.http_status = http_status
 
 
-def _decode_strings(array):
-    """Bytes arrays to arrays of Python str (invalid UTF-8 becomes U+FFFD); others unchanged."""
-    if array.dtype != object:
-        return array
-    decoded = [value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value for value in array.ravel()]
-    return np.array(decoded, dtype=object).reshape(array.shape)
-
-
 def _tensor_info(info):
     if info.tensor_shape.unknown_rank:
         shape = None
     else:
         shape = [dim.size if dim.size >= 0 else None for dim in info.tensor_shape.dim]
     return {"dtype": tf.dtypes.as_dtype(info.dtype).name, "shape": shape}
-
-
-def _task_of(key, suffix):
-    return key[: -len(suffix)] if key.endswith(suffix) else None
-
-
-def results_from_outputs(outputs, count):
-    """One result dict per text from an mtkeras export's outputs.
-
-    A sentence task `t` gives `{"label": str, "score": float}`; a token task
-    `{"tags": [[word, tag], ...], "entities": [{"type", "text", "start",
-    "end"}, ...]}` over the text's words (`words[start:end]` is the entity);
-    a multi-label task the list of labels that are on; a regression task a
-    float. Outputs outside the naming scheme (such as `*_probs`) are left out.
-
-    Args:
-        outputs: dict of name -> np.ndarray or tensor, as `predict_raw` or
-            the exported signature returns them (strings as str or UTF-8
-            bytes).
-        count: int. Number of texts.
-    """
-    outputs = {key: _decode_strings(np.asarray(value)) for key, value in outputs.items()}
-    lengths, words = outputs[names.LENGTHS], outputs[names.WORDS]
-    results = []
-    for i in range(count):
-        n = int(lengths[i])
-        text_words = list(words[i][:n])
-        result = {}
-        for key in sorted(outputs):
-            if (task := _task_of(key, names.LABEL_SUFFIX)) is not None:
-                result[task] = {"label": outputs[key][i]}
-                if names.score_key(task) in outputs:
-                    result[task]["score"] = float(outputs[names.score_key(task)][i])
-            elif (task := _task_of(key, names.TAGS_SUFFIX)) is not None:
-                result[task] = {"tags": [[word, tag] for word, tag in zip(text_words, outputs[key][i][:n])]}
-                if names.entity_count_key(task) in outputs:
-                    starts = outputs[names.entity_start_key(task)][i]
-                    ends = outputs[names.entity_end_key(task)][i]
-                    types = outputs[names.entity_type_key(task)][i]
-                    result[task]["entities"] = [
-                        {
-                            "type": types[e],
-                            "text": " ".join(text_words[int(starts[e]) : int(ends[e])]),
-                            "start": int(starts[e]),
-                            "end": int(ends[e]),
-                        }
-                        for e in range(int(outputs[names.entity_count_key(task)][i]))
-                    ]
-            elif (task := _task_of(key, names.LABELS_SUFFIX)) is not None:
-                result[task] = [label for label in outputs[key][i] if label]
-            elif (task := _task_of(key, names.VALUE_SUFFIX)) is not None:
-                result[task] = float(outputs[key][i])
-        results.append(result)
-    return results
-
-
-def format_result(text, result):
-    """A readable block for one text's answer (used by `mtkeras predict`)."""
-    lines = [f"> {text}"]
-    for task, value in result.items():
-        if isinstance(value, dict) and "label" in value:
-            score = f"  ({value['score']:.2f})" if "score" in value else ""
-            shown = f"{value['label']}{score}"
-        elif isinstance(value, dict) and "entities" in value:
-            shown = ", ".join(f"{e['type']}={e['text']!r}" for e in value["entities"]) or "(none)"
-        elif isinstance(value, dict):
-            shown = " ".join(f"{word}/{tag}" for word, tag in value["tags"])
-        elif isinstance(value, list):
-            shown = ", ".join(value) or "(none)"
-        else:
-            shown = f"{value:.3f}"
-        lines.append(f"    {task:<12} {shown}")
-    return "\n".join(lines)
-
-
-def same_answers(results, expected, tolerance=1e-5):
-    """Whether two lists of result dicts (`Client.predict`, `mtkeras.predict`) give the same answers.
-
-    Labels, tags, entities and multi-label sets must be equal; scores and
-    regression values may differ by `tolerance`, absolute or relative to
-    their size (two NaNs are the same): a SavedModel and the model in
-    memory, or two CPUs, can sum the same float32 numbers in another order
-    (with another kernel), so an exact comparison of the floats would fail
-    on answers that are the same.
-
-    Args:
-        results, expected: lists of result dicts, one per text.
-        tolerance: float. Largest difference of two scores or values, absolute
-            or relative.
-    """
-
-    def number(value):
-        return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-    def same(a, b):
-        if isinstance(a, dict) and isinstance(b, dict):
-            return a.keys() == b.keys() and all(same(a[key], b[key]) for key in a)
-        if isinstance(a, list) and isinstance(b, list):
-            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-        if number(a) and number(b) and (isinstance(a, float) or isinstance(b, float)):
-            both_nan = math.isnan(a) and math.isnan(b)
-            return both_nan or math.isclose(a, b, rel_tol=tolerance, abs_tol=tolerance)
-        return type(a) is type(b) and a == b
-
-    return same(list(results), list(expected))
 
 
 def _as_list(texts):
@@ -362,7 +248,7 @@ class Client(_BaseClient):
             request.inputs[names.TEXT_PAIR].CopyFrom(tf.make_tensor_proto(pairs, dtype=tf.string, shape=[len(pairs)]))
         request.output_filter.extend(output_filter or [])
         response = self._call(self._stub.Predict, request)
-        return {key: _decode_strings(tf.make_ndarray(proto)) for key, proto in response.outputs.items()}
+        return {key: strings_as_text(tf.make_ndarray(proto)) for key, proto in response.outputs.items()}
 
     def metadata(self):
         """The served version and this client's signature: input and output dtypes and shapes.

@@ -1,26 +1,57 @@
-"""The task contract: one declaration drives head, loss, metrics, data, export."""
+"""The task contract: one declaration drives head, loss, metrics, data, export, evaluation.
 
+A task kind is a `Task` subclass, registered by its `kind` string
+(`mtkeras.tasks.register_task_kind`). It declares:
+
+| what | how |
+|---|---|
+| its options in a config | `Options`, a pydantic model (`tasks.<name>.<option>` in YAML) |
+| the model | `build_head`, `loss`, `metrics`, `logged_metrics`, `score_metric` |
+| the data | `level` (a label per text or per word), `encode` |
+| the export | `export_outputs`, and `result_format`, how a client reads them |
+| evaluation | `predict_items`, `score_items`, `item_is_right` |
+"""
+
+from typing import Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mtkeras.names import SENTENCE, UNKNOWN_LABEL, UNKNOWN_LABEL_ID
 from mtkeras.tasks.losses import MaskedSparseCategoricalCrossentropy
 from mtkeras.tasks.metrics import MaskedAccuracy, MaskedLossMean
+from mtkeras.tasks.registry import register_task_kind, task_kind
 
 # Name of each task's exact loss metric; the model reports it as `<task>_loss`.
 LABELLED_LOSS = "labelled_loss"
 
-# Id of a label outside the task's vocabulary (seen in evaluation data, never
-# in training): the loss leaves it out, metrics count it as an error.
-UNKNOWN_LABEL_ID = -1
-
-# Data level of a task: one label per text, or one per word.
-SENTENCE = "sentence"
-TOKEN = "token"
-
-_TASK_KINDS = {}
+# The decorator's earlier name.
+register_task = register_task_kind
 
 
-def register_task(cls):
-    """Class decorator: makes a task kind known to `Task.from_config`."""
-    _TASK_KINDS[cls.kind] = cls
-    return cls
+def _fraction(value):
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"expected a number in [0, 1), got {value!r}")
+    return value
+
+
+class TaskOptions(BaseModel):
+    """What every task kind takes in a config, beside `kind` and the labels."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    loss_weight: float = Field(1.0, ge=0, description="weight of this task's loss")
+    dropout: float = Field(0.1, description="dropout before the output layer, in [0, 1)")
+
+    @field_validator("dropout")
+    @classmethod
+    def _dropout(cls, value):
+        return _fraction(value)
+
+
+class PairOption(BaseModel):
+    """The option of the kinds that can read two texts."""
+
+    pair: bool = Field(False, description="the task reads two texts (NLI, similarity)")
 
 
 class Task:
@@ -46,6 +77,10 @@ class Task:
     # The logged metric, higher is better, that stands for the task in the
     # model's `score` log (the mean over tasks; see `MultiTaskModel`).
     score_metric = None
+    # How clients read the task's exported outputs (`mtkeras.results`).
+    result_format = None
+    # The task's options in a config (`tasks.<name>`), checked when it loads.
+    Options = TaskOptions
 
     def __init__(self, name, loss_weight=1.0, dropout=0.1, pair=False):
         if not isinstance(name, str) or not name.isidentifier():
@@ -95,6 +130,23 @@ class Task:
         """Named serving outputs from this task's model output."""
         raise NotImplementedError
 
+    # === Evaluation ===
+    def predict_items(self, outputs, lengths, decode=True):
+        """Per-text predictions from a batch of model outputs (numpy) and each text's word count."""
+        raise NotImplementedError
+
+    def score_items(self, items):
+        """Metrics of the labelled texts gathered by `mtkeras.evaluate`.
+
+        `items` has `gold`, `pred`, `mask` and `gold_names`, one entry per
+        labelled text (see `mtkeras.evaluation.TaskItems`).
+        """
+        raise NotImplementedError
+
+    def item_is_right(self, gold, pred, mask):
+        """Whether one text's prediction is right, for `sentence_accuracy`; None: the kind has no right answer."""
+        return None
+
     # === Config ===
     def get_config(self):
         return {
@@ -109,12 +161,30 @@ class Task:
     def from_config(config):
         config = dict(config)
         kind = config.pop("kind", None)
-        if kind not in _TASK_KINDS:
-            raise ValueError(
-                f"Unknown task kind {kind!r} in task config {config.get('name')!r}. "
-                f"Known kinds: {sorted(_TASK_KINDS)}"
-            )
-        return _TASK_KINDS[kind](**config)
+        try:
+            cls = task_kind(kind)
+        except ValueError as error:
+            raise ValueError(f"Task config {config.get('name')!r}: {error}") from None
+        return cls(**config)
+
+    @classmethod
+    def from_options(cls, name, options, examples):
+        """The task a config declares: `options` (an `Options`), labels from `examples` where needed.
+
+        Only the options the config sets are passed, so the class's defaults
+        apply to the others.
+        """
+        return cls(name, **options.model_dump(exclude_unset=True))
+
+
+class ClassificationOptions(TaskOptions):
+    labels: Optional[list[str]] = Field(None, description="label vocabulary; default: the labels in the training data")
+    label_smoothing: float = Field(0.0, description="mass spread over all labels, in [0, 1)")
+
+    @field_validator("label_smoothing")
+    @classmethod
+    def _smoothing(cls, value):
+        return _fraction(value)
 
 
 class ClassificationTask(Task):
@@ -130,6 +200,7 @@ class ClassificationTask(Task):
 
     logged_metrics = ("accuracy", "loss")
     score_metric = "accuracy"
+    Options = ClassificationOptions
 
     def __init__(self, name, labels, loss_weight=1.0, dropout=0.1, label_smoothing=0.0, pair=False):
         super().__init__(name, loss_weight=loss_weight, dropout=dropout, pair=pair)
@@ -184,6 +255,19 @@ class ClassificationTask(Task):
                 f"{where}label {label!r} of task {self.name!r} is not in its "
                 f"vocabulary ({self.num_labels} labels, e.g. {self.labels[:5]})"
             ) from None
+
+    @classmethod
+    def from_options(cls, name, options, examples):
+        """With `labels` from the options, else the labels `examples` carry (`from_examples`)."""
+        given = options.model_dump(exclude_unset=True)
+        labels = given.pop("labels", None)
+        if labels is not None:
+            return cls(name, labels=labels, **given)
+        return cls.from_examples(name, examples, **given)
+
+    def label_name(self, label_id):
+        """The label of an id; `UNKNOWN_LABEL` for the id of a label outside the vocabulary."""
+        return self.labels[label_id] if label_id >= 0 else UNKNOWN_LABEL
 
     def get_config(self):
         return {**super().get_config(), "labels": list(self.labels), "label_smoothing": self.label_smoothing}

@@ -2,14 +2,20 @@
 
 import numpy as np
 
-from mtkeras import names
+from mtkeras import names, results
 from mtkeras.heads import RegressionHead
-from mtkeras.tasks.base import Task, register_task
+from mtkeras.tasks.base import PairOption, Task, TaskOptions
 from mtkeras.tasks.losses import MaskedMeanSquaredError
 from mtkeras.tasks.metrics import MaskedMeanAbsoluteError, MaskedPearson
+from mtkeras.tasks.registry import register_task_kind
+from mtkeras.tasks.scores import pearson, spearman
 
 
-@register_task
+class RegressionOptions(TaskOptions, PairOption):
+    pass
+
+
+@register_task_kind
 class Regression(Task):
     """One real value per text, trained with squared error.
 
@@ -24,6 +30,8 @@ class Regression(Task):
     kind = "regression"
     logged_metrics = ("mae", "pearson", "loss")
     score_metric = "pearson"
+    result_format = results.VALUE
+    Options = RegressionOptions
 
     def build_head(self):
         return RegressionHead(dropout=self.dropout, pair=self.pair, name=self.name)
@@ -48,3 +56,16 @@ class Regression(Task):
 
     def export_outputs(self, value, lengths):
         return {names.value_key(self.name): value}
+
+    def predict_items(self, outputs, lengths, decode=True):
+        return list(np.asarray(outputs, dtype=np.float64))
+
+    def score_items(self, items):
+        gold, pred = np.asarray(items.gold, np.float64), np.asarray(items.pred, np.float64)
+        return {
+            "examples": len(gold),
+            "pearson": pearson(gold, pred),
+            "spearman": spearman(gold, pred),
+            "mae": float(np.mean(np.abs(gold - pred))) if len(gold) else float("nan"),
+            "mse": float(np.mean((gold - pred) ** 2)) if len(gold) else float("nan"),
+        }

@@ -217,7 +217,7 @@ class TaskPatience(keras.callbacks.Callback):
         row = {"epoch": int(epoch), **{key: float(logs[key]) for key in self.monitors if key in logs}}
         self.epochs.append(row)
         if self.path is not None:
-            from mtkeras.reports import write_whole
+            from mtkeras.files import write_whole
 
             write_whole(self.path, json.dumps({"monitors": self.monitors, "patience": self.patience, "epochs": self.epochs}))
         improved = self._update(row)
@@ -293,7 +293,7 @@ class TrainingClock(keras.callbacks.Callback):
         self.epochs.append(now - self._mark)
         self._mark = now
         if self.path is not None:
-            from mtkeras.reports import write_whole
+            from mtkeras.files import write_whole
 
             write_whole(self.path, json.dumps({"epoch_seconds": self.epochs}))
 

@@ -2,16 +2,27 @@
 
 import numpy as np
 import tensorflow as tf
+from pydantic import Field
 
-from mtkeras import names
+from mtkeras import names, results
 from mtkeras.heads import TokenClassificationHead
-from mtkeras.ops.bio import bio_entity_spans, continuation_tag, decode_bio
-from mtkeras.tasks.base import TOKEN, ClassificationTask, register_task
+from mtkeras.ops.bio import bio_entity_spans, continuation_tag, decode_bio, decode_bio_arrays
+from mtkeras.names import TOKEN
+from mtkeras.tasks.base import ClassificationOptions, ClassificationTask
 from mtkeras.tasks.losses import MaskedCRFLoss
 from mtkeras.tasks.metrics import MaskedEntityF1
+from mtkeras.tasks.registry import register_task_kind
+from mtkeras.tasks.scores import entity_errors, entity_scores
 
 
-@register_task
+class TokenTaggingOptions(ClassificationOptions):
+    sentence_context: bool = Field(False, description="the head also reads the pooled text vector")
+    crf: bool = Field(
+        False, description="linear-chain CRF with learned tag transitions, trained on whole-sequence likelihood"
+    )
+
+
+@register_task_kind
 class TokenTagging(ClassificationTask):
     """One tag per word: named entities, slot filling (BIO tags).
 
@@ -45,6 +56,8 @@ class TokenTagging(ClassificationTask):
     level = TOKEN
     logged_metrics = ("accuracy", "f1", "loss")  # f1: entities of the argmax tags
     score_metric = "f1"
+    result_format = results.TAGS
+    Options = TokenTaggingOptions
 
     def __init__(self, name, labels, sentence_context=False, crf=False, **kwargs):
         super().__init__(name, labels, **kwargs)
@@ -116,3 +129,69 @@ class TokenTagging(ClassificationTask):
             names.entity_type_key(self.name): types,
             names.entity_count_key(self.name): counts,
         }
+
+    # === Evaluation ===
+    def predict_items(self, outputs, lengths, decode=True):
+        """Tag ids over each text's model words: constrained BIO Viterbi (`decode`) or per-word argmax."""
+        outputs = np.asarray(outputs, dtype=np.float32)
+        lengths = np.minimum(np.asarray(lengths, dtype=np.int32), outputs.shape[1])
+        ids = decode_bio_arrays(outputs, lengths, self.labels) if decode else np.argmax(outputs, axis=-1).astype(np.int32)
+        return [ids[i, : lengths[i]] for i in range(len(lengths))]
+
+    def score_items(self, items):
+        """Per-word `accuracy`, entity `precision`/`recall`/`f1`/`per_type` (seqeval) and `errors`.
+
+        A word past the model's `max_words` has no prediction: it is an error
+        and predicts no entity.
+        """
+        gold_sequences, pred_sequences = [], []
+        right = total = 0
+        for gold, pred, mask, given in zip(items.gold, items.pred, items.mask, items.gold_names):
+            pred = _over_words(pred, len(gold))
+            right += int(np.sum(_right_words(gold, pred) & mask))
+            total += int(np.sum(mask))
+            gold_sequences.append(self._gold_tags(gold, mask, given))
+            pred_sequences.append([self.labels[p] if p >= 0 else "O" for p in pred])
+        if not gold_sequences:
+            nan = float("nan")
+            return {
+                "examples": 0, "accuracy": nan, "precision": nan, "recall": nan, "f1": nan, "per_type": {},
+                "errors": entity_errors([], []),
+            }
+        return {
+            "examples": len(gold_sequences),
+            "accuracy": right / total if total else float("nan"),
+            **entity_scores(gold_sequences, pred_sequences),
+            "errors": entity_errors(gold_sequences, pred_sequences),
+        }
+
+    def item_is_right(self, gold, pred, mask):
+        return bool(np.all(_right_words(gold, _over_words(pred, len(gold)))[mask]))
+
+    def _gold_tags(self, gold, mask, given):
+        """Gold tag strings of one text; unlabelled words read as "O", a run of unknown ids as one entity."""
+        if given is not None:
+            tags = list(given) + ["O"] * (len(gold) - len(given))
+            return [tag if labelled else "O" for tag, labelled in zip(tags, mask)]
+        tags = []
+        for position, (label_id, labelled) in enumerate(zip(gold, mask)):
+            if not labelled:
+                tags.append("O")
+            elif label_id >= 0:
+                tags.append(self.labels[label_id])
+            else:
+                continues = position > 0 and mask[position - 1] and gold[position - 1] < 0
+                tags.append(("I-" if continues else "B-") + names.UNKNOWN_LABEL)
+        return tags
+
+
+def _over_words(pred, size):
+    """Predicted ids over `size` words: -1 (no prediction) past the model's words."""
+    out = np.full([size], -1, dtype=np.int32)
+    out[: min(size, len(pred))] = pred[:size]
+    return out
+
+
+def _right_words(gold, pred):
+    """Per word: the prediction equals a known gold label (unknown -1 never right)."""
+    return (gold == pred) & (gold != names.UNKNOWN_LABEL_ID)

@@ -1,16 +1,38 @@
 """Any number of labels per text: topics, tags, attributes."""
 
+from typing import Any
+
 import numpy as np
 import tensorflow as tf
+from pydantic import Field, field_validator
 
-from mtkeras import names
+from mtkeras import names, results
 from mtkeras.heads import MultiLabelClassificationHead
-from mtkeras.tasks.base import LABELLED_LOSS, UNKNOWN_LABEL_ID, ClassificationTask, register_task
+from mtkeras.names import UNKNOWN_LABEL_ID
+from mtkeras.tasks.base import LABELLED_LOSS, ClassificationOptions, ClassificationTask, PairOption
 from mtkeras.tasks.losses import MaskedBinaryCrossentropy
 from mtkeras.tasks.metrics import MaskedBinaryAccuracy, MaskedLossMean, MaskedMicroF1
+from mtkeras.tasks.registry import register_task_kind
 
 
-@register_task
+class MultiLabelClassificationOptions(ClassificationOptions, PairOption):
+    thresholds: Any = Field(0.5, json_schema_extra={"shown_type": "float \\| list of float"},
+                            description="probability at which a label is on")
+    separator: str = Field(",", description="joins several labels in one field")
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds(cls, value):
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, bool) or not isinstance(item, (int, float)) or not 0.0 < item < 1.0:
+                raise ValueError(f"expected a number in (0, 1) or a list of them, got {value!r}")
+        if isinstance(value, list) and not value:
+            raise ValueError("expected a number in (0, 1) or a list of them, got []")
+        return value
+
+
+@register_task_kind
 class MultiLabelClassification(ClassificationTask):
     """Any number of labels per text, each decided on its own (sigmoid).
 
@@ -34,6 +56,8 @@ class MultiLabelClassification(ClassificationTask):
     kind = "multi_label_classification"
     logged_metrics = ("accuracy", "micro_f1", "loss")
     score_metric = "micro_f1"
+    result_format = results.LABEL_SET
+    Options = MultiLabelClassificationOptions
 
     def __init__(self, name, labels, thresholds=0.5, separator=",", **kwargs):
         super().__init__(name, labels, **kwargs)
@@ -45,7 +69,7 @@ class MultiLabelClassification(ClassificationTask):
             )
         self.thresholds = thresholds
         self.separator = separator
-        self._threshold_values = np.array(values, dtype=np.float32)
+        self.threshold_values = np.array(values, dtype=np.float32)
 
     @classmethod
     def from_examples(cls, name, examples, separator=",", **kwargs):
@@ -66,8 +90,8 @@ class MultiLabelClassification(ClassificationTask):
 
     def metrics(self):
         return [
-            MaskedBinaryAccuracy(self._threshold_values.tolist(), name="accuracy"),
-            MaskedMicroF1(self._threshold_values.tolist(), name="micro_f1"),
+            MaskedBinaryAccuracy(self.threshold_values.tolist(), name="accuracy"),
+            MaskedMicroF1(self.threshold_values.tolist(), name="micro_f1"),
             MaskedLossMean(self.loss(), name=LABELLED_LOSS),
         ]
 
@@ -83,12 +107,35 @@ class MultiLabelClassification(ClassificationTask):
         return target, np.float32(1.0)
 
     def export_outputs(self, probs, lengths):
-        on = probs >= tf.constant(self._threshold_values)
+        on = probs >= tf.constant(self.threshold_values)
         labels = tf.broadcast_to(tf.constant(self.labels), tf.shape(probs))
         return {
             names.labels_key(self.name): tf.where(on, labels, ""),
             names.probs_key(self.name): probs,
         }
+
+    def predict_items(self, outputs, lengths, decode=True):
+        return list(np.asarray(outputs) >= self.threshold_values)
+
+    def score_items(self, items):
+        gold = np.array(items.gold, dtype=bool).reshape(-1, self.num_labels)
+        pred = np.array(items.pred, dtype=bool).reshape(-1, self.num_labels)
+        tp = np.sum(gold & pred)
+        fp, fn = np.sum(~gold & pred), np.sum(gold & ~pred)
+        per_label = []
+        for j in range(self.num_labels):
+            if gold[:, j].any() or pred[:, j].any():
+                hits = np.sum(gold[:, j] & pred[:, j])
+                per_label.append(2 * hits / (2 * hits + np.sum(~gold[:, j] & pred[:, j]) + np.sum(gold[:, j] & ~pred[:, j])))
+        return {
+            "examples": len(gold),
+            "exact_match": float(np.mean(np.all(gold == pred, axis=1))) if len(gold) else float("nan"),
+            "micro_f1": float(2 * tp / (2 * tp + fp + fn)) if (tp + fp + fn) else float("nan"),
+            "macro_f1": float(np.mean(per_label)) if per_label else float("nan"),
+        }
+
+    def item_is_right(self, gold, pred, mask):
+        return bool(np.array_equal(np.asarray(gold) > 0.5, np.asarray(pred)))
 
     def get_config(self):
         return {**super().get_config(), "thresholds": self.thresholds, "separator": self.separator}
