@@ -70,7 +70,7 @@ def recall_by_seen_words(model, train, test, tasks):
 
 
 def build(encoder, tasks, train, sequence_length, encoder_config):
-    if encoder in mtkeras.encoders.ENCODERS:
+    if not mtkeras.encoders.is_pretrained(encoder):
         return mtkeras.build_model(
             tasks, encoder=encoder, texts=[ex.text for ex in train], encoder_config=encoder_config
         )

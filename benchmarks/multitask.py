@@ -6,7 +6,7 @@ Trains, for each seed:
       mixing: temperature 2, every source once per epoch);
   (b) four single-task models with the same encoder configuration, each on
       the data of its own task.
-Every model goes through `mtkeras.run.train` exactly as `mtkeras train` runs a
+Every model goes through `mtkeras.runs.train` exactly as `mtkeras train` runs a
 config: the same epochs, the best epoch picked on the valid/dev splits by the
 package's default monitor, `val_score` (the mean over the model's tasks of
 each task's accuracy or entity F1; never on test), early stopping with the
@@ -127,11 +127,11 @@ def model_config(name, tasks, args, work_dir, seed):
 
 
 def train_one(name, tasks, args, work_dir, seed):
-    """Trains one model with `mtkeras.run.train`; returns its row of results."""
+    """Trains one model with `mtkeras.runs.train`; returns its row of results."""
     import keras
 
-    from mtkeras.config import parse_config
-    from mtkeras.run import train
+    from mtkeras.runs import parse_config
+    from mtkeras.runs import train
 
     config = parse_config(yaml.safe_dump(model_config(name, tasks, args, work_dir, seed)), source=name)
     keras.backend.clear_session()
@@ -161,8 +161,8 @@ def finished_outcome(config):
     """What `train` returned for a finished run of the same config in its run directory, else None (--resume)."""
     import math
 
-    from mtkeras.config import config_to_dict
-    from mtkeras.run import CONFIG_FILE, STATE_FILE, config_changes, export_run
+    from mtkeras.runs import config_to_dict
+    from mtkeras.runs import CONFIG_FILE, STATE_FILE, config_changes, export_run
 
     run_dir = config.run_dir
     try:
@@ -239,8 +239,8 @@ def latency(multi_path, single_paths, texts):
 
 def latency_texts(args, work_dir, count):
     """`count` test texts taken in turn from the three sources."""
-    from mtkeras.config import parse_config
-    from mtkeras.run import read_split
+    from mtkeras.runs import parse_config
+    from mtkeras.runs import read_split
 
     config = parse_config(yaml.safe_dump(model_config("latency", list(TASKS), args, work_dir, 0)))
     sources = [[ex.text for ex in examples] for examples in read_split(config, "test").values()]

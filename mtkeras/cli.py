@@ -78,13 +78,13 @@ def _predict(args):
 
 
 def _load(args):
-    from mtkeras.config import load_config
+    from mtkeras.runs import load_config
 
     return load_config(args.config, overrides=args.set or ())
 
 
 def _train(args):
-    from mtkeras.run import train
+    from mtkeras.runs import train
 
     config = _load(args)
     outcome = train(config, run_dir=args.run_dir, overwrite=args.overwrite,
@@ -97,7 +97,7 @@ def _train(args):
 
 def _evaluate(args):
     from mtkeras.evaluation import results_json
-    from mtkeras.run import evaluate_run
+    from mtkeras.runs import evaluate_run
 
     results = evaluate_run(_load(args), split=args.split, run_dir=args.run_dir, model_path=args.model)
     if args.json:
@@ -106,7 +106,7 @@ def _evaluate(args):
 
 
 def _export(args):
-    from mtkeras.run import export_run
+    from mtkeras.runs import export_run
 
     export_run(_load(args), run_dir=args.run_dir, model_path=args.model, base_path=args.base_path,
                version=args.version)
@@ -264,9 +264,9 @@ def main(argv=None):
     # TensorFlow's own INFO/WARNING lines (asset writing, renamed captures)
     # say nothing a user can act on.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    from mtkeras.config import ConfigError
+    from mtkeras.runs import ConfigError
     from mtkeras.data import DataError
-    from mtkeras.run import RunError
+    from mtkeras.runs import RunError
 
     try:
         return args.run(args)

@@ -123,8 +123,8 @@ def test_bad_arguments_are_named(monitors, patience, message):
 
 
 def test_a_run_waits_on_each_task_s_own_score_or_loss():
-    from mtkeras.config import parse_config
-    from mtkeras.run import _patience_monitors
+    from mtkeras.runs import parse_config
+    from mtkeras.runs.trainer import _patience_monitors
     from mtkeras.tasks import SentenceClassification, TokenTagging
 
     tasks = [SentenceClassification("intent", ["a", "b"]), TokenTagging("slots", ["O", "B-x", "I-x"])]

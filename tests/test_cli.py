@@ -132,8 +132,8 @@ def test_early_stopping_ends_a_run_and_its_resumption_trains_no_further(tmp_path
     """`training.patience` waits on the mean and every task; a run killed after the stop (while exporting) resumes without training."""
     from conftest import write_mixed_jsonl, write_reproducible_config
 
-    import mtkeras.run
-    from mtkeras.config import load_config
+    import mtkeras.runs
+    from mtkeras.runs import load_config
 
     data = write_mixed_jsonl(tmp_path / "data.jsonl")
     # A learning rate too small to change any prediction: no score can improve after the first epoch.
@@ -146,9 +146,9 @@ def test_early_stopping_ends_a_run_and_its_resumption_trains_no_further(tmp_path
     def killed(*args, **kwargs):
         raise KeyboardInterrupt("killed while exporting")
 
-    monkeypatch.setattr(mtkeras.run, "export_model", killed)
+    monkeypatch.setattr(mtkeras.runs.trainer, "export_model", killed)
     with pytest.raises(KeyboardInterrupt):
-        mtkeras.run.train(config, run_dir=run_dir, verbose=0)
+        mtkeras.runs.train(config, run_dir=run_dir, verbose=0)
     record = json.load(open(os.path.join(run_dir, "checkpoints", "patience.json")))
     assert [row["epoch"] for row in record["epochs"]] == [0, 1]  # stopped after epoch 2 of 6
     waited = {"val_score", "val_intent_accuracy", "val_slots_f1", "val_sentiment_accuracy"}
@@ -156,7 +156,7 @@ def test_early_stopping_ends_a_run_and_its_resumption_trains_no_further(tmp_path
     assert json.load(open(os.path.join(run_dir, "run.json")))["status"] == "running"
 
     monkeypatch.undo()
-    outcome = mtkeras.run.train(config, run_dir=run_dir, verbose=0)
+    outcome = mtkeras.runs.train(config, run_dir=run_dir, verbose=0)
     # Keras' EarlyStopping starts afresh on resume and would train epochs 3 and 4 here.
     assert outcome["epochs_done"] == 2 and outcome["resumed_from"] == 2
     assert os.path.isdir(outcome["export_path"])

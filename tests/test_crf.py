@@ -10,14 +10,14 @@ import tensorflow as tf
 import mtkeras
 from conftest import build_tiny_model, tiny_examples, tiny_tasks
 from mtkeras import names
-from mtkeras.config import ConfigError, parse_config
+from mtkeras.runs import ConfigError, parse_config
 from mtkeras.data import make_dataset
 from mtkeras.export import export_saved_model
 from mtkeras.heads import TokenClassificationHead
 from helpers.bio_oracles import is_valid_bio
 from mtkeras.ops.bio import decode_bio
 from mtkeras.ops.crf import crf_log_likelihood, crf_marginals, crf_scores
-from mtkeras.run import declare_tasks
+from mtkeras.runs import declare_tasks
 from mtkeras.training import MaskedCRFLoss, MaskedLossMean, MaskedSparseCategoricalCrossentropy
 from mtkeras.training.precision import set_mixed_precision
 

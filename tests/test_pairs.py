@@ -112,8 +112,8 @@ def test_served_pairs_over_grpc(trained, tmp_path):
 def test_a_configured_run_adapts_the_vocabulary_on_both_texts():
     import textwrap
 
-    from mtkeras.config import parse_config
-    from mtkeras.run import build_compiled_model, declare_tasks
+    from mtkeras.runs import parse_config
+    from mtkeras.runs import build_compiled_model, declare_tasks
 
     config = parse_config(textwrap.dedent("""\
         name: nli

@@ -50,7 +50,7 @@ def test_every_cli_line_of_the_quick_start_parses_and_names_real_files():
 
 
 def test_config_example_and_messages_are_true(tmp_path):
-    from mtkeras.config import ConfigError, field_reference, load_config, parse_config
+    from mtkeras.runs import ConfigError, field_reference, load_config, parse_config
 
     text = section("## Training from a config")
     (example,) = blocks(text, "yaml")

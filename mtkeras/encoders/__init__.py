@@ -1,42 +1,50 @@
-"""Shared text encoders. Every encoder maps `{"token_ids", "padding_mask"}` to
-`{"sequence_output" [B, T, H], "pooled_output" [B, H], "padding_mask" [B, T]}`."""
+"""Shared text encoders. Every encoder maps its preprocessor's outputs to
+`{"sequence_output" [B, T, H], "pooled_output" [B, H], "padding_mask" [B, T]}`.
+
+Encoders are registered by name (`register_encoder`); `build_encoder_layers`
+is the one place that turns a name (or a preset folder) into the
+preprocessor and encoder layers, and decides whether the vocabulary is
+adapted on training texts (from scratch) or brought by a preset.
+
+| name | class | vocabulary |
+|---|---|---|
+| `bilstm` | `BiLSTMEncoder` | adapted on the training texts |
+| `cnn` | `CNNEncoder` | adapted |
+| `transformer` | `TransformerEncoder` | adapted |
+| `bert` (`config.preset`), or a preset folder | `BertPreset` → `PretrainedEncoder` | the preset's WordPiece |
+| `minilm` | `MiniLMPreset` → `PretrainedEncoder` | the preset's WordPiece |
+"""
 
 from mtkeras.encoders.bilstm import BiLSTMEncoder
+from mtkeras.encoders.build import build_encoder_layers, check_encoder_config, is_pretrained, resolve_encoder
 from mtkeras.encoders.cnn import CNNEncoder
+from mtkeras.encoders.pretrained import BertPreset, MiniLMPreset, PretrainedEncoder, build_pretrained, minilm_preset
+from mtkeras.encoders.registry import encoder_class, register_encoder, registered_encoders
 from mtkeras.encoders.transformer import TransformerEncoder
 from mtkeras.encoders.word_encoder import WordEncoder
-from mtkeras.encoders.pretrained import PretrainedEncoder, build_pretrained, minilm_preset
-
-ENCODERS = {"bilstm": BiLSTMEncoder, "cnn": CNNEncoder, "transformer": TransformerEncoder}
 
 
 def get_encoder(name, vocabulary_size, **config):
-    """Builds a registered encoder by name, e.g. `get_encoder("bilstm", 5000)`.
+    """Builds a registered from-scratch encoder by name, e.g. `get_encoder("bilstm", 5000)`."""
+    return encoder_class(name)(vocabulary_size=vocabulary_size, **config)
 
-    `config` holds the encoder's other arguments; `build_model` adds the
-    preprocessor's `char_buckets` for encoders that take it.
-    """
-    try:
-        cls = ENCODERS[name]
-    except KeyError:
-        raise ValueError(
-            f"Unknown encoder {name!r}. Known encoders: {sorted(ENCODERS)}"
-        ) from None
-    return cls(vocabulary_size=vocabulary_size, **config)
-
-
-# Encoder names that bring their own tokenizer and vocabulary (a preset).
-PRETRAINED = ("bert", "minilm")
 
 __all__ = [
+    "BertPreset",
     "BiLSTMEncoder",
     "CNNEncoder",
+    "MiniLMPreset",
+    "PretrainedEncoder",
     "TransformerEncoder",
     "WordEncoder",
-    "ENCODERS",
-    "PRETRAINED",
-    "PretrainedEncoder",
+    "build_encoder_layers",
     "build_pretrained",
+    "check_encoder_config",
+    "encoder_class",
+    "registered_encoders",
     "get_encoder",
+    "is_pretrained",
     "minilm_preset",
+    "register_encoder",
+    "resolve_encoder",
 ]

@@ -2,9 +2,11 @@
 
 import keras
 
+from mtkeras.encoders.registry import register_encoder
 from mtkeras.encoders.word_encoder import WordEncoder, _positive_int
 
 
+@register_encoder
 @keras.saving.register_keras_serializable(package="mtkeras")
 class BiLSTMEncoder(WordEncoder):
     """Word and character features followed by stacked bidirectional LSTMs.
@@ -24,6 +26,8 @@ class BiLSTMEncoder(WordEncoder):
     >>> encoder = BiLSTMEncoder(vocabulary_size=100, embedding_dim=8, hidden_dim=4)
     >>> out = encoder(WordPreprocessor(vocabulary)(texts))
     """
+
+    encoder_name = "bilstm"
 
     def __init__(self, vocabulary_size, hidden_dim=128, num_layers=2, **kwargs):
         super().__init__(vocabulary_size, **kwargs)

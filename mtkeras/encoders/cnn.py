@@ -3,9 +3,11 @@
 import keras
 from keras import ops
 
+from mtkeras.encoders.registry import register_encoder
 from mtkeras.encoders.word_encoder import WordEncoder, _positive_int
 
 
+@register_encoder
 @keras.saving.register_keras_serializable(package="mtkeras")
 class CNNEncoder(WordEncoder):
     """Word and character features followed by stacked residual 1-D convolutions.
@@ -23,6 +25,8 @@ class CNNEncoder(WordEncoder):
         num_layers: int. Stacked convolutions.
         kernel_size: int. Words each convolution sees.
     """
+
+    encoder_name = "cnn"
 
     def __init__(self, vocabulary_size, hidden_dim=256, num_layers=3, kernel_size=3, **kwargs):
         super().__init__(vocabulary_size, **kwargs)

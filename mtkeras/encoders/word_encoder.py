@@ -1,8 +1,13 @@
 """The word-level front end shared by mtkeras' from-scratch encoders."""
 
+import inspect
+
 import keras
 import tensorflow as tf
 from keras import ops
+
+from mtkeras.errors import FieldError, suggest
+from mtkeras.text import WordPreprocessor
 
 # Word id of out-of-vocabulary words (see `mtkeras.text.WordPreprocessor`).
 OOV_ID = 1
@@ -74,6 +79,11 @@ class WordEncoder(keras.layers.Layer):
             singleton dropout.
     """
 
+    # The name a registered subclass has in configs and `build_model` (see `register_encoder`).
+    encoder_name = None
+    # From scratch: the word vocabulary is adapted on the training texts.
+    pretrained = False
+
     def __init__(
         self,
         vocabulary_size,
@@ -129,6 +139,47 @@ class WordEncoder(keras.layers.Layer):
             )
         self.embedding_dropout = keras.layers.Dropout(dropout)
         self.seed_generator = keras.random.SeedGenerator(1337)
+
+    # === Configs and build_model ===
+    @classmethod
+    def config_options(cls):
+        """The arguments a config's `encoder.config` may set: the constructors' own, less what the vocabulary decides."""
+        known = set()
+        for klass in cls.__mro__:
+            if issubclass(klass, WordEncoder):
+                known |= set(inspect.signature(klass.__init__).parameters)
+        return sorted(known - {"self", "kwargs", "vocabulary_size", "first_singleton_id"})
+
+    @classmethod
+    def check_config(cls, options):
+        """Raises `FieldError` for an option the encoder does not take (before anything is built)."""
+        known = cls.config_options()
+        for option in options:
+            if option not in known:
+                raise FieldError(f"config.{option}", f"not an option of {cls.encoder_name}{suggest(option, known)}")
+
+    @classmethod
+    def build_layers(cls, options, *, texts=None, vocabulary=None, max_vocabulary_size=20000, max_words=128,
+                     lowercase=True, sequence_length=None):
+        """`(WordPreprocessor, encoder)`: a vocabulary adapted on `texts` (or the given `vocabulary`), then the encoder.
+
+        The encoder gets the preprocessor's `char_buckets` and, adapted on
+        texts, its `first_singleton_id` for singleton dropout, unless
+        `options` says otherwise.
+        """
+        if (texts is None) == (vocabulary is None):
+            raise ValueError("Pass exactly one of `texts` (to adapt a vocabulary) or `vocabulary`.")
+        if vocabulary is not None:
+            preprocessor = WordPreprocessor(vocabulary, max_words=max_words, lowercase=lowercase)
+        else:
+            preprocessor = WordPreprocessor.from_texts(
+                texts, max_vocabulary_size=max_vocabulary_size, max_words=max_words, lowercase=lowercase
+            )
+        config = dict(options or {})
+        config.setdefault("char_buckets", preprocessor.char_buckets)
+        if preprocessor.first_singleton_id is not None:
+            config.setdefault("first_singleton_id", preprocessor.first_singleton_id)
+        return preprocessor, cls(preprocessor.vocabulary_size, **config)
 
     @property
     def word_dim(self):

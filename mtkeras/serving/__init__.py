@@ -9,7 +9,7 @@ Example:
 
 from mtkeras.results import format_result, results_from_outputs, same_answers
 from mtkeras.serving.client import Client, RestClient, ServingError
-from mtkeras.serving.config import (
+from mtkeras.serving.options import (
     BatchingOptions,
     ConfigError,
     ModelConfig,

@@ -30,11 +30,13 @@ from mtkeras.tasks.base import (
     TaskOptions,
     register_task,
 )
+from mtkeras.tasks.registry import register_task_kind, registered_task_kinds, task_kind
+
+# The kinds register as they are imported; configs list them in this order.
+from mtkeras.tasks.sentence_classification import SentenceClassification  # noqa: I001
 from mtkeras.tasks.multi_label_classification import MultiLabelClassification
-from mtkeras.tasks.regression import Regression
-from mtkeras.tasks.registry import register_task_kind, task_kind, task_kinds
-from mtkeras.tasks.sentence_classification import SentenceClassification
 from mtkeras.tasks.token_tagging import TokenTagging
+from mtkeras.tasks.regression import Regression
 
 __all__ = [
     "LABELLED_LOSS",
@@ -54,6 +56,6 @@ __all__ = [
     "continuation_tag",
     "register_task",
     "register_task_kind",
+    "registered_task_kinds",
     "task_kind",
-    "task_kinds",
 ]

@@ -41,6 +41,6 @@ def task_kind(kind):
     return cls
 
 
-def task_kinds():
+def registered_task_kinds():
     """`{kind: class}` of every registered task kind, in registration order."""
     return dict(_KINDS)

@@ -9,6 +9,10 @@ One reader per format, each a class whose iteration streams examples (and a
 - `DelimitedReader` / `read_delimited`: TSV and CSV files.
 - `JsonLinesReader` / `read_jsonl`: JSON Lines.
 
+Each reader registers under the name a config's `reader:` gives
+(`register_reader`, `reader_class`); a reader defined outside mtkeras
+registers the same way and is then usable from YAML.
+
 Every bad input raises a `DataError` naming file, line and problem; with
 `on_error="skip"` bad records are left out instead, listed in the reader's
 `skipped` and counted in one logged warning. A reader's `tasks` says which
@@ -20,6 +24,7 @@ from mtkeras.data.readers.conll import ConllReader, read_conll
 from mtkeras.data.readers.delimited import DelimitedReader, read_delimited
 from mtkeras.data.readers.joint_nlu import JointNLUReader, iter_joint_nlu, read_joint_nlu
 from mtkeras.data.readers.jsonl import JsonLinesReader, read_jsonl
+from mtkeras.data.readers.registry import reader_class, register_reader, registered_readers
 from mtkeras.data.readers.tfds import TfdsReader, read_tfds
 
 __all__ = [
@@ -39,4 +44,7 @@ __all__ = [
     "read_delimited",
     "read_joint_nlu",
     "read_jsonl",
+    "reader_class",
+    "registered_readers",
+    "register_reader",
 ]

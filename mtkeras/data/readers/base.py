@@ -14,9 +14,9 @@ from typing import Mapping, NamedTuple, Optional, Tuple, Union
 
 Label = Union[str, Tuple[str, ...]]
 
-# Task kinds, as readers report them in `Reader.tasks`.
-SENTENCE = "sentence"
-TOKEN = "token"
+from mtkeras.data.readers.registry import registered_readers
+from mtkeras.errors import FieldError
+from mtkeras.names import SENTENCE, TOKEN  # noqa: F401  (the levels readers report in `Reader.tasks`)
 
 ON_ERROR = ("raise", "skip")
 TAG_SCHEMES = ("bio", None)
@@ -150,6 +150,13 @@ class Reader:
     """
 
     _unit = "records"
+    # === In configs (`datasets.<source>` of `mtkeras train`) ===
+    # What `reader:` names (see `register_reader`).
+    name = None
+    # Which of a dataset's `text`, `pair` and `name` fields the reader reads.
+    config_fields = ()
+    # A split's location is a path (a config names a missing one before reading).
+    reads_files = True
 
     def __init__(self, on_error="raise"):
         check_choice("on_error", on_error, ON_ERROR)
@@ -199,4 +206,36 @@ class Reader:
     def read(self):
         """Reads all examples into a list."""
         return list(self)
+
+    @classmethod
+    def check_config(cls, dataset, kinds):
+        """Raises `FieldError` for what this reader cannot read in a config's dataset entry.
+
+        Runs when the config loads, before anything is read. The base checks
+        that `text`, `pair` and `name` are set only when the reader reads
+        them; readers add their own rules about `tasks` columns.
+
+        Args:
+            dataset: the dataset's config (`tasks`, `text`, `pair`, `name`,
+                `options`, `on_error`).
+            kinds: dict of task name to its task kind (a `Task` class: its
+                `level` is `"sentence"` or `"token"`), for the tasks the
+                dataset labels.
+        """
+        for field in ("name", "pair", "text"):
+            if getattr(dataset, field) is not None and field not in cls.config_fields:
+                raise FieldError(field, _refusal(cls, field))
+
+    @classmethod
+    def from_config(cls, location, dataset, kinds):
+        """The reader of one split (`location`: a path, or a split name) of a config's dataset."""
+        raise NotImplementedError(f"Reader {cls.name!r} ({cls.__name__}) cannot be built from a config")
+
+
+def _refusal(cls, field):
+    takers = sorted(name for name, reader in registered_readers().items() if field in reader.config_fields)
+    what = {"name": "a dataset name", "pair": "a pair column"}.get(field)
+    if what is None:
+        return f"reader {cls.name} reads its words from fixed places; remove `text`"
+    return f"only reader {' or '.join(takers)} takes {what} (reader is {cls.name!r})"
 

@@ -14,10 +14,13 @@ from mtkeras.data.readers.base import (
     read_lines,
     tag_problem,
 )
+from mtkeras.data.readers.registry import register_reader
+from mtkeras.errors import FieldError
 
 DOCSTART = "-DOCSTART-"
 
 
+@register_reader
 class ConllReader(Reader):
     """Streams sentences from a CoNLL-style file (CoNLL-2003, WNUT, ...).
 
@@ -55,6 +58,8 @@ class ConllReader(Reader):
     """
 
     _unit = "sentences"
+
+    name = "conll"
 
     def __init__(
         self, path, task="entities", token_column=0, tag_column=-1, tag_scheme="bio", on_error="raise"
@@ -127,6 +132,22 @@ class ConllReader(Reader):
                 f"tag_column={self.tag_column} (line: {line!r})"
             )
         return None
+
+    @classmethod
+    def check_config(cls, dataset, kinds):
+        super().check_config(dataset, kinds)
+        for task, column in dataset.tasks.items():
+            if not isinstance(column, int):
+                raise FieldError(f"tasks.{task}", f"conll columns are positions (e.g. -1), got {column!r}")
+            if kinds[task].level != TOKEN:
+                raise FieldError(f"tasks.{task}", f"conll labels token tasks; {task!r} is {kinds[task].kind}")
+        if len(dataset.tasks) != 1:
+            raise FieldError("tasks", f"reader conll labels one token task, got {sorted(dataset.tasks)}")
+
+    @classmethod
+    def from_config(cls, location, dataset, kinds):
+        ((task, column),) = dataset.tasks.items()
+        return cls(location, task=task, tag_column=column, on_error=dataset.on_error, **dataset.options)
 
 
 def read_conll(path, task="entities", **kwargs):

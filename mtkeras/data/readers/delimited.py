@@ -5,6 +5,7 @@ import os
 
 from mtkeras.data.readers.base import (
     SENTENCE,
+    TOKEN,
     BadRecord,
     DataError,
     Example,
@@ -14,6 +15,8 @@ from mtkeras.data.readers.base import (
     invalid_argument,
     read_lines,
 )
+from mtkeras.data.readers.registry import register_reader
+from mtkeras.errors import FieldError
 
 # Delimiter by file extension, when `delimiter` is not given.
 DELIMITERS = {".tsv": "\t", ".csv": ","}
@@ -34,6 +37,7 @@ def _default_delimiter(path):
     return DELIMITERS[extension]
 
 
+@register_reader
 class DelimitedReader(Reader):
     """Streams texts with sentence labels from a TSV or CSV file.
 
@@ -80,6 +84,9 @@ class DelimitedReader(Reader):
     """
 
     _unit = "rows"
+
+    name = "delimited"
+    config_fields = ("text", "pair")
 
     def __init__(
         self,
@@ -217,6 +224,24 @@ class DelimitedReader(Reader):
                 return BadRecord(source, f"empty label for task {task!r} (column {self.columns[task]!r})")
             labels[task] = fields[index]
         return Example(words=words, labels=labels, source=source, pair=pair)
+
+    @classmethod
+    def check_config(cls, dataset, kinds):
+        super().check_config(dataset, kinds)
+        for task in dataset.tasks:
+            if kinds[task].level == TOKEN:
+                raise FieldError(
+                    f"tasks.{task}",
+                    f"a delimited column holds one label per text; {task!r} is {kinds[task].kind} (use joint_nlu, "
+                    "conll or jsonl for tags)",
+                )
+
+    @classmethod
+    def from_config(cls, location, dataset, kinds):
+        return cls(
+            location, columns=dict(dataset.tasks), text_column=dataset.text if dataset.text is not None else "text",
+            pair_column=dataset.pair, on_error=dataset.on_error, **dataset.options,
+        )
 
 
 def read_delimited(path, columns, text_column="text", **kwargs):

@@ -16,8 +16,11 @@ from mtkeras.data.readers.base import (
     read_lines,
     tag_problem,
 )
+from mtkeras.data.readers.registry import register_reader
+from mtkeras.errors import FieldError
 
 
+@register_reader
 class JointNLUReader(Reader):
     """Streams examples from a joint intent/slot folder (ATIS, SNIPS style).
 
@@ -51,6 +54,10 @@ class JointNLUReader(Reader):
     """
 
     _unit = "texts"
+
+    name = "joint_nlu"
+    # A dataset's `tasks` map a task to the file that labels it.
+    _COLUMNS = {"label": SENTENCE, "tags": TOKEN}
 
     def __init__(self, directory, label_task="intent", tags_task="slots", tag_scheme="bio", on_error="raise"):
         super().__init__(on_error)
@@ -124,6 +131,24 @@ class JointNLUReader(Reader):
                     return BadRecord(location, "empty label")
                 labels[task] = label
         return Example(words=words, labels=labels, source=f"{self._where}:{number}")
+
+    @classmethod
+    def check_config(cls, dataset, kinds):
+        super().check_config(dataset, kinds)
+        for task, column in dataset.tasks.items():
+            if column not in cls._COLUMNS:
+                raise FieldError(f"tasks.{task}", f"joint_nlu columns are 'label' and 'tags', got {column!r}")
+            if cls._COLUMNS[column] != kinds[task].level:
+                raise FieldError(
+                    f"tasks.{task}",
+                    f"column {column!r} labels a {cls._COLUMNS[column]} task, but {task!r} is {kinds[task].kind}",
+                )
+
+    @classmethod
+    def from_config(cls, location, dataset, kinds):
+        by_column = {column: task for task, column in dataset.tasks.items()}
+        return cls(location, label_task=by_column.get("label"), tags_task=by_column.get("tags"),
+                   on_error=dataset.on_error, **dataset.options)
 
 
 def iter_joint_nlu(directory, label_task="intent", tags_task="slots", **kwargs):

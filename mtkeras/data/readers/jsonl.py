@@ -16,6 +16,7 @@ from mtkeras.data.readers.base import (
     read_lines,
     tag_problem,
 )
+from mtkeras.data.readers.registry import register_reader
 
 _JSON_TYPES = {
     str: "a string",
@@ -41,6 +42,7 @@ def _json_type(value):
     return "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)
 
 
+@register_reader
 class JsonLinesReader(Reader):
     """Streams examples from a JSON Lines file, one object a line.
 
@@ -84,6 +86,9 @@ class JsonLinesReader(Reader):
     >>> reader.tasks
     {'intent': 'sentence', 'sentiment': 'sentence', 'slots': 'token'}
     """
+
+    name = "jsonl"
+    config_fields = ("text",)
 
     def __init__(
         self,
@@ -201,6 +206,13 @@ class JsonLinesReader(Reader):
             if problem:
                 raise _Problem(f"field {field!r}, word {position} ({word!r}): {problem}")
         return tuple(value)
+
+    @classmethod
+    def from_config(cls, location, dataset, kinds):
+        labels = {task: field for task, field in dataset.tasks.items() if kinds[task].level != TOKEN}
+        tags = {task: field for task, field in dataset.tasks.items() if kinds[task].level == TOKEN}
+        return cls(location, label_fields=labels or None, tag_fields=tags or None, text_field=dataset.text,
+                   on_error=dataset.on_error, **dataset.options)
 
 
 def _field(record, field, what):

@@ -18,6 +18,8 @@ import difflib
 from collections.abc import Mapping
 
 from mtkeras.data.readers.base import SENTENCE, TOKEN, BadRecord, DataError, Example, Reader
+from mtkeras.data.readers.registry import register_reader
+from mtkeras.errors import FieldError
 
 
 # Known mappings, used for the arguments `text` / `task_features` left out. Keys are
@@ -49,6 +51,7 @@ class _SkipExample(Exception):
     """One example's problem; raised or recorded depending on `on_error`."""
 
 
+@register_reader
 class TfdsReader(Reader):
     """Streams `Example`s from a TensorFlow Datasets split.
 
@@ -89,6 +92,10 @@ class TfdsReader(Reader):
         `on_error="skip"`) an empty text, an empty word, a label out of its
         `ClassLabel` range or a tag count that differs from the word count.
     """
+
+    name = "tfds"
+    config_fields = ("text", "name")
+    reads_files = False  # a split is a TFDS split name
 
     def __init__(
         self,
@@ -220,6 +227,18 @@ class TfdsReader(Reader):
                 )
             labels[task] = value
         return Example(words=words, labels=labels, source=source)
+
+    @classmethod
+    def check_config(cls, dataset, kinds):
+        super().check_config(dataset, kinds)
+        if not dataset.name:
+            raise FieldError("name", "reader tfds needs the dataset name, e.g. glue/sst2")
+
+    @classmethod
+    def from_config(cls, location, dataset, kinds):
+        return cls(dataset.name, location, text=dataset.text, task_features=dict(dataset.tasks),
+                   on_error=dataset.on_error, **dataset.options)
+
 
 def read_tfds(name, split, text=None, task_features=None, **kwargs):
     """Reads a TFDS split into a list of `Example`s; see `TfdsReader`.

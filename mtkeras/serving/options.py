@@ -25,13 +25,11 @@ from google.protobuf import text_format
 from google.protobuf import wrappers_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
+from mtkeras.errors import ConfigError
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_PROMETHEUS_PATH = "/monitoring/prometheus/metrics"
-
-
-class ConfigError(ValueError):
-    """A serving configuration file or value that cannot be used."""
 
 
 def _declare_messages():

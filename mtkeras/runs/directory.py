@@ -1,0 +1,152 @@
+"""A run directory: what a run writes, its state, and whether it may resume.
+
+    config.yaml          the config with every default filled in
+    run.json             status, epochs done, best epoch, time, parameters, resumptions
+    history.csv          one row per epoch (Keras CSVLogger), every metric
+    checkpoints/         best.weights.h5 (by training.monitor), last.weights.h5,
+                         patience.json (the logs early stopping waits on, per epoch),
+                         clock.json (each epoch's training seconds)
+    backup/              Keras BackupAndRestore state while a run is unfinished
+    logs/                TensorBoard event files (`tensorboard --logdir runs`)
+    model.keras          the best epoch's model, when training ends
+    metrics_<split>.json per-task scores of `mtkeras.evaluate` (valid and test)
+    plots/               <task>_curves.png, <task>_confusion_<split>.png
+"""
+
+import json
+import os
+import shutil
+
+import yaml
+
+from mtkeras.evaluation import history_rows
+from mtkeras.files import write_whole
+from mtkeras.runs.loading import config_to_dict
+
+MODEL_FILE = "model.keras"
+STATE_FILE = "run.json"
+CONFIG_FILE = "config.yaml"
+HISTORY_FILE = "history.csv"
+PATIENCE_FILE = "patience.json"
+CLOCK_FILE = "clock.json"
+
+# Sections and fields whose change does not change what an epoch computes (the
+# early-stopping ones may change when training stops): a run may resume after
+# they change.
+_RESUMABLE_CHANGES = ("export", "training.patience", "training.patience_per_task", "training.min_delta", "run_dir")
+
+
+class RunError(RuntimeError):
+    """A run directory in a state the command cannot work from (told to the user, no traceback)."""
+
+
+def _flatten(value, prefix=""):
+    if isinstance(value, dict):
+        flat = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{prefix}{key}."))
+        return flat
+    return {prefix[:-1]: value}
+
+
+def config_changes(old, new):
+    """Fields whose values differ between two config dicts: `[(field, old, new)]`."""
+    old, new = _flatten(old), _flatten(new)
+    return [
+        (field, old.get(field), new.get(field))
+        for field in sorted(set(old) | set(new))
+        if old.get(field) != new.get(field)
+        and not any(field == skip or field.startswith(skip + ".") for skip in _RESUMABLE_CHANGES)
+    ]
+
+
+class RunDirectory:
+    """The folder of one run, and the files in it.
+
+    Args:
+        path: str. The folder (made absolute).
+    """
+
+    def __init__(self, path):
+        self.path = os.path.abspath(path)
+
+    @classmethod
+    def of(cls, config, run_dir=None):
+        """The run directory of `config`: `run_dir`, else the config's `run_dir`, else `runs/<name>`."""
+        return cls(run_dir or config.run_directory)
+
+    def file(self, *parts):
+        return os.path.join(self.path, *parts)
+
+    @property
+    def model_path(self):
+        return self.file(MODEL_FILE)
+
+    @property
+    def backup(self):
+        return self.file("backup")
+
+    def checkpoint(self, name):
+        return self.file("checkpoints", name)
+
+    # === State (run.json) ===
+    def read_state(self):
+        """`run.json` as a dict, or None for a folder that holds no run."""
+        path = self.file(STATE_FILE)
+        if not os.path.exists(path):
+            return None
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+
+    def write_state(self, state):
+        write_whole(self.file(STATE_FILE), json.dumps(state, indent=2))
+
+    def history(self):
+        """The epochs of `history.csv` as dicts (1-based `epoch`); a re-run epoch keeps its last row."""
+        path = self.file(HISTORY_FILE)
+        return history_rows(path) if os.path.exists(path) else []
+
+    def backed_up_epoch(self):
+        """The epoch Keras' `BackupAndRestore` holds (0: none), where a resumed run starts."""
+        path = os.path.join(self.backup, "training_metadata.json")
+        if not os.path.exists(path):
+            return 0
+        with open(path, encoding="utf-8") as handle:
+            return int(json.load(handle).get("epoch", 0))
+
+    # === Starting and resuming ===
+    def prepare(self, config, overwrite=False):
+        """Creates or checks the folder for a run of `config`; returns the epoch it restarts from (0: new).
+
+        Raises:
+            RunError: the folder holds something else, a finished run, or an
+                unfinished run of another config.
+        """
+        state = self.read_state()
+        if state is not None and overwrite:
+            shutil.rmtree(self.path)
+            state = None
+        if state is None and os.path.isdir(self.path) and os.listdir(self.path) and not overwrite:
+            raise RunError(f"{self.path} exists and is not an mtkeras run directory; pass --overwrite or another --run-dir")
+        if state is None:
+            os.makedirs(self.path, exist_ok=True)
+            with open(self.file(CONFIG_FILE), "w", encoding="utf-8") as handle:
+                yaml.safe_dump(config_to_dict(config), handle, sort_keys=False)
+            self.write_state({"status": "running", "epochs_done": 0, "resumed_at_epochs": [], "train_seconds": 0.0})
+            return 0
+        if state.get("status") == "finished":
+            raise RunError(
+                f"{self.path} holds a finished run ({MODEL_FILE}); evaluate or export it, or pass --overwrite to "
+                "train it again"
+            )
+        with open(self.file(CONFIG_FILE), encoding="utf-8") as handle:
+            saved = yaml.safe_load(handle)
+        changes = config_changes(saved, config_to_dict(config))
+        if changes:
+            shown = "; ".join(f"{field}: {old!r} -> {new!r}" for field, old, new in changes[:5])
+            more = f" (and {len(changes) - 5} more)" if len(changes) > 5 else ""
+            raise RunError(
+                f"{self.path} holds an unfinished run of another config ({shown}{more}); rerun with the same config "
+                "to resume it, or pass --overwrite or another --run-dir"
+            )
+        return self.backed_up_epoch()

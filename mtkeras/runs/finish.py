@@ -1,0 +1,72 @@
+"""After training: reports of a split, the trained model, the export.
+
+`mtkeras evaluate CONFIG` and `mtkeras export CONFIG` work from a finished
+run's `model.keras`; `train` calls `report` and `export_model` itself.
+"""
+
+import json
+import os
+
+import keras
+
+from mtkeras.errors import ConfigError
+from mtkeras.evaluation import evaluate, format_table, write_report
+from mtkeras.export import ExportError, export_saved_model
+from mtkeras.runs.directory import RunDirectory, RunError
+from mtkeras.runs.inputs import read_split
+from mtkeras.runs.loading import config_to_dict
+
+
+def report(model, sources, directory, split, history=None):
+    """Evaluates `model` on `{source: examples}`, prints the table and writes the reports of `split`.
+
+    Returns `(results, written paths)`.
+    """
+    examples = [ex for items in sources.values() for ex in items]
+    results = evaluate(model, examples, print_table=False)
+    print(f"[mtkeras] {split} split ({len(examples)} texts):\n{format_table(results)}", flush=True)
+    written = write_report(directory.path, results, history=history, tasks=[t.name for t in model.tasks], split=split)
+    return results, list(written.values()) if isinstance(written, dict) else list(written)
+
+
+
+
+
+def load_run_model(config, run_dir=None, model_path=None):
+    """The trained model of a run (`model.keras` in its run directory, or `model_path`)."""
+    path = model_path or RunDirectory.of(config, run_dir).model_path
+    if not os.path.exists(path):
+        raise RunError(f"no trained model at {path}: run `mtkeras train` first (or pass --model)")
+    return keras.models.load_model(path)
+
+
+def evaluate_run(config, split="test", run_dir=None, model_path=None):
+    """Scores a run's model on one split of the config's datasets and writes its reports."""
+    sources = read_split(config, split)
+    if not sources:
+        raise ConfigError(f"datasets: no dataset has a {split} split")
+    model = load_run_model(config, run_dir, model_path)
+    results, _ = report(model, sources, RunDirectory.of(config, run_dir), split)
+    return results
+
+
+def export_model(config, model, directory, base_path=None, version=None):
+    """Exports `model` as the next version under the config's export base path."""
+    state = directory.read_state() or {}
+    extra = {"config": config_to_dict(config), "run": {k: state.get(k) for k in ("epochs_done", "best_epoch", "monitor", "train_seconds", "parameters", "metrics")}}
+    try:
+        path = export_saved_model(
+            model, base_path or config.export_base_path, version=version,
+            extra_metadata=json.loads(json.dumps(extra, default=float)),
+            warmup_texts=config.export.warmup_texts,
+        )
+    except (FileExistsError, ValueError, ExportError) as error:  # a taken or invalid version, bad warm-up texts
+        raise RunError(f"export: {error}") from None
+    print(f"[mtkeras] exported {path}", flush=True)
+    return path
+
+
+def export_run(config, run_dir=None, model_path=None, base_path=None, version=None):
+    """Exports a run's trained model for TF Serving; returns the version folder."""
+    model = load_run_model(config, run_dir, model_path)
+    return export_model(config, model, RunDirectory.of(config, run_dir), base_path=base_path, version=version)

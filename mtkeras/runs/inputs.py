@@ -1,0 +1,82 @@
+"""A run's inputs: each dataset's splits read, the tasks declared, the training stream."""
+
+import itertools
+import os
+
+from mtkeras.data import DataError, make_dataset, mix_datasets
+from mtkeras.errors import ConfigError
+
+
+def read_split(config, split):
+    """`{source: [Example]}` of one split (`"train"`, `"valid"` or `"test"`) of every dataset that has it."""
+    sources = {}
+    for source, dataset in config.datasets.items():
+        location = getattr(dataset, split)
+        if location:
+            sources[source] = _read(config, source, dataset, split, location)
+    return sources
+
+
+def _read(config, source, dataset, split, location):
+    field = f"datasets.{source}.{split}"
+    reader = dataset.reader_class
+    if reader.reads_files and not os.path.exists(location):
+        raise ConfigError(f"{field}: no such file or folder: {location!r} (relative paths start at {os.getcwd()})")
+    kinds = {task: config.tasks[task].kind_class for task in dataset.tasks}
+    try:
+        examples = reader.from_config(location, dataset, kinds)
+    except TypeError as error:  # an option the reader does not take
+        raise ConfigError(f"datasets.{source}.options: {error}") from None
+    except DataError:
+        raise
+    except ValueError as error:
+        raise ConfigError(f"datasets.{source}: {error}") from None
+    try:
+        examples = list(itertools.islice(iter(examples), dataset.max_examples))
+    except DataError as error:
+        raise DataError(f"{field}: {error}") from None
+    if not examples:
+        raise ConfigError(f"{field}: {location!r} holds no examples")
+    return examples
+
+
+def declare_tasks(config, train_examples):
+    """The `Task`s of `config`: each kind's `from_options`, labels from the training examples unless given."""
+    tasks = []
+    for name, spec in config.tasks.items():
+        try:
+            tasks.append(spec.kind_class.from_options(name, spec.options, train_examples))
+        except ValueError as error:
+            raise ConfigError(f"tasks.{name}: {error}") from None
+    return tasks
+
+
+def training_stream(config, sources, tasks, replicas=1):
+    """`(dataset, steps_per_epoch)` for `model.fit`: one source batched, several mixed."""
+    training, mixing = config.training, config.mixing
+    if len(sources) == 1:
+        (examples,) = sources.values()
+        data = make_dataset(
+            examples, tasks, training.batch_size, shuffle=training.shuffle, seed=training.seed,
+            drop_remainder=replicas > 1, bucket=mixing.bucket, unknown_labels="raise",
+        )
+    else:
+        weights = {source: config.datasets[source].weight for source in sources} if mixing.sampling == "weights" else None
+        data = mix_datasets(
+            sources, tasks, training.batch_size,
+            sampling=mixing.sampling, temperature=mixing.temperature, weights=weights,
+            examples_per_epoch=mixing.examples_per_epoch, seed=training.seed, bucket=mixing.bucket,
+        )
+    steps = int(data.cardinality())  # both streams know their batch count
+    if steps < 1:
+        total = sum(len(examples) for examples in sources.values())
+        raise ConfigError(f"training.batch_size: {training.batch_size} is more than the {total} training examples")
+    return data, steps
+
+
+def validation_stream(config, sources, tasks):
+    """The validation data of `fit` (every source's examples, once, in order), or None without any."""
+    if not sources:
+        return None
+    examples = [ex for items in sources.values() for ex in items]
+    return make_dataset(examples, tasks, config.training.batch_size, unknown_labels="error")

@@ -1,0 +1,347 @@
+"""The schema of a training config: every section and field, checked on load.
+
+A config names the tasks, the datasets that label them, the encoder, the
+training options and the export; `mtkeras train CONFIG` runs it. Task kinds,
+readers and encoders come from their registries (`mtkeras.tasks`,
+`mtkeras.data.readers`, `mtkeras.encoders`), and each checks its own part:
+a kind its options (`Task.Options`), a reader its dataset entry
+(`Reader.check_config`), an encoder its `config` (`check_encoder_config`).
+So a kind, reader or encoder registered from outside mtkeras is usable from
+YAML too. The schema is pydantic; `Config.model_json_schema()` gives it as
+JSON Schema, and README.md ("Config reference") documents every field.
+"""
+
+import keyword
+import re
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, field_validator, model_validator
+
+from mtkeras.data.readers import reader_class, registered_readers
+from mtkeras.encoders import check_encoder_config
+from mtkeras.errors import FieldError, suggest
+from mtkeras.names import LOWER_IS_BETTER, SCORE, VALIDATION_PREFIX, split_log_key
+from mtkeras.tasks import task_kind, registered_task_kinds
+
+SPLITS = ("train", "valid", "test")
+
+
+class _Section(BaseModel):
+    # Unknown keys are errors (a misspelt option must not be silently ignored).
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def _fraction(value, closed_top=False):
+    if not (0.0 <= value <= 1.0 if closed_top else 0.0 <= value < 1.0):
+        raise ValueError(f"expected a number in [0, 1{']' if closed_top else ')'}, got {value!r}")
+    return value
+
+
+def _one_of(value, names):
+    """`value` if registered, else the error a Literal field gives: "expected one of 'a', 'b' or 'c'"."""
+    if value not in names:
+        shown = [repr(name) for name in names]
+        listed = ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]
+        raise ValueError(f"expected one of {listed}, got {value!r}")
+    return value
+
+
+class TaskConfig(_Section):
+    """One task: its kind, and the options that kind takes (`Task.Options`).
+
+    Labels come from the training data unless given.
+    """
+
+    model_config = ConfigDict(extra="allow", validate_default=True)
+
+    kind: str = Field(description="the task kind")
+    _options: Any = PrivateAttr(None)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value):
+        return _one_of(value, list(registered_task_kinds()))
+
+    @model_validator(mode="after")
+    def _kind_options(self):
+        kind = task_kind(self.kind)
+        given = dict(self.model_extra or {})
+        known = set(kind.Options.model_fields)
+        for option in given:
+            if option not in known:
+                takers = [name for name, other in registered_task_kinds().items() if option in other.Options.model_fields]
+                if takers:
+                    raise FieldError(option, f"does not apply to kind {self.kind!r} (it applies to {', '.join(takers)})")
+                raise FieldError(option, f"unknown field{suggest(option, sorted(known))}")
+        # Raised as is: the loader names each of its problems' field and line.
+        self._options = kind.Options.model_validate(given)
+        labels = getattr(self._options, "labels", None)
+        thresholds = getattr(self._options, "thresholds", None)
+        if isinstance(thresholds, list) and labels is not None and len(thresholds) != len(labels):
+            raise FieldError("thresholds", f"expected one threshold per label ({len(labels)}), got {len(thresholds)}")
+        return self
+
+    @property
+    def options(self):
+        """The kind's `Options`, validated: `task_kind(kind).from_options(name, options, examples)` declares the task."""
+        return self._options
+
+    @property
+    def kind_class(self):
+        return task_kind(self.kind)
+
+
+class DatasetConfig(_Section):
+    """One source of examples: a reader, its splits and which column labels which task."""
+
+    reader: str = Field(description="how to read it: a registered reader")
+    train: Optional[str] = Field(None, description="training split: a path (tfds: a split name)")
+    valid: Optional[str] = Field(None, description="validation split, used to pick the best epoch")
+    test: Optional[str] = Field(None, description="test split, scored once training ends")
+    tasks: dict[str, Any] = Field(description="task name -> the column, field or feature that labels it")
+    text: Any = Field(None, json_schema_extra={"shown_type": "str \\| int \\| null"}, description="the text column (delimited), field (jsonl) or feature (tfds)")
+    pair: Any = Field(None, json_schema_extra={"shown_type": "str \\| int \\| null"}, description="delimited: the second text's column, for pair tasks")
+    name: Optional[str] = Field(None, description="tfds: the dataset name, e.g. glue/sst2")
+    options: dict[str, Any] = Field(default_factory=dict, description="further reader arguments")
+    on_error: str = Field("raise", description="a bad record stops the run (raise), or is skipped (skip)")
+    weight: Optional[float] = Field(None, gt=0, description="sampling weight, with mixing.sampling: weights")
+    max_examples: Optional[StrictInt] = Field(None, gt=0, description="keep the first N examples of each split")
+
+    @field_validator("reader")
+    @classmethod
+    def _known_reader(cls, value):
+        return _one_of(value, list(registered_readers()))
+
+    @field_validator("on_error")
+    @classmethod
+    def _on_error(cls, value):
+        return _one_of(value, ["raise", "skip"])
+
+    @field_validator("tasks")
+    @classmethod
+    def _task_columns(cls, value):
+        if not value:
+            raise ValueError("expected at least one task")
+        for task, column in value.items():
+            if isinstance(column, bool) or not isinstance(column, (str, int)) or column == "":
+                raise FieldError(task, f"expected a column name or position, got {column!r}")
+        return value
+
+    @field_validator("text", "pair")
+    @classmethod
+    def _column(cls, value):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int)) or value == ""):
+            raise ValueError(f"expected a column name or position, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _some_split(self):
+        if not any((self.train, self.valid, self.test)):
+            raise FieldError("train", "a dataset needs at least one of train, valid or test")
+        return self
+
+    @property
+    def reader_class(self):
+        return reader_class(self.reader)
+
+
+class MixingConfig(_Section):
+    """How several training sources make one stream."""
+
+    sampling: Literal["proportional", "uniform", "temperature", "weights"] = Field(
+        "temperature", description="probability of drawing from each source"
+    )
+    temperature: float = Field(2.0, gt=0, description="sampling temperature: size ** (1 / T)")
+    examples_per_epoch: Optional[StrictInt] = Field(None, gt=0, description="draws per epoch from several sources; default: every source once")
+    bucket: bool = Field(True, description="batch texts of similar length together")
+
+
+class EncoderConfig(_Section):
+    """The shared encoder and the in-graph text preprocessing before it."""
+
+    name: str = Field("bilstm", description="a registered encoder (bilstm, cnn, transformer, minilm, bert), or a preset directory")
+    config: dict[str, Any] = Field(default_factory=dict, description="the encoder's own arguments")
+    max_vocabulary_size: StrictInt = Field(20000, gt=0, description="from-scratch encoders: words kept in the vocabulary")
+    max_words: Optional[StrictInt] = Field(128, gt=0, description="words kept per text")
+    lowercase: bool = Field(True, description="from-scratch encoders: lower-case words")
+    sequence_length: StrictInt = Field(128, gt=0, description="pretrained encoders: word pieces kept per text")
+
+
+class OptimizerConfig(_Section):
+    name: Literal["adam", "adamw"] = Field("adam", description="adam, or adamw with weight decay")
+    learning_rate: Optional[float] = Field(
+        None, gt=0, description="peak learning rate; default: 3e-3 from scratch, 5e-5 pretrained"
+    )
+    weight_decay: float = Field(0.01, ge=0, description="adamw: decoupled weight decay")
+    clipnorm: Optional[float] = Field(1.0, gt=0, description="gradient norm clip; null: none")
+
+
+class ScheduleConfig(_Section):
+    name: Literal["warmup_cosine", "constant"] = Field(
+        "warmup_cosine", description="linear warm-up then cosine decay to 0, or a constant rate"
+    )
+    warmup_fraction: float = Field(0.05, description="share of the steps spent warming up, in [0, 1)")
+
+    @field_validator("warmup_fraction")
+    @classmethod
+    def _in_unit_interval(cls, value, info):
+        return _fraction(value)
+
+
+class TrainingConfig(_Section):
+    epochs: StrictInt = Field(10, gt=0, description="training epochs")
+    batch_size: StrictInt = Field(32, gt=0, description="global batch size (split across replicas)")
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    strategy: Literal["auto", "mirrored", "multi_worker", "default"] = Field(
+        "auto", description="auto: MultiWorkerMirroredStrategy when TF_CONFIG names several workers, "
+        "else MirroredStrategy over all local GPUs, else the CPU"
+    )
+    shuffle: bool = Field(True, description="reshuffle a single training source every epoch; false keeps file order")
+    mixed_precision: Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"] = Field(
+        "auto", description="auto: mixed_float16 on GPU, float32 on CPU"
+    )
+    uncertainty_weighting: bool = Field(False, description="learn task weights (Kendall et al. 2018)")
+    monitor: Optional[str] = Field(
+        None, description="log that picks the best epoch; default val_score (the mean over tasks of each "
+        "task's accuracy, entity F1, micro-F1 or Pearson) with a valid split, else loss"
+    )
+    patience: Optional[StrictInt] = Field(
+        None, gt=0, description="stop after this many epochs without improvement (see patience_per_task)"
+    )
+    patience_per_task: bool = Field(
+        True, description="with val_score or val_loss as monitor and several tasks, early stopping also waits "
+        "for each task's own score (or loss): it stops once none of them improved for `patience` epochs"
+    )
+    min_delta: float = Field(
+        0.0, ge=0, description="early stopping: a log must beat its best by more than this to count as "
+        "improved (as keras.callbacks.EarlyStopping's min_delta)"
+    )
+    seed: StrictInt = Field(0, description="seeds weights, shuffles and mixing")
+
+
+class ExportConfig(_Section):
+    name: Optional[str] = Field(None, description="served model name; default: the config's name")
+    base_path: Optional[str] = Field(None, description="versions go under it; default: saved_models/<name>")
+    after_training: bool = Field(False, description="export as soon as training ends")
+    warmup_texts: Optional[list[str]] = Field(None, description="texts of the warm-up requests")
+
+
+class Config(_Section):
+    """A whole training run: `mtkeras train CONFIG`."""
+
+    name: str = Field(description="run and model name (letters, digits, '_', '-', '.')")
+    run_dir: Optional[str] = Field(None, description="checkpoints, logs and reports; default: runs/<name>")
+    tasks: dict[str, TaskConfig] = Field(description="task name -> task")
+    datasets: dict[str, DatasetConfig] = Field(description="source name -> dataset")
+    mixing: MixingConfig = Field(default_factory=MixingConfig)
+    encoder: EncoderConfig = Field(default_factory=EncoderConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value):
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
+            raise ValueError(f"expected letters, digits, '_', '-' or '.', got {value!r}")
+        return value
+
+    @field_validator("tasks")
+    @classmethod
+    def _task_names(cls, value):
+        if not value:
+            raise ValueError("expected at least one task")
+        for name in value:
+            if not name.isidentifier() or keyword.iskeyword(name):
+                raise FieldError(name, f"a task name must be a Python identifier, got {name!r}")
+        return value
+
+    @field_validator("datasets")
+    @classmethod
+    def _some_datasets(cls, value):
+        if not value:
+            raise ValueError("expected at least one dataset")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        trained = set()
+        for source, dataset in self.datasets.items():
+            where = f"datasets.{source}"
+            for task in dataset.tasks:
+                if task not in self.tasks:
+                    raise FieldError(f"{where}.tasks.{task}", f"unknown task{suggest(task, self.tasks)}")
+                if dataset.train:
+                    trained.add(task)
+            kinds = {task: self.tasks[task].kind_class for task in dataset.tasks}
+            try:
+                dataset.reader_class.check_config(dataset, kinds)
+            except FieldError as error:
+                raise FieldError(f"{where}.{error.field}", error.message) from None
+            pair_tasks = [task for task in dataset.tasks if getattr(self.tasks[task].options, "pair", False)]
+            if pair_tasks and dataset.pair is None:
+                raise FieldError(f"{where}.pair", f"tasks {pair_tasks} read two texts: name the second text's column")
+            if self.mixing.sampling == "weights" and dataset.weight is None and dataset.train:
+                raise FieldError(f"{where}.weight", "required when mixing.sampling is 'weights'")
+            if self.mixing.sampling != "weights" and dataset.weight is not None:
+                raise FieldError(f"{where}.weight", "only used when mixing.sampling is 'weights'")
+        for task in self.tasks:
+            if task not in trained:
+                raise FieldError(f"tasks.{task}", "no dataset with a train split labels this task")
+        if not self.training.shuffle and sum(1 for d in self.datasets.values() if d.train) > 1:
+            raise FieldError(
+                "training.shuffle", "false needs a single training dataset (several are mixed by random sampling)"
+            )
+        if not self.training.shuffle and self.mixing.bucket:
+            raise FieldError(
+                "training.shuffle", "false keeps file order only with mixing.bucket: false (bucketing reorders batches)"
+            )
+        has_valid = any(dataset.valid for dataset in self.datasets.values())
+        monitor = self.training.monitor
+        if monitor is not None:
+            if monitor.startswith("val_") and not has_valid:
+                raise FieldError("training.monitor", f"{monitor!r} needs a valid split in some dataset")
+            _check_monitor(monitor, self.tasks)
+        if self.training.patience is not None and monitor is None and not has_valid:
+            raise FieldError("training.patience", "early stopping needs a valid split (or training.monitor)")
+        try:
+            check_encoder_config(self.encoder.name, self.encoder.config)
+        except FieldError as error:
+            raise FieldError(f"encoder.{error.field}", error.message) from None
+        return self
+
+    # === Derived values ===
+
+    @property
+    def monitor(self):
+        """The log that picks the best epoch, and whether higher is better."""
+        monitor = self.training.monitor
+        if monitor is None:
+            monitor = VALIDATION_PREFIX + SCORE if any(d.valid for d in self.datasets.values()) else "loss"
+        return monitor, "min" if monitor.endswith(LOWER_IS_BETTER) else "max"
+
+    @property
+    def run_directory(self):
+        return self.run_dir or f"runs/{self.name}"
+
+    @property
+    def export_name(self):
+        return self.export.name or self.name
+
+    @property
+    def export_base_path(self):
+        return self.export.base_path or f"saved_models/{self.export_name}"
+
+
+def _check_monitor(monitor, tasks):
+    """`[val_]loss`, `[val_]score`, or `[val_]<task>_<metric>` with a metric that the task's kind logs."""
+    split, task, metric = split_log_key(monitor, list(tasks))
+    if task is None and metric in ("loss", SCORE):
+        return
+    if task is not None and metric in task_kind(tasks[task].kind).logged_metrics:
+        return
+    prefix = VALIDATION_PREFIX if split == "val" else ""
+    choices = [prefix + "loss", prefix + SCORE] + [
+        f"{prefix}{name}_{logged}" for name, spec in tasks.items() for logged in task_kind(spec.kind).logged_metrics
+    ]
+    raise FieldError("training.monitor", f"{monitor!r} is not logged{suggest(monitor, choices)}")

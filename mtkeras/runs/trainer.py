@@ -1,0 +1,309 @@
+"""Training a config's model in its run directory: `mtkeras train CONFIG`.
+
+An interrupted run (Ctrl-C, a killed process, a lost machine) resumes when
+the same command runs again: Keras' `BackupAndRestore` restores the weights,
+the optimizer state and the epoch reached. See `mtkeras.runs.directory` for
+what the run directory holds.
+
+Example:
+>>> from mtkeras.runs import load_config, train
+>>> outcome = train(load_config("configs/demo.yaml"))
+>>> outcome["metrics"]["test"]["intent"]["accuracy"]
+"""
+
+import math
+import os
+import shutil
+import sys
+
+import keras
+
+from mtkeras.data import DataError
+from mtkeras.encoders import is_pretrained
+from mtkeras.errors import ConfigError
+from mtkeras.models import build_model
+from mtkeras.runs.directory import CLOCK_FILE, HISTORY_FILE, PATIENCE_FILE, RunDirectory
+from mtkeras.runs.finish import export_model, report
+from mtkeras.runs.inputs import declare_tasks, read_split, training_stream, validation_stream
+from mtkeras.training import set_mixed_precision
+from mtkeras.training.callbacks import EpochTable, TaskPatience, TrainingClock
+from mtkeras.training.schedules import build_optimizer, default_learning_rate
+from mtkeras.training.strategy import cluster_size, get_strategy, strategy_name, worker_identity, worker_path
+
+
+def _patience_monitors(config, tasks):
+    """The logs early stopping waits on: `{key: "max" or "min"}` (`TaskPatience.monitors_for`)."""
+    monitor, mode = config.monitor
+    return TaskPatience.monitors_for(tasks, monitor, mode, config.training.patience_per_task)
+
+
+def _callbacks(config, directory, tasks, initial_best, strategy, patience, clock):
+    monitor, mode = config.monitor
+    _, _, chief = worker_identity(strategy)
+    checkpoints = directory.file("checkpoints")
+    best, last = (worker_path(os.path.join(checkpoints, name), strategy) for name in ("best.weights.h5", "last.weights.h5"))
+    os.makedirs(os.path.dirname(best), exist_ok=True)
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    if chief:  # the logs are the same on every worker; one writes them
+        callbacks += [
+            EpochTable([task.name for task in tasks], config.training.epochs),
+            keras.callbacks.CSVLogger(directory.file(HISTORY_FILE), append=True),
+            keras.callbacks.TensorBoard(log_dir=directory.file("logs"), write_graph=False),
+        ]
+    callbacks += [
+        keras.callbacks.ModelCheckpoint(
+            best, monitor=monitor, mode=mode, save_best_only=True,
+            save_weights_only=True, initial_value_threshold=initial_best, verbose=0,
+        ),
+        keras.callbacks.ModelCheckpoint(last, save_weights_only=True),
+    ]
+    if patience is not None:
+        callbacks.append(patience)
+    callbacks.append(clock)
+    # Last, so that everything above has recorded an epoch before the backup
+    # says it is done (a kill in between re-runs the epoch; the history keeps
+    # its last row).
+    # Kept when fit returns (Keras would delete it then): a run killed while
+    # it saves, evaluates or exports resumes after its last epoch instead of
+    # starting over. `train` deletes it once the run is finished.
+    callbacks.append(
+        keras.callbacks.BackupAndRestore(
+            worker_path(directory.backup, strategy), double_checkpoint=True, delete_checkpoint=False
+        )
+    )
+    return callbacks
+
+
+def _strategy(config):
+    """The config's strategy; a TF_CONFIG that names several workers needs a multi-worker one."""
+    kind = config.training.strategy
+    try:
+        workers = cluster_size()
+    except ValueError as error:
+        raise ConfigError(f"TF_CONFIG: {error}") from None
+    if workers > 1 and kind in ("mirrored", "default"):
+        raise ConfigError(
+            f"training.strategy: {kind!r} trains every host on its own, but TF_CONFIG names {workers} workers "
+            "(each would write the same run directory); use auto or multi_worker"
+        )
+    return get_strategy(kind)
+
+
+def build_compiled_model(config, tasks, train_sources, steps_per_epoch):
+    """Builds and compiles the model of `config` (call inside the strategy's scope)."""
+    encoder = config.encoder
+    pretrained = is_pretrained(encoder.name)
+    options = {
+        "encoder": encoder.name,
+        "encoder_config": dict(encoder.config) or None,
+        "max_words": encoder.max_words,
+        "sequence_length": encoder.sequence_length,
+        "uncertainty_weighting": config.training.uncertainty_weighting,
+    }
+    if not pretrained:
+        options.update(
+            # Both texts of sentence-pair examples feed the vocabulary and its counts.
+            texts=[text for examples in train_sources.values() for ex in examples
+                   for text in ((ex.text, ex.text_pair) if ex.pair else (ex.text,))],
+            max_vocabulary_size=encoder.max_vocabulary_size,
+            lowercase=encoder.lowercase,
+        )
+    try:
+        model = build_model(tasks, **options)
+    except (TypeError, ValueError, FileNotFoundError, ImportError) as error:
+        raise ConfigError(f"encoder.name: {encoder.name!r}: {error}") from None
+    optimizer = config.training.optimizer
+    schedule = config.training.schedule
+    model.compile(
+        optimizer=build_optimizer(
+            optimizer.name,
+            optimizer.learning_rate or default_learning_rate(model),
+            total_steps=config.training.epochs * steps_per_epoch,
+            schedule=schedule.name,
+            warmup_fraction=schedule.warmup_fraction,
+            clipnorm=optimizer.clipnorm,
+            weight_decay=optimizer.weight_decay,
+        )
+    )
+    return model
+
+
+def train(config, run_dir=None, overwrite=False, verbose=None):
+    """Trains the model a config describes, in a run directory; resumes an unfinished run.
+
+    Args:
+        config: a `mtkeras.runs.Config`.
+        run_dir: str or None. Overrides the config's `run_dir`.
+        overwrite: bool. Start afresh even if `run_dir` holds a run.
+        verbose: int or None. Keras' progress bar (1) or none (0); None: a
+            bar when standard output is a terminal. Per-task metrics are
+            printed after every epoch either way.
+
+    Returns:
+        dict: `run_dir`, `model_path`, `epochs_done`, `best_epoch`,
+        `resumed_from` (0 for a new run), `train_seconds`, `parameters`
+        (the model's weight count), `metrics`
+        (`{split: evaluate() results}` for valid and test), `export_path`
+        (when `export.after_training`), `reports` (written files).
+
+    Raises:
+        ConfigError: a problem with the config found while reading data or
+            building the model (names the field).
+        DataError: a bad record (names the file and line).
+        RunError: `run_dir` holds a finished run, or an unfinished run of
+            another config.
+    """
+    directory = RunDirectory.of(config, run_dir)
+    run_dir = directory.path
+    # The strategy comes before any other TensorFlow work (a TFDS reader runs
+    # tf.data): a multi-worker strategy must be the first to start
+    # TensorFlow's runtime.
+    strategy = _strategy(config)
+    worker, workers, chief = worker_identity(strategy)
+    train_sources = read_split(config, "train")
+    valid_sources = read_split(config, "valid")
+    train_examples = [ex for examples in train_sources.values() for ex in examples]
+    tasks = declare_tasks(config, train_examples)
+    if chief:
+        resumed_from = directory.prepare(config, overwrite)
+        state = directory.read_state()
+        if resumed_from:
+            print(f"[mtkeras] resuming {run_dir} after epoch {resumed_from} of {config.training.epochs}", flush=True)
+            state["resumed_at_epochs"].append(resumed_from)
+        directory.write_state(state)
+    else:
+        # Other workers write only their own checkpoints and backup, beside the chief's.
+        private = [worker_path(directory.backup, strategy),
+                   os.path.dirname(worker_path(directory.checkpoint("last.weights.h5"), strategy))]
+        if overwrite:
+            for folder in private:
+                shutil.rmtree(folder, ignore_errors=True)
+        resumed_from = RunDirectory(os.path.dirname(private[0])).backed_up_epoch()
+        state = {}
+
+    previous_policy = keras.config.dtype_policy().name
+    keras.utils.set_random_seed(config.training.seed)
+    try:
+        policy = set_mixed_precision(config.training.mixed_precision)
+        replicas = strategy.num_replicas_in_sync
+        try:  # a label that does not fit its task (names the file and line)
+            data, steps = training_stream(config, train_sources, tasks, replicas)
+            validation = validation_stream(config, valid_sources, tasks)
+        except ValueError as error:
+            raise DataError(str(error)) from None
+        with strategy.scope():
+            model = build_compiled_model(config, tasks, train_sources, steps)
+        where = f"worker {worker} of {workers} ({'chief' if chief else 'writes only its own checkpoints'}); " if workers > 1 else ""
+        print(
+            f"[mtkeras] {config.name}: {len(train_examples)} training texts from {len(train_sources)} source(s), "
+            f"tasks {', '.join(t.name for t in tasks)}; {model.count_params():,} parameters; {replicas} replica(s) "
+            f"under {strategy_name(strategy)}, {policy}; {where}run directory {run_dir}",
+            flush=True,
+        )
+        monitor, mode = config.monitor
+        # The epochs the backup holds (a row written after it, by a run
+        # killed before backing its epoch up, is for an epoch that runs again).
+        history_rows = [row for row in directory.history() if row["epoch"] <= resumed_from]
+        seen = [row[monitor] for row in history_rows if not math.isnan(row.get(monitor, float("nan")))]
+        initial_best = (min(seen) if mode == "min" else max(seen)) if seen and resumed_from else None
+        patience = None
+        if config.training.patience is not None:
+            # Each worker records the logs it waits on in its own file, so a
+            # resumed run, on every worker, stops where an unbroken one would.
+            patience = TaskPatience(
+                _patience_monitors(config, tasks), config.training.patience,
+                path=worker_path(directory.checkpoint(PATIENCE_FILE), strategy),
+                min_delta=config.training.min_delta,
+            )
+        # Times every epoch into a record, so a run trained over several
+        # sittings (killed and resumed) counts the time of an unbroken one.
+        # The chief's alone: run.json is its to write.
+        clock = TrainingClock(directory.checkpoint(CLOCK_FILE) if chief else None)
+        clock.seed(resumed_from)
+        if verbose is None:
+            verbose = 1 if sys.stdout.isatty() and chief else 0
+        if resumed_from and patience is not None and patience.seed(resumed_from):
+            # Killed after early stopping ended it (while saving or exporting): no more epochs.
+            print(f"[mtkeras] early stopping had ended this run after epoch {resumed_from}", flush=True)
+        else:
+            model.fit(
+                data,
+                validation_data=validation,
+                epochs=config.training.epochs,
+                callbacks=_callbacks(config, directory, tasks, initial_best, strategy, patience, clock),
+                verbose=verbose,
+            )
+        seconds = clock.seconds()
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+
+    history_rows = directory.history()
+    outcome = {
+        "run_dir": run_dir,
+        "model_path": directory.model_path,
+        "epochs_done": len(history_rows) if chief else None,
+        "best_epoch": _best_epoch(history_rows, monitor, mode),
+        "resumed_from": resumed_from,
+        "train_seconds": round(seconds, 1),
+        "parameters": model.count_params(),
+        "metrics": {},
+        "reports": [],
+        "worker": worker,
+    }
+    if not chief:
+        shutil.rmtree(worker_path(directory.backup, strategy), ignore_errors=True)
+        print(f"[mtkeras] worker {worker} of {workers} done; the chief writes the model and reports", flush=True)
+        return outcome
+    best_path = directory.checkpoint("best.weights.h5")
+    if os.path.exists(best_path):
+        model.load_weights(best_path)
+    model.save(outcome["model_path"])
+    if workers > 1:
+        # Evaluation and export run on the chief alone: on a copy outside the
+        # multi-worker strategy, whose every step waits for all workers.
+        model = keras.models.load_model(outcome["model_path"])
+    state.update(
+        status="finished",
+        epochs_done=len(history_rows),
+        best_epoch=outcome["best_epoch"],
+        monitor=monitor,
+        parameters=outcome["parameters"],
+        train_seconds=round(seconds, 1),
+    )
+    outcome["train_seconds"] = state["train_seconds"]
+    if outcome["best_epoch"] is not None:
+        print(f"[mtkeras] best epoch {outcome['best_epoch']} by {monitor}; model saved to {outcome['model_path']}",
+              flush=True)
+    for split in ("valid", "test"):
+        sources = valid_sources if split == "valid" else read_split(config, "test")
+        if sources:
+            results, written = report(model, sources, directory, split, history=history_rows if split == "valid" else None)
+            outcome["metrics"][split] = results
+            outcome["reports"] += written
+    state["metrics"] = {split: _headline(results) for split, results in outcome["metrics"].items()}
+    if config.export.after_training:
+        outcome["export_path"] = state["export_path"] = export_model(config, model, directory)
+    directory.write_state(state)
+    shutil.rmtree(directory.backup, ignore_errors=True)
+    return outcome
+
+
+def _best_epoch(rows, monitor, mode):
+    scored = [(row[monitor], row["epoch"]) for row in rows if not math.isnan(row.get(monitor, float("nan")))]
+    if not scored:
+        return None
+    return (min(scored) if mode == "min" else max(scored, key=lambda item: (item[0], -item[1])))[1]
+
+
+def _headline(results):
+    """One number per task for run.json: accuracy, entity F1 or Pearson."""
+    headline = {}
+    for task, metrics in results.items():
+        if not isinstance(metrics, dict):
+            headline[task] = metrics
+            continue
+        for key in ("f1", "accuracy", "exact_match", "pearson"):
+            if key in metrics and not (key == "accuracy" and "f1" in metrics):
+                headline[task] = {key: metrics[key]}
+                break
+    return headline
