@@ -55,6 +55,7 @@ setup(
     else "",
     long_description_content_type="text/markdown",
     packages=find_packages(include=["mtkeras", "mtkeras.*"]),
+    package_data={"mtkeras.demo": ["demo.yaml"]},
     python_requires=">=3.10",
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,

@@ -23,7 +23,7 @@ not share a GIL) and prints one JSON object:
   otherwise).
 
 Texts are short queries sampled from the bundled demo corpus
-(`mtkeras.data.demo`). Without `--model-base-path`, a small model is first
+(`mtkeras.demo`). Without `--model-base-path`, a small model is first
 trained on that corpus and exported to a temporary directory. Client and
 server share the machine's cores: on a small machine the client's own work
 (protobuf and JSON encoding, numpy conversion) is part of every figure, so
@@ -55,7 +55,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from mtkeras import names  # noqa: E402
-from mtkeras.data.demo import DEMO_QUERIES, generate_demo_corpus  # noqa: E402
+from mtkeras.demo import DEMO_QUERIES, generate_demo_corpus  # noqa: E402
 from mtkeras.serving import Client, RestClient, ServingError  # noqa: E402
 from mtkeras.serving.manager import latest_version  # noqa: E402
 

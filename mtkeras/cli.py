@@ -117,7 +117,7 @@ def _demo(args):
     from mtkeras.demo import run_demo
 
     if args.data_only:
-        from mtkeras.data.demo import generate_demo_corpus
+        from mtkeras.demo import generate_demo_corpus
 
         generate_demo_corpus(args.data_dir, seed=0)
         print(f"[demo] generated the demo corpus in {args.data_dir}")

@@ -68,7 +68,7 @@ def setup_cell(name, epochs, quick_epochs):
 
 
 _GENERATE = '''\
-from mtkeras.data.demo import generate_demo_corpus
+from mtkeras.demo import generate_demo_corpus
 
 summary = generate_demo_corpus(DATA_DIR, seed=0, **CORPUS)
 for source, splits in summary["sources"].items():
@@ -154,7 +154,7 @@ history = model.fit(train_data, validation_data=valid_data, epochs=EPOCHS, verbo
 Per-task curves: loss and accuracy of each task, on the training data and on the validation split
 (`<task>_loss` is the mean over the items labelled for that task).'''),
     ("code", '''\
-from mtkeras.reports import plot_confusion_matrix, plot_history
+from mtkeras.evaluation import plot_confusion_matrix, plot_history
 
 plot_history(history, tasks=[task.name for task in tasks])'''),
     ("markdown", '''\
@@ -223,7 +223,7 @@ looks like, how the sources are mixed, and what a missing label does to the loss
 The demo corpus has two sources; `mtkeras.demo.read_demo_split` reads one split of both as `{source: examples}`
 (`SOURCES` says which task each folder's `label` and `seq.out` files label)."""),
     ("code", """\
-from mtkeras.data.demo import generate_demo_corpus
+from mtkeras.demo import generate_demo_corpus
 from mtkeras.demo import SOURCES, read_demo_split
 
 generate_demo_corpus(DATA_DIR, seed=0, **CORPUS)
@@ -464,7 +464,7 @@ The three-task model of notebook 01 (`intent`, `slots`, `sentiment`), trained on
 temperature sampling, as `mtkeras demo` does."""),
     ("code", """\
 from mtkeras.data import make_dataset, mix_datasets
-from mtkeras.data.demo import DEMO_QUERIES, generate_demo_corpus
+from mtkeras.demo import DEMO_QUERIES, generate_demo_corpus
 from mtkeras.demo import read_demo_split
 
 generate_demo_corpus(DATA_DIR, seed=0, **CORPUS)

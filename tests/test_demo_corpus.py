@@ -5,7 +5,7 @@ import unicodedata
 
 import pytest
 
-from mtkeras.data.demo import (
+from mtkeras.demo import (
     DEMO_QUERIES,
     INTENTS,
     SENTIMENTS,

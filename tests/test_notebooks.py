@@ -152,7 +152,7 @@ def test_heterogeneous_tasks(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_export_and_serve(tmp_path, monkeypatch):
-    from mtkeras.data.demo import DEMO_QUERIES, INTENTS
+    from mtkeras.demo import DEMO_QUERIES, INTENTS
 
     notebook = run("03_export_and_serve.ipynb", tmp_path, monkeypatch)
     version = tmp_path / "03_export_and_serve" / "saved_models" / "demo" / "1"

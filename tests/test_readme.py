@@ -83,7 +83,7 @@ def test_notebooks_named_exist():
 @pytest.mark.slow
 def test_the_script_quick_start_ends_with_a_grpc_answer(tmp_path, capsys):
     """The README's script (on a smaller corpus, 2 epochs instead of 6), then its serve command and client."""
-    from mtkeras.data.demo import generate_demo_corpus
+    from mtkeras.demo import generate_demo_corpus
 
     text = section("### Script")
     script, client = blocks(text, "python")
@@ -114,7 +114,7 @@ def test_the_script_quick_start_ends_with_a_grpc_answer(tmp_path, capsys):
 
     (answer,) = ast.literal_eval(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(answer) == {"intent", "slots", "sentiment"}
-    from mtkeras.data.demo import INTENTS
+    from mtkeras.demo import INTENTS
 
     assert answer["intent"]["label"] in INTENTS and 0.0 < answer["intent"]["score"] <= 1.0, answer
     assert [word for word, _ in answer["slots"]["tags"]] == "book a table for two in paris".split()

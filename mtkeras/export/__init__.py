@@ -4,7 +4,14 @@ Every export is checked through TF Serving's own loading path
 (`SavedModelBundle`) before it appears.
 """
 
-from mtkeras.export.bundle import ASSETS_EXTRA, PYTHON_OPS, SavedModelBundle, graph_op_types, read_meta_graph
+from mtkeras.export.bundle import (
+    ASSETS_EXTRA,
+    PYTHON_OPS,
+    SAVED_MODEL_FILE,
+    SavedModelBundle,
+    graph_op_types,
+    read_meta_graph,
+)
 from mtkeras.export.saved_model import METADATA_FILE, export_saved_model, next_version, predict, serving_outputs, write_export
 from mtkeras.export.verify import ExportError, verify_export
 from mtkeras.export.warmup import (
@@ -22,6 +29,7 @@ __all__ = [
     "MAX_WARMUP_RECORDS",
     "METADATA_FILE",
     "PYTHON_OPS",
+    "SAVED_MODEL_FILE",
     "WARMUP_FILE",
     "ExportError",
     "SavedModelBundle",

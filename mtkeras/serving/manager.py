@@ -12,7 +12,9 @@ import os
 import threading
 
 import grpc
-from tensorflow_serving.apis import get_model_status_pb2
+from tensorflow_serving.apis import get_model_metadata_pb2, get_model_status_pb2
+
+from mtkeras import names
 
 from mtkeras.serving.errors import RequestError
 from mtkeras.export.bundle import SAVED_MODEL_FILE
@@ -226,6 +228,18 @@ class ModelManager:
         if version is not None and version in servables:
             return servables[version]
         raise RequestError(grpc.StatusCode.NOT_FOUND, f"Servable not found for request: {request}")
+
+    def metadata(self, model_spec):
+        """`GetModelMetadataResponse` with the signature defs of the version `model_spec` resolves to."""
+        servable = self.resolve(model_spec)
+        response = get_model_metadata_pb2.GetModelMetadataResponse()
+        response.model_spec.name = servable.name
+        response.model_spec.version.value = servable.version
+        signature_def_map = get_model_metadata_pb2.SignatureDefMap()
+        for key, signature in servable.signature_defs.items():
+            signature_def_map.signature_def[key].CopyFrom(signature)
+        response.metadata[names.SIGNATURE_DEF_FIELD].Pack(signature_def_map)
+        return response
 
     def status(self, model_spec):
         """`GetModelStatusResponse` for a `ModelSpec`, as TF Serving's ModelService answers."""

@@ -285,6 +285,14 @@ def parse_predict_body(body, signature_defs):
     return signature_name, {alias: (array, inputs[alias]) for alias, array in arrays.items()}, "instances" in body
 
 
+def predict_json(manager, model_spec, body):
+    """A REST `:predict`, end to end: the parsed JSON body to the JSON answer of the version `model_spec` resolves to."""
+    servable = manager.resolve(model_spec)
+    signature_name, inputs, row_format = parse_predict_body(body, servable.signature_defs)
+    _, outputs = servable.predict(signature_name, servable.check_inputs(signature_name, inputs))
+    return format_predict_response(outputs, row_format)
+
+
 def _to_json(array, alias):
     if array.dtype == object:
         if alias.endswith(_BYTES_SUFFIX):
@@ -393,11 +401,11 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
             return
         if match["metadata"]:
             self._answer("rest_metadata", urllib.parse.unquote(match["name"]), lambda: metadata_json(
-                server.get_metadata(model_spec_from_path(match))
+                server.manager.metadata(model_spec_from_path(match))
             ))
         else:
             self._answer("rest_status", urllib.parse.unquote(match["name"]), lambda: status_json(
-                server.get_status(model_spec_from_path(match))
+                server.manager.status(model_spec_from_path(match))
             ))
 
     def _read_body(self, limit):
@@ -448,7 +456,7 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
         def predict():
             parsed = parse_json_body(body)
             try:
-                return server.predict_json(model_spec_from_path(match), parsed)
+                return predict_json(server.manager, model_spec_from_path(match), parsed)
             except (RecursionError, OverflowError) as error:
                 raise _bad(f"Request body too deeply nested or a number out of range: {error}") from error
 

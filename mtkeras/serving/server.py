@@ -19,7 +19,6 @@ import time
 
 import grpc
 import tensorflow as tf
-from tensorflow_serving.apis import get_model_metadata_pb2
 from tensorflow_serving.apis import model_service_pb2_grpc
 from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
@@ -28,7 +27,7 @@ from mtkeras import names
 from mtkeras.serving.options import ModelConfig, ServingLimits
 from mtkeras.serving.errors import RequestError
 from mtkeras.serving.manager import ModelManager, find_versions, latest_version
-from mtkeras.serving.rest import RestServer, format_predict_response, parse_predict_body
+from mtkeras.serving.rest import RestServer
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +109,15 @@ class _PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
 
     @_rpc("grpc")
     def Predict(self, request):  # noqa: N802  (gRPC's naming)
-        return self._server.predict_proto(request)
+        servable = self._server.manager.resolve(request.model_spec)
+        signature_name, outputs = servable.predict_request(request)
+        response = predict_pb2.PredictResponse()
+        response.model_spec.name = servable.name
+        response.model_spec.version.value = servable.version
+        response.model_spec.signature_name = signature_name
+        for alias, value in outputs.items():
+            response.outputs[alias].CopyFrom(tf.make_tensor_proto(value, dtype=_output_dtype(value)))
+        return response
 
     @_rpc("grpc_metadata")
     def GetModelMetadata(self, request):  # noqa: N802
@@ -123,7 +130,7 @@ class _PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         for field in request.metadata_field:
             if field != names.SIGNATURE_DEF_FIELD:
                 raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Metadata field {field} is not supported")
-        return self._server.get_metadata(request.model_spec)
+        return self._server.manager.metadata(request.model_spec)
 
 
 class _ModelService(model_service_pb2_grpc.ModelServiceServicer):
@@ -134,7 +141,7 @@ class _ModelService(model_service_pb2_grpc.ModelServiceServicer):
     def GetModelStatus(self, request):  # noqa: N802
         if not request.HasField("model_spec"):
             raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec")
-        return self._server.get_status(request.model_spec)
+        return self._server.manager.status(request.model_spec)
 
 
 def _positive_port(name, value, allow_none=False):
@@ -346,44 +353,6 @@ class ModelServer:
 
     def __exit__(self, *exc_info):
         self.stop()
-
-    # === The APIs, shared by gRPC and REST ===
-
-    def predict_proto(self, request):
-        """gRPC Predict: a `PredictRequest` to a `PredictResponse`."""
-        servable = self.manager.resolve(request.model_spec)
-        signature_name, outputs = servable.predict_request(request)
-        response = predict_pb2.PredictResponse()
-        response.model_spec.name = servable.name
-        response.model_spec.version.value = servable.version
-        response.model_spec.signature_name = signature_name
-        for alias, value in outputs.items():
-            response.outputs[alias].CopyFrom(tf.make_tensor_proto(value, dtype=_output_dtype(value)))
-        return response
-
-    def predict_json(self, model_spec, body):
-        """REST predict: a parsed JSON body to the JSON answer."""
-        servable = self.manager.resolve(model_spec)
-        signature_name, inputs, row_format = parse_predict_body(body, servable.signature_defs)
-        arrays = servable.check_inputs(signature_name, inputs)
-        _, outputs = servable.predict(signature_name, arrays)
-        return format_predict_response(outputs, row_format)
-
-    def get_metadata(self, model_spec):
-        """`GetModelMetadataResponse` with the signature defs of the resolved version."""
-        servable = self.manager.resolve(model_spec)
-        response = get_model_metadata_pb2.GetModelMetadataResponse()
-        response.model_spec.name = servable.name
-        response.model_spec.version.value = servable.version
-        signature_def_map = get_model_metadata_pb2.SignatureDefMap()
-        for key, signature in servable.signature_defs.items():
-            signature_def_map.signature_def[key].CopyFrom(signature)
-        response.metadata[names.SIGNATURE_DEF_FIELD].Pack(signature_def_map)
-        return response
-
-    def get_status(self, model_spec):
-        """`GetModelStatusResponse`: every version the server knows of, and its state."""
-        return self.manager.status(model_spec)
 
 
 def _output_dtype(value):
