@@ -6,6 +6,14 @@ from setuptools import find_packages, setup
 
 HERE = pathlib.Path(__file__).parent
 
+
+def _version():
+    """`__version__` of mtkeras/_version.py, read without importing the package."""
+    namespace = {}
+    exec((HERE / "mtkeras" / "_version.py").read_text(encoding="utf-8"), namespace)
+    return namespace["__version__"]
+
+
 # Ranges checked to resolve together on Python 3.11 (see ../shared/NOTES.md):
 # TensorFlow, tensorflow-text and tensorflow-serving-api move in lock step.
 INSTALL_REQUIRES = [
@@ -45,7 +53,7 @@ EXTRAS_REQUIRE = {
 
 setup(
     name="mtkeras",
-    version="0.1.0",
+    version=_version(),
     description=(
         "Multi-task NLP on TensorFlow/Keras: one shared text encoder, named "
         "task heads, raw-text SavedModel export and a TF Serving compatible server."

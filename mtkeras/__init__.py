@@ -16,7 +16,7 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-__version__ = "0.1.0"
+from mtkeras._version import __version__  # noqa: E402
 
 from mtkeras import data, names  # noqa: E402
 from mtkeras.models import MultiTaskModel, build_model  # noqa: E402
@@ -32,6 +32,7 @@ from mtkeras.tasks import (  # noqa: E402
 from mtkeras.training import get_strategy  # noqa: E402
 
 __all__ = [
+    "__version__",
     "MultiLabelClassification",
     "MultiTaskModel",
     "Regression",

@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from mtkeras import names
+from mtkeras._version import __version__
 from mtkeras.results import results_from_outputs
 from mtkeras.export.bundle import ASSETS_EXTRA
 from mtkeras.export.verify import ExportError, verify_export
@@ -178,11 +179,9 @@ def metadata(model, extra=None, warmup_records=0):
     number of warmup records, and the caller's `extra` entries (e.g. the
     training config), which may not replace any of these.
     """
-    import mtkeras
-
     encoder = keras.saving.serialize_keras_object(model.encoder)
     recorded = {
-        "mtkeras_version": mtkeras.__version__,
+        "mtkeras_version": __version__,
         "tensorflow_version": tf.__version__,
         "keras_version": keras.__version__,
         "signature": names.SERVING_SIGNATURE,

@@ -11,6 +11,7 @@ from mtkeras import names
 from mtkeras.encoders import build_encoder_layers, is_pretrained
 from mtkeras.tasks import LABELLED_LOSS, Task
 from mtkeras.text import WordPreprocessor
+from mtkeras.training.strategy import in_multi_worker_mode
 from mtkeras.training.uncertainty import TaskUncertainty
 
 
@@ -307,8 +308,6 @@ def _logs_for_multi_worker(strategy, logs):
     reduction the mean over replicas, which is what Keras computes on one
     worker. Nothing changes under any other strategy.
     """
-    from mtkeras.training.strategy import in_multi_worker_mode
-
     if not in_multi_worker_mode(strategy):
         return logs
     return tree.map_structure(lambda value: tf.expand_dims(tf.convert_to_tensor(value), 0), logs)

@@ -11,7 +11,9 @@ import urllib.parse
 
 import grpc
 import numpy as np
+import requests
 import tensorflow as tf
+from google.protobuf import json_format
 from tensorflow_serving.apis import get_model_metadata_pb2
 from tensorflow_serving.apis import get_model_status_pb2
 from tensorflow_serving.apis import model_service_pb2_grpc
@@ -350,8 +352,6 @@ class RestClient(_BaseClient):
         backoff=0.1,
         verify=True,
     ):
-        import requests
-
         super().__init__(target, model_name, signature_name, version, version_label, timeout, retries, backoff)
         self._base_url = (target if "://" in target else f"http://{target}").rstrip("/")
         self._session = requests.Session()
@@ -366,8 +366,6 @@ class RestClient(_BaseClient):
         return url
 
     def _request(self, method, url, body=None):
-        import requests
-
         def attempt():
             try:
                 response = self._session.request(method, url, json=body, timeout=self.timeout)
@@ -408,8 +406,6 @@ class RestClient(_BaseClient):
 
     def metadata(self):
         """As `Client.metadata`, from `GET /v1/models/NAME/metadata`."""
-        from google.protobuf import json_format
-
         payload = self._request("GET", f"{self._model_url()}/metadata")
         signature_def_map = json_format.ParseDict(
             payload["metadata"][names.SIGNATURE_DEF_FIELD], get_model_metadata_pb2.SignatureDefMap()

@@ -18,6 +18,7 @@ import dataclasses
 import logging
 import os
 
+import grpc
 from google.protobuf import descriptor_pb2
 from google.protobuf import descriptor_pool
 from google.protobuf import message_factory
@@ -311,8 +312,6 @@ class TlsOptions:
     client_ca_file: str = None
 
     def credentials(self):
-        import grpc
-
         def read(path, what):
             try:
                 with open(path, "rb") as handle:

@@ -24,7 +24,7 @@ from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from mtkeras import names
-from mtkeras.serving.options import ModelConfig, ServingLimits
+from mtkeras.serving.options import ModelConfig, ServingLimits, read_model_config_file
 from mtkeras.serving.errors import RequestError
 from mtkeras.serving.manager import ModelManager, find_versions, latest_version
 from mtkeras.serving.rest import RestServer
@@ -234,8 +234,6 @@ class ModelServer:
                 "Give exactly one of `model_name` (with `model_base_path`), `model_config_file` or `models`"
             )
         if self.model_config_file is not None:
-            from mtkeras.serving.options import read_model_config_file
-
             return read_model_config_file(self.model_config_file)
         if self.models is not None:
             return list(self.models)

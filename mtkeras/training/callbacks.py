@@ -4,9 +4,13 @@ import json
 import logging
 import numbers
 import os
+import sys
 import time
 
 import keras
+
+from mtkeras.files import write_whole
+from mtkeras.names import LOWER_IS_BETTER, SCORE, VALIDATION_PREFIX, split_log_key
 
 logger = logging.getLogger("mtkeras")
 
@@ -141,8 +145,6 @@ class TaskPatience(keras.callbacks.Callback):
             mode: `"max"` or `"min"`, for `monitor` and its task logs.
             per_task: bool. False: `monitor` alone.
         """
-        from mtkeras.names import SCORE, VALIDATION_PREFIX
-
         monitors = {monitor: mode}
         trained = [task for task in tasks if task.loss_weight]
         if per_task and len(trained) > 1 and monitor in (VALIDATION_PREFIX + SCORE, VALIDATION_PREFIX + "loss"):
@@ -161,8 +163,6 @@ class TaskPatience(keras.callbacks.Callback):
         >>> model.fit(train, validation_data=valid, epochs=30,
         ...           callbacks=[TaskPatience.for_model(model, patience=3)])
         """
-        from mtkeras.names import LOWER_IS_BETTER
-
         mode = "min" if monitor.endswith(LOWER_IS_BETTER) else "max"
         return cls(cls.monitors_for(model.tasks, monitor, mode, per_task), patience, path, min_delta)
 
@@ -217,8 +217,6 @@ class TaskPatience(keras.callbacks.Callback):
         row = {"epoch": int(epoch), **{key: float(logs[key]) for key in self.monitors if key in logs}}
         self.epochs.append(row)
         if self.path is not None:
-            from mtkeras.files import write_whole
-
             write_whole(self.path, json.dumps({"monitors": self.monitors, "patience": self.patience, "epochs": self.epochs}))
         improved = self._update(row)
         if improved is None:
@@ -293,8 +291,6 @@ class TrainingClock(keras.callbacks.Callback):
         self.epochs.append(now - self._mark)
         self._mark = now
         if self.path is not None:
-            from mtkeras.files import write_whole
-
             write_whole(self.path, json.dumps({"epoch_seconds": self.epochs}))
 
 
@@ -347,8 +343,6 @@ class EpochTable(keras.callbacks.Callback):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        import sys
-
         print(self.format(epoch, logs or {}, time.perf_counter() - getattr(self, "_start", time.perf_counter())),
               file=self.stream or sys.stdout, flush=True)
 
@@ -357,8 +351,6 @@ class EpochTable(keras.callbacks.Callback):
         head = f"epoch {epoch + 1}" + (f"/{self.epochs}" if self.epochs else "")
         if seconds is not None:
             head += f"  {seconds:.1f} s"
-        from mtkeras.names import SCORE, VALIDATION_PREFIX, split_log_key
-
         for key in ("loss", SCORE, VALIDATION_PREFIX + "loss", VALIDATION_PREFIX + SCORE):
             if key in logs:
                 head += f"  {key} {float(logs[key]):.4f}"

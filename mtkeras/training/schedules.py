@@ -2,6 +2,8 @@
 
 import keras
 
+from mtkeras.encoders import PretrainedEncoder
+
 # Peak learning rates: encoders trained from scratch, and pretrained encoders
 # being fine-tuned (a pretrained encoder forgets what it knows at 3e-3).
 SCRATCH_LEARNING_RATE = 3e-3
@@ -10,8 +12,6 @@ PRETRAINED_LEARNING_RATE = 5e-5
 
 def default_learning_rate(model):
     """The peak learning rate mtkeras uses for `model`: by its encoder's kind."""
-    from mtkeras.encoders import PretrainedEncoder
-
     return PRETRAINED_LEARNING_RATE if isinstance(model.encoder, PretrainedEncoder) else SCRATCH_LEARNING_RATE
 
 
