@@ -1,8 +1,15 @@
-"""The `mtkeras` command line: a thin layer over the package."""
+"""The `mtkeras` command line: a thin layer over the package.
+
+Each command imports what it needs when it runs, so `mtkeras --help` and a
+bad argument answer without loading TensorFlow.
+"""
 
 import argparse
+import importlib
+import importlib.util
 import json
 import logging
+import os
 import sys
 
 
@@ -77,9 +84,30 @@ def _predict(args):
     return 0
 
 
+def import_code(location):
+    """Imports a module that registers task kinds, readers or encoders: a `.py` file or a dotted module name."""
+    from mtkeras.errors import ConfigError
+
+    if location.endswith(".py"):
+        if not os.path.isfile(location):
+            raise ConfigError(f"--code {location}: no such file")
+        name = os.path.splitext(os.path.basename(location))[0]
+        spec = importlib.util.spec_from_file_location(name, location)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # keras finds the classes it registers by module
+        spec.loader.exec_module(module)
+        return module
+    try:
+        return importlib.import_module(location)
+    except ModuleNotFoundError as error:
+        raise ConfigError(f"--code {location}: {error}") from None
+
+
 def _load(args):
     from mtkeras.runs import load_config
 
+    for location in args.code or ():
+        import_code(location)
     return load_config(args.config, overrides=args.set or ())
 
 
@@ -147,6 +175,9 @@ def build_parser():
                              "else runs/<name>)")
         command.add_argument("--set", action="append", metavar="FIELD=VALUE",
                              help="override a config field, e.g. --set training.epochs=2 (repeatable)")
+        command.add_argument("--code", action="append", metavar="PATH_OR_MODULE",
+                             help="a .py file or module to import first: it registers the task kinds, readers "
+                             "or encoders the config names (repeatable)")
         return command
 
     train = run_command(

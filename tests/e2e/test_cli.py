@@ -1,0 +1,321 @@
+"""The `mtkeras` command line on tiny data: train, resume, evaluate, export, errors."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from helpers.data import TINY_ASSISTANT, TINY_FEEDBACK
+
+pytestmark = pytest.mark.slow
+
+MTKERAS = [sys.executable, "-m", "mtkeras"]
+TASKS = ("intent", "slots", "sentiment")
+
+
+def write_joint_folder(folder, rows):
+    os.makedirs(folder, exist_ok=True)
+    texts = [row[0] for row in rows]
+    with open(os.path.join(folder, "seq.in"), "w") as f:
+        f.write("\n".join(texts) + "\n")
+    with open(os.path.join(folder, "label"), "w") as f:
+        f.write("\n".join(row[1] for row in rows) + "\n")
+    if len(rows[0]) > 2:
+        with open(os.path.join(folder, "seq.out"), "w") as f:
+            f.write("\n".join(row[2] for row in rows) + "\n")
+
+
+CONFIG = """\
+name: tiny
+run_dir: {root}/runs/tiny
+tasks:
+  intent: {{kind: sentence_classification}}
+  slots: {{kind: token_tagging}}
+  sentiment: {{kind: sentence_classification}}
+datasets:
+  assistant:
+    reader: joint_nlu
+    train: {root}/data/assistant/train
+    valid: {root}/data/assistant/valid
+    test: {root}/data/assistant/test
+    tasks: {{intent: label, slots: tags}}
+  feedback:
+    reader: joint_nlu
+    train: {root}/data/feedback/train
+    valid: {root}/data/feedback/valid
+    test: {root}/data/feedback/test
+    tasks: {{sentiment: label}}
+mixing: {{examples_per_epoch: {examples_per_epoch}}}
+encoder:
+  config: {{embedding_dim: 8, hidden_dim: 8, num_layers: 1, char_filters: 8, char_dim: 8}}
+training:
+  epochs: {epochs}
+  batch_size: 4
+  optimizer: {{learning_rate: 0.02}}
+  schedule: {{name: constant}}
+export:
+  base_path: {root}/saved_models/tiny
+"""
+
+
+def make_project(root, epochs=3, examples_per_epoch=40):
+    for split in ("train", "valid", "test"):
+        write_joint_folder(os.path.join(root, "data", "assistant", split), TINY_ASSISTANT)
+        write_joint_folder(os.path.join(root, "data", "feedback", split), TINY_FEEDBACK)
+    path = os.path.join(root, "tiny.yaml")
+    with open(path, "w") as f:
+        f.write(CONFIG.format(root=root, epochs=epochs, examples_per_epoch=examples_per_epoch))
+    return path
+
+
+def run_cli(*args, timeout=300):
+    return subprocess.run(MTKERAS + list(args), capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny project trained once by `mtkeras train` in its own process."""
+    root = str(tmp_path_factory.mktemp("cli"))
+    config = make_project(root)
+    result = run_cli("train", config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root, config, result
+
+
+def test_train_writes_a_complete_run_directory(trained):
+    root, _, result = trained
+    run = os.path.join(root, "runs", "tiny")
+    # Per-task metrics after every epoch, a table per split at the end.
+    for epoch in (1, 2, 3):
+        assert f"epoch {epoch}/3" in result.stdout
+    assert all(f"\n{task} " in result.stdout for task in TASKS)
+    assert "valid split" in result.stdout and "test split" in result.stdout
+    assert "Traceback" not in result.stderr
+
+    state = json.load(open(os.path.join(run, "run.json")))
+    assert state["status"] == "finished" and state["epochs_done"] == 3 and state["resumed_at_epochs"] == []
+    assert state["monitor"] == "val_score"  # the default with a valid split: the mean of each task's score
+    assert f"; {state['parameters']:,} parameters;" in result.stdout  # the weight count of the trained model
+    history = open(os.path.join(run, "history.csv")).read().splitlines()
+    assert len(history) == 4 and "val_intent_accuracy" in history[0]
+    rows = list(csv.DictReader(open(os.path.join(run, "history.csv"))))
+    scores = [float(row["val_score"]) for row in rows]
+    assert state["best_epoch"] == scores.index(max(scores)) + 1
+    for name in ("best.weights.h5", "last.weights.h5"):
+        assert os.path.getsize(os.path.join(run, "checkpoints", name)) > 0
+    events = [f for _, _, files in os.walk(os.path.join(run, "logs")) for f in files if f.startswith("events.out")]
+    assert len(events) >= 2  # train and validation
+    assert os.path.exists(os.path.join(run, "model.keras"))
+    assert not os.path.exists(os.path.join(run, "backup"))  # removed once the run finished
+    for split in ("valid", "test"):
+        metrics = json.load(open(os.path.join(run, f"metrics_{split}.json")))
+        assert set(TASKS) <= set(metrics) and metrics["intent"]["examples"] == len(TINY_ASSISTANT)
+        assert metrics["sentiment"]["examples"] == len(TINY_FEEDBACK)
+    plots = sorted(os.listdir(os.path.join(run, "plots")))
+    assert {f"{task}_curves.png" for task in TASKS} <= set(plots)
+    assert {"intent_confusion_test.png", "sentiment_confusion_test.png"} <= set(plots)
+    assert not any(name.startswith("slots_confusion") for name in plots)  # a token task has none
+    for name in plots:
+        with open(os.path.join(run, "plots", name), "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    saved = open(os.path.join(run, "config.yaml")).read()
+    assert "batch_size: 4" in saved and "warmup_fraction" in saved  # defaults written out
+
+
+def test_early_stopping_ends_a_run_and_its_resumption_trains_no_further(tmp_path, monkeypatch):
+    """`training.patience` waits on the mean and every task; a run killed after the stop (while exporting) resumes without training."""
+    from helpers.data import write_mixed_jsonl, write_reproducible_config
+
+    import mtkeras.runs
+    from mtkeras.runs import load_config
+
+    data = write_mixed_jsonl(tmp_path / "data.jsonl")
+    # A learning rate too small to change any prediction: no score can improve after the first epoch.
+    config = load_config(write_reproducible_config(
+        tmp_path / "c.yaml", data, valid=True,
+        training="epochs: 6\nbatch_size: 4\npatience: 1\noptimizer: {learning_rate: 1.0e-9}\nschedule: {name: constant}",
+        extra=f"export: {{after_training: true, base_path: {tmp_path / 'saved'}}}"))
+    run_dir = str(tmp_path / "run")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed while exporting")
+
+    monkeypatch.setattr(mtkeras.runs.trainer, "export_model", killed)
+    with pytest.raises(KeyboardInterrupt):
+        mtkeras.runs.train(config, run_dir=run_dir, verbose=0)
+    record = json.load(open(os.path.join(run_dir, "checkpoints", "patience.json")))
+    assert [row["epoch"] for row in record["epochs"]] == [0, 1]  # stopped after epoch 2 of 6
+    waited = {"val_score", "val_intent_accuracy", "val_slots_f1", "val_sentiment_accuracy"}
+    assert all(set(row) == waited | {"epoch"} and all(row[k] >= 0 for k in waited) for row in record["epochs"])
+    assert json.load(open(os.path.join(run_dir, "run.json")))["status"] == "running"
+
+    monkeypatch.undo()
+    outcome = mtkeras.runs.train(config, run_dir=run_dir, verbose=0)
+    # Keras' EarlyStopping starts afresh on resume and would train epochs 3 and 4 here.
+    assert outcome["epochs_done"] == 2 and outcome["resumed_from"] == 2
+    assert os.path.isdir(outcome["export_path"])
+    assert json.load(open(os.path.join(run_dir, "run.json")))["status"] == "finished"
+
+
+def test_a_finished_run_is_not_trained_again(trained, capsys):
+    from mtkeras.cli import main
+
+    _, config, _ = trained
+    assert main(["train", config]) == 1
+    assert "holds a finished run" in capsys.readouterr().err
+
+
+def test_evaluate_and_export(trained, capsys):
+    from mtkeras.cli import main
+
+    root, config, _ = trained
+    assert main(["evaluate", config, "--split", "valid", "--json"]) == 0
+    out = capsys.readouterr().out
+    results = json.loads(out[out.index("{"):])
+    assert results["intent"]["examples"] == len(TINY_ASSISTANT) and 0.0 <= results["slots"]["f1"] <= 1.0
+    assert results["intent"]["confusion"]["labels"] == sorted({row[1] for row in TINY_ASSISTANT})
+
+    assert main(["export", config]) == 0
+    assert main(["export", config]) == 0
+    base = os.path.join(root, "saved_models", "tiny")
+    assert sorted(os.listdir(base)) == ["1", "2"]
+    capsys.readouterr()
+    assert main(["export", config, "--version", "1"]) == 1  # taken: refused, nothing replaced
+    assert "mtkeras export: export: " in capsys.readouterr().err
+    assert sorted(os.listdir(base)) == ["1", "2"]
+    meta = json.load(open(os.path.join(base, "2", "assets.extra", "mtkeras.json")))
+    assert meta["config"]["name"] == "tiny" and meta["run"]["epochs_done"] == 3
+
+    import tensorflow as tf
+
+    served = tf.saved_model.load(os.path.join(base, "1")).signatures["serving_default"]
+    outputs = served(text=tf.constant(["play some jazz", "this is useless"]))
+    import keras
+
+    model = keras.models.load_model(os.path.join(root, "runs", "tiny", "model.keras"))
+    expected = model.predict(["play some jazz", "this is useless"], verbose=0)
+    np.testing.assert_allclose(outputs["intent_probs"].numpy(), expected["intent"], atol=1e-5)
+
+
+def test_user_errors_are_one_line_messages(tmp_path, capsys):
+    from mtkeras.cli import main
+
+    assert main(["train", str(tmp_path / "nope.yaml")]) == 1
+    assert "mtkeras train: " in capsys.readouterr().err
+
+    config = make_project(str(tmp_path))
+    assert main(["train", config, "--set", "training.batch_size=-3"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "mtkeras train: --set: training.batch_size: expected a positive integer, got -3"
+    )
+    text = open(config).read().replace("test: " + str(tmp_path) + "/data/feedback/test", "test: /no/such/folder")
+    open(config, "w").write(text)
+    assert main(["evaluate", config]) == 1
+    assert "datasets.feedback.test: no such file or folder: '/no/such/folder'" in capsys.readouterr().err
+    assert main(["export", config]) == 1
+    assert "no trained model at" in capsys.readouterr().err
+    # A label a task cannot take is named by file and line, before any training.
+    (tmp_path / "scores.tsv").write_text("text\tscore\ngood one\t4.5\nbad one\tterrible\n")
+    (tmp_path / "scores.yaml").write_text(
+        "name: scores\ntasks: {score: {kind: regression}}\n"
+        f"datasets: {{s: {{reader: delimited, train: {tmp_path}/scores.tsv, tasks: {{score: score}}}}}}\n"
+    )
+    assert main(["train", str(tmp_path / "scores.yaml"), "--run-dir", str(tmp_path / "runs" / "scores")]) == 1
+    err = capsys.readouterr().err
+    assert "scores.tsv:3" in err and "'score'" in err and "Traceback" not in err, err
+    with pytest.raises(SystemExit) as exited:
+        main(["train"])
+    assert exited.value.code == 2
+
+
+def test_help_names_every_command(capsys):
+    from mtkeras.cli import main
+
+    for argv in (["--help"], ["train", "--help"]):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("train", "evaluate", "export", "serve", "predict", "demo"):
+        assert command in out
+    assert "--set" in out and "resume" in out
+
+
+def test_demo_data_only(tmp_path):
+    from mtkeras.cli import main
+
+    assert main(["demo", "--data-only", "--data-dir", str(tmp_path / "demo")]) == 0
+    assert os.path.exists(tmp_path / "demo" / "assistant" / "train" / "seq.out")
+
+
+def _optimizer_steps(path):
+    import h5py
+
+    with h5py.File(path) as f:
+        return int(f["optimizer"]["vars"]["0"][()])
+
+
+def test_a_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path):
+    """SIGKILL during epoch 2 of 4; the same command finishes the run, as if nothing happened."""
+    from helpers.data import write_mixed_jsonl, write_reproducible_config
+
+    data = write_mixed_jsonl(tmp_path / "data.jsonl", copies=50)  # 600 texts: 150 steps per epoch
+    config = tmp_path / "resumable.yaml"
+    write_reproducible_config(config, data, training="epochs: 4\nbatch_size: 4")
+    killed, whole = tmp_path / "runs" / "killed", tmp_path / "runs" / "whole"
+    backup = killed / "backup" / "training_metadata.json"
+    reference = subprocess.Popen(MTKERAS + ["train", str(config), "--run-dir", str(whole)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(MTKERAS + ["train", str(config), "--run-dir", str(killed)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and process.poll() is None:
+            if backup.exists():
+                try:
+                    if json.loads(backup.read_text())["epoch"] >= 1:
+                        break
+                except (ValueError, KeyError):
+                    pass  # caught mid-write
+            time.sleep(0.02)
+        assert process.poll() is None, "the run ended before it could be killed:\n" + process.stdout.read()[-3000:]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        out, _ = reference.communicate(timeout=300)
+        assert reference.returncode == 0, out[-3000:]
+    finally:
+        for running in (process, reference):
+            if running.poll() is None:
+                running.kill()
+    assert json.loads(backup.read_text())["epoch"] == 1, "the test wants epoch 2 in progress when killed"
+    assert json.load(open(killed / "run.json"))["status"] == "running"
+
+    result = run_cli("train", str(config), "--run-dir", str(killed))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "after epoch 1 of 4" in result.stdout
+    assert "epoch 1/4" not in result.stdout and "epoch 2/4" in result.stdout and "epoch 4/4" in result.stdout
+    state = json.load(open(killed / "run.json"))
+    assert state["status"] == "finished" and state["resumed_at_epochs"] == [1] and state["epochs_done"] == 4
+    # The optimizer went on from its saved state: 4 epochs of 150 steps, as in the uninterrupted run.
+    steps = [_optimizer_steps(run / "checkpoints" / "last.weights.h5") for run in (killed, whole)]
+    assert steps == [600, 600]
+    # The same final loss: resuming restored the weights and the optimizer's moments.
+    losses = []
+    for run in (killed, whole):
+        rows = [line.split(",") for line in open(run / "history.csv").read().splitlines()]
+        losses.append([float(row[rows[0].index("loss")]) for row in rows[1:]])
+    assert len(losses[1]) == 4 and len(losses[0]) >= 4
+    # Measured: the same to the last digit (no dropout, the same batches every epoch).
+    assert losses[0][-3:] == pytest.approx(losses[1][-3:], rel=1e-5), losses
+    # The training time counts each epoch once, the one trained before the kill
+    # too (its share, with the first tracing, is longer than this sitting's
+    # tail after the last epoch): not only the sitting that finished the run.
+    seconds = json.load(open(killed / "checkpoints" / "clock.json"))["epoch_seconds"]
+    assert len(seconds) == 4 and min(seconds) > 0
+    assert state["train_seconds"] >= round(sum(seconds), 1)

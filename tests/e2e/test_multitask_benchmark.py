@@ -1,0 +1,163 @@
+"""benchmarks/multitask.py: the shared model against single-task models, run in --quick mode.
+
+The full run reads ../shared/datasets; the test writes tiny files in the same
+layout (SNIPS folders, WNUT-17 CoNLL, SST-2 "text<TAB>label") and runs the
+whole script on them, then checks the comparison it reports.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from helpers.processes import REPO_ROOT
+from helpers.data import TINY_ASSISTANT, TINY_ENTITIES, TINY_FEEDBACK
+
+ROOT = REPO_ROOT
+SCRIPT = os.path.join(ROOT, "benchmarks", "multitask.py")
+TASKS = ("intent", "slots", "entities", "sentiment")
+
+
+def load_benchmark():
+    spec = importlib.util.spec_from_file_location("multitask_benchmark", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_data_dir(root, copies=3):
+    """The three sources in the layout of ../shared/datasets, every split from the tiny texts."""
+    def write(path, text):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    for split in ("train", "valid", "test"):
+        n = copies if split == "train" else 1
+        assistant = TINY_ASSISTANT * n
+        # SNIPS lines end with a space, as in the real files.
+        write(f"{root}/snips/{split}/seq.in", "".join(f"{t} \n" for t, _, _ in assistant))
+        write(f"{root}/snips/{split}/seq.out", "".join(f"{s} \n" for _, _, s in assistant))
+        write(f"{root}/snips/{split}/label", "".join(f"{i}\n" for _, i, _ in assistant))
+        sentiment = "".join(f"{t} \t{1 if s == 'positive' else 0}\n" for t, s in TINY_FEEDBACK * n)
+        entities = "\n".join(
+            "".join(f"{w}\t{g}\n" for w, g in zip(t.split(), tags.split())) for t, tags in TINY_ENTITIES * n
+        )
+        names = {"train": ("train", "wnut17train.conll", "sentiment-train"),
+                 "valid": ("dev", "emerging.dev.conll", "sentiment-dev"),
+                 "test": ("test", "emerging.test.annotated", "sentiment-test")}[split]
+        write(f"{root}/wnut17/{names[0]}/{names[1]}", entities)
+        write(f"{root}/sst2/{names[0]}/{names[2]}", sentiment)
+
+
+@pytest.mark.slow
+def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_path):
+    data, out, work = tmp_path / "data", tmp_path / "out", tmp_path / "work"
+    write_data_dir(data)
+    result = subprocess.run(
+        [sys.executable, SCRIPT, "--data-dir", str(data), "--quick", "--output-dir", str(out), "--work-dir", str(work)],
+        capture_output=True, text=True, timeout=900, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    report = json.loads(result.stdout)  # stdout is the one JSON object; the runs' tables go to stderr
+    assert json.load(open(out / "multitask_bilstm.json")) == report
+    assert report["quick"] and report["settings"]["seeds"] == [0]
+
+    # Every model trained through `mtkeras train`'s path: run directory, export per seed.
+    runs = report["runs"]
+    assert sorted(row["model"] for row in runs) == sorted(("multitask",) + TASKS)
+    for row in runs:
+        assert row["tasks"] == (list(TASKS) if row["model"] == "multitask" else [row["model"]])
+        assert (work / row["export_path"] / "saved_model.pb").exists()
+        assert 1 <= row["best_epoch"] <= row["epochs_done"] == 1
+        assert row["monitor"] == "val_score"  # the package default picks every model's epoch
+        assert all(0.0 <= value <= 100.0 for value in row["test"].values())
+        run_state = json.load(open(work / "runs" / f"{row['model']}-seed{row['seed']}" / "run.json"))
+        assert run_state["parameters"] == row["parameters"] and run_state["status"] == "finished"
+    assert sorted(row["export_path"] for row in runs) == sorted(
+        os.path.join("saved_models", model, "1") for model in ("multitask",) + TASKS
+    )
+    # Each test split is scored whole: 9 SNIPS texts, 4 tweets, 4 SST-2 sentences.
+    assert report["tasks"]["intent"]["test_examples"] == 9 and report["tasks"]["entities"]["test_examples"] == 4
+    assert report["tasks"]["sentiment"]["test_examples"] == 4
+
+    # One encoder instead of four.
+    parameters = report["cost"]["parameters"]
+    assert parameters["single_task_total"] == sum(parameters["single_task"].values())
+    assert parameters["multitask"] < parameters["single_task_total"]
+    assert 0 < report["cost"]["export_bytes"]["multitask"] < report["cost"]["export_bytes"]["single_task_total"]
+    latency = report["latency"]
+    assert latency["calls_each"] == latency["texts"] == 12  # 9 + 4 + 4 test texts, taken in turn up to the shortest
+    assert 0 < latency["multitask"]["p50_ms"] <= latency["multitask"]["p90_ms"]
+    assert 0 < latency["single_task_in_turn"]["p50_ms"]
+
+    markdown = open(out / "RESULTS.md").read()
+    assert "quick run: small slices, not a result" in markdown
+    for task in TASKS:
+        shared = report["tasks"][task]["multitask"]
+        assert f"| {task} (" in markdown and f"{shared['mean']:.2f} ± {shared['std']:.2f}" in markdown
+    assert "Stack-Propagation 2019: 94.2" in markdown and "CrossWeigh + Flair: 50.03" in markdown
+
+    # --resume on the same work dir (a long run spread over several sittings): every run there is
+    # finished, so none trains again, and the report holds the same rows. A run whose run.json does
+    # not name its export (written before it did) is exported again, as the next version.
+    state_path = work / "runs" / "intent-seed0" / "run.json"
+    state = json.load(open(state_path))
+    assert state.pop("export_path") == str(work / "saved_models" / "intent" / "1")
+    json.dump(state, open(state_path, "w"))
+    again = subprocess.run(
+        [sys.executable, SCRIPT, "--data-dir", str(data), "--quick", "--output-dir", str(tmp_path / "out2"),
+         "--work-dir", str(work), "--resume"],
+        capture_output=True, text=True, timeout=900, cwd=ROOT,
+    )
+    assert again.returncode == 0, again.stderr[-5000:]
+    assert again.stderr.count("[multitask] reusing the finished run") == 5 and "epoch 1/1" not in again.stderr
+    rows = json.loads(again.stdout)["runs"]
+    assert [row["export_path"] for row in rows if row["model"] == "intent"] == [os.path.join("saved_models", "intent", "2")]
+    exported = ("export_path", "export_bytes")
+    assert json.dumps([{k: v for k, v in row.items() if k not in exported} for row in rows]) == json.dumps(
+        [{k: v for k, v in row.items() if k not in exported} for row in runs])
+
+
+def test_summary_means_deltas_and_goals():
+    benchmark = load_benchmark()
+
+    def row(model, seed, scores, seconds, parameters):
+        tasks = list(TASKS) if model == "multitask" else [model]
+        return {"model": model, "seed": seed, "tasks": tasks, "test": dict(zip(tasks, scores)),
+                "test_examples": {t: 10 for t in tasks}, "train_seconds": seconds, "epochs_done": 3,
+                "best_epoch": 2, "monitor": "val_score", "parameters": parameters, "export_bytes": parameters * 4}
+
+    rows = []
+    for seed, shift in ((0, 0.0), (1, 1.0)):
+        rows.append(row("multitask", seed, [98.0 + shift, 93.0 + shift, 40.0 + shift, 80.0 + shift], 100.0, 1000))
+        rows += [row("intent", seed, [97.0 + shift], 50.0, 900), row("slots", seed, [94.0 + shift], 50.0, 900),
+                 row("entities", seed, [40.2 + shift], 50.0, 700), row("sentiment", seed, [80.0 + shift], 50.0, 800)]
+    latency = {"texts": 3, "calls_each": 3, "multitask": {"p50_ms": 2.0, "p90_ms": 3.0},
+               "single_task_in_turn": {"p50_ms": 8.0, "p90_ms": 9.0}, "ratio_p50": 0.25}
+
+    class Args:
+        encoder, quick, argv, epochs, patience, max_examples, batch_size = None, False, ["--data-dir", "d"], 3, 2, None, None
+        monitor = None
+
+    summary = benchmark.summarize(rows, latency, Args)
+    intent, slots, entities = (summary["tasks"][t] for t in ("intent", "slots", "entities"))
+    assert intent["multitask"] == {"mean": 98.5, "std": 0.71, "runs": [98.0, 99.0]}
+    assert intent["delta"] == 1.0 and intent["goal_met"]
+    assert slots["delta"] == -1.0 and not slots["goal_met"]  # more than 0.5 points worse
+    assert entities["delta"] == -0.2 and entities["goal_met"]  # within 0.5 points
+    assert summary["cost"]["parameters"]["ratio"] == round(1000 / 3300, 3)
+    assert summary["cost"]["train_seconds"]["ratio"] == 0.5
+    assert summary["goals"] == {
+        "every_task_within_0.5_points": False,
+        "parameters_at_most_40_percent": True,
+        "train_time_at_most_50_percent": True,
+        "one_call_faster_than_four": True,
+    }
+    markdown = benchmark.results_markdown([summary])
+    assert "## Encoder: bilstm (package default), best epoch by val_score\n" in markdown
+    assert "| slots (snips, entity F1 (exact span)) | 93.50 ± 0.71 | 94.50 ± 0.71 | -1.00 | **no** |" in markdown
+    assert "| 30.3% | ≤ 40 %: met |" in markdown

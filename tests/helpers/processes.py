@@ -1,0 +1,31 @@
+"""Other processes the tests start: free ports, Python in a fresh interpreter."""
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+# The tests' folder: a Python started by a test puts it on `sys.path` to import `helpers`.
+TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The repository's root: configs/, notebooks/, serving/, benchmarks/, README.md.
+REPO_ROOT = os.path.dirname(TESTS_DIR)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_python(code, env=None, timeout=600):
+    """Runs `code` in a fresh Python process; returns stdout, fails with its stderr."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+    assert result.returncode == 0, f"subprocess failed:\n{result.stderr[-5000:]}"
+    return result.stdout

@@ -1,0 +1,191 @@
+"""Early stopping that waits for every task (`TaskPatience`) and the monitors a run gives it."""
+
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from mtkeras.training.callbacks import TaskPatience, TrainingClock
+
+
+def stop_epoch(callback, rows, first_epoch=0):
+    """Feeds `rows` as the logs of epochs `first_epoch`, ... as `fit` does; the epoch that stopped training, or None."""
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    callback.set_model(model)
+    model.stop_training = False
+    callback.on_train_begin()
+    for epoch, logs in enumerate(rows, start=first_epoch):
+        callback.on_epoch_begin(epoch)
+        callback.on_epoch_end(epoch, dict(logs))
+        if model.stop_training:
+            return epoch
+    return None
+
+
+# A run where the mean falls for two epochs (sentiment overfits) while the slots still gain.
+SLOW_SLOTS = [
+    {"val_score": 0.70, "val_sentiment_accuracy": 0.80, "val_slots_f1": 0.60},
+    {"val_score": 0.75, "val_sentiment_accuracy": 0.82, "val_slots_f1": 0.68},
+    {"val_score": 0.74, "val_sentiment_accuracy": 0.78, "val_slots_f1": 0.70},
+    {"val_score": 0.73, "val_sentiment_accuracy": 0.74, "val_slots_f1": 0.72},
+    {"val_score": 0.76, "val_sentiment_accuracy": 0.76, "val_slots_f1": 0.76},
+    {"val_score": 0.75, "val_sentiment_accuracy": 0.75, "val_slots_f1": 0.75},
+    {"val_score": 0.74, "val_sentiment_accuracy": 0.74, "val_slots_f1": 0.74},
+    {"val_score": 0.79, "val_sentiment_accuracy": 0.80, "val_slots_f1": 0.78},
+]
+
+
+def test_it_waits_while_any_task_still_improves():
+    per_task = {"val_score": "max", "val_sentiment_accuracy": "max", "val_slots_f1": "max"}
+    # On the mean alone, epochs 3 and 4 (0-based 2, 3) bring nothing: stop after 0-based epoch 3.
+    assert stop_epoch(TaskPatience({"val_score": "max"}, 2), SLOW_SLOTS) == 3
+    # The slots improved in both: go on, until two epochs in a row improve nothing (0-based 5, 6).
+    assert stop_epoch(TaskPatience(per_task, 2), SLOW_SLOTS) == 6
+    assert stop_epoch(TaskPatience(per_task, 3), SLOW_SLOTS) is None
+
+
+def test_with_one_monitor_it_stops_where_keras_early_stopping_does():
+    rng = np.random.default_rng(0)
+    for trial in range(40):
+        values = rng.choice([0.1, 0.2, 0.3, 0.4, 0.5], size=12)  # ties included
+        patience = int(rng.integers(1, 4))
+        mode = "max" if trial % 2 else "min"
+        min_delta = [0.0, 0.05, 0.15][trial % 3]  # never on a tie: the values are 0.1 apart
+        rows = [{"val_loss": float(v)} for v in values]
+        ours = stop_epoch(TaskPatience({"val_loss": mode}, patience, min_delta=min_delta), rows)
+        theirs = stop_epoch(
+            keras.callbacks.EarlyStopping(monitor="val_loss", mode=mode, patience=patience, min_delta=min_delta), rows
+        )
+        assert ours == theirs, (values, patience, mode, min_delta)
+
+
+def test_a_resumed_run_stops_where_an_unbroken_one_does(tmp_path):
+    per_task = {"val_score": "max", "val_sentiment_accuracy": "max", "val_slots_f1": "max"}
+    unbroken = stop_epoch(TaskPatience(per_task, 2), SLOW_SLOTS)
+    assert unbroken == 6
+    for done in range(1, unbroken + 1):
+        path = str(tmp_path / f"patience{done}.json")
+        # The first run records its epochs, and is killed after `done` of them were backed up...
+        assert stop_epoch(TaskPatience(per_task, 2, path=path), SLOW_SLOTS[:done]) is None
+        # ...the resumed fit starts at epoch `done` with a new callback that reads the record.
+        resumed = TaskPatience(per_task, 2, path=path)
+        assert stop_epoch(resumed, SLOW_SLOTS[done:], first_epoch=done) == unbroken, done
+        # Killed after recording epoch `done` but before backing it up: that epoch runs again and counts once.
+        twice = str(tmp_path / f"twice{done}.json")
+        stop_epoch(TaskPatience(per_task, 2, path=twice), SLOW_SLOTS[:done + 1])
+        assert stop_epoch(TaskPatience(per_task, 2, path=twice), SLOW_SLOTS[done:], first_epoch=done) == unbroken
+    # Without the record, the resumed run would have gone on longer.
+    assert stop_epoch(TaskPatience(per_task, 2), SLOW_SLOTS[5:], first_epoch=5) is None
+
+
+def test_seed_tells_a_resumed_run_that_early_stopping_had_already_ended_it(tmp_path):
+    """Killed while saving after the stop: the resumed run must not train another epoch."""
+    path = str(tmp_path / "patience.json")
+    per_task = {"val_score": "max", "val_sentiment_accuracy": "max", "val_slots_f1": "max"}
+    assert stop_epoch(TaskPatience(per_task, 2, path=path), SLOW_SLOTS) == 6
+    assert TaskPatience(per_task, 2, path=path).seed(7) is True
+    assert TaskPatience(per_task, 2, path=path).seed(6) is False  # one epoch short of it
+    assert TaskPatience(per_task, 3, path=path).seed(7) is False  # a patience raised on resume
+
+
+def test_each_fit_starts_afresh():
+    stop = TaskPatience({"val_loss": "min"}, 1)
+    assert stop_epoch(stop, [{"val_loss": 0.5}, {"val_loss": 0.6}]) == 1
+    # A second fit (say, fine-tuning after a frozen phase) does not inherit the first one's best.
+    assert stop_epoch(stop, [{"val_loss": 0.9}, {"val_loss": 0.8}, {"val_loss": 0.7}]) is None
+
+
+def test_a_nan_or_a_missing_task_log_is_no_improvement():
+    rows = [{"val_score": 0.5, "val_a_f1": 0.5}, {"val_score": float("nan"), "val_a_f1": float("nan")},
+            {"val_score": 0.4}]
+    assert stop_epoch(TaskPatience({"val_score": "max", "val_a_f1": "max"}, 2), rows) == 2
+
+
+def test_epochs_without_any_monitor_are_not_counted(caplog):
+    rows = [{"val_score": 0.5}, {"loss": 0.1}, {"loss": 0.1}, {"val_score": 0.4}]
+    with caplog.at_level("WARNING", logger="mtkeras"):
+        assert stop_epoch(TaskPatience({"val_score": "max"}, 2), rows) is None
+    assert "none of ['val_score'] in the logs" in caplog.text
+
+
+@pytest.mark.parametrize("monitors, patience, message", [
+    ({}, 2, "at least one monitor"),
+    ({"val_score": "max"}, True, "patience must be an int > 0. Received: patience=True"),
+    ({"val_score": "up"}, 2, "mode of 'val_score' must be 'max' or 'min'. Received: 'up'"),
+    ({"val_score": "max"}, 0, "patience must be an int > 0. Received: patience=0"),
+])
+def test_bad_arguments_are_named(monitors, patience, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        TaskPatience(monitors, patience)
+    with pytest.raises(ValueError, match="min_delta must be a number >= 0. Received: min_delta=-0.1"):
+        TaskPatience({"val_score": "max"}, 2, min_delta=-0.1)
+
+
+def test_a_run_waits_on_each_task_s_own_score_or_loss():
+    from mtkeras.runs import parse_config
+    from mtkeras.runs.trainer import _patience_monitors
+    from mtkeras.tasks import SentenceClassification, TokenTagging
+
+    tasks = [SentenceClassification("intent", ["a", "b"]), TokenTagging("slots", ["O", "B-x", "I-x"])]
+
+    def monitors(training):
+        config = parse_config(
+            "name: t\ntasks: {intent: {kind: sentence_classification}, slots: {kind: token_tagging}}\n"
+            "datasets: {d: {reader: joint_nlu, train: tr, valid: va, tasks: {intent: label, slots: tags}}}\n"
+            f"training: {training}\n", source="t.yaml")
+        return _patience_monitors(config, tasks)
+
+    assert monitors("{patience: 2}") == {"val_score": "max", "val_intent_accuracy": "max", "val_slots_f1": "max"}
+    assert monitors("{patience: 2, monitor: val_loss}") == {
+        "val_loss": "min", "val_intent_loss": "min", "val_slots_loss": "min"}
+    # A task's own log, a training log (it nearly always improves), or the opt-out: that log alone.
+    assert monitors("{patience: 2, monitor: val_slots_f1}") == {"val_slots_f1": "max"}
+    assert monitors("{patience: 2, monitor: score}") == {"score": "max"}
+    assert monitors("{patience: 2, patience_per_task: false}") == {"val_score": "max"}
+    # One task, or one task left that trains: its counterpart is the mean itself.
+    assert TaskPatience.monitors_for(tasks[:1]) == {"val_score": "max"}
+    tasks[0].loss_weight = 0.0
+    assert TaskPatience.monitors_for(tasks) == {"val_score": "max"}
+
+
+def test_for_model_stops_a_plain_fit_when_no_task_improves_any_more():
+    """`TaskPatience.for_model` on a real three-task model: its keys are the ones `fit` logs."""
+    from helpers.data import tiny_examples
+    from helpers.models import build_tiny_model
+
+    from mtkeras.data import make_dataset
+
+    examples = tiny_examples()
+    model = build_tiny_model(examples)
+    stop = TaskPatience.for_model(model, patience=1)
+    assert stop.monitors == {"val_score": "max", "val_intent_accuracy": "max", "val_slots_f1": "max",
+                             "val_sentiment_accuracy": "max"}
+    # Learning rate 0: no log can improve after the first epoch, so fit stops after the second.
+    model.compile(optimizer=keras.optimizers.SGD(0.0))
+    data = make_dataset(examples, model.tasks, batch_size=8)
+    clock = TrainingClock()
+    started = time.perf_counter()
+    history = model.fit(data, validation_data=data, epochs=5, callbacks=[stop, clock], verbose=0)
+    elapsed = time.perf_counter() - started
+    assert len(history.history["val_score"]) == 2 and stop.stopped_epoch == 1
+    # The clock timed both epochs, and within the fit it timed.
+    assert len(clock.epochs) == 2 and min(clock.epochs) > 0 and sum(clock.epochs) <= clock.seconds() <= elapsed
+    assert TaskPatience.for_model(model, 2, monitor="val_loss").monitors["val_slots_loss"] == "min"
+
+
+def test_the_clock_of_a_resumed_run_keeps_the_epochs_its_backup_holds(tmp_path):
+    path = str(tmp_path / "clock.json")
+    first = TrainingClock(path)
+    stop_epoch(first, [{}] * 3)  # three epochs timed, then a kill
+    assert len(first.epochs) == 3
+    # The backup held two of them: the resumed fit runs epoch 2 (0-based) again.
+    resumed = TrainingClock(path)
+    assert resumed.epochs == first.epochs
+    stop_epoch(resumed, [{}] * 2, first_epoch=2)
+    assert resumed.epochs[:2] == first.epochs[:2] and len(resumed.epochs) == 4
+    assert TrainingClock(path).epochs == resumed.epochs
+    # Resumed where nothing is left to train (early stopping had ended it): the recorded epochs.
+    ended = TrainingClock(path)
+    ended.seed(3)
+    assert ended.seconds() == sum(resumed.epochs[:3])
