@@ -15,36 +15,11 @@ Example:
 ...     encoder_name = "gru"
 """
 
-import difflib
+from mtkeras.registry import Registry
 
-_ENCODERS = {}
+# Keras layers have a `name` of their own: encoders register by `encoder_name`.
+ENCODERS = Registry("encoder", "encoder_name", identifier=False)
 
-
-def register_encoder(cls):
-    """Class decorator: makes an encoder known by its `encoder_name` (a str).
-
-    Raises:
-        ValueError: `cls` has no `encoder_name`, or another class has it.
-    """
-    name = getattr(cls, "encoder_name", None)
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"{cls.__name__}: a registered encoder needs an `encoder_name` string. Received: {name!r}")
-    if _ENCODERS.get(name, cls) is not cls:
-        raise ValueError(f"Encoder {name!r} is taken by {_ENCODERS[name].__module__}.{_ENCODERS[name].__name__}")
-    _ENCODERS[name] = cls
-    return cls
-
-
-def encoder_class(name):
-    """The registered encoder `name`; a `ValueError` names the known ones (and the closest)."""
-    cls = _ENCODERS.get(name)
-    if cls is None:
-        close = difflib.get_close_matches(str(name), list(_ENCODERS), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"Unknown encoder {name!r}{hint} Known encoders: {sorted(_ENCODERS)}")
-    return cls
-
-
-def registered_encoders():
-    """`{name: class}` of every registered encoder, in registration order."""
-    return dict(_ENCODERS)
+register_encoder = ENCODERS.register
+encoder_class = ENCODERS.get
+registered_encoders = ENCODERS.classes

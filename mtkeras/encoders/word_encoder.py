@@ -167,14 +167,7 @@ class WordEncoder(keras.layers.Layer):
         texts, its `first_singleton_id` for singleton dropout, unless
         `options` says otherwise.
         """
-        if (texts is None) == (vocabulary is None):
-            raise ValueError("Pass exactly one of `texts` (to adapt a vocabulary) or `vocabulary`.")
-        if vocabulary is not None:
-            preprocessor = WordPreprocessor(vocabulary, max_words=max_words, lowercase=lowercase)
-        else:
-            preprocessor = WordPreprocessor.from_texts(
-                texts, max_vocabulary_size=max_vocabulary_size, max_words=max_words, lowercase=lowercase
-            )
+        preprocessor = WordPreprocessor.build(texts, vocabulary, max_vocabulary_size, max_words, lowercase)
         config = dict(options or {})
         config.setdefault("char_buckets", preprocessor.char_buckets)
         if preprocessor.first_singleton_id is not None:

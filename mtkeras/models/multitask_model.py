@@ -409,14 +409,7 @@ def build_model(
         return MultiTaskModel(tasks, preprocessor, encoder, uncertainty_weighting=uncertainty_weighting, name=name)
     if encoder_config:
         raise ValueError("`encoder_config` only applies when `encoder` is a name.")
-    if (texts is None) == (vocabulary is None):
-        raise ValueError("Pass exactly one of `texts` (to adapt a vocabulary) or `vocabulary`.")
-    if vocabulary is not None:
-        preprocessor = WordPreprocessor(vocabulary, max_words=max_words, lowercase=lowercase)
-    else:
-        preprocessor = WordPreprocessor.from_texts(
-            texts, max_vocabulary_size=max_vocabulary_size, max_words=max_words, lowercase=lowercase
-        )
+    preprocessor = WordPreprocessor.build(texts, vocabulary, max_vocabulary_size, max_words, lowercase)
     if getattr(encoder, "vocabulary_size", preprocessor.vocabulary_size) != preprocessor.vocabulary_size:
         raise ValueError(
             f"The encoder's vocabulary_size={encoder.vocabulary_size} does not match the "

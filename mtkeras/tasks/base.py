@@ -12,9 +12,9 @@ A task kind is a `Task` subclass, registered by its `kind` string
 | evaluation | `predict_items`, `score_items`, `item_is_right` |
 """
 
-from typing import Optional
+from typing import Annotated, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from mtkeras.names import SENTENCE, UNKNOWN_LABEL, UNKNOWN_LABEL_ID
 from mtkeras.tasks.losses import MaskedSparseCategoricalCrossentropy
@@ -34,18 +34,17 @@ def _fraction(value):
     return value
 
 
+# A share of something, in [0, 1): dropout, label smoothing.
+Fraction = Annotated[float, AfterValidator(_fraction)]
+
+
 class TaskOptions(BaseModel):
     """What every task kind takes in a config, beside `kind` and the labels."""
 
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
     loss_weight: float = Field(1.0, ge=0, description="weight of this task's loss")
-    dropout: float = Field(0.1, description="dropout before the output layer, in [0, 1)")
-
-    @field_validator("dropout")
-    @classmethod
-    def _dropout(cls, value):
-        return _fraction(value)
+    dropout: Fraction = Field(0.1, description="dropout before the output layer, in [0, 1)")
 
 
 class PairOption(BaseModel):
@@ -179,12 +178,7 @@ class Task:
 
 class ClassificationOptions(TaskOptions):
     labels: Optional[list[str]] = Field(None, description="label vocabulary; default: the labels in the training data")
-    label_smoothing: float = Field(0.0, description="mass spread over all labels, in [0, 1)")
-
-    @field_validator("label_smoothing")
-    @classmethod
-    def _smoothing(cls, value):
-        return _fraction(value)
+    label_smoothing: Fraction = Field(0.0, description="mass spread over all labels, in [0, 1)")
 
 
 class ClassificationTask(Task):

@@ -82,6 +82,15 @@ class WordPreprocessor(keras.layers.Layer):
         return len(self.vocabulary) + 2
 
     @classmethod
+    def build(cls, texts=None, vocabulary=None, max_vocabulary_size=20000, max_words=128, lowercase=True):
+        """From exactly one of `texts` (a vocabulary adapted on them, `from_texts`) or a given `vocabulary`."""
+        if (texts is None) == (vocabulary is None):
+            raise ValueError("Pass exactly one of `texts` (to adapt a vocabulary) or `vocabulary`.")
+        if vocabulary is not None:
+            return cls(vocabulary, max_words=max_words, lowercase=lowercase)
+        return cls.from_texts(texts, max_vocabulary_size=max_vocabulary_size, max_words=max_words, lowercase=lowercase)
+
+    @classmethod
     def from_texts(cls, texts, max_vocabulary_size=20000, min_count=1, batch_size=4096, **kwargs):
         """Builds the vocabulary from training texts.
 

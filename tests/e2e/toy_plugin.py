@@ -16,11 +16,8 @@ from mtkeras.data import Example, Reader, register_reader
 from mtkeras.data.readers.base import BadRecord, read_lines
 from mtkeras.encoders import WordEncoder, register_encoder
 from mtkeras.errors import FieldError
-from mtkeras.heads import RegressionHead
 from mtkeras.names import SENTENCE
-from mtkeras.tasks import Task, TaskOptions, register_task_kind
-from mtkeras.tasks.losses import MaskedMeanSquaredError
-from mtkeras.tasks.metrics import MaskedMeanAbsoluteError, MaskedPearson
+from mtkeras.tasks import Regression, register_task_kind
 
 # === A task kind: how many words a text has, answered as an int ===
 
@@ -43,32 +40,22 @@ class CountFormat(results.ResultFormat):
 COUNT = results.register_result_format(CountFormat())
 
 
-class WordCountOptions(TaskOptions):
+class WordCountOptions(Regression.Options):
     scale: float = Field(1.0, gt=0, description="the model predicts the count divided by this")
 
 
 @register_task_kind
-class WordCount(Task):
-    """The number of words of a text (a regression onto `count / scale`), exported as `<name>_count`."""
+class WordCount(Regression):
+    """The number of words of a text: a regression (head, loss, metrics) onto `count / scale`, exported as
+    `<name>_count`, an int."""
 
     kind = "word_count"
-    logged_metrics = ("mae", "pearson", "loss")
-    score_metric = "pearson"
     result_format = COUNT
     Options = WordCountOptions
 
     def __init__(self, name, scale=1.0, **kwargs):
         super().__init__(name, **kwargs)
         self.scale = float(scale)
-
-    def build_head(self):
-        return RegressionHead(dropout=self.dropout, name=self.name)
-
-    def loss(self):
-        return MaskedMeanSquaredError(name=f"{self.name}_loss")
-
-    def metrics(self):
-        return [MaskedMeanAbsoluteError(name="mae"), MaskedPearson(name="pearson"), *super().metrics()]
 
     def encode(self, value, num_words, source="", unknown="raise"):
         if value is None:

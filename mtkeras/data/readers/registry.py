@@ -10,36 +10,10 @@ Example:
 ...     name = "parquet"
 """
 
-import difflib
+from mtkeras.registry import Registry
 
-_READERS = {}
+READERS = Registry("reader", "name")
 
-
-def register_reader(cls):
-    """Class decorator: makes a reader known by its `name`.
-
-    Raises:
-        ValueError: `cls` has no `name`, or another class has it.
-    """
-    name = getattr(cls, "name", None)
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"{cls.__name__}: a reader needs a `name` string that is a Python identifier. Received: {name!r}")
-    if _READERS.get(name, cls) is not cls:
-        raise ValueError(f"Reader {name!r} is taken by {_READERS[name].__module__}.{_READERS[name].__name__}")
-    _READERS[name] = cls
-    return cls
-
-
-def reader_class(name):
-    """The `Reader` class registered as `name`; a `ValueError` names the known readers."""
-    cls = _READERS.get(name)
-    if cls is None:
-        close = difflib.get_close_matches(str(name), list(_READERS), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"Unknown reader {name!r}{hint} Known readers: {sorted(_READERS)}")
-    return cls
-
-
-def registered_readers():
-    """`{name: class}` of every registered reader, in registration order."""
-    return dict(_READERS)
+register_reader = READERS.register
+reader_class = READERS.get
+registered_readers = READERS.classes
