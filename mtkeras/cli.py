@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import traceback
 
 
 def _serve(args):
@@ -92,15 +93,38 @@ def import_code(location):
         if not os.path.isfile(location):
             raise ConfigError(f"--code {location}: no such file")
         name = os.path.splitext(os.path.basename(location))[0]
+        loaded = sys.modules.get(name)
+        if name in sys.stdlib_module_names or (
+            loaded is not None and os.path.abspath(getattr(loaded, "__file__", "") or "") != os.path.abspath(location)
+        ):
+            raise ConfigError(
+                f"--code {location}: the module name {name!r} is taken (by Python or an installed package); "
+                "rename the file"
+            )
         spec = importlib.util.spec_from_file_location(name, location)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module  # keras finds the classes it registers by module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as error:
+            del sys.modules[name]
+            raise ConfigError(f"--code {_where_it_failed(error, location)}: {type(error).__name__}: {error}") from None
         return module
     try:
         return importlib.import_module(location)
     except ModuleNotFoundError as error:
         raise ConfigError(f"--code {location}: {error}") from None
+    except Exception as error:
+        raise ConfigError(f"--code {location}: {type(error).__name__}: {error}") from None
+
+
+def _where_it_failed(error, location):
+    """`file:line` of the failing line inside the plugin file (or the file alone)."""
+    if isinstance(error, SyntaxError) and error.lineno:
+        return f"{location}:{error.lineno}"
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if os.path.abspath(frame.filename) == os.path.abspath(location)]
+    return f"{location}:{frames[-1].lineno}" if frames else location
 
 
 def _load(args):

@@ -5,7 +5,7 @@ Each extension axis has one (`mtkeras.tasks`, `mtkeras.data.readers`,
 attributes, and code that reads a config looks it up by that name.
 """
 
-import difflib
+from mtkeras.errors import suggest
 
 
 class Registry:
@@ -36,18 +36,18 @@ class Registry:
                 f"{cls.__name__}: a {self.what} needs a `{self.attribute}` string that is {kind}. Received: {name!r}"
             )
         taken = self._classes.get(name, cls)
-        if taken is not cls:
+        # The same class defined again (a notebook cell or module re-run) replaces the earlier one.
+        same = (taken.__module__, taken.__qualname__) == (cls.__module__, cls.__qualname__)
+        if taken is not cls and not same:
             raise ValueError(f"{self.what.capitalize()} {name!r} is taken by {taken.__module__}.{taken.__name__}")
         self._classes[name] = cls
         return cls
 
     def get(self, name):
         """The class registered as `name`; a `ValueError` names the known ones (and the closest)."""
-        cls = self._classes.get(name)
+        cls = self._classes.get(name) if isinstance(name, str) else None
         if cls is None:
-            close = difflib.get_close_matches(str(name), list(self._classes), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"Unknown {self.what} {name!r}{hint} Known {self.what}s: {sorted(self._classes)}")
+            raise ValueError(f"Unknown {self.what} {name!r}{suggest(name, list(self._classes))}")
         return cls
 
     def classes(self):

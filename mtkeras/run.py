@@ -1,5 +1,7 @@
 """The earlier home of training runs, kept for old imports: see `mtkeras.runs`."""
 
+from mtkeras.runs import RunDirectory
+
 from mtkeras.runs import (
     CONFIG_FILE,
     HISTORY_FILE,
@@ -14,6 +16,13 @@ from mtkeras.runs import (
     train,
 )
 
+
+
+def read_history(run_dir):
+    """The epochs of a run's `history.csv` as dicts (see `RunDirectory.history`)."""
+    return RunDirectory(run_dir).history()
+
+
 __all__ = [
     "CONFIG_FILE",
     "HISTORY_FILE",
@@ -24,6 +33,7 @@ __all__ = [
     "declare_tasks",
     "evaluate_run",
     "export_run",
+    "read_history",
     "read_split",
     "train",
 ]

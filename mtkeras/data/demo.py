@@ -5,4 +5,4 @@ from mtkeras.demo.corpus import DEMO_QUERIES, INTENTS, SENTIMENTS, SLOT_TYPES, g
 __all__ = ["DEMO_QUERIES", "INTENTS", "SENTIMENTS", "SLOT_TYPES", "generate_demo_corpus", "main"]
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -14,7 +14,8 @@ import numpy as np
 import tensorflow as tf
 
 from mtkeras import names
-from mtkeras.tasks import UNKNOWN_LABEL_ID, TokenTagging, continuation_tag
+from mtkeras.names import TOKEN, UNKNOWN_LABEL_ID
+from mtkeras.ops.bio import continuation_tag
 from mtkeras.text.tokenizer import split_words
 
 logger = logging.getLogger("mtkeras")
@@ -37,7 +38,7 @@ def align_tags(examples, tasks):
         A list, one entry per example: `(model_word_count, {task: tags})` for
         the token tasks the example labels.
     """
-    token_tasks = [t.name for t in tasks if isinstance(t, TokenTagging)]
+    token_tasks = [t.name for t in tasks if t.level == TOKEN]
     all_words = [word for ex in examples for word in ex.words]
     pieces = split_words(all_words).row_lengths().numpy() if all_words else np.zeros([0], np.int64)
     aligned, start = [], 0

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import keras
@@ -43,12 +44,16 @@ def read_demo_split(data_dir, split):
     return read_split(demo_config(data_dir), split)
 
 
-def train_demo_model(data_dir, epochs=6, batch_size=32, seed=0, run_dir="runs/demo", verbose=None):
+def train_demo_model(data_dir, epochs=6, batch_size=32, seed=0, run_dir=None, verbose=None):
     """Trains the three-task demo model as `mtkeras train` does; returns `(model, test results of mtkeras.evaluate)`.
 
-    The run directory starts afresh (`overwrite`).
+    `run_dir` None trains in a temporary folder, removed once the model is
+    loaded; a given `run_dir` starts afresh (`overwrite`) and is kept.
     """
     config = demo_config(data_dir, epochs=epochs, batch_size=batch_size, seed=seed)
+    if run_dir is None:
+        with tempfile.TemporaryDirectory(prefix="mtkeras-demo-run-") as scratch:
+            return train_demo_model(data_dir, epochs, batch_size, seed, os.path.join(scratch, "run"), verbose)
     outcome = train(config, run_dir=run_dir, overwrite=True, verbose=verbose)
     return keras.models.load_model(outcome["model_path"]), outcome["metrics"]["test"]
 

@@ -25,8 +25,27 @@ from mtkeras.encoders.word_encoder import WordEncoder
 
 
 def get_encoder(name, vocabulary_size, **config):
-    """Builds a registered from-scratch encoder by name, e.g. `get_encoder("bilstm", 5000)`."""
+    """Builds a registered from-scratch encoder by name, e.g. `get_encoder("bilstm", 5000)`.
+
+    Pretrained encoders bring their own vocabulary: `build_pretrained` or
+    `build_encoder_layers` build them.
+    """
+    if is_pretrained(name):
+        raise ValueError(
+            f"Encoder {name!r} is pretrained: it brings its own vocabulary, so build it with "
+            "`build_pretrained(preset)` or `build_encoder_layers`, not `get_encoder`"
+        )
     return encoder_class(name)(vocabulary_size=vocabulary_size, **config)
+
+
+def __getattr__(name):
+    # Earlier names, computed from the registry so that they list registered encoders too:
+    # ENCODERS (from-scratch name -> class) and PRETRAINED (the preset names).
+    if name == "ENCODERS":
+        return {key: cls for key, cls in registered_encoders().items() if not is_pretrained(key)}
+    if name == "PRETRAINED":
+        return tuple(key for key in registered_encoders() if is_pretrained(key))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

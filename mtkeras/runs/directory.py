@@ -22,6 +22,7 @@ import yaml
 from mtkeras.evaluation import history_rows
 from mtkeras.files import write_whole
 from mtkeras.runs.loading import config_to_dict
+from mtkeras.tasks import task_kind
 
 MODEL_FILE = "model.keras"
 STATE_FILE = "run.json"
@@ -49,9 +50,30 @@ def _flatten(value, prefix=""):
     return {prefix[:-1]: value}
 
 
+def _kind_fields_only(config):
+    """`config` with each task's entries limited to those its kind takes.
+
+    Run directories written before task options moved to the kinds hold
+    every option on every task (`crf: false` on a sentence task); such an
+    entry changes nothing and must not stop a resume.
+    """
+    tasks = config.get("tasks") if isinstance(config, dict) else None
+    if not isinstance(tasks, dict):
+        return config
+    kept = {}
+    for name, task in tasks.items():
+        try:
+            fields = set(task_kind(task["kind"]).Options.model_fields) | {"kind"}
+        except (KeyError, TypeError, ValueError):
+            kept[name] = task
+            continue
+        kept[name] = {key: value for key, value in task.items() if key in fields}
+    return {**config, "tasks": kept}
+
+
 def config_changes(old, new):
     """Fields whose values differ between two config dicts: `[(field, old, new)]`."""
-    old, new = _flatten(old), _flatten(new)
+    old, new = _flatten(_kind_fields_only(old)), _flatten(_kind_fields_only(new))
     return [
         (field, old.get(field), new.get(field))
         for field in sorted(set(old) | set(new))

@@ -21,7 +21,8 @@ from mtkeras.data.readers import reader_class, registered_readers
 from mtkeras.encoders import check_encoder_config
 from mtkeras.errors import FieldError, suggest
 from mtkeras.names import LOWER_IS_BETTER, SCORE, VALIDATION_PREFIX, split_log_key
-from mtkeras.tasks import task_kind, registered_task_kinds
+from mtkeras.tasks import registered_task_kinds, task_kind
+from mtkeras.tasks.base import Fraction
 
 SPLITS = ("train", "valid", "test")
 
@@ -29,12 +30,6 @@ SPLITS = ("train", "valid", "test")
 class _Section(BaseModel):
     # Unknown keys are errors (a misspelt option must not be silently ignored).
     model_config = ConfigDict(extra="forbid", validate_default=True)
-
-
-def _fraction(value, closed_top=False):
-    if not (0.0 <= value <= 1.0 if closed_top else 0.0 <= value < 1.0):
-        raise ValueError(f"expected a number in [0, 1{']' if closed_top else ')'}, got {value!r}")
-    return value
 
 
 def _one_of(value, names):
@@ -46,15 +41,32 @@ def _one_of(value, names):
     return value
 
 
+def _task_schema(schema):
+    """Completes TaskConfig's JSON Schema from the registry: the kinds, and every kind's options."""
+    kinds = registered_task_kinds()
+    schema["properties"]["kind"]["enum"] = list(kinds)
+    takers = {}
+    for name, kind in kinds.items():
+        options = kind.Options.model_json_schema()
+        for option, spec in options.get("properties", {}).items():
+            schema["properties"].setdefault(option, dict(spec))
+            takers.setdefault(option, []).append(name)
+    for option, names in takers.items():
+        if len(names) < len(kinds):
+            spec = schema["properties"][option]
+            spec["description"] = f"{', '.join(names)}: {spec.get('description', '')}"
+    schema["additionalProperties"] = False
+
+
 class TaskConfig(_Section):
     """One task: its kind, and the options that kind takes (`Task.Options`).
 
     Labels come from the training data unless given.
     """
 
-    model_config = ConfigDict(extra="allow", validate_default=True)
+    model_config = ConfigDict(extra="allow", validate_default=True, json_schema_extra=lambda schema, cls: _task_schema(schema))
 
-    kind: str = Field(description="the task kind")
+    kind: Any = Field(json_schema_extra={"shown_type": "str"}, description="the task kind")
     _options: Any = PrivateAttr(None)
 
     @field_validator("kind")
@@ -67,9 +79,13 @@ class TaskConfig(_Section):
         kind = task_kind(self.kind)
         given = dict(self.model_extra or {})
         known = set(kind.Options.model_fields)
-        for option in given:
+        for option in list(given):
             if option not in known:
-                takers = [name for name, other in registered_task_kinds().items() if option in other.Options.model_fields]
+                takers = {name: other for name, other in registered_task_kinds().items() if option in other.Options.model_fields}
+                if takers and all(given[option] == other.Options.model_fields[option].default for other in takers.values()):
+                    # Set to what it is when absent (configs written for every kind at once): nothing to apply.
+                    del given[option]
+                    continue
                 if takers:
                     raise FieldError(option, f"does not apply to kind {self.kind!r} (it applies to {', '.join(takers)})")
                 raise FieldError(option, f"unknown field{suggest(option, sorted(known))}")
@@ -90,11 +106,22 @@ class TaskConfig(_Section):
     def kind_class(self):
         return task_kind(self.kind)
 
+    def __getattr__(self, name):
+        # The kind's options read as the task's own fields (`config.tasks["intent"].loss_weight`),
+        # defaults included, as when every kind shared one set of fields.
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            options = (object.__getattribute__(self, "__pydantic_private__") or {}).get("_options")
+            if options is not None and name in type(options).model_fields:
+                return getattr(options, name)
+            raise
+
 
 class DatasetConfig(_Section):
     """One source of examples: a reader, its splits and which column labels which task."""
 
-    reader: str = Field(description="how to read it: a registered reader")
+    reader: Any = Field(json_schema_extra={"shown_type": "str"}, description="how to read it: a registered reader")
     train: Optional[str] = Field(None, description="training split: a path (tfds: a split name)")
     valid: Optional[str] = Field(None, description="validation split, used to pick the best epoch")
     test: Optional[str] = Field(None, description="test split, scored once training ends")
@@ -103,7 +130,7 @@ class DatasetConfig(_Section):
     pair: Any = Field(None, json_schema_extra={"shown_type": "str \\| int \\| null"}, description="delimited: the second text's column, for pair tasks")
     name: Optional[str] = Field(None, description="tfds: the dataset name, e.g. glue/sst2")
     options: dict[str, Any] = Field(default_factory=dict, description="further reader arguments")
-    on_error: str = Field("raise", description="a bad record stops the run (raise), or is skipped (skip)")
+    on_error: Any = Field("raise", json_schema_extra={"shown_type": "str"}, description="a bad record stops the run (raise), or is skipped (skip)")
     weight: Optional[float] = Field(None, gt=0, description="sampling weight, with mixing.sampling: weights")
     max_examples: Optional[StrictInt] = Field(None, gt=0, description="keep the first N examples of each split")
 
@@ -180,12 +207,7 @@ class ScheduleConfig(_Section):
     name: Literal["warmup_cosine", "constant"] = Field(
         "warmup_cosine", description="linear warm-up then cosine decay to 0, or a constant rate"
     )
-    warmup_fraction: float = Field(0.05, description="share of the steps spent warming up, in [0, 1)")
-
-    @field_validator("warmup_fraction")
-    @classmethod
-    def _in_unit_interval(cls, value, info):
-        return _fraction(value)
+    warmup_fraction: Fraction = Field(0.05, description="share of the steps spent warming up, in [0, 1)")
 
 
 class TrainingConfig(_Section):

@@ -21,7 +21,7 @@ from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from mtkeras import names
-from mtkeras.results import results_from_outputs, strings_as_text
+from mtkeras.results import format_result, results_from_outputs, same_answers, strings_as_text  # noqa: F401 (format_result and same_answers: kept for old imports)
 
 # HTTP statuses of TF Serving's REST API, read back as the gRPC status behind them.
 _GRPC_CODE_OF_HTTP = {

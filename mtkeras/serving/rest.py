@@ -26,6 +26,7 @@ from mtkeras.serving.errors import RequestError
 from mtkeras.serving.json_tensor import (
     bad_request,
     format_predict_response,
+    json_to_array,  # noqa: F401 (its earlier home, kept for old imports)
     metadata_json,
     parse_json_body,
     parse_predict_body,

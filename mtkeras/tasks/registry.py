@@ -12,9 +12,17 @@ Example:
 """
 
 from mtkeras.registry import Registry
+from mtkeras.results import register_result_format
 
 TASK_KINDS = Registry("task kind", "kind")
 
-register_task_kind = TASK_KINDS.register
+
+def register_task_kind(cls):
+    """Class decorator: makes the kind `cls.kind` known, and its `result_format` (if any) known to clients."""
+    TASK_KINDS.register(cls)
+    if getattr(cls, "result_format", None) is not None:
+        register_result_format(cls.result_format)
+    return cls
+
 task_kind = TASK_KINDS.get
 registered_task_kinds = TASK_KINDS.classes

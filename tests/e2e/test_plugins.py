@@ -8,6 +8,8 @@ import sys
 import pytest
 
 from helpers.processes import free_port
+from mtkeras.cli import import_code
+from mtkeras.errors import ConfigError
 
 pytestmark = pytest.mark.slow
 
@@ -92,3 +94,21 @@ def test_a_kind_reader_and_encoder_from_outside_train_export_and_serve(tmp_path)
             answers = client.predict(["play some jazz", "book a table in rome tonight please"])
     assert [answer["intent"]["label"] for answer in answers] == ["PlayMusic", "BookRestaurant"]
     assert [answer["length"] for answer in answers] == [3, 7]
+
+
+def test_a_broken_or_misnamed_plugin_file_is_named_with_its_line(tmp_path):
+    broken = tmp_path / "my_kinds.py"
+    broken.write_text("import math\n\nVALUE = math.sqrt(-1)\n")
+    with pytest.raises(ConfigError, match=f"--code {broken}:3: ValueError: math domain error"):
+        import_code(str(broken))
+    assert "my_kinds" not in sys.modules
+    broken.write_text("def oops(:\n")
+    with pytest.raises(ConfigError, match=f"--code {broken}:1: SyntaxError"):
+        import_code(str(broken))
+    # A file named like a standard module would replace it for the whole process.
+    shadow = tmp_path / "json.py"
+    shadow.write_text("X = 1\n")
+    with pytest.raises(ConfigError, match="the module name 'json' is taken"):
+        import_code(str(shadow))
+    with pytest.raises(ConfigError, match="--code not_a_module_here: No module named 'not_a_module_here'"):
+        import_code("not_a_module_here")

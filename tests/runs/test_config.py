@@ -70,6 +70,19 @@ def test_defaults_are_filled_in():
     plain = config_to_dict(config)
     assert plain["training"]["schedule"] == {"name": "warmup_cosine", "warmup_fraction": 0.05}
     assert config_to_dict(Config.model_validate(plain)) == plain  # a run directory's config.yaml reads back as it was
+    # Each task's options read as its fields, defaults included.
+    assert config.tasks["sentiment"].loss_weight == 0.5 and config.tasks["slots"].crf is False
+    with pytest.raises(AttributeError):
+        config.tasks["intent"].crf  # not an option of sentence_classification
+
+
+def test_the_json_schema_lists_every_kind_option_and_reader():
+    schema = Config.model_json_schema()
+    task = schema["$defs"]["TaskConfig"]
+    assert task["properties"]["kind"]["enum"] == ["sentence_classification", "multi_label_classification", "token_tagging", "regression"]
+    assert {"loss_weight", "dropout", "labels", "thresholds", "crf", "pair", "sentence_context"} <= set(task["properties"])
+    assert task["properties"]["crf"]["description"].startswith("token_tagging:")
+    assert task["additionalProperties"] is False
 
 
 def test_the_issue_example_message_with_its_line():
@@ -117,6 +130,12 @@ def test_cross_field_rules():
     # An option that does not fit the task kind.
     lines = errors(GOOD.replace("slots: {kind: token_tagging}", "slots: {kind: token_tagging, thresholds: 0.3}"))
     assert any("tasks.slots.thresholds: does not apply to kind 'token_tagging'" in line for line in lines), lines
+    # The same option at the value it has when absent changes nothing: accepted (configs written for several kinds).
+    config = parse_config(GOOD.replace("slots: {kind: token_tagging}", "slots: {kind: token_tagging, thresholds: 0.5, pair: false}"))
+    assert not hasattr(config.tasks["slots"].options, "thresholds")
+    # A kind that is not a name gets the list of kinds.
+    lines = errors(GOOD.replace("slots: {kind: token_tagging}", "slots: {kind: 3}"))
+    assert any("tasks.slots.kind: expected one of 'sentence_classification'" in line and "got 3" in line for line in lines), lines
     # A task nobody trains.
     lines = errors(GOOD.replace("    tasks: {sentiment: label}", "    test: data/feedback/test\n    tasks: {sentiment: label}")
                    .replace("    train: data/feedback/train\n", ""))

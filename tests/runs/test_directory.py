@@ -60,3 +60,24 @@ def test_config_changes_names_each_field_that_matters():
     old = {"training": {"epochs": 3, "patience": 2}, "export": {"name": "a"}}
     new = {"training": {"epochs": 4, "patience": 5}, "export": {"name": "b"}}
     assert config_changes(old, new) == [("training.epochs", 3, 4)]
+
+
+def test_a_run_written_with_every_option_on_every_task_resumes(config, tmp_path):
+    # Run directories from before options moved to the task kinds hold every
+    # option on every task; the options a kind does not take change nothing.
+    directory = RunDirectory(str(tmp_path / "run"))
+    directory.prepare(config)
+    saved = yaml.safe_load(open(directory.file(CONFIG_FILE)))
+    for task in saved["tasks"].values():
+        for option, default in {"crf": False, "sentence_context": False, "thresholds": 0.5, "separator": ",",
+                                "pair": False, "labels": None, "label_smoothing": 0.0}.items():
+            task.setdefault(option, default)
+    with open(directory.file(CONFIG_FILE), "w") as handle:
+        yaml.safe_dump(saved, handle)
+    assert directory.prepare(config) == 0
+    sentence = next(name for name, task in config.tasks.items() if task.kind == "sentence_classification")
+    saved["tasks"][sentence]["label_smoothing"] = 0.2  # one the kind takes: a real change
+    with open(directory.file(CONFIG_FILE), "w") as handle:
+        yaml.safe_dump(saved, handle)
+    with pytest.raises(RunError, match=f"tasks.{sentence}.label_smoothing: 0.2 -> 0.0"):
+        directory.prepare(config)

@@ -10,6 +10,7 @@ from helpers.data import tiny_examples
 from mtkeras import names
 from mtkeras.data import Example, make_dataset
 from mtkeras.tasks import Task, continuation_tag, register_task_kind, registered_task_kinds, task_kind
+from mtkeras.tasks.registry import TASK_KINDS
 from mtkeras.export import export_saved_model
 
 TOPICS = [("play jazz tonight", ("music",)), ("rain in rome", ("weather",)),
@@ -58,6 +59,21 @@ def test_the_registry_knows_every_kind_and_refuses_a_taken_name():
 
     with pytest.raises(ValueError, match="'sentence_classification' is taken by mtkeras.tasks.sentence_classification"):
         register_task_kind(Impostor)
+
+
+def test_a_kind_defined_again_replaces_itself():
+    # A notebook cell that defines and registers a kind may run twice.
+    def define():
+        class Scored(mtkeras.Regression):
+            kind = "scored_again"
+
+        return register_task_kind(Scored)
+
+    first, second = define(), define()
+    try:
+        assert first is not second and task_kind("scored_again") is second
+    finally:
+        TASK_KINDS._classes.pop("scored_again")
 
     class Unnamed(Task):
         pass

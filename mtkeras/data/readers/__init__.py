@@ -19,11 +19,12 @@ Every bad input raises a `DataError` naming file, line and problem; with
 tasks (and kinds, `"sentence"` or `"token"`) its examples label.
 """
 
-from mtkeras.data.readers.base import SENTENCE, TOKEN, DataError, Example, Reader
-from mtkeras.data.readers.conll import ConllReader, read_conll
-from mtkeras.data.readers.delimited import DelimitedReader, read_delimited
-from mtkeras.data.readers.joint_nlu import JointNLUReader, iter_joint_nlu, read_joint_nlu
-from mtkeras.data.readers.jsonl import JsonLinesReader, read_jsonl
+# Imported in the order configs, errors and the README list the readers in (registration order).
+from mtkeras.data.readers.base import SENTENCE, TOKEN, DataError, Example, Reader  # isort: skip
+from mtkeras.data.readers.joint_nlu import JointNLUReader, iter_joint_nlu, read_joint_nlu  # isort: skip
+from mtkeras.data.readers.conll import ConllReader, read_conll  # isort: skip
+from mtkeras.data.readers.delimited import DelimitedReader, read_delimited  # isort: skip
+from mtkeras.data.readers.jsonl import JsonLinesReader, read_jsonl  # isort: skip
 from mtkeras.data.readers.registry import reader_class, register_reader, registered_readers
 from mtkeras.data.readers.tfds import TfdsReader, read_tfds
 

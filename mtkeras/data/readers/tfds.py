@@ -24,7 +24,7 @@ from mtkeras.errors import FieldError
 
 # Known mappings, used for the arguments `text` / `task_features` left out. Keys are
 # "dataset/config" (that config only) or "dataset" (every config). All are
-# registered in tensorflow-datasets 4.9.10 (tests/test_tfds_reader.py checks
+# registered in tensorflow-datasets 4.9.10 (tests/data/test_tfds_reader.py checks
 # each against the installed builders' features).
 PRESETS = {
     "glue/sst2": {"text": "sentence", "task_features": {"sentiment": "label"}},
