@@ -34,6 +34,8 @@ class ResultFormat:
     """
 
     marker = None
+    # The other outputs a task in this format writes (`<task><suffix>`): never read as tasks of their own.
+    companions = (names.PROBS_SUFFIX,)
 
     def decode(self, task, outputs, index, words):
         """The answer of text `index`: `outputs` maps every output name to its array (strings as str)."""
@@ -52,6 +54,7 @@ class LabelFormat(ResultFormat):
     """One label per text: `{"label": str, "score": float}`."""
 
     marker = names.LABEL_SUFFIX
+    companions = (names.SCORE_SUFFIX, names.PROBS_SUFFIX)
 
     def decode(self, task, outputs, index, words):
         answer = {"label": outputs[names.label_key(task)][index]}
@@ -73,6 +76,13 @@ class TagFormat(ResultFormat):
     (`words[start:end]` is the entity)."""
 
     marker = names.TAGS_SUFFIX
+    companions = (
+        names.PROBS_SUFFIX,
+        names.ENTITY_START_SUFFIX,
+        names.ENTITY_END_SUFFIX,
+        names.ENTITY_TYPE_SUFFIX,
+        names.ENTITY_COUNT_SUFFIX,
+    )
 
     def decode(self, task, outputs, index, words):
         answer = {"tags": [[word, tag] for word, tag in zip(words, outputs[names.tags_key(task)][index][: len(words)])]}
@@ -162,11 +172,15 @@ def results_from_outputs(outputs, count):
     """
     outputs = {key: strings_as_text(np.asarray(value)) for key, value in outputs.items()}
     lengths, words = outputs[names.LENGTHS], outputs[names.WORDS]
-    tasks = []
-    for key in sorted(outputs):
-        for marker, fmt in _FORMATS.items():
-            if key.endswith(marker) and len(key) > len(marker):
-                tasks.append((key[: -len(marker)], fmt))
+    tasks = [
+        (key[: -len(marker)], fmt)
+        for key in sorted(outputs)
+        for marker, fmt in _FORMATS.items()
+        if key.endswith(marker) and len(key) > len(marker)
+    ]
+    # `slots_entity_count` is an output of the tags task `slots`, not a task `slots_entity` (marker `_count`).
+    companions = {task + suffix for task, fmt in tasks for suffix in fmt.companions}
+    tasks = [(task, fmt) for task, fmt in tasks if task + fmt.marker not in companions]
     results = []
     for i in range(count):
         text_words = list(words[i][: int(lengths[i])])

@@ -38,6 +38,27 @@ def test_every_result_format_reads_its_outputs():
     assert set(first) == {"intent", "slots", "topics", "rating"}  # *_probs are not answers
 
 
+def test_a_registered_marker_never_reads_another_tasks_outputs_as_a_task():
+    class Count(results.ResultFormat):
+        marker = "_count"
+
+        def decode(self, task, outputs, index, words):
+            return int(outputs[task + self.marker][index])
+
+    saved = dict(results._FORMATS)
+    register_result_format(Count())
+    try:
+        outputs = outputs_of_every_kind()
+        outputs.update({"words_count": np.array([3, 1]), "intent_fine_label": np.array([b"a", b"b"], dtype=object)})
+        first, _ = results_from_outputs(outputs, 2)
+        # `slots_entity_count` belongs to `slots`; `intent_fine` is a task of its own beside `intent`.
+        assert set(first) == {"intent", "intent_fine", "slots", "topics", "rating", "words"}
+        assert first["words"] == 3 and first["intent_fine"] == {"label": "a"}
+    finally:
+        results._FORMATS.clear()
+        results._FORMATS.update(saved)
+
+
 def test_format_result_prints_one_line_per_task():
     (answer, _) = results_from_outputs(outputs_of_every_kind(), 2)
     assert format_result("play miles davis", answer).splitlines() == [
