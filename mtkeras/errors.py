@@ -11,6 +11,14 @@ class ConfigError(ValueError):
     """
 
 
+class DataError(ValueError):
+    """Bad input data; the message names the file, the line and the problem."""
+
+
+class RunError(RuntimeError):
+    """A run directory in a state the command cannot work from (told to the user, no traceback)."""
+
+
 class FieldError(ValueError):
     """A problem with one field of a config section, found by the code that owns the field.
 

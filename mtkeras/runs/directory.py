@@ -19,6 +19,7 @@ import shutil
 
 import yaml
 
+from mtkeras.errors import RunError  # noqa: F401  (raised here; defined with the other errors)
 from mtkeras.evaluation import history_rows
 from mtkeras.files import write_whole
 from mtkeras.runs.loading import config_to_dict
@@ -35,10 +36,6 @@ CLOCK_FILE = "clock.json"
 # early-stopping ones may change when training stops): a run may resume after
 # they change.
 _RESUMABLE_CHANGES = ("export", "training.patience", "training.patience_per_task", "training.min_delta", "run_dir")
-
-
-class RunError(RuntimeError):
-    """A run directory in a state the command cannot work from (told to the user, no traceback)."""
 
 
 def _flatten(value, prefix=""):

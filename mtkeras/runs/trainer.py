@@ -26,7 +26,8 @@ from mtkeras.runs.directory import CLOCK_FILE, HISTORY_FILE, PATIENCE_FILE, RunD
 from mtkeras.runs.finish import export_model, report
 from mtkeras.runs.inputs import declare_tasks, read_split, training_stream, validation_stream
 from mtkeras.training import set_mixed_precision
-from mtkeras.training.callbacks import EpochTable, TaskPatience, TrainingClock
+from mtkeras.training.callbacks import TaskPatience, TrainingClock
+from mtkeras.training.screen import EpochTable, ProgressBar
 from mtkeras.training.schedules import build_optimizer, default_learning_rate
 from mtkeras.training.strategy import cluster_size, get_strategy, strategy_name, worker_identity, worker_path
 
@@ -37,7 +38,7 @@ def _patience_monitors(config, tasks):
     return TaskPatience.monitors_for(tasks, monitor, mode, config.training.patience_per_task)
 
 
-def _callbacks(config, directory, tasks, initial_best, strategy, patience, clock):
+def _callbacks(config, directory, tasks, initial_best, strategy, patience, clock, progress_bar):
     monitor, mode = config.monitor
     _, _, chief = worker_identity(strategy)
     checkpoints = directory.file("checkpoints")
@@ -45,8 +46,11 @@ def _callbacks(config, directory, tasks, initial_best, strategy, patience, clock
     os.makedirs(os.path.dirname(best), exist_ok=True)
     callbacks = [keras.callbacks.TerminateOnNaN()]
     if chief:  # the logs are the same on every worker; one writes them
+        # The screen: a bar while the epoch runs (Keras' own is off), then the epoch's table.
+        callbacks += [ProgressBar()] if progress_bar else []
         callbacks += [
-            EpochTable([task.name for task in tasks], config.training.epochs),
+            EpochTable([task.name for task in tasks], config.training.epochs, monitor=monitor, mode=mode,
+                       best=initial_best, saved_to=os.path.relpath(best, directory.path)),
             keras.callbacks.CSVLogger(directory.file(HISTORY_FILE), append=True),
             keras.callbacks.TensorBoard(log_dir=directory.file("logs"), write_graph=False),
         ]
@@ -135,7 +139,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         config: a `mtkeras.runs.Config`.
         run_dir: str or None. Overrides the config's `run_dir`.
         overwrite: bool. Start afresh even if `run_dir` holds a run.
-        verbose: int or None. Keras' progress bar (1) or none (0); None: a
+        verbose: int or None. a progress bar (1) or none (0); None: a
             bar when standard output is a terminal. Per-task metrics are
             printed after every epoch either way.
 
@@ -230,8 +234,8 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
                 data,
                 validation_data=validation,
                 epochs=config.training.epochs,
-                callbacks=_callbacks(config, directory, tasks, initial_best, strategy, patience, clock),
-                verbose=verbose,
+                callbacks=_callbacks(config, directory, tasks, initial_best, strategy, patience, clock, verbose == 1),
+                verbose=0,
             )
         seconds = clock.seconds()
     finally:

@@ -3,7 +3,9 @@
 Both speak only TF Serving's public APIs, so they work the same against the
 official `tensorflow_model_server` and against `mtkeras.serving.ModelServer`,
 and both return the same per-text result dicts. They know the exported
-tensors only through the names in `mtkeras.names`, never through model code.
+tensors only through the names in `mtkeras.names`, never through model code,
+and import neither TensorFlow nor Keras (`mtkeras.serving.protos`): a client
+starts in a fraction of a second.
 """
 
 import time
@@ -12,15 +14,11 @@ import urllib.parse
 import grpc
 import numpy as np
 import requests
-import tensorflow as tf
 from google.protobuf import json_format
-from tensorflow_serving.apis import get_model_metadata_pb2
-from tensorflow_serving.apis import get_model_status_pb2
-from tensorflow_serving.apis import model_service_pb2_grpc
-from tensorflow_serving.apis import predict_pb2
-from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from mtkeras import names
+from mtkeras.serving.errors import SERVED_MODELS_HEADER, SERVED_MODELS_METADATA
+from mtkeras.serving.protos import array_to_tensor, dtype_name, serving_protos, tensor_to_array
 from mtkeras.results import format_result, results_from_outputs, same_answers, strings_as_text  # noqa: F401 (format_result and same_answers: kept for old imports)
 
 # HTTP statuses of TF Serving's REST API, read back as the gRPC status behind them.
@@ -52,15 +50,43 @@ class ServingError(Exception):
             `"Servable not found for request: Latest(nlu)"`.
         target: str. The server address, for the error message.
         http_status: int or None. The HTTP status (REST only).
+        served_models: list of str or None. On NOT_FOUND from `mtkeras
+            serve`, the models it serves (TF Serving does not say).
+        hint: str or None. What to check, added to the message.
     """
 
-    def __init__(self, code, details, target=None, http_status=None):
+    def __init__(self, code, details, target=None, http_status=None, served_models=None, hint=None):
         where = f" (server {target})" if target else ""
-        super().__init__(f"{code.name}: {details}{where}")
+        message = f"{code.name}: {details}{where}"
+        if served_models is not None:
+            message += f"; it serves {', '.join(served_models) if served_models else 'no model yet'}"
+        if hint:
+            message += f"\n  hint: {hint}"
+        super().__init__(message)
         self.code = code
         self.details = details
         self.target = target
         self.http_status = http_status
+        self.served_models = served_models
+        self.hint = hint
+
+
+def _served_models(value):
+    return [name for name in urllib.parse.unquote(value).split("; ") if name] if value is not None else None
+
+
+def _grpc_error(error, target):
+    """A `ServingError` for a failed gRPC call, with what the user can do about it."""
+    code, details = error.code(), error.details() or ""
+    metadata = dict(error.trailing_metadata() or ())
+    hint = None
+    if code == grpc.StatusCode.UNAVAILABLE and ("http1" in details.lower() or "failed parsing http/2" in details.lower()):
+        hint = f"{target} answers HTTP (the REST API): use RestClient (mtkeras predict --rest), or the gRPC port (8500)"
+    elif code == grpc.StatusCode.UNAVAILABLE and ("refused" in details.lower() or "failed to connect" in details.lower()):
+        hint = (f"nothing answers at {target}: is `mtkeras serve` (or tensorflow_model_server) running there? "
+                "gRPC listens on --port (8500), REST on --rest_api_port (8501)")
+    return ServingError(code, details, target=target, served_models=_served_models(metadata.get(SERVED_MODELS_METADATA)),
+                        hint=hint)
 
 
 def _tensor_info(info):
@@ -68,7 +94,7 @@ def _tensor_info(info):
         shape = None
     else:
         shape = [dim.size if dim.size >= 0 else None for dim in info.tensor_shape.dim]
-    return {"dtype": tf.dtypes.as_dtype(info.dtype).name, "shape": shape}
+    return {"dtype": dtype_name(info.dtype), "shape": shape}
 
 
 def _as_list(texts):
@@ -142,19 +168,24 @@ class _BaseClient:
             return []
         return results_from_outputs(self.predict_raw(texts, pairs=pairs), len(texts))
 
-    def wait_until_ready(self, timeout=60.0, interval=0.2):
+    def wait_until_ready(self, timeout=60.0, interval=0.2, on_wait=None):
         """Blocks until the server answers for this model; returns its metadata.
 
         Retries while the server is unreachable (UNAVAILABLE) or has not
         loaded the model yet (NOT_FOUND), up to `timeout` seconds, then
-        raises the last `ServingError`.
+        raises the last `ServingError`. `on_wait(error)`, if given, is called
+        once, when the first attempt fails and waiting starts.
         """
         deadline = time.monotonic() + timeout
+        told = False
         while True:
             try:
                 return self.metadata()
             except ServingError as error:
                 retryable = error.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.NOT_FOUND)
+                if retryable and on_wait is not None and not told:
+                    on_wait(error)
+                    told = True
                 if not retryable or time.monotonic() + interval > deadline:
                     raise
             time.sleep(interval)
@@ -231,8 +262,9 @@ class Client(_BaseClient):
             self._channel = grpc.secure_channel(target, credentials, options=options)
         else:
             self._channel = grpc.insecure_channel(target, options=options)
-        self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
-        self._model_stub = model_service_pb2_grpc.ModelServiceStub(self._channel)
+        self._protos = serving_protos()
+        self._stub = self._protos.prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+        self._model_stub = self._protos.model_service_pb2_grpc.ModelServiceStub(self._channel)
 
     def predict_raw(self, texts, output_filter=None, pairs=None):
         """Every output tensor of the signature (or those in `output_filter`).
@@ -242,15 +274,15 @@ class Client(_BaseClient):
         """
         texts = _as_list(texts)
         pairs = _pairs_for(texts, pairs)
-        request = predict_pb2.PredictRequest()
+        request = self._protos.predict_pb2.PredictRequest()
         self._fill_model_spec(request.model_spec)
         request.model_spec.signature_name = self._signature_for(pairs)
-        request.inputs[names.TEXT].CopyFrom(tf.make_tensor_proto(texts, dtype=tf.string, shape=[len(texts)]))
+        array_to_tensor(texts, request.inputs[names.TEXT])
         if pairs is not None:
-            request.inputs[names.TEXT_PAIR].CopyFrom(tf.make_tensor_proto(pairs, dtype=tf.string, shape=[len(pairs)]))
+            array_to_tensor(pairs, request.inputs[names.TEXT_PAIR])
         request.output_filter.extend(output_filter or [])
         response = self._call(self._stub.Predict, request)
-        return {key: strings_as_text(tf.make_ndarray(proto)) for key, proto in response.outputs.items()}
+        return {key: strings_as_text(tensor_to_array(proto)) for key, proto in response.outputs.items()}
 
     def metadata(self):
         """The served version and this client's signature: input and output dtypes and shapes.
@@ -261,23 +293,25 @@ class Client(_BaseClient):
             "string", "shape": [None]}}, "outputs": {...}}`; `None` marks an
             unknown dimension.
         """
-        request = get_model_metadata_pb2.GetModelMetadataRequest()
+        metadata_pb2 = self._protos.get_model_metadata_pb2
+        request = metadata_pb2.GetModelMetadataRequest()
         self._fill_model_spec(request.model_spec)
         request.metadata_field.append(names.SIGNATURE_DEF_FIELD)
         response = self._call(self._stub.GetModelMetadata, request)
-        signature_def_map = get_model_metadata_pb2.SignatureDefMap()
+        signature_def_map = metadata_pb2.SignatureDefMap()
         response.metadata[names.SIGNATURE_DEF_FIELD].Unpack(signature_def_map)
         return _describe(response.model_spec.name, response.model_spec.version.value, signature_def_map, self)
 
     def status(self):
         """Every version the server knows of this model: `[{"version", "state", "error"}]`, newest first."""
-        request = get_model_status_pb2.GetModelStatusRequest()
+        status_pb2 = self._protos.get_model_status_pb2
+        request = status_pb2.GetModelStatusRequest()
         self._fill_model_spec(request.model_spec)
         response = self._call(self._model_stub.GetModelStatus, request)
         return [
             {
                 "version": status.version,
-                "state": get_model_status_pb2.ModelVersionStatus.State.Name(status.state),
+                "state": status_pb2.ModelVersionStatus.State.Name(status.state),
                 "error": status.status.error_message,
             }
             for status in response.model_version_status
@@ -298,7 +332,7 @@ class Client(_BaseClient):
             try:
                 return method(request, timeout=self.timeout)
             except grpc.RpcError as error:
-                raise ServingError(error.code(), error.details(), target=self.target) from error
+                raise _grpc_error(error, self.target) from error
 
         return self._with_retries(attempt)
 
@@ -318,6 +352,21 @@ def _describe(model_name, version, signature_def_map, client):
         "inputs": {key: _tensor_info(info) for key, info in sorted(signature.inputs.items())},
         "outputs": {key: _tensor_info(info) for key, info in sorted(signature.outputs.items())},
     }
+
+
+def _connection_error(error, target):
+    """A `ServingError` for an HTTP connection that failed, with what the user can do about it."""
+    text = str(error)
+    if "BadStatusLine" in text and "\\x00" in text:
+        # An HTTP/2 frame where an HTTP/1.1 status line should be: a gRPC port.
+        return ServingError(grpc.StatusCode.UNAVAILABLE, "the server answered in gRPC, not HTTP", target,
+                            hint=f"{target} is a gRPC port: use Client (mtkeras predict without --rest), or the REST "
+                                 "port (8501)")
+    if "refused" in text.lower():
+        return ServingError(grpc.StatusCode.UNAVAILABLE, "connection refused", target,
+                            hint=f"nothing answers at {target}: is `mtkeras serve` (or tensorflow_model_server) running "
+                                 "there? REST listens on --rest_api_port (8501), gRPC on --port (8500)")
+    return ServingError(grpc.StatusCode.UNAVAILABLE, f"cannot connect: {error}", target)
 
 
 class RestClient(_BaseClient):
@@ -370,7 +419,7 @@ class RestClient(_BaseClient):
             try:
                 response = self._session.request(method, url, json=body, timeout=self.timeout)
             except requests.ConnectionError as error:
-                raise ServingError(grpc.StatusCode.UNAVAILABLE, f"cannot connect: {error}", self.target) from error
+                raise _connection_error(error, self.target) from error
             except requests.Timeout as error:
                 raise ServingError(grpc.StatusCode.DEADLINE_EXCEEDED, f"no answer in {self.timeout} s", self.target) from error
             try:
@@ -380,7 +429,8 @@ class RestClient(_BaseClient):
             if response.status_code != 200:
                 code = _GRPC_CODE_OF_HTTP.get(response.status_code, grpc.StatusCode.UNKNOWN)
                 details = payload.get("error", "") if isinstance(payload, dict) else str(payload)
-                raise ServingError(code, details, self.target, http_status=response.status_code)
+                served = _served_models(response.headers.get(SERVED_MODELS_HEADER))
+                raise ServingError(code, details, self.target, http_status=response.status_code, served_models=served)
             return payload
 
         return self._with_retries(attempt)
@@ -408,7 +458,7 @@ class RestClient(_BaseClient):
         """As `Client.metadata`, from `GET /v1/models/NAME/metadata`."""
         payload = self._request("GET", f"{self._model_url()}/metadata")
         signature_def_map = json_format.ParseDict(
-            payload["metadata"][names.SIGNATURE_DEF_FIELD], get_model_metadata_pb2.SignatureDefMap()
+            payload["metadata"][names.SIGNATURE_DEF_FIELD], serving_protos().get_model_metadata_pb2.SignatureDefMap()
         )
         return _describe(payload["model_spec"]["name"], payload["model_spec"]["version"], signature_def_map, self)
 

@@ -24,6 +24,11 @@ HTTP_STATUS = {
     grpc.StatusCode.UNAUTHENTICATED: 401,
 }
 
+# Where `mtkeras serve` lists the models it serves when a request names another
+# (TF Serving has no API that lists them; clients of the official server go without).
+SERVED_MODELS_METADATA = "mtkeras-served-models"
+SERVED_MODELS_HEADER = "X-Mtkeras-Served-Models"
+
 # TF Serving cuts error messages it returns at about 1 KB.
 MAX_ERROR_MESSAGE = 1024
 
@@ -34,12 +39,16 @@ class RequestError(Exception):
     Args:
         code: grpc.StatusCode.
         message: str. What was wrong, naming the tensor, field or value.
+        served_models: list of str or None. For a model that is not served:
+            the models that are, sent beside the message (gRPC trailing
+            metadata, an HTTP header) so that the message stays TF Serving's.
     """
 
-    def __init__(self, code, message):
+    def __init__(self, code, message, served_models=None):
         super().__init__(message)
         self.code = code
         self.message = message[:MAX_ERROR_MESSAGE]
+        self.served_models = served_models
 
     @property
     def http_status(self):

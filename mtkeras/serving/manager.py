@@ -90,6 +90,15 @@ class ModelManager:
     def model_names(self):
         return sorted(self._models)
 
+    def served_models(self):
+        """`["name (versions 1, 2)", ...]`: the models with a version loaded, for NOT_FOUND answers."""
+        with self._lock:
+            return [
+                f"{name} (version{'s' if len(model.servables) > 1 else ''} {', '.join(map(str, sorted(model.servables)))})"
+                for name, model in sorted(self._models.items())
+                if model.servables
+            ]
+
     def loaded_versions(self, model_name):
         return sorted(self._models[model_name].servables)
 
@@ -227,7 +236,9 @@ class ModelManager:
             return servables[max(servables)]
         if version is not None and version in servables:
             return servables[version]
-        raise RequestError(grpc.StatusCode.NOT_FOUND, f"Servable not found for request: {request}")
+        raise RequestError(
+            grpc.StatusCode.NOT_FOUND, f"Servable not found for request: {request}", served_models=self.served_models()
+        )
 
     def metadata(self, model_spec):
         """`GetModelMetadataResponse` with the signature defs of the version `model_spec` resolves to."""
@@ -252,11 +263,15 @@ class ModelManager:
         if version is not None:
             if version not in states:
                 raise RequestError(
-                    grpc.StatusCode.NOT_FOUND, f"Could not find version {version} of model {model_spec.name}"
+                    grpc.StatusCode.NOT_FOUND, f"Could not find version {version} of model {model_spec.name}",
+                    served_models=self.served_models(),
                 )
             states = {version: states[version]}
         elif not states:
-            raise RequestError(grpc.StatusCode.NOT_FOUND, f"Could not find any versions of model {model_spec.name}")
+            raise RequestError(
+                grpc.StatusCode.NOT_FOUND, f"Could not find any versions of model {model_spec.name}",
+                served_models=self.served_models(),
+            )
         response = get_model_status_pb2.GetModelStatusResponse()
         for number, (state, error) in sorted(states.items(), reverse=True):
             version_status = response.model_version_status.add()

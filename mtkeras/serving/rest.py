@@ -22,7 +22,7 @@ import urllib.parse
 import grpc
 from tensorflow_serving.apis import model_pb2
 
-from mtkeras.serving.errors import RequestError
+from mtkeras.serving.errors import SERVED_MODELS_HEADER, RequestError
 from mtkeras.serving.json_tensor import (
     bad_request,
     format_predict_response,
@@ -80,12 +80,14 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002  (BaseHTTPRequestHandler's signature)
         logger.debug("%s %s", self.address_string(), format % args)
 
-    def _reply(self, status, payload, content_type="application/json"):
+    def _reply(self, status, payload, content_type="application/json", headers=()):
         if self.server.stopping:
             self.close_connection = True
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for header, value in headers:
+            self.send_header(header, value)
         self.send_header("Content-Length", str(len(body)))
         if self.close_connection:
             self.send_header("Connection", "close")
@@ -93,7 +95,10 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _error(self, error):
-        self._reply(error.http_status, {"error": error.message})
+        served = error.served_models
+        # Percent-encoded: header values are Latin-1, model names may not be.
+        headers = [(SERVED_MODELS_HEADER, urllib.parse.quote("; ".join(served), safe=" ;,()"))] if served is not None else []
+        self._reply(error.http_status, {"error": error.message}, headers=headers)
 
     def _answer(self, api, model_name, answer):
         """Replies with `answer()`, or with the error it raises; records the metrics."""

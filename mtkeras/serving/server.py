@@ -25,7 +25,7 @@ from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from mtkeras import names
 from mtkeras.serving.options import ModelConfig, ServingLimits, read_model_config_file
-from mtkeras.serving.errors import RequestError
+from mtkeras.serving.errors import SERVED_MODELS_METADATA, RequestError
 from mtkeras.serving.manager import ModelManager, find_versions, latest_version
 from mtkeras.serving.rest import RestServer
 
@@ -91,6 +91,8 @@ def _rpc(api_name):
                 response = method(self, request)
             except RequestError as error:
                 self._server.metrics.record(model_name, api_name, error.code, time.perf_counter() - start)
+                if error.served_models is not None:
+                    context.set_trailing_metadata(((SERVED_MODELS_METADATA, "; ".join(error.served_models)),))
                 context.abort(error.code, error.message)
             except Exception as error:
                 logger.exception("%s failed", method.__name__)

@@ -4,13 +4,13 @@ import json
 import logging
 import numbers
 import os
-import sys
 import time
 
 import keras
 
 from mtkeras.files import write_whole
-from mtkeras.names import LOWER_IS_BETTER, SCORE, VALIDATION_PREFIX, split_log_key
+from mtkeras.names import LOWER_IS_BETTER, SCORE, VALIDATION_PREFIX
+from mtkeras.training.screen import EpochTable, ProgressBar  # noqa: F401  (their earlier home)
 
 logger = logging.getLogger("mtkeras")
 
@@ -314,66 +314,3 @@ class TimeBudget(keras.callbacks.Callback):
         if self.elapsed > self.seconds:
             logger.info("TimeBudget: %.0f s spent (budget %.0f s); stopping", self.elapsed, self.seconds)
             self.model.stop_training = True
-
-
-class EpochTable(keras.callbacks.Callback):
-    """Prints one table per epoch: a row per task, its training and validation metrics.
-
-    Keras logs every task's metrics on one long line (`intent_accuracy: ...
-    val_slots_loss: ...`); this groups them by task:
-
-        epoch 3/6  14.2 s  loss 0.3100  score 0.9300  val_loss 0.2800  val_score 0.9200
-        task        loss  accuracy        f1  | val_loss  val_accuracy    val_f1
-        intent    0.0400    0.9900         -  |   0.0300        0.9900         -
-        slots     0.1500    0.9600    0.8700  |   0.1300        0.9600    0.8600
-
-    Args:
-        tasks: list of str. Task names, in the order to print them.
-        epochs: int or None. Total epochs, for "epoch 3/6".
-        stream: file-like. Where to print (default: standard output).
-    """
-
-    def __init__(self, tasks, epochs=None, stream=None):
-        super().__init__()
-        self.tasks = list(tasks)
-        self.epochs = epochs
-        self.stream = stream
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        print(self.format(epoch, logs or {}, time.perf_counter() - getattr(self, "_start", time.perf_counter())),
-              file=self.stream or sys.stdout, flush=True)
-
-    def format(self, epoch, logs, seconds=None):
-        """The table of one epoch's `logs`."""
-        head = f"epoch {epoch + 1}" + (f"/{self.epochs}" if self.epochs else "")
-        if seconds is not None:
-            head += f"  {seconds:.1f} s"
-        for key in ("loss", SCORE, VALIDATION_PREFIX + "loss", VALIDATION_PREFIX + SCORE):
-            if key in logs:
-                head += f"  {key} {float(logs[key]):.4f}"
-
-        metrics, has_val = [], False
-        for key in logs:
-            split, task, metric = split_log_key(key, self.tasks)
-            if task is not None:
-                has_val = has_val or split == "val"
-                if split == "train" and metric not in metrics:
-                    metrics.append(metric)
-        width = max([len("task")] + [len(task) for task in self.tasks])
-        columns = [(metric, "") for metric in metrics] + ([(metric, "val_") for metric in metrics] if has_val else [])
-        header = f"{'task':<{width}}" + "".join(
-            ("  | " if prefix and i == len(metrics) else "  ") + f"{prefix + metric:>{max(len(prefix + metric), 8)}}"
-            for i, (metric, prefix) in enumerate(columns)
-        )
-        lines = [head, header]
-        for task in self.tasks:
-            cells = []
-            for i, (metric, prefix) in enumerate(columns):
-                value = logs.get(f"{prefix}{task}_{metric}")
-                text = "-" if value is None else f"{float(value):.4f}"
-                cells.append(("  | " if prefix and i == len(metrics) else "  ") + f"{text:>{max(len(prefix + metric), 8)}}")
-            lines.append(f"{task:<{width}}" + "".join(cells))
-        return "\n".join(lines)

@@ -72,3 +72,85 @@ def test_cli_predict_over_rest(server):
     assert [a["slots"] for a in answers] == [e["slots"] for e in expected]
     table = subprocess.run(command[:-3] + TEXTS[:1], capture_output=True, text=True, timeout=120)
     assert table.returncode == 0 and table.stdout.startswith(f"> {TEXTS[0]}\n    intent")
+
+
+# Runs `mtkeras predict` with TensorFlow, Keras and keras-hub refused at import.
+NO_TENSORFLOW = """
+import importlib.abc, sys
+
+import importlib.machinery
+
+class Refuse(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    # Found as usual (their files may be read), but running their package code fails.
+    def find_spec(self, name, path=None, target=None):
+        if name in ("tensorflow", "keras", "keras_hub", "tensorflow_text", "tf_keras"):
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
+            spec.loader = self
+            return spec
+
+    def create_module(self, spec):
+        raise ImportError(f"{spec.name} must not be imported by mtkeras predict")
+
+    def exec_module(self, module):
+        raise ImportError(f"{module.__name__} must not be imported by mtkeras predict")
+
+sys.meta_path.insert(0, Refuse())
+from mtkeras.cli import main
+code = main()
+heavy = [name for name in ("tensorflow", "keras", "keras_hub") if sys.modules.get(name) is not None]
+assert not heavy, heavy
+sys.exit(code)
+"""
+
+
+def predict_without_tensorflow(*args, stdin=None):
+    return subprocess.run([sys.executable, "-c", NO_TENSORFLOW, "predict", *args], capture_output=True, text=True,
+                          timeout=60, input=stdin)
+
+
+def test_predict_needs_no_tensorflow_over_grpc_and_rest(server):
+    with Client(f"127.0.0.1:{server.port}", MODEL) as client:
+        expected = client.predict(TEXTS[:3])
+        assert client.metadata()["inputs"] == {"text": {"dtype": "string", "shape": [None]}}
+    for transport in (["--target", f"127.0.0.1:{server.port}"], ["--rest", "--target", f"127.0.0.1:{server.rest_api_port}"]):
+        result = predict_without_tensorflow(*transport, "--model", MODEL, "--jsonl", *TEXTS[:3])
+        assert result.returncode == 0, result.stderr
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [row.pop("text") for row in rows] == TEXTS[:3]
+        for row, want in zip(rows, expected):
+            assert row["slots"] == want["slots"] and row["intent"]["label"] == want["intent"]["label"]
+    # Texts from standard input, one per line; JSON keeps non-ASCII text as is.
+    result = predict_without_tensorflow("--target", f"127.0.0.1:{server.port}", "--model", MODEL, "--json",
+                                        stdin="play jazz 🎷\n\nbook a table\n")
+    assert result.returncode == 0, result.stderr
+    assert "🎷" in result.stdout and [row["text"] for row in json.loads(result.stdout)] == ["play jazz 🎷", "book a table"]
+
+
+def test_client_errors_say_what_to_do(server, tmp_path):
+    closed = free_port()
+    result = predict_without_tensorflow("--target", f"127.0.0.1:{closed}", "--model", MODEL, "hi")
+    assert result.returncode == 1
+    assert "UNAVAILABLE" in result.stderr and f"is `mtkeras serve` (or tensorflow_model_server) running there?" in result.stderr
+    # A model the server does not serve: mtkeras serve says which it does.
+    for client in (Client(f"127.0.0.1:{server.port}", "nope"), RestClient(f"127.0.0.1:{server.rest_api_port}", "nope")):
+        with client, pytest.raises(ServingError) as info:
+            client.predict("hi")
+        assert info.value.served_models == [f"{MODEL} (version 1)"]
+        assert str(info.value).endswith(f"it serves {MODEL} (version 1)")
+    # The other API's port.
+    with RestClient(f"127.0.0.1:{server.port}", MODEL, retries=0) as rest, pytest.raises(ServingError) as info:
+        rest.predict("hi")
+    assert "is a gRPC port" in info.value.hint
+    with Client(f"127.0.0.1:{server.rest_api_port}", MODEL, retries=0) as grpc_client, pytest.raises(ServingError) as info:
+        grpc_client.predict("hi")
+    assert "answers HTTP (the REST API)" in info.value.hint
+    # Waiting says what it waits for.
+    result = predict_without_tensorflow("--target", f"127.0.0.1:{closed}", "--model", MODEL, "--wait", "0.5", "hi")
+    assert result.returncode == 1 and f"waiting up to 0.5 s for model '{MODEL}' at 127.0.0.1:{closed}" in result.stderr
+    # Input problems.
+    bad = tmp_path / "texts.txt"
+    bad.write_bytes(b"fine\n\xff\n")
+    result = predict_without_tensorflow("--model", MODEL, "--file", str(bad))
+    assert result.returncode == 1 and f"{bad}:2: not UTF-8" in result.stderr
+    result = predict_without_tensorflow("hi")
+    assert result.returncode == 2 and "give --model NAME" in result.stderr

@@ -15,7 +15,7 @@ from typing import Mapping, NamedTuple, Optional, Tuple, Union
 Label = Union[str, Tuple[str, ...]]
 
 from mtkeras.data.readers.registry import registered_readers
-from mtkeras.errors import FieldError
+from mtkeras.errors import DataError, FieldError  # noqa: F401  (DataError: raised here, defined with the other errors)
 from mtkeras.names import SENTENCE, TOKEN  # noqa: F401  (the levels readers report in `Reader.tasks`)
 
 ON_ERROR = ("raise", "skip")
@@ -53,10 +53,6 @@ class Example:
     def text_pair(self):
         """The second text ("" when the example has none)."""
         return " ".join(self.pair or ())
-
-
-class DataError(ValueError):
-    """Bad input data; the message names the file, the line and the problem."""
 
 
 class BadRecord(NamedTuple):

@@ -5,13 +5,17 @@ bad argument answer without loading TensorFlow.
 """
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
-import json
 import logging
 import os
 import sys
 import traceback
+
+from mtkeras._version import __version__
+from mtkeras.cli import predict
+from mtkeras.cli.quiet import quiet_native_logs
 
 
 def _serve(args):
@@ -61,27 +65,6 @@ def _serve(args):
     except (ConfigError, FileNotFoundError, OSError, ValueError) as error:
         print(f"mtkeras serve: {error}", file=sys.stderr)
         return 1
-    return 0
-
-
-def _predict(args):
-    from mtkeras.serving import Client, RestClient, ServingError, format_result
-
-    kind = RestClient if args.rest else Client
-    target = args.target or ("localhost:8501" if args.rest else "localhost:8500")
-    try:
-        with kind(target, args.model, version=args.version, version_label=args.version_label,
-                  timeout=args.timeout) as client:
-            if args.wait > 0:  # a server just started needs a few seconds to load its model
-                client.wait_until_ready(timeout=args.wait)
-            results = client.predict(args.texts, pairs=args.pair)
-    except (ServingError, ValueError) as error:
-        print(f"mtkeras predict: {error}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps([{"text": t, **r} for t, r in zip(args.texts, results)], indent=2))
-    else:
-        print("\n".join(format_result(t, r) for t, r in zip(args.texts, results)))
     return 0
 
 
@@ -151,9 +134,13 @@ def _evaluate(args):
     from mtkeras.evaluation import results_json
     from mtkeras.runs import evaluate_run
 
-    results = evaluate_run(_load(args), split=args.split, run_dir=args.run_dir, model_path=args.model)
-    if args.json:
-        print(results_json(results))
+    if not args.json:
+        evaluate_run(_load(args), split=args.split, run_dir=args.run_dir, model_path=args.model)
+        return 0
+    # With --json, standard output carries the JSON alone (for `| jq`); the table goes to standard error.
+    with contextlib.redirect_stdout(sys.stderr):
+        results = evaluate_run(_load(args), split=args.split, run_dir=args.run_dir, model_path=args.model)
+    print(results_json(results))
     return 0
 
 
@@ -190,10 +177,13 @@ def build_parser():
         prog="mtkeras",
         description="Multi-task NLP on TensorFlow/Keras: train, export, serve, query.",
     )
+    parser.add_argument("--version", action="version", version=f"mtkeras {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", help="also show TensorFlow's own log lines")
 
     def run_command(name, help, description):
-        command = commands.add_parser(name, help=help, description=description)
+        command = commands.add_parser(name, help=help, description=description, parents=[common])
         command.add_argument("config", metavar="CONFIG", help="YAML config (see configs/ and the README)")
         command.add_argument("--run-dir", default=None, help="run directory (default: the config's run_dir, "
                              "else runs/<name>)")
@@ -225,7 +215,8 @@ def build_parser():
     evaluate.add_argument("--split", choices=("train", "valid", "test"), default="test",
                           help="which split of every dataset (default: %(default)s)")
     evaluate.add_argument("--model", default=None, help="a .keras model instead of the run's model.keras")
-    evaluate.add_argument("--json", action="store_true", help="also print the results as JSON")
+    evaluate.add_argument("--json", action="store_true",
+                          help="print the results as JSON on standard output (the table goes to standard error)")
     evaluate.set_defaults(run=_evaluate)
 
     export = run_command(
@@ -239,7 +230,7 @@ def build_parser():
     export.set_defaults(run=_export)
 
     serve = commands.add_parser(
-        "serve", help="serve exported models over TF Serving's gRPC and REST APIs",
+        "serve", parents=[common], help="serve exported models over TF Serving's gRPC and REST APIs",
         description="Serve SavedModels the way tensorflow_model_server does (same flags, "
         "same APIs): gRPC PredictionService/ModelService and the REST API, new versions "
         "picked up by polling, optional server-side batching. Stops on Ctrl-C or SIGTERM. "
@@ -270,28 +261,10 @@ def build_parser():
     flag("ssl_client_ca_file", help="PEM CA: require client certificates signed by it")
     serve.set_defaults(run=_serve)
 
-    predict = commands.add_parser(
-        "predict", help="query a served model with raw texts",
-        description="Send texts to a TF Serving (or mtkeras serve) endpoint and print every task's answer.",
-    )
-    predict.add_argument("texts", nargs="+", metavar="TEXT")
-    predict.add_argument("--target", default=None,
-                         help="server address (default: localhost:8500, or localhost:8501 with --rest)")
-    predict.add_argument("--model", required=True, help="served model name")
-    predict.add_argument("--rest", action="store_true", help="use the REST API instead of gRPC")
-    predict.add_argument("--version", type=int, default=None, help="model version (default: the latest)")
-    predict.add_argument("--version-label", default=None, help="version label from models.config, e.g. stable")
-    predict.add_argument("--pair", nargs="+", default=None, metavar="TEXT",
-                         help="second texts, one per TEXT, for sentence-pair tasks")
-    predict.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default: %(default)s)")
-    predict.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    predict.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
-                         help="wait this long for the model to be served, e.g. right after `mtkeras serve &`; "
-                         "0 asks at once (default: %(default)s)")
-    predict.set_defaults(run=_predict)
+    predict.add_parser(commands, parents=[common])
 
     demo = commands.add_parser(
-        "demo", help="generate demo data, train, export, serve and query",
+        "demo", parents=[common], help="generate demo data, train, export, serve and query",
         description="The whole path on the bundled synthetic corpus: no download needed.",
     )
     demo.add_argument("--data-dir", default="build/demo_data", help="where to write the corpus (default: %(default)s)")
@@ -315,13 +288,13 @@ def main(argv=None):
     2 bad command-line arguments, 130 interrupted (Ctrl-C).
     """
     args = build_parser().parse_args(argv)
+    if argv is None and not getattr(args, "verbose", False):
+        quiet_native_logs()  # the command line only: a caller's own process keeps its standard error
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     # TensorFlow's own INFO/WARNING lines (asset writing, renamed captures)
     # say nothing a user can act on.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    from mtkeras.runs import ConfigError
-    from mtkeras.data import DataError
-    from mtkeras.runs import RunError
+    from mtkeras.errors import ConfigError, DataError, RunError
 
     try:
         return args.run(args)
