@@ -14,6 +14,7 @@ from mtkeras.results import results_from_outputs
 from mtkeras.export.bundle import ASSETS_EXTRA
 from mtkeras.export.verify import ExportError, verify_export
 from mtkeras.export.warmup import DEFAULT_WARMUP_TEXTS, WARMUP_FILE, warmup_requests
+from mtkeras.models.traced import text_signature, traced
 
 # What mtkeras records about an export, beside the SavedModel.
 METADATA_FILE = "mtkeras.json"
@@ -153,13 +154,17 @@ def predict(model, texts, pairs=None, batch_size=128):
         if len(pairs) != len(texts):
             raise ValueError(f"Received {len(texts)} texts and {len(pairs)} pairs; give one pair per text.")
     tasks = [task for task in model.tasks if pairs is not None or not task.pair]
+    with_pairs = pairs is not None
+    # Traced once per model and kept with it: any number of texts reuses the graph, as the export does.
+    answer = traced(model, ("answers", with_pairs), lambda: tf.function(
+        lambda inputs: serving_outputs(model, inputs, tasks), input_signature=text_signature(with_pairs)))
     results = []
     for start in range(0, len(texts), batch_size):
         inputs = {names.TEXT: tf.constant(texts[start : start + batch_size], tf.string)}
         if pairs is not None:
             inputs[names.TEXT_PAIR] = tf.constant(pairs[start : start + batch_size], tf.string)
-        outputs = serving_outputs(model, inputs, tasks)
-        results += results_from_outputs(outputs, len(inputs[names.TEXT]))
+        outputs = {key: value.numpy() for key, value in answer(inputs).items()}
+        results += results_from_outputs(outputs, len(texts[start : start + batch_size]))
     return results
 
 

@@ -9,6 +9,7 @@ from keras import tree
 
 from mtkeras import names
 from mtkeras.encoders import build_encoder_layers, is_pretrained
+from mtkeras.models.traced import is_raw_texts, predict_texts
 from mtkeras.tasks import LABELLED_LOSS, Task
 from mtkeras.text import WordPreprocessor
 from mtkeras.training.strategy import in_multi_worker_mode
@@ -100,25 +101,33 @@ class MultiTaskModel(keras.Model):
             kwargs.setdefault("shuffle", False)
         return super().fit(x, y, *args, **kwargs)
 
-    def predict(self, x, *args, **kwargs):
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """`keras.Model.predict` that also takes a list or array of raw texts.
 
         Returns numpy arrays for every task: token outputs are `[N, T, C]`
         for the longest text of all batches, zero past each text's words
         (Keras itself returns a ragged tensor when batches differ, and softmax
-        rows on padding). Datasets and other Keras inputs pass through as is.
+        rows on padding). Raw texts without `steps` or `callbacks` go through
+        one traced function kept with the model (`mtkeras.models.traced`), as
+        fast as the exported SavedModel; datasets and other Keras inputs go
+        through Keras' own loop.
         """
         inputs = self._standardize(x)
-        outputs = super().predict(inputs, *args, **kwargs)
+        lengths = None
+        if is_raw_texts(x) and steps is None and not callbacks:
+            outputs, lengths = predict_texts(self, inputs, batch_size or 32)
+        else:
+            outputs = super().predict(inputs, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
         outputs = {
             name: value.to_tensor().numpy() if isinstance(value, tf.RaggedTensor) else value
             for name, value in outputs.items()
         }
         if isinstance(inputs, dict) and any(np.ndim(v) == 3 for v in outputs.values()):
-            _, lengths = self.preprocessor.tokenize(tf.convert_to_tensor(inputs[names.TEXT]))
+            if lengths is None:
+                lengths = self.preprocessor.tokenize(tf.convert_to_tensor(inputs[names.TEXT]))[1].numpy()
             for name, value in outputs.items():
                 if np.ndim(value) == 3:
-                    real = np.arange(value.shape[1])[None, :] < lengths.numpy()[:, None]
+                    real = np.arange(value.shape[1])[None, :] < lengths[:, None]
                     outputs[name] = np.where(real[..., None], value, 0.0).astype(value.dtype)
         return outputs
 

@@ -15,6 +15,8 @@ Example:
 32
 """
 
+import difflib
+import re
 import typing
 
 import yaml
@@ -202,8 +204,17 @@ def _describe(item):
     if kind in ("list_type",):
         return loc, f"expected a list{got}"
     if kind == "literal_error":
-        return loc, f"expected one of {ctx.get('expected')}{got}"
+        return loc, f"expected one of {ctx.get('expected')}{got}{_closest(value, ctx.get('expected', ''))}"
     return loc, f"{item['msg']}{got}"
+
+
+def _closest(value, expected):
+    """`; did you mean 'x'?` for the choice closest to a misspelt `value` ("'a', 'b' or 'c'" lists the choices)."""
+    if not isinstance(value, str):
+        return ""
+    choices = re.findall(r"'([^']*)'", expected)
+    close = difflib.get_close_matches(value, choices, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _split_field(field):

@@ -11,6 +11,7 @@ YAML too. The schema is pydantic; `Config.model_json_schema()` gives it as
 JSON Schema, and README.md ("Config reference") documents every field.
 """
 
+import difflib
 import keyword
 import re
 from typing import Any, Literal, Optional
@@ -37,7 +38,9 @@ def _one_of(value, names):
     if value not in names:
         shown = [repr(name) for name in names]
         listed = ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]
-        raise ValueError(f"expected one of {listed}, got {value!r}")
+        close = difflib.get_close_matches(value, list(names), n=1) if isinstance(value, str) else []
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"expected one of {listed}, got {value!r}{hint}")
     return value
 
 

@@ -49,6 +49,27 @@ def test_predict_pads_token_outputs_across_batches():
     assert not mixed[0, 2:].any() and mixed[1].sum(axis=-1) == pytest.approx(np.ones(5))
 
 
+def test_predict_on_raw_texts_traces_once_and_answers_as_keras_loop_does():
+    model = build_tiny_model()
+    texts = ["book a table for two in paris tonight", "play jazz", "", "what is the weather"]
+    through_keras = model.predict(tf.constant(texts), batch_size=3, verbose=0)  # a tensor: Keras' own loop
+    for size in (1, 3, 4):
+        fast = model.predict(texts[:size], batch_size=3, verbose=0)
+        for name in through_keras:
+            expected = through_keras[name][:size]
+            if expected.ndim == 3:
+                expected = expected[:, : fast[name].shape[1]]
+            np.testing.assert_allclose(fast[name], expected, atol=1e-6)
+    mtkeras.predict(model, texts[:1])
+    mtkeras.predict(model, texts)
+    functions = model.__dict__["_mtkeras_traced_functions"]
+    # One graph for every number of texts, for model.predict and for mtkeras.predict.
+    assert {key: fn.experimental_get_tracing_count() for key, fn in functions.items()} == {
+        ("predict", False): 1, ("answers", False): 1}
+    # The traced functions are not part of what Keras saves.
+    assert "_mtkeras_traced_functions" not in [v.path for v in model.variables]
+
+
 def test_predict_takes_a_dataset():
     from mtkeras.data import make_dataset
 

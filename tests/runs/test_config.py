@@ -101,6 +101,9 @@ def test_the_issue_example_message_with_its_line():
         (("kind: token_tagging", "kind: tagging"),
          "cfg.yaml:4: tasks.slots.kind: expected one of 'sentence_classification', 'multi_label_classification', "
          "'token_tagging' or 'regression', got 'tagging'"),
+        (("kind: token_tagging", "kind: token_taging"), "got 'token_taging'; did you mean 'token_tagging'?"),
+        (("  batch_size: 16", "  batch_size: 16\n  optimizer: {name: adamw_}"),
+         "training.optimizer.name: expected one of 'adam' or 'adamw', got 'adamw_'; did you mean 'adamw'?"),
         (("loss_weight: 0.5", "loss_weight: -1"), "cfg.yaml:7: tasks.sentiment.loss_weight: expected a number >= 0, got -1"),
         (("reader: joint_nlu\n    train: data/a", "reader: csv\n    train: data/a"),
          "cfg.yaml:10: datasets.assistant.reader: expected one of"),

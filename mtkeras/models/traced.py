@@ -1,0 +1,81 @@
+"""Traced prediction functions kept with the model, for fast in-process answers on raw texts.
+
+`model.predict(texts)` goes through Keras' data adapters and builds its step
+function for every call; `mtkeras.predict` ran the export's outputs eagerly.
+Both now call a `tf.function` traced once per model (and per set of inputs
+and outputs), with a `[None]` string signature so that any number of texts
+reuses the same graph, as the exported SavedModel does.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from mtkeras import names
+
+_CACHE_ATTRIBUTE = "_mtkeras_traced_functions"
+
+
+def traced(model, key, build):
+    """The function `build()` makes for `model` and `key`, made once and kept on the model.
+
+    Kept outside Keras' attribute tracking: the functions are not weights or
+    layers and must not be saved with the model.
+    """
+    functions = model.__dict__.get(_CACHE_ATTRIBUTE)
+    if functions is None:
+        functions = {}
+        object.__setattr__(model, _CACHE_ATTRIBUTE, functions)
+    if key not in functions:
+        functions[key] = build()
+    return functions[key]
+
+
+def text_signature(pairs):
+    """The input signature of a traced function on `{"text": [N]}` (and `"text_pair"`)."""
+    spec = {names.TEXT: tf.TensorSpec([None], tf.string, name=names.TEXT)}
+    if pairs:
+        spec[names.TEXT_PAIR] = tf.TensorSpec([None], tf.string, name=names.TEXT_PAIR)
+    return [spec]
+
+
+def is_raw_texts(x):
+    """Whether `x` is raw texts: a list or 1-D array of str, or a dict of them keyed by the model's inputs."""
+    if isinstance(x, dict):
+        return bool(x) and set(x) <= {names.TEXT, names.TEXT_PAIR} and all(is_raw_texts(v) for v in x.values())
+    if isinstance(x, (list, tuple)):
+        return all(isinstance(value, (str, bytes)) for value in x)
+    if isinstance(x, np.ndarray):
+        return x.ndim == 1 and (x.dtype.kind in "US" or (x.dtype == object and all(isinstance(v, (str, bytes)) for v in x)))
+    return False
+
+
+def predict_texts(model, inputs, batch_size):
+    """`model.predict` of raw texts (`{"text": tensor}`) through one traced call per batch of `batch_size`.
+
+    Returns `(outputs, lengths)`: numpy arrays, token outputs padded to the
+    longest text of all batches (zeros), as `MultiTaskModel.predict`
+    documents, and each text's number of words.
+    """
+    pairs = names.TEXT_PAIR in inputs
+
+    def outputs_and_lengths(x):
+        return model(x, training=False), model.preprocessor.tokenize(x[names.TEXT])[1]
+
+    call = traced(model, ("predict", pairs), lambda: tf.function(outputs_and_lengths, input_signature=text_signature(pairs)))
+    count = int(inputs[names.TEXT].shape[0])
+    chunks, lengths = [], []
+    for start in range(0, count, batch_size):
+        batch = {key: value[start : start + batch_size] for key, value in inputs.items()}
+        outputs, batch_lengths = call(batch)
+        chunks.append({key: value.numpy() for key, value in outputs.items()})
+        lengths.append(batch_lengths.numpy())
+    if not chunks:
+        return {}, np.zeros([0], np.int32)
+    outputs = {}
+    for key in chunks[0]:
+        parts = [chunk[key] for chunk in chunks]
+        if parts[0].ndim == 3:
+            steps = max(part.shape[1] for part in parts)
+            parts = [np.pad(part, [(0, 0), (0, steps - part.shape[1]), (0, 0)]) for part in parts]
+        outputs[key] = np.concatenate(parts, axis=0)
+    return outputs, np.concatenate(lengths)
