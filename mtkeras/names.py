@@ -42,6 +42,7 @@ ENTITY_START_SUFFIX = "_entity_start"  # [B, E] int32, index of the first word, 
 ENTITY_END_SUFFIX = "_entity_end"  # [B, E] int32, exclusive (words[start:end]), -1 padded.
 ENTITY_TYPE_SUFFIX = "_entity_type"  # [B, E] string, "city" for B-city/I-city, "" padded.
 ENTITY_COUNT_SUFFIX = "_entity_count"  # [B] int32, number of entities in each text.
+ENTITY_SCORE_SUFFIX = "_entity_score"  # [B, E] float32, mean probability of the entity's tags, 0 padded.
 
 
 def label_key(task_name):
@@ -82,6 +83,10 @@ def entity_type_key(task_name):
 
 def entity_count_key(task_name):
     return task_name + ENTITY_COUNT_SUFFIX
+
+
+def entity_score_key(task_name):
+    return task_name + ENTITY_SCORE_SUFFIX
 
 
 # Id of a label outside a task's vocabulary (seen in evaluation data, never

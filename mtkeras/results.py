@@ -72,8 +72,8 @@ class LabelFormat(ResultFormat):
 
 class TagFormat(ResultFormat):
     """One tag per word and the entities they form:
-    `{"tags": [[word, tag], ...], "entities": [{"type", "text", "start", "end"}, ...]}`
-    (`words[start:end]` is the entity)."""
+    `{"tags": [[word, tag], ...], "entities": [{"type", "text", "start", "end", "score"}, ...]}`
+    (`words[start:end]` is the entity; `score`, the mean probability of its tags)."""
 
     marker = names.TAGS_SUFFIX
     companions = (
@@ -82,6 +82,7 @@ class TagFormat(ResultFormat):
         names.ENTITY_END_SUFFIX,
         names.ENTITY_TYPE_SUFFIX,
         names.ENTITY_COUNT_SUFFIX,
+        names.ENTITY_SCORE_SUFFIX,
     )
 
     def decode(self, task, outputs, index, words):
@@ -99,11 +100,16 @@ class TagFormat(ResultFormat):
                 }
                 for e in range(int(outputs[names.entity_count_key(task)][index]))
             ]
+            if names.entity_score_key(task) in outputs:  # exports from before entity scores have none
+                scores = outputs[names.entity_score_key(task)][index]
+                for e, entity in enumerate(answer["entities"]):
+                    entity["score"] = float(scores[e])
         return answer
 
     def describe(self, answer):
         if "entities" in answer:
-            return ", ".join(f"{e['type']}={e['text']!r}" for e in answer["entities"]) or "(none)"
+            shown = [f"{e['type']}={e['text']!r}" + (f" ({e['score']:.2f})" if "score" in e else "") for e in answer["entities"]]
+            return ", ".join(shown) or "(none)"
         return " ".join(f"{word}/{tag}" for word, tag in answer["tags"])
 
     def matches(self, answer):

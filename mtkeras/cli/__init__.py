@@ -144,6 +144,14 @@ def _evaluate(args):
     return 0
 
 
+def _validate(args):
+    from mtkeras.runs.validate import format_report, report_json, validate_config
+
+    report = validate_config(_load(args))
+    print(report_json(report) if args.json else format_report(report))
+    return 1 if report["errors"] else 0
+
+
 def _export(args):
     from mtkeras.runs import export_run
 
@@ -218,6 +226,15 @@ def build_parser():
     evaluate.add_argument("--json", action="store_true",
                           help="print the results as JSON on standard output (the table goes to standard error)")
     evaluate.set_defaults(run=_evaluate)
+
+    validate = run_command(
+        "validate", "check a config and read every dataset, without training",
+        "Checks the config, then reads every split of every dataset: examples per source and split, each "
+        "task's label distribution, labels of valid/test never seen in training, empty texts, test texts "
+        "that are also training texts, and the first bad line of each file. Exits 1 when a run would stop.",
+    )
+    validate.add_argument("--json", action="store_true", help="print the report as JSON")
+    validate.set_defaults(run=_validate)
 
     export = run_command(
         "export", "export a trained run as a versioned SavedModel for TF Serving",

@@ -7,11 +7,13 @@
 | `history` | `history_rows`, `task_curves`: a training history by epoch and by task |
 | `plots` | `plot_history`, `plot_task_curves`, `plot_confusion_matrix` (PNG, headless) |
 | `report` | `write_report`: `metrics_<split>.json` and the plots of a run |
+| `calibration` | `calibrate(model, dev_examples)`: each sentence task's temperature, fitted after training |
 
 The scores themselves (`accuracy`, `macro_f1`, `entity_scores`, ...) live
 beside the task kinds that choose them, in `mtkeras.tasks.scores`.
 """
 
+from mtkeras.evaluation.calibration import calibrate
 from mtkeras.evaluation.evaluator import TaskItems, evaluate
 from mtkeras.evaluation.history import history_rows, task_curves
 from mtkeras.evaluation.plots import plot_confusion_matrix, plot_history, plot_task_curves
@@ -29,6 +31,7 @@ from mtkeras.tasks.scores import (
 )
 
 __all__ = [
+    "calibrate",
     "TaskItems",
     "accuracy",
     "confusion_matrix",

@@ -60,6 +60,8 @@ class TaskItems:
     pred: list = dataclasses.field(default_factory=list)
     mask: list = dataclasses.field(default_factory=list)
     gold_names: list = dataclasses.field(default_factory=list)
+    # Sentence tasks: the model's probabilities for each labelled text (for calibration scores).
+    probs: list = dataclasses.field(default_factory=list)
 
 
 # === Data ===
@@ -189,6 +191,8 @@ def evaluate(model, data, decode=True, print_table=True, batch_size=32):
                 task_items.pred.append(pred)
                 task_items.mask.append(mask)
                 task_items.gold_names.append(names.get(task.name))
+                if task.level != TOKEN:
+                    task_items.probs.append(outputs[task.name][row])
                 right = task.item_is_right(gold, pred, mask)
                 if right is not None:  # kinds without a right answer stay out
                     labelled_any = True

@@ -128,6 +128,7 @@ class TokenTagging(ClassificationTask):
             names.entity_end_key(self.name): ends,
             names.entity_type_key(self.name): types,
             names.entity_count_key(self.name): counts,
+            names.entity_score_key(self.name): _span_scores(probs, ids, real, starts, ends),
         }
 
     # === Evaluation ===
@@ -195,3 +196,13 @@ def _over_words(pred, size):
 def _right_words(gold, pred):
     """Per word: the prediction equals a known gold label (unknown -1 never right)."""
     return (gold == pred) & (gold != names.UNKNOWN_LABEL_ID)
+
+
+def _span_scores(probs, ids, real, starts, ends):
+    """Each entity's confidence: the mean probability of its words' chosen tags (`[B, E]`, 0 where padded)."""
+    chosen = tf.gather(tf.cast(probs, tf.float32), ids, batch_dims=2) * tf.cast(real, tf.float32)  # [B, T]
+    totals = tf.concat([tf.zeros_like(chosen[:, :1]), tf.cumsum(chosen, axis=1)], axis=1)  # [B, T + 1]
+    first, last = tf.maximum(starts, 0), tf.maximum(ends, 0)
+    summed = tf.gather(totals, last, batch_dims=1) - tf.gather(totals, first, batch_dims=1)
+    mean = summed / tf.cast(tf.maximum(last - first, 1), tf.float32)
+    return tf.where(starts >= 0, mean, tf.zeros_like(mean))

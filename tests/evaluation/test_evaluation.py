@@ -267,7 +267,9 @@ def test_evaluate_crafted_case_by_hand(capsys):
 
     # sentiment: texts 4, 5.
     assert results["sentiment"].pop("confusion") == {"labels": ["neg", "pos"], "matrix": [[0, 1], [0, 1]]}
-    assert results["sentiment"] == {"examples": 2, "accuracy": 0.5, "macro_f1": pytest.approx((2 / 3 + 0) / 2)}
+    # Both texts answered "pos" with probability 0.9, half of them right: one bin, |0.5 - 0.9|.
+    assert results["sentiment"] == {"examples": 2, "accuracy": 0.5, "macro_f1": pytest.approx((2 / 3 + 0) / 2),
+                                    "ece": pytest.approx(0.4)}
 
     # Texts with a label: all but 6; right: 1, 4, 8.
     assert results["sentence_accuracy"] == pytest.approx(3 / 7)
