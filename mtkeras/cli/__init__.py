@@ -311,6 +311,9 @@ def main(argv=None):
     # TensorFlow's own INFO/WARNING lines (asset writing, renamed captures)
     # say nothing a user can act on.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    if not getattr(args, "verbose", False):
+        # absl's INFO lines (SavedModel signature input renames) say nothing a user can act on.
+        logging.getLogger("absl").setLevel(logging.WARNING)
     from mtkeras.errors import ConfigError, DataError, RunError
 
     try:
