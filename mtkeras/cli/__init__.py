@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import traceback
+import warnings
 
 from mtkeras._version import __version__
 from mtkeras.cli import predict
@@ -297,6 +298,11 @@ def build_parser():
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, line=None):
+    """A Python warning as one readable line (not the message plus the source line that raised it)."""
+    return f"warning: {message} ({category.__name__}, {os.path.basename(filename)}:{lineno})\n"
+
+
 def main(argv=None):
     """Runs one subcommand; returns its exit code.
 
@@ -307,6 +313,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if argv is None and not getattr(args, "verbose", False):
         quiet_native_logs()  # the command line only: a caller's own process keeps its standard error
+        warnings.formatwarning = _one_line_warning
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     # TensorFlow's own INFO/WARNING lines (asset writing, renamed captures)
     # say nothing a user can act on.

@@ -54,6 +54,8 @@ def test_the_training_screen_shows_each_epoch_once_and_no_tensorflow_log_lines(t
     # Each task's metrics appear in the tables only: once per epoch, never as Keras' "name: value" list.
     assert sum(line.startswith("intent ") and " | " in line for line in lines) == 2, lines
     assert "intent_accuracy:" not in raw and "val_intent_loss:" not in raw
+    # A Python warning is one line, never followed by the source line that raised it.
+    assert not [line for line in lines if line.strip() == "warnings.warn("], lines
     # The progress bar ends before its epoch's table.
     bars = [i for i, line in enumerate(lines) if re.search(r"\d+/\d+ .*step - loss: ", line)]
     first_table = next(i for i, line in enumerate(lines) if line.startswith("epoch 1/2 "))
@@ -69,3 +71,12 @@ def test_the_light_commands_answer_without_loading_tensorflow(tmp_path):
         assert result.stderr.strip().splitlines()[-1] == f"False {code}", (args, result.stderr)
     version = subprocess.run([MTKERAS, "--version"], capture_output=True, text=True, timeout=60)
     assert re.fullmatch(r"mtkeras \d+\.\d+\.\d+\S*\n", version.stdout)
+
+
+def test_a_python_warning_is_one_line():
+    from mtkeras.cli import _one_line_warning
+
+    text = _one_line_warning(UserWarning("Gradients do not exist for variables ['pooled_dense/kernel']"), UserWarning,
+                             "/x/keras/src/optimizers/base_optimizer.py", 862, "  warnings.warn(")
+    assert text == ("warning: Gradients do not exist for variables ['pooled_dense/kernel'] "
+                    "(UserWarning, base_optimizer.py:862)\n")
