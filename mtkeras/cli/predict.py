@@ -15,6 +15,8 @@ import os
 import sys
 import time
 
+from mtkeras.cli.quiet import stderr_is_terminal
+
 # Texts per request (or per forward pass offline).
 BATCH_SIZE = 64
 
@@ -132,7 +134,7 @@ def run(args):
 
         try:
             answer = _local_answerer(args, stack) if args.model_path else _server_answerer(args, stack)
-            show = len(texts) > BATCH_SIZE and sys.stderr.isatty()
+            show = len(texts) > BATCH_SIZE and stderr_is_terminal()
             results = answer_all(answer, texts, pairs, progress=lambda *a: _progress(*a, sys.stderr) if show else None)
         finally:
             for resource in opened:

@@ -17,8 +17,13 @@ import re
 import sys
 import threading
 
-# A native log line: severity, date, time, thread, file:line] ("I0000 00:00:1796530860.294555   21619 port.cc:153] ...").
-_NATIVE_LINE = re.compile(rb"^[IWEF]\d{4} \d\d:\d\d:[\d.]+\s+\d+ [^\]]+\] ")
+# A native info or warning line: severity, date, time, thread, file:line]
+# ("I0000 00:00:1796530860.294555   21619 port.cc:153] ..."). Errors (E) and fatal
+# lines (F) pass, except the two errors every CPU-only start prints.
+_NATIVE_LINE = re.compile(rb"^[IW]\d{4} \d\d:\d\d:[\d.]+\s+\d+ [^\]]+\] ")
+_NATIVE_NOISE = re.compile(
+    rb"^E\d{4} \d\d:\d\d:[\d.]+\s+\d+ [^\]]+\] (failed call to cuInit|oneDNN supports DT_\w+ only on platforms)"
+)
 _NATIVE_NOTICES = (
     b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
     # The second line of cpu_feature_guard.cc's notice.
@@ -29,13 +34,14 @@ _installed = None
 
 def is_native_log_line(line):
     """Whether a line of standard error is one of TensorFlow's native log lines."""
-    return bool(_NATIVE_LINE.match(line)) or line.startswith(_NATIVE_NOTICES)
+    return bool(_NATIVE_LINE.match(line) or _NATIVE_NOISE.match(line)) or line.startswith(_NATIVE_NOTICES)
 
 
 class _Filter:
     def __init__(self):
         sys.stderr.flush()
         self.saved = os.dup(2)
+        self.terminal = os.isatty(self.saved)
         read_end, write_end = os.pipe()
         os.dup2(write_end, 2)
         os.close(write_end)
@@ -76,7 +82,12 @@ def _could_be_native(partial):
     """Whether an unfinished line may still turn out to be a native log line."""
     if is_native_log_line(partial) or any(notice.startswith(partial) for notice in _NATIVE_NOTICES):
         return True
-    return bool(re.match(rb"^[IWEF]\d{0,4}( [\d:.]*(\s+\d*( [^\]]*)?)?)?$", partial))
+    return bool(re.match(rb"^[IWE]\d{0,4}( [\d:.]*(\s+\d*( [^\]]*)?)?)?$", partial))
+
+
+def stderr_is_terminal():
+    """Whether standard error shows on a terminal (behind the filter's pipe too)."""
+    return _installed.terminal if _installed is not None else sys.stderr.isatty()
 
 
 def quiet_native_logs():

@@ -59,6 +59,8 @@ class _KerasPredictor:
         self._model = load_model(path)
 
     def __call__(self, texts, pairs=None):
+        if pairs is not None and not any(task.pair for task in self._model.tasks):
+            raise ValueError(f"{self.source} has no sentence-pair task: its model takes no second texts")
         return predict(self._model, texts, pairs=pairs)
 
     def close(self):

@@ -156,7 +156,9 @@ def predict(model, texts, pairs=None, batch_size=128):
     tasks = [task for task in model.tasks if pairs is not None or not task.pair]
     with_pairs = pairs is not None
     # Traced once per model and kept with it: any number of texts reuses the graph, as the export does.
-    answer = traced(model, ("answers", with_pairs), lambda: tf.function(
+    # Keyed by the tasks' settings too: a temperature or fallback set after a first call is read again.
+    settings = tuple(json.dumps(task.get_config(), sort_keys=True, default=str) for task in tasks)
+    answer = traced(model, ("answers", with_pairs, settings), lambda: tf.function(
         lambda inputs: serving_outputs(model, inputs, tasks), input_signature=text_signature(with_pairs)))
     results = []
     for start in range(0, len(texts), batch_size):

@@ -10,7 +10,8 @@ Example:
 import importlib
 
 from mtkeras.results import format_result, results_from_outputs, same_answers
-from mtkeras.serving.client import Client, RestClient, ServingError
+from mtkeras.serving.client import Client, ServingError
+from mtkeras.serving.rest_client import RestClient
 
 # The server and its options import TensorFlow: loaded on first use, so that
 # `from mtkeras.serving import Client` stays light.

@@ -86,6 +86,9 @@ def _import_modules():
     if spec is None or not spec.submodule_search_locations:
         return plain()  # raises the ModuleNotFoundError that says what is missing
     shells = _PackageShells(spec.submodule_search_locations[0])
+    # While the shells are in place (some 0.1 s, once per process), a thread that imports
+    # TensorFlow for the first time would get an empty shell: import TensorFlow before starting
+    # such threads, or create the first client before them.
     sys.meta_path.insert(0, shells)
     try:
         return plain()

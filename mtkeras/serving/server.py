@@ -16,6 +16,7 @@ import logging
 import signal
 import threading
 import time
+import urllib.parse
 
 import grpc
 import tensorflow as tf
@@ -92,7 +93,9 @@ def _rpc(api_name):
             except RequestError as error:
                 self._server.metrics.record(model_name, api_name, error.code, time.perf_counter() - start)
                 if error.served_models is not None:
-                    context.set_trailing_metadata(((SERVED_MODELS_METADATA, "; ".join(error.served_models)),))
+                    # Percent-encoded: metadata values are ASCII, model names may not be.
+                    served = urllib.parse.quote("; ".join(error.served_models), safe=" ;,()")
+                    context.set_trailing_metadata(((SERVED_MODELS_METADATA, served),))
                 context.abort(error.code, error.message)
             except Exception as error:
                 logger.exception("%s failed", method.__name__)

@@ -7,6 +7,7 @@ with the running loss and score, ended when the epoch ends, then the
 epoch's table (`EpochTable`), each printed once.
 """
 
+import math
 import sys
 import time
 
@@ -93,6 +94,8 @@ class EpochTable(keras.callbacks.Callback):
         if value is None:
             return None
         value = float(value)
+        if math.isnan(value):  # never an improvement, as for ModelCheckpoint
+            return f"{self.monitor} is NaN"
         better = self.best is None or (value > self.best if self.mode == "max" else value < self.best)
         if not better:
             return f"no improvement on {self.monitor} {self.best:.4f}"

@@ -20,7 +20,6 @@ def test_training_calibrates_the_sentence_tasks_on_the_valid_split(tmp_path):
     assert set(outcome["calibration"]) == {"intent", "sentiment"}  # the token task has no temperature
     for fitted in outcome["calibration"].values():
         assert fitted["texts"] >= 20 and fitted["temperature"] > 0
-        assert fitted["ece_after"] <= fitted["ece_before"] + 1e-9  # fitted to lower the likelihood loss on these texts
     metrics = json.load(open(os.path.join(outcome["run_dir"], "metrics_valid.json")))
     assert metrics["intent"]["temperature"] == pytest.approx(outcome["calibration"]["intent"]["temperature"], rel=1e-3)
     assert metrics["intent"]["ece"] == pytest.approx(outcome["calibration"]["intent"]["ece_after"], abs=1e-6)

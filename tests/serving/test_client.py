@@ -155,3 +155,14 @@ def test_client_errors_say_what_to_do(server, tmp_path):
     assert result.returncode == 1 and f"{bad}:2: not UTF-8" in result.stderr
     result = predict_without_tensorflow("hi")
     assert result.returncode == 2 and "give --model NAME" in result.stderr
+
+
+def test_the_served_models_reach_the_client_whatever_their_names(base_path, tmp_path):
+    # Metadata and headers carry ASCII only: names are percent-encoded on the way and decoded back.
+    named = str(tmp_path / "modèle")
+    shutil.copytree(base_path, named)
+    with ModelServer("modèle", named, port=0, rest_api_port=0) as running:
+        for client in (Client(f"127.0.0.1:{running.port}", "nope"), RestClient(f"127.0.0.1:{running.rest_api_port}", "nope")):
+            with client, pytest.raises(ServingError) as info:
+                client.predict("hi")
+            assert info.value.code == grpc.StatusCode.NOT_FOUND and info.value.served_models == ["modèle (version 1)"]

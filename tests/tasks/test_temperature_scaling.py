@@ -6,7 +6,7 @@ import tensorflow as tf
 
 import mtkeras
 from mtkeras import names
-from mtkeras.tasks.calibration import expected_calibration_error, fit_temperature, with_temperature
+from mtkeras.tasks.calibration import expected_calibration_error, fit_temperature, negative_log_likelihood, with_temperature
 
 
 def overconfident(seed=0, texts=2000, labels=4, temperature=3.0):
@@ -24,6 +24,8 @@ def test_the_fitted_temperature_undoes_overconfidence_and_lowers_the_calibration
     assert temperature == pytest.approx(3.0, rel=0.12)
     before, after = expected_calibration_error(probs, gold), expected_calibration_error(with_temperature(probs, temperature), gold)
     assert before > 0.1 and after < 0.03
+    # What is minimized is the likelihood loss: never above that of T = 1, which lies in the range searched.
+    assert negative_log_likelihood(probs, gold, temperature) <= negative_log_likelihood(probs, gold, 1.0)
     # The labels stay the same: only the scores move.
     assert (with_temperature(probs, temperature).argmax(-1) == probs.argmax(-1)).all()
 
