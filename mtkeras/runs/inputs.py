@@ -21,12 +21,14 @@ def _read(config, source, dataset, split, location):
     field = f"datasets.{source}.{split}"
     reader = dataset.reader_class
     if reader.reads_files and not os.path.exists(location):
-        raise ConfigError(f"{field}: no such file or folder: {location!r} (relative paths start at {os.getcwd()})")
+        raise ConfigError(
+            f"{config.where(field)}: no such file or folder: {location!r} (relative paths start at {os.getcwd()})"
+        )
     kinds = {task: config.tasks[task].kind_class for task in dataset.tasks}
     try:
         examples = reader.from_config(location, dataset, kinds)
     except TypeError as error:  # an option the reader does not take
-        raise ConfigError(f"datasets.{source}.options: {error}") from None
+        raise ConfigError(f"{config.where(f'datasets.{source}.options')}: {error}") from None
     except DataError:
         raise
     except ValueError as error:
@@ -36,7 +38,7 @@ def _read(config, source, dataset, split, location):
     except DataError as error:
         raise DataError(f"{field}: {error}") from None
     if not examples:
-        raise ConfigError(f"{field}: {location!r} holds no examples")
+        raise ConfigError(f"{config.where(field)}: {location!r} holds no examples")
     return examples
 
 

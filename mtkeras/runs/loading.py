@@ -68,8 +68,16 @@ def parse_config(text, source="<config>", overrides=()):
     overridden = set()
     for override in overrides:
         overridden.add(_apply_override(raw, override))
+    def origin(field):
+        if field in overridden or any(field.startswith(o + ".") for o in overridden):
+            return "--set"
+        line = _line_of(lines, tuple(_split_field(field)))
+        return f"{source}:{line}" if line else source
+
     try:
-        return Config.model_validate(raw)
+        config = Config.model_validate(raw)
+        config._origin = origin
+        return config
     except ValidationError as error:
         problems = _describe_all(error.errors(include_url=False))
         messages = []

@@ -263,6 +263,12 @@ class Config(_Section):
     encoder: EncoderConfig = Field(default_factory=EncoderConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
+    # Where each field was written (`load_config` sets it): `where("datasets.snips.train")`.
+    _origin: Any = PrivateAttr(None)
+
+    def where(self, field):
+        """`"configs/snips.yaml:17: datasets.snips.train"` (or `"--set ..."`): a field, with the place it was given."""
+        return f"{self._origin(field)}: {field}" if self._origin is not None else field
 
     @field_validator("name")
     @classmethod

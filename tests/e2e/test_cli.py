@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -217,7 +218,10 @@ def test_user_errors_are_one_line_messages(tmp_path, capsys):
     text = open(config).read().replace("test: " + str(tmp_path) + "/data/feedback/test", "test: /no/such/folder")
     open(config, "w").write(text)
     assert main(["evaluate", config]) == 1
-    assert "datasets.feedback.test: no such file or folder: '/no/such/folder'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # Named by the config's file and line, as a schema error is.
+    assert re.search(rf"^mtkeras evaluate: {re.escape(config)}:\d+: datasets.feedback.test: no such file or folder: "
+                     r"'/no/such/folder'", err), err
     assert main(["export", config]) == 1
     assert "no trained model at" in capsys.readouterr().err
     # A label a task cannot take is named by file and line, before any training.

@@ -68,3 +68,15 @@ def test_the_first_bad_line_of_each_file_is_an_error(tmp_path, capsys):
     (error,) = report["errors"]
     assert error.startswith("chat/test: ") and f"{tmp_path / 'test.jsonl'}:2" in error
     assert report["counts"] == {"chat": {"train": 3}}  # the training split still read and counted
+
+
+def test_a_missing_data_path_is_named_with_the_config_line(tmp_path, capsys):
+    path = config_with(tmp_path, TRAIN, TRAIN)
+    text = open(path).read().replace(str(tmp_path / "test.jsonl"), str(tmp_path / "missing.jsonl"))
+    open(path, "w").write(text)
+    assert main(["validate", path]) == 1
+    out = capsys.readouterr().out
+    assert f"error: chat/test: {path}:9: datasets.chat.test: no such file or folder: '{tmp_path / 'missing.jsonl'}'" in out
+    # Given on the command line, the place is --set.
+    report = validate_config(load_config(path, overrides=[f"datasets.chat.test={tmp_path / 'gone.jsonl'}"]))
+    assert report["errors"][0].startswith("chat/test: --set: datasets.chat.test: no such file or folder")
