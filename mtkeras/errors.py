@@ -37,8 +37,12 @@ class FieldError(ValueError):
         self.message = message
 
 
+def closest(word, choices):
+    """`; did you mean 'x'?` for the choice closest to a misspelt `word`, else ``."""
+    close = difflib.get_close_matches(str(word), [str(choice) for choice in choices], n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def suggest(word, choices):
     """`; did you mean 'x'? (known: a, b)` for the closest of `choices`, else ` (known: a, b)`."""
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    known = ", ".join(choices)
-    return f"; did you mean {close[0]!r}? (known: {known})" if close else f" (known: {known})"
+    return f"{closest(word, choices)} (known: {', '.join(choices)})"

@@ -63,6 +63,27 @@ def _install_filter():
 _install_filter()
 
 
+def find_versions(model_base_path):
+    """The integer versions under `model_base_path`, in increasing order.
+
+    Like TF Serving, only subdirectories named by a non-negative integer count:
+    other entries (`assets`, in-progress exports such as `.tmp-1-x`) are ignored.
+
+    Args:
+        model_base_path: str. A directory holding `<version>/saved_model.pb`.
+
+    Returns:
+        A sorted list of ints, empty when there is no version.
+    """
+    if not os.path.isdir(model_base_path):
+        raise FileNotFoundError(f"Model base path does not exist or is not a directory: {model_base_path}")
+    versions = []
+    for entry in os.listdir(model_base_path):
+        if entry.isascii() and entry.isdigit() and os.path.isdir(os.path.join(model_base_path, entry)):
+            versions.append(int(entry))
+    return sorted(versions)
+
+
 class SavedModelBundle:
     """One SavedModel version in its own graph and session.
 

@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 from mtkeras import names
-from mtkeras.export.bundle import SAVED_MODEL_FILE, SavedModelBundle
+from mtkeras.export.bundle import SAVED_MODEL_FILE, SavedModelBundle, find_versions
 from mtkeras.export.saved_model import predict
 from mtkeras.models import load_model
 from mtkeras.results import results_from_outputs
@@ -20,11 +20,10 @@ _RUN_MODEL_FILE = "model.keras"
 
 
 def _version_folder(path, version=None):
-    """The SavedModel folder `path` names: itself, or its newest (or given) integer version."""
+    """The SavedModel folder `path` names: itself, or its newest (or given) version, as TF Serving picks it."""
     if os.path.isfile(os.path.join(path, SAVED_MODEL_FILE)):
         return path
-    versions = sorted(int(entry) for entry in os.listdir(path) if entry.isdigit()
-                      and os.path.isfile(os.path.join(path, entry, SAVED_MODEL_FILE)))
+    versions = find_versions(path)
     if not versions:
         return None
     if version is None:

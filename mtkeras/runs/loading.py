@@ -15,14 +15,13 @@ Example:
 32
 """
 
-import difflib
 import re
 import typing
 
 import yaml
 from pydantic import BaseModel, StrictInt, ValidationError
 
-from mtkeras.errors import ConfigError, FieldError, suggest
+from mtkeras.errors import ConfigError, FieldError, closest, suggest
 from mtkeras.runs.schema import Config
 
 
@@ -218,11 +217,7 @@ def _describe(item):
 
 def _closest(value, expected):
     """`; did you mean 'x'?` for the choice closest to a misspelt `value` ("'a', 'b' or 'c'" lists the choices)."""
-    if not isinstance(value, str):
-        return ""
-    choices = re.findall(r"'([^']*)'", expected)
-    close = difflib.get_close_matches(value, choices, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return closest(value, re.findall(r"'([^']*)'", expected)) if isinstance(value, str) else ""
 
 
 def _split_field(field):

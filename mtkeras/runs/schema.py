@@ -11,7 +11,6 @@ YAML too. The schema is pydantic; `Config.model_json_schema()` gives it as
 JSON Schema, and README.md ("Config reference") documents every field.
 """
 
-import difflib
 import keyword
 import re
 from typing import Any, Literal, Optional
@@ -20,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, field
 
 from mtkeras.data.readers import reader_class, registered_readers
 from mtkeras.encoders import check_encoder_config
-from mtkeras.errors import FieldError, suggest
+from mtkeras.errors import FieldError, closest, suggest
 from mtkeras.names import LOWER_IS_BETTER, SCORE, VALIDATION_PREFIX, split_log_key
 from mtkeras.tasks import registered_task_kinds, task_kind
 from mtkeras.tasks.base import Fraction
@@ -38,8 +37,7 @@ def _one_of(value, names):
     if value not in names:
         shown = [repr(name) for name in names]
         listed = ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]
-        close = difflib.get_close_matches(value, list(names), n=1) if isinstance(value, str) else []
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = closest(value, names) if isinstance(value, str) else ""
         raise ValueError(f"expected one of {listed}, got {value!r}{hint}")
     return value
 

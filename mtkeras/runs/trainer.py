@@ -262,19 +262,17 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
     best_path = directory.checkpoint("best.weights.h5")
     if os.path.exists(best_path):
         model.load_weights(best_path)
-    model.save(outcome["model_path"])
     if workers > 1:
         # Calibration, evaluation and export run on the chief alone: on a copy
         # outside the multi-worker strategy, whose every step waits for all workers.
+        model.save(outcome["model_path"])
         model = keras.models.load_model(outcome["model_path"])
-    if valid_sources:
-        # Calibrated scores: each sentence task's temperature, fitted on the valid split, saved with the model.
-        outcome["calibration"] = calibrate(model, [ex for items in valid_sources.values() for ex in items])
-        for task, fitted in outcome["calibration"].items():
-            print(f"[mtkeras] {task}: temperature {fitted['temperature']:.3f} fitted on {fitted['texts']} valid texts; "
-                  f"expected calibration error {fitted['ece_before']:.4f} -> {fitted['ece_after']:.4f}", flush=True)
-        if outcome["calibration"]:
-            model.save(outcome["model_path"])
+    # Calibrated scores: each sentence task's temperature, fitted on the valid split, saved with the model.
+    outcome["calibration"] = calibrate(model, [ex for items in valid_sources.values() for ex in items])
+    for task, fitted in outcome["calibration"].items():
+        print(f"[mtkeras] {task}: temperature {fitted['temperature']:.3f} fitted on {fitted['texts']} valid texts; "
+              f"expected calibration error {fitted['ece_before']:.4f} -> {fitted['ece_after']:.4f}", flush=True)
+    model.save(outcome["model_path"])
     state.update(
         status="finished",
         epochs_done=len(history_rows),

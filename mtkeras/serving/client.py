@@ -11,12 +11,11 @@ starts in a fraction of a second.
 """
 
 import time
-import urllib.parse
 
 import grpc
 
 from mtkeras import names
-from mtkeras.serving.errors import SERVED_MODELS_METADATA
+from mtkeras.serving.errors import SERVED_MODELS_METADATA, decode_served_models
 from mtkeras.serving.protos import array_to_tensor, dtype_name, serving_protos, tensor_to_array
 from mtkeras.results import format_result, results_from_outputs, same_answers, strings_as_text  # noqa: F401 (format_result and same_answers: kept for old imports)
 
@@ -36,9 +35,12 @@ class ServingError(Exception):
         served_models: list of str or None. On NOT_FOUND from `mtkeras
             serve`, the models it serves (TF Serving does not say).
         hint: str or None. What to check, added to the message.
+        wrong_protocol: bool. The address answers the other API (REST for
+            gRPC or the reverse): retrying or waiting will not help.
     """
 
-    def __init__(self, code, details, target=None, http_status=None, served_models=None, hint=None):
+    def __init__(self, code, details, target=None, http_status=None, served_models=None, hint=None,
+                 wrong_protocol=False):
         where = f" (server {target})" if target else ""
         message = f"{code.name}: {details}{where}"
         if served_models is not None:
@@ -52,12 +54,7 @@ class ServingError(Exception):
         self.http_status = http_status
         self.served_models = served_models
         self.hint = hint
-        # The address answers the other API (REST for gRPC or the reverse): waiting will not help.
-        self.wrong_protocol = False
-
-
-def _served_models(value):
-    return [name for name in urllib.parse.unquote(value).split("; ") if name] if value is not None else None
+        self.wrong_protocol = wrong_protocol
 
 
 def _grpc_error(error, target):
@@ -72,10 +69,8 @@ def _grpc_error(error, target):
     elif code == grpc.StatusCode.UNAVAILABLE and ("refused" in details.lower() or "failed to connect" in details.lower()):
         hint = (f"nothing answers at {target}: is `mtkeras serve` (or tensorflow_model_server) running there? "
                 "gRPC listens on --port (8500), REST on --rest_api_port (8501)")
-    error = ServingError(code, details, target=target, served_models=_served_models(metadata.get(SERVED_MODELS_METADATA)),
-                         hint=hint)
-    error.wrong_protocol = wrong_protocol
-    return error
+    return ServingError(code, details, target=target, served_models=decode_served_models(metadata.get(SERVED_MODELS_METADATA)),
+                        hint=hint, wrong_protocol=wrong_protocol)
 
 
 def _tensor_info(info):

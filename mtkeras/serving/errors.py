@@ -1,5 +1,7 @@
 """The one error type the serving code raises for a request it refuses."""
 
+import urllib.parse
+
 import grpc
 
 # TF Serving's REST server answers each canonical status with this HTTP status
@@ -28,6 +30,16 @@ HTTP_STATUS = {
 # (TF Serving has no API that lists them; clients of the official server go without).
 SERVED_MODELS_METADATA = "mtkeras-served-models"
 SERVED_MODELS_HEADER = "X-Mtkeras-Served-Models"
+
+
+def encode_served_models(served):
+    """The list as one ASCII value (metadata and header values are ASCII; model names may not be)."""
+    return urllib.parse.quote("; ".join(served), safe=" ;,()")
+
+
+def decode_served_models(value):
+    """`encode_served_models` read back; None for None (a server that does not say)."""
+    return [name for name in urllib.parse.unquote(value).split("; ") if name] if value is not None else None
 
 # TF Serving cuts error messages it returns at about 1 KB.
 MAX_ERROR_MESSAGE = 1024

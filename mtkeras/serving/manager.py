@@ -17,33 +17,12 @@ from tensorflow_serving.apis import get_model_metadata_pb2, get_model_status_pb2
 from mtkeras import names
 
 from mtkeras.serving.errors import RequestError
-from mtkeras.export.bundle import SAVED_MODEL_FILE
+from mtkeras.export.bundle import SAVED_MODEL_FILE, find_versions
 from mtkeras.serving.servable import Servable
 
 logger = logging.getLogger(__name__)
 
 State = get_model_status_pb2.ModelVersionStatus.State
-
-
-def find_versions(model_base_path):
-    """The integer versions under `model_base_path`, in increasing order.
-
-    Like TF Serving, only subdirectories named by a non-negative integer count:
-    other entries (`assets`, in-progress exports such as `.tmp-1-x`) are ignored.
-
-    Args:
-        model_base_path: str. A directory holding `<version>/saved_model.pb`.
-
-    Returns:
-        A sorted list of ints, empty when there is no version.
-    """
-    if not os.path.isdir(model_base_path):
-        raise FileNotFoundError(f"Model base path does not exist or is not a directory: {model_base_path}")
-    versions = []
-    for entry in os.listdir(model_base_path):
-        if entry.isascii() and entry.isdigit() and os.path.isdir(os.path.join(model_base_path, entry)):
-            versions.append(int(entry))
-    return sorted(versions)
 
 
 def latest_version(model_base_path):

@@ -22,7 +22,7 @@ import urllib.parse
 import grpc
 from tensorflow_serving.apis import model_pb2
 
-from mtkeras.serving.errors import SERVED_MODELS_HEADER, RequestError
+from mtkeras.serving.errors import SERVED_MODELS_HEADER, RequestError, encode_served_models
 from mtkeras.serving.json_tensor import (
     bad_request,
     format_predict_response,
@@ -96,8 +96,7 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
 
     def _error(self, error):
         served = error.served_models
-        # Percent-encoded: header values are Latin-1, model names may not be.
-        headers = [(SERVED_MODELS_HEADER, urllib.parse.quote("; ".join(served), safe=" ;,()"))] if served is not None else []
+        headers = [(SERVED_MODELS_HEADER, encode_served_models(served))] if served is not None else []
         self._reply(error.http_status, {"error": error.message}, headers=headers)
 
     def _answer(self, api, model_name, answer):

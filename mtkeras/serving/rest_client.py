@@ -8,8 +8,8 @@ import requests
 from google.protobuf import json_format
 
 from mtkeras import names
-from mtkeras.serving.client import ServingError, _as_list, _BaseClient, _describe, _pairs_for, _served_models
-from mtkeras.serving.errors import SERVED_MODELS_HEADER
+from mtkeras.serving.client import ServingError, _as_list, _BaseClient, _describe, _pairs_for
+from mtkeras.serving.errors import SERVED_MODELS_HEADER, decode_served_models
 from mtkeras.serving.protos import serving_protos
 
 # HTTP statuses of TF Serving's REST API, read back as the gRPC status behind them.
@@ -34,11 +34,9 @@ def _connection_error(error, target):
     text = str(error)
     if "BadStatusLine" in text and "\\x00" in text:
         # An HTTP/2 frame where an HTTP/1.1 status line should be: a gRPC port.
-        wrong = ServingError(grpc.StatusCode.UNAVAILABLE, "the server answered in gRPC, not HTTP", target,
-                             hint=f"{target} is a gRPC port: use Client (mtkeras predict without --rest), or the REST "
-                                  "port (8501)")
-        wrong.wrong_protocol = True
-        return wrong
+        return ServingError(grpc.StatusCode.UNAVAILABLE, "the server answered in gRPC, not HTTP", target,
+                            hint=f"{target} is a gRPC port: use Client (mtkeras predict without --rest), or the REST "
+                                 "port (8501)", wrong_protocol=True)
     if "refused" in text.lower():
         return ServingError(grpc.StatusCode.UNAVAILABLE, "connection refused", target,
                             hint=f"nothing answers at {target}: is `mtkeras serve` (or tensorflow_model_server) running "
@@ -106,7 +104,7 @@ class RestClient(_BaseClient):
             if response.status_code != 200:
                 code = _GRPC_CODE_OF_HTTP.get(response.status_code, grpc.StatusCode.UNKNOWN)
                 details = payload.get("error", "") if isinstance(payload, dict) else str(payload)
-                served = _served_models(response.headers.get(SERVED_MODELS_HEADER))
+                served = decode_served_models(response.headers.get(SERVED_MODELS_HEADER))
                 raise ServingError(code, details, self.target, http_status=response.status_code, served_models=served)
             return payload
 

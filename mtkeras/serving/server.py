@@ -16,7 +16,6 @@ import logging
 import signal
 import threading
 import time
-import urllib.parse
 
 import grpc
 import tensorflow as tf
@@ -26,7 +25,7 @@ from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from mtkeras import names
 from mtkeras.serving.options import ModelConfig, ServingLimits, read_model_config_file
-from mtkeras.serving.errors import SERVED_MODELS_METADATA, RequestError
+from mtkeras.serving.errors import SERVED_MODELS_METADATA, RequestError, encode_served_models
 from mtkeras.serving.manager import ModelManager, find_versions, latest_version
 from mtkeras.serving.rest import RestServer
 
@@ -93,9 +92,7 @@ def _rpc(api_name):
             except RequestError as error:
                 self._server.metrics.record(model_name, api_name, error.code, time.perf_counter() - start)
                 if error.served_models is not None:
-                    # Percent-encoded: metadata values are ASCII, model names may not be.
-                    served = urllib.parse.quote("; ".join(error.served_models), safe=" ;,()")
-                    context.set_trailing_metadata(((SERVED_MODELS_METADATA, served),))
+                    context.set_trailing_metadata(((SERVED_MODELS_METADATA, encode_served_models(error.served_models)),))
                 context.abort(error.code, error.message)
             except Exception as error:
                 logger.exception("%s failed", method.__name__)
