@@ -66,6 +66,20 @@ def test_every_task_kind_answers_through_the_session_loader(encoder, tmp_path):
         assert mtkeras.serving.same_answers(got, expected), (got, expected)
 
 
+def test_a_calibrated_task_with_a_fallback_answers_through_the_session_loader(tmp_path):
+    model = every_kind_model("bilstm")
+    intent = model.tasks[0]
+    intent.temperature, intent.fallback_label, intent.fallback_threshold = 0.7, "unsure", 0.99
+    path = export_saved_model(model, str(tmp_path / "calibrated"))  # warm-up records replayed on the way
+    answers = assert_answers_through_tf_serving_loader(path)  # and again here, with every signature
+    texts = ["Book a table for two in Rome, please!", "", "play some jazz", "zzz unknown"]
+    got = mtkeras.serving.results_from_outputs(answers[names.SERVING_SIGNATURE], len(texts))
+    assert mtkeras.serving.same_answers(got, mtkeras.predict(model, texts))
+    # The untrained model is never 99% sure: every intent answer is the fallback, with its calibrated score.
+    assert {answer["intent"]["label"] for answer in got} == {"unsure"}
+    assert all(0 < answer["intent"]["score"] < 0.99 for answer in got)
+
+
 def test_saved_model_cli_run_answers(exported_model):
     """The command a new user tries first; it loads the export with the session loader."""
     _, path = exported_model
