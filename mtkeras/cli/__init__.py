@@ -111,18 +111,19 @@ def _where_it_failed(error, location):
     return f"{location}:{frames[-1].lineno}" if frames else location
 
 
-def _load(args):
+def _load(args, splits=()):
+    """The config of `args`, checked before TensorFlow is imported: fields, and the data paths of `splits`."""
     from mtkeras.runs import load_config
 
     for location in args.code or ():
         import_code(location)
-    return load_config(args.config, overrides=args.set or ())
+    return load_config(args.config, overrides=args.set or (), data_splits=splits)
 
 
 def _train(args):
+    config = _load(args, splits=("train", "valid", "test"))  # config errors answer before TensorFlow is imported
     from mtkeras.runs import train
 
-    config = _load(args)
     outcome = train(config, run_dir=args.run_dir, overwrite=args.overwrite,
                     verbose={"auto": None, "bar": 1, "none": 0}[args.progress])
     if outcome["worker"] == 0:
@@ -132,31 +133,34 @@ def _train(args):
 
 
 def _evaluate(args):
+    config = _load(args, splits=(args.split,))
     from mtkeras.evaluation import results_json
     from mtkeras.runs import evaluate_run
 
     if not args.json:
-        evaluate_run(_load(args), split=args.split, run_dir=args.run_dir, model_path=args.model)
+        evaluate_run(config, split=args.split, run_dir=args.run_dir, model_path=args.model)
         return 0
     # With --json, standard output carries the JSON alone (for `| jq`); the table goes to standard error.
     with contextlib.redirect_stdout(sys.stderr):
-        results = evaluate_run(_load(args), split=args.split, run_dir=args.run_dir, model_path=args.model)
+        results = evaluate_run(config, split=args.split, run_dir=args.run_dir, model_path=args.model)
     print(results_json(results))
     return 0
 
 
 def _validate(args):
+    config = _load(args)
     from mtkeras.runs.validate import format_report, report_json, validate_config
 
-    report = validate_config(_load(args))
+    report = validate_config(config)
     print(report_json(report) if args.json else format_report(report))
     return 1 if report["errors"] else 0
 
 
 def _export(args):
+    config = _load(args)
     from mtkeras.runs import export_run
 
-    export_run(_load(args), run_dir=args.run_dir, model_path=args.model, base_path=args.base_path,
+    export_run(config, run_dir=args.run_dir, model_path=args.model, base_path=args.base_path,
                version=args.version)
     return 0
 

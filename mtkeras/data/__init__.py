@@ -1,15 +1,5 @@
 """Data: readers to examples, examples to `tf.data` streams."""
 
-from mtkeras.data.pipeline import (
-    SAMPLING,
-    align_tags,
-    batch_dataset,
-    encode_examples,
-    example_dataset,
-    make_dataset,
-    mix_datasets,
-    sampling_weights,
-)
 from mtkeras.data.readers import (
     ConllReader,
     DataError,
@@ -30,6 +20,20 @@ from mtkeras.data.readers import (
     TfdsReader,
 )
 from mtkeras.data.readers.tfds import PRESETS as TFDS_PRESETS
+from mtkeras.lazy import lazy_exports
+
+# Each name is imported from its module on first use (`mtkeras.lazy`).
+_HOMES = {
+    "SAMPLING": "mtkeras.data.pipeline",
+    "align_tags": "mtkeras.data.pipeline",
+    "batch_dataset": "mtkeras.data.pipeline",
+    "encode_examples": "mtkeras.data.pipeline",
+    "example_dataset": "mtkeras.data.pipeline",
+    "make_dataset": "mtkeras.data.pipeline",
+    "mix_datasets": "mtkeras.data.pipeline",
+    "sampling_weights": "mtkeras.data.pipeline",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)
 
 __all__ = [
     "TFDS_PRESETS",

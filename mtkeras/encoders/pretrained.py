@@ -86,6 +86,11 @@ class PretrainedEncoder(keras.layers.Layer):
         # (`self.trainable = False` here would not reach the backbone: with
         # the TF backend, assigning an attribute its current value is a no-op.)
         self.backbone.trainable = self.trainable
+        # BERT's pooler (dense + tanh over [CLS]) feeds nothing unless pooling="pooler": frozen, it
+        # gets no optimizer slots and no "Gradients do not exist" warning at every fit.
+        for layer in self.backbone.layers:
+            if layer.name == "pooled_dense":
+                layer.trainable = self.trainable and pooling == "pooler"
         self.built = True  # The backbone is a functional model, built already.
 
     @classmethod

@@ -13,22 +13,31 @@ The scores themselves (`accuracy`, `macro_f1`, `entity_scores`, ...) live
 beside the task kinds that choose them, in `mtkeras.tasks.scores`.
 """
 
-from mtkeras.evaluation.calibration import calibrate
-from mtkeras.evaluation.evaluator import TaskItems, evaluate
-from mtkeras.evaluation.history import history_rows, task_curves
-from mtkeras.evaluation.plots import plot_confusion_matrix, plot_history, plot_task_curves
-from mtkeras.evaluation.report import results_json, write_report
-from mtkeras.evaluation.table import format_table
-from mtkeras.tasks.scores import (
-    accuracy,
-    confusion_matrix,
-    entity_errors,
-    entity_scores,
-    macro_f1,
-    pearson,
-    rank,
-    spearman,
-)
+from mtkeras.lazy import lazy_exports
+
+# Each name is imported from its module on first use (`mtkeras.lazy`).
+_HOMES = {
+    "calibrate": "mtkeras.evaluation.calibration",
+    "TaskItems": "mtkeras.evaluation.evaluator",
+    "evaluate": "mtkeras.evaluation.evaluator",
+    "history_rows": "mtkeras.evaluation.history",
+    "task_curves": "mtkeras.evaluation.history",
+    "plot_confusion_matrix": "mtkeras.evaluation.plots",
+    "plot_history": "mtkeras.evaluation.plots",
+    "plot_task_curves": "mtkeras.evaluation.plots",
+    "results_json": "mtkeras.evaluation.report",
+    "write_report": "mtkeras.evaluation.report",
+    "format_table": "mtkeras.evaluation.table",
+    "accuracy": "mtkeras.tasks.scores",
+    "confusion_matrix": "mtkeras.tasks.scores",
+    "entity_errors": "mtkeras.tasks.scores",
+    "entity_scores": "mtkeras.tasks.scores",
+    "macro_f1": "mtkeras.tasks.scores",
+    "pearson": "mtkeras.tasks.scores",
+    "rank": "mtkeras.tasks.scores",
+    "spearman": "mtkeras.tasks.scores",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)
 
 __all__ = [
     "calibrate",

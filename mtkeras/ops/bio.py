@@ -20,7 +20,10 @@ Example:
 """
 
 import numpy as np
-import tensorflow as tf
+
+from mtkeras.lazy import lazy_module
+
+tf = lazy_module("tensorflow")
 
 # Probabilities are clipped to this before the log, so a probability that
 # underflowed to 0 still gives a finite score and only the constraints are -inf.

@@ -11,24 +11,37 @@
 | `finish` | reports of a split, the trained model, the export |
 """
 
-from mtkeras.errors import ConfigError
-from mtkeras.runs.directory import (
-    CLOCK_FILE,
-    CONFIG_FILE,
-    HISTORY_FILE,
-    MODEL_FILE,
-    PATIENCE_FILE,
-    STATE_FILE,
-    RunDirectory,
-    RunError,
-    config_changes,
-)
-from mtkeras.runs.finish import evaluate_run, export_model, export_run, load_run_model, report
-from mtkeras.runs.inputs import declare_tasks, read_split, training_stream
-from mtkeras.runs.loading import config_to_dict, load_config, parse_config
-from mtkeras.runs.reference import field_reference
-from mtkeras.runs.schema import Config
-from mtkeras.runs.trainer import build_compiled_model, train
+from mtkeras.lazy import lazy_exports
+
+# Each name is imported from its module on first use (`mtkeras.lazy`).
+_HOMES = {
+    "ConfigError": "mtkeras.errors",
+    "CLOCK_FILE": "mtkeras.runs.directory",
+    "CONFIG_FILE": "mtkeras.runs.directory",
+    "HISTORY_FILE": "mtkeras.runs.directory",
+    "MODEL_FILE": "mtkeras.runs.directory",
+    "PATIENCE_FILE": "mtkeras.runs.directory",
+    "STATE_FILE": "mtkeras.runs.directory",
+    "RunDirectory": "mtkeras.runs.directory",
+    "RunError": "mtkeras.runs.directory",
+    "config_changes": "mtkeras.runs.directory",
+    "evaluate_run": "mtkeras.runs.finish",
+    "export_model": "mtkeras.runs.finish",
+    "export_run": "mtkeras.runs.finish",
+    "load_run_model": "mtkeras.runs.finish",
+    "report": "mtkeras.runs.finish",
+    "declare_tasks": "mtkeras.runs.inputs",
+    "read_split": "mtkeras.runs.inputs",
+    "training_stream": "mtkeras.runs.inputs",
+    "config_to_dict": "mtkeras.runs.loading",
+    "load_config": "mtkeras.runs.loading",
+    "parse_config": "mtkeras.runs.loading",
+    "field_reference": "mtkeras.runs.reference",
+    "Config": "mtkeras.runs.schema",
+    "build_compiled_model": "mtkeras.runs.trainer",
+    "train": "mtkeras.runs.trainer",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)
 
 __all__ = [
     "CLOCK_FILE",

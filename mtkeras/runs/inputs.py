@@ -1,14 +1,18 @@
 """A run's inputs: each dataset's splits read, the tasks declared, the training stream."""
 
 import itertools
-import os
 
-from mtkeras.data import DataError, make_dataset, mix_datasets
+from mtkeras.data import DataError
 from mtkeras.errors import ConfigError
+from mtkeras.lazy import lazy_module
+
+# The tf.data streams; reading and checking a config's data needs no TensorFlow.
+pipeline = lazy_module("mtkeras.data.pipeline")
 
 
 def read_split(config, split):
     """`{source: [Example]}` of one split (`"train"`, `"valid"` or `"test"`) of every dataset that has it."""
+    config.check_data_paths((split,))
     sources = {}
     for source, dataset in config.datasets.items():
         location = getattr(dataset, split)
@@ -20,10 +24,6 @@ def read_split(config, split):
 def _read(config, source, dataset, split, location):
     field = f"datasets.{source}.{split}"
     reader = dataset.reader_class
-    if reader.reads_files and not os.path.exists(location):
-        raise ConfigError(
-            f"{config.where(field)}: no such file or folder: {location!r} (relative paths start at {os.getcwd()})"
-        )
     kinds = {task: config.tasks[task].kind_class for task in dataset.tasks}
     try:
         examples = reader.from_config(location, dataset, kinds)
@@ -58,13 +58,13 @@ def training_stream(config, sources, tasks, replicas=1):
     training, mixing = config.training, config.mixing
     if len(sources) == 1:
         (examples,) = sources.values()
-        data = make_dataset(
+        data = pipeline.make_dataset(
             examples, tasks, training.batch_size, shuffle=training.shuffle, seed=training.seed,
             drop_remainder=replicas > 1, bucket=mixing.bucket, unknown_labels="raise",
         )
     else:
         weights = {source: config.datasets[source].weight for source in sources} if mixing.sampling == "weights" else None
-        data = mix_datasets(
+        data = pipeline.mix_datasets(
             sources, tasks, training.batch_size,
             sampling=mixing.sampling, temperature=mixing.temperature, weights=weights,
             examples_per_epoch=mixing.examples_per_epoch, seed=training.seed, bucket=mixing.bucket,
@@ -81,4 +81,4 @@ def validation_stream(config, sources, tasks):
     if not sources:
         return None
     examples = [ex for items in sources.values() for ex in items]
-    return make_dataset(examples, tasks, config.training.batch_size, unknown_labels="error")
+    return pipeline.make_dataset(examples, tasks, config.training.batch_size, unknown_labels="error")

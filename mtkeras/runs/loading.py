@@ -25,7 +25,7 @@ from mtkeras.errors import ConfigError, FieldError, closest, suggest
 from mtkeras.runs.schema import Config
 
 
-def load_config(path, overrides=()):
+def load_config(path, overrides=(), data_splits=()):
     """Reads, checks and returns the `Config` in a YAML file.
 
     Args:
@@ -33,6 +33,9 @@ def load_config(path, overrides=()):
         overrides: list of `"dotted.field=value"` strings applied on top of
             the file (`--set` on the command line); values are YAML scalars
             or flow collections (`training.epochs=2`, `encoder.config={num_layers: 1}`).
+        data_splits: the splits (`"train"`, `"valid"`, `"test"`) whose files
+            or folders must exist; checked before the encoder, so that these
+            errors too answer before TensorFlow is imported.
 
     Raises:
         ConfigError: naming the file, line, field path and value of every
@@ -45,10 +48,10 @@ def load_config(path, overrides=()):
             text = handle.read()
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the config: {error.strerror or error}") from None
-    return parse_config(text, path, overrides)
+    return parse_config(text, path, overrides, data_splits)
 
 
-def parse_config(text, source="<config>", overrides=()):
+def parse_config(text, source="<config>", overrides=(), data_splits=()):
     """`load_config` for YAML text already in memory; `source` names it in errors."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -74,9 +77,7 @@ def parse_config(text, source="<config>", overrides=()):
         return f"{source}:{line}" if line else source
 
     try:
-        config = Config.model_validate(raw)
-        config._origin = origin
-        return config
+        config = Config.model_validate(raw, context={"defer_encoder_check": True})
     except ValidationError as error:
         problems = _describe_all(error.errors(include_url=False))
         messages = []
@@ -88,6 +89,13 @@ def parse_config(text, source="<config>", overrides=()):
                 where = f"{source}:{_line_of(lines, loc)}" if _line_of(lines, loc) else source
             messages.append(f"{where}: {field or '(top level)'}: {message}")
         raise ConfigError("\n".join(dict.fromkeys(messages))) from None
+    config._origin = origin
+    config.check_data_paths(data_splits)
+    try:
+        config.check_encoder()
+    except FieldError as error:
+        raise ConfigError(f"{config.where(error.field)}: {error.message}") from None
+    return config
 
 
 def _apply_override(raw, override):

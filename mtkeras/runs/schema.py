@@ -12,14 +12,14 @@ JSON Schema, and README.md ("Config reference") documents every field.
 """
 
 import keyword
+import os
 import re
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, ValidationInfo, field_validator, model_validator
 
 from mtkeras.data.readers import reader_class, registered_readers
-from mtkeras.encoders import check_encoder_config
-from mtkeras.errors import FieldError, closest, suggest
+from mtkeras.errors import ConfigError, FieldError, closest, suggest
 from mtkeras.names import LOWER_IS_BETTER, SCORE, VALIDATION_PREFIX, split_log_key
 from mtkeras.tasks import registered_task_kinds, task_kind
 from mtkeras.tasks.base import Fraction
@@ -268,6 +268,17 @@ class Config(_Section):
         """`"configs/snips.yaml:17: datasets.snips.train"` (or `"--set ..."`): a field, with the place it was given."""
         return f"{self._origin(field)}: {field}" if self._origin is not None else field
 
+    def check_data_paths(self, splits=SPLITS):
+        """Raises `ConfigError` naming (file and line) every split of `splits` whose file or folder does not exist."""
+        missing = [
+            f"{self.where(f'datasets.{source}.{split}')}: no such file or folder: {getattr(dataset, split)!r}"
+            for source, dataset in self.datasets.items()
+            for split in splits
+            if getattr(dataset, split) and dataset.reader_class.reads_files and not os.path.exists(getattr(dataset, split))
+        ]
+        if missing:
+            raise ConfigError("\n".join(missing) + f" (relative paths start at {os.getcwd()})")
+
     @field_validator("name")
     @classmethod
     def _name(cls, value):
@@ -293,7 +304,7 @@ class Config(_Section):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self):
+    def _consistent(self, info: ValidationInfo):
         trained = set()
         for source, dataset in self.datasets.items():
             where = f"datasets.{source}"
@@ -333,11 +344,22 @@ class Config(_Section):
             _check_monitor(monitor, self.tasks)
         if self.training.patience is not None and monitor is None and not has_valid:
             raise FieldError("training.patience", "early stopping needs a valid split (or training.monitor)")
+        if not (info.context or {}).get("defer_encoder_check"):
+            self.check_encoder()
+        return self
+
+    def check_encoder(self):
+        """Raises `FieldError` (`encoder.<field>`) for an encoder this config cannot build.
+
+        Encoders are Keras layers, so this is the check that imports TensorFlow:
+        `load_config` runs it last, after the data paths.
+        """
+        from mtkeras.encoders import check_encoder_config
+
         try:
             check_encoder_config(self.encoder.name, self.encoder.config)
         except FieldError as error:
             raise FieldError(f"encoder.{error.field}", error.message) from None
-        return self
 
     # === Derived values ===
 

@@ -16,10 +16,13 @@ from typing import Annotated, Optional
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from mtkeras.lazy import lazy_module
 from mtkeras.names import SENTENCE, UNKNOWN_LABEL, UNKNOWN_LABEL_ID
-from mtkeras.tasks.losses import MaskedSparseCategoricalCrossentropy
-from mtkeras.tasks.metrics import MaskedAccuracy, MaskedLossMean
 from mtkeras.tasks.registry import register_task_kind, task_kind
+
+# Keras classes, imported when a task first builds its loss or metrics (a config is checked without them).
+losses = lazy_module("mtkeras.tasks.losses")
+metrics = lazy_module("mtkeras.tasks.metrics")
 
 # Name of each task's exact loss metric; the model reports it as `<task>_loss`.
 LABELLED_LOSS = "labelled_loss"
@@ -117,7 +120,7 @@ class Task:
 
     def metrics(self):
         """Weighted metrics over labelled items; always includes the exact loss."""
-        return [MaskedLossMean(self.loss(), name=LABELLED_LOSS)]
+        return [metrics.MaskedLossMean(self.loss(), name=LABELLED_LOSS)]
 
     # === Data ===
     def encode(self, value, num_words, source="", unknown="raise"):
@@ -228,10 +231,10 @@ class ClassificationTask(Task):
 
     def loss(self):
         """Cross-entropy over one softmax per item (kinds with other outputs override it)."""
-        return MaskedSparseCategoricalCrossentropy(label_smoothing=self.label_smoothing, name=f"{self.name}_loss")
+        return losses.MaskedSparseCategoricalCrossentropy(label_smoothing=self.label_smoothing, name=f"{self.name}_loss")
 
     def metrics(self):
-        return [MaskedAccuracy(name="accuracy"), *super().metrics()]
+        return [metrics.MaskedAccuracy(name="accuracy"), *super().metrics()]
 
     def label_id(self, label, source="", unknown="raise"):
         """Maps a label to its id.

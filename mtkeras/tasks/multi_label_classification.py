@@ -3,16 +3,18 @@
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 from pydantic import Field, field_validator
 
 from mtkeras import names, results
-from mtkeras.heads import MultiLabelClassificationHead
+from mtkeras.lazy import lazy_module
 from mtkeras.names import UNKNOWN_LABEL_ID
 from mtkeras.tasks.base import LABELLED_LOSS, ClassificationOptions, ClassificationTask, PairOption
-from mtkeras.tasks.losses import MaskedBinaryCrossentropy
-from mtkeras.tasks.metrics import MaskedBinaryAccuracy, MaskedLossMean, MaskedMicroF1
 from mtkeras.tasks.registry import register_task_kind
+
+tf = lazy_module("tensorflow")
+heads = lazy_module("mtkeras.heads")
+losses = lazy_module("mtkeras.tasks.losses")
+metrics = lazy_module("mtkeras.tasks.metrics")
 
 
 class MultiLabelClassificationOptions(ClassificationOptions, PairOption):
@@ -83,16 +85,16 @@ class MultiLabelClassification(ClassificationTask):
         return cls(name, labels=sorted(seen), separator=separator, **kwargs)
 
     def build_head(self):
-        return MultiLabelClassificationHead(self.num_labels, dropout=self.dropout, pair=self.pair, name=self.name)
+        return heads.MultiLabelClassificationHead(self.num_labels, dropout=self.dropout, pair=self.pair, name=self.name)
 
     def loss(self):
-        return MaskedBinaryCrossentropy(label_smoothing=self.label_smoothing, name=f"{self.name}_loss")
+        return losses.MaskedBinaryCrossentropy(label_smoothing=self.label_smoothing, name=f"{self.name}_loss")
 
     def metrics(self):
         return [
-            MaskedBinaryAccuracy(self.threshold_values.tolist(), name="accuracy"),
-            MaskedMicroF1(self.threshold_values.tolist(), name="micro_f1"),
-            MaskedLossMean(self.loss(), name=LABELLED_LOSS),
+            metrics.MaskedBinaryAccuracy(self.threshold_values.tolist(), name="accuracy"),
+            metrics.MaskedMicroF1(self.threshold_values.tolist(), name="micro_f1"),
+            metrics.MaskedLossMean(self.loss(), name=LABELLED_LOSS),
         ]
 
     def encode(self, value, num_words, source="", unknown="raise"):

@@ -3,12 +3,14 @@
 import numpy as np
 
 from mtkeras import names, results
-from mtkeras.heads import RegressionHead
+from mtkeras.lazy import lazy_module
 from mtkeras.tasks.base import PairOption, Task, TaskOptions
-from mtkeras.tasks.losses import MaskedMeanSquaredError
-from mtkeras.tasks.metrics import MaskedMeanAbsoluteError, MaskedPearson
 from mtkeras.tasks.registry import register_task_kind
 from mtkeras.tasks.scores import pearson, spearman
+
+heads = lazy_module("mtkeras.heads")
+losses = lazy_module("mtkeras.tasks.losses")
+metrics = lazy_module("mtkeras.tasks.metrics")
 
 
 class RegressionOptions(TaskOptions, PairOption):
@@ -34,13 +36,13 @@ class Regression(Task):
     Options = RegressionOptions
 
     def build_head(self):
-        return RegressionHead(dropout=self.dropout, pair=self.pair, name=self.name)
+        return heads.RegressionHead(dropout=self.dropout, pair=self.pair, name=self.name)
 
     def loss(self):
-        return MaskedMeanSquaredError(name=f"{self.name}_loss")
+        return losses.MaskedMeanSquaredError(name=f"{self.name}_loss")
 
     def metrics(self):
-        return [MaskedMeanAbsoluteError(name="mae"), MaskedPearson(name="pearson"), *super().metrics()]
+        return [metrics.MaskedMeanAbsoluteError(name="mae"), metrics.MaskedPearson(name="pearson"), *super().metrics()]
 
     def encode(self, value, num_words, source="", unknown="raise"):
         if value is None:

@@ -11,11 +11,13 @@ import math
 import warnings
 
 import numpy as np
-from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
-from seqeval.metrics.sequence_labeling import get_entities
 
+from mtkeras.lazy import lazy_module
 from mtkeras.names import UNKNOWN_LABEL, UNKNOWN_LABEL_ID
 from mtkeras.ops.bio import bio_entity_part
+
+# seqeval imports scikit-learn (1.4 s here): only evaluation pays it.
+seqeval = lazy_module("seqeval.metrics")
 
 
 def accuracy(gold, pred):
@@ -138,7 +140,7 @@ def entity_scores(gold_tags, pred_tags):
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         # Without any entity seqeval's averages take the mean of nothing.
         warnings.simplefilter("ignore", RuntimeWarning)
-        report = classification_report(gold_tags, pred_tags, output_dict=True, zero_division=0)
+        report = seqeval.classification_report(gold_tags, pred_tags, output_dict=True, zero_division=0)
     per_type = {
         kind: {
             "precision": float(row["precision"]),
@@ -150,9 +152,9 @@ def entity_scores(gold_tags, pred_tags):
         if not kind.endswith(" avg")
     }
     return {
-        "precision": float(precision_score(gold_tags, pred_tags, zero_division=0)),
-        "recall": float(recall_score(gold_tags, pred_tags, zero_division=0)),
-        "f1": float(f1_score(gold_tags, pred_tags, zero_division=0)),
+        "precision": float(seqeval.precision_score(gold_tags, pred_tags, zero_division=0)),
+        "recall": float(seqeval.recall_score(gold_tags, pred_tags, zero_division=0)),
+        "f1": float(seqeval.f1_score(gold_tags, pred_tags, zero_division=0)),
         "per_type": dict(sorted(per_type.items())),
     }
 
@@ -196,8 +198,8 @@ def entity_errors(gold_tags, pred_tags, top=10):
         if len(gold) != len(pred):
             raise ValueError(f"entity_errors: text {index} has {len(gold)} gold tags and {len(pred)} predicted")
         # (type, first, last), last inclusive; only B-x / I-x tags are in entities.
-        gold_entities = get_entities([tag if bio_entity_part(tag) else "O" for tag in gold])
-        pred_entities = get_entities([tag if bio_entity_part(tag) else "O" for tag in pred])
+        gold_entities = seqeval.sequence_labeling.get_entities([tag if bio_entity_part(tag) else "O" for tag in gold])
+        pred_entities = seqeval.sequence_labeling.get_entities([tag if bio_entity_part(tag) else "O" for tag in pred])
         by_span = {(first, last): kind for kind, first, last in pred_entities}
         for kind, first, last in gold_entities:
             predicted = by_span.get((first, last))

@@ -3,15 +3,17 @@
 from typing import Optional
 
 import numpy as np
-import tensorflow as tf
 from pydantic import Field
 
 from mtkeras import names, results
+from mtkeras.lazy import lazy_module
 from mtkeras.tasks.calibration import expected_calibration_error, with_temperature
-from mtkeras.heads import SentenceClassificationHead
 from mtkeras.tasks.base import ClassificationOptions, ClassificationTask, PairOption
 from mtkeras.tasks.registry import register_task_kind
 from mtkeras.tasks.scores import accuracy, confusion_matrix, macro_f1
+
+tf = lazy_module("tensorflow")
+heads = lazy_module("mtkeras.heads")
 
 
 class SentenceClassificationOptions(ClassificationOptions, PairOption):
@@ -65,7 +67,7 @@ class SentenceClassification(ClassificationTask):
         return cls(name, labels=labels, **kwargs)
 
     def build_head(self):
-        return SentenceClassificationHead(self.num_labels, dropout=self.dropout, pair=self.pair, name=self.name)
+        return heads.SentenceClassificationHead(self.num_labels, dropout=self.dropout, pair=self.pair, name=self.name)
 
     def encode(self, value, num_words, source="", unknown="raise"):
         if value is None:

@@ -1,18 +1,20 @@
 """One tag per word: named entities, slot filling (BIO tags)."""
 
 import numpy as np
-import tensorflow as tf
 from pydantic import Field
 
 from mtkeras import names, results
-from mtkeras.heads import TokenClassificationHead
 from mtkeras.ops.bio import bio_entity_spans, continuation_tag, decode_bio, decode_bio_arrays
+from mtkeras.lazy import lazy_module
 from mtkeras.names import TOKEN
 from mtkeras.tasks.base import ClassificationOptions, ClassificationTask
-from mtkeras.tasks.losses import MaskedCRFLoss
-from mtkeras.tasks.metrics import MaskedEntityF1
 from mtkeras.tasks.registry import register_task_kind
 from mtkeras.tasks.scores import entity_errors, entity_scores
+
+tf = lazy_module("tensorflow")
+heads = lazy_module("mtkeras.heads")
+losses = lazy_module("mtkeras.tasks.losses")
+metrics = lazy_module("mtkeras.tasks.metrics")
 
 
 class TokenTaggingOptions(ClassificationOptions):
@@ -84,7 +86,7 @@ class TokenTagging(ClassificationTask):
         return cls(name, labels=labels, **kwargs)
 
     def build_head(self):
-        return TokenClassificationHead(
+        return heads.TokenClassificationHead(
             self.num_labels,
             dropout=self.dropout,
             sentence_context=self.sentence_context,
@@ -94,11 +96,11 @@ class TokenTagging(ClassificationTask):
 
     def loss(self):
         if self.crf:
-            return MaskedCRFLoss(name=f"{self.name}_loss")
+            return losses.MaskedCRFLoss(name=f"{self.name}_loss")
         return super().loss()
 
     def metrics(self):
-        return [MaskedEntityF1(self.labels, name="f1"), *super().metrics()]
+        return [metrics.MaskedEntityF1(self.labels, name="f1"), *super().metrics()]
 
     def get_config(self):
         return {**super().get_config(), "sentence_context": self.sentence_context, "crf": self.crf}

@@ -2,9 +2,12 @@
 
 import json
 import os
+import warnings
 
 import keras
 import keras_hub
+import warnings
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -178,6 +181,21 @@ def test_encoder_reads_each_word_at_its_first_piece(pretrained, pooling):
         "pooler": backbone["pooled_output"].numpy(),
     }[pooling]
     np.testing.assert_allclose(out["pooled_output"].numpy(), expected, atol=1e-5)
+
+
+def test_the_unused_pooler_is_not_trained(pretrained):
+    preprocessor, encoder = pretrained
+    train = [Example(ex.words, {"intent": ex.labels["intent"]}, ex.source) for ex in examples()]
+    tasks = [mtkeras.SentenceClassification.from_examples("intent", train, dropout=0.0)]
+    for pooling in ("mean", "cls", "pooler"):
+        model = mtkeras.MultiTaskModel(tasks, preprocessor, PretrainedEncoder(encoder.backbone, dropout=0.0, pooling=pooling))
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(make_dataset(train, tasks, batch_size=3), epochs=1, verbose=0)
+        pooler = [w.path for w in model.trainable_weights if "pooled_dense" in w.path]
+        gradless = [str(w.message) for w in caught if "Gradients do not exist" in str(w.message)]
+        assert (pooler != []) == (pooling == "pooler") and gradless == [], (pooling, pooler, gradless)
 
 
 def test_config_round_trips(pretrained):
