@@ -191,7 +191,7 @@ def _stream_options(dataset):
       a MiniLM fit of 100 steps (TF 2.21), `fit` returned 23-40 s after its
       last step in 3 of 6 runs, the main thread in the iterator's destructor
       and the `tf_data_model` thread in `Model::OptimizeLoop`'s timed wait
-      (native stacks in benchmarks/README.md). Without it: 0.01 s in 4 of 4
+      (the native stacks: benchmarks/README.md, training_step.py). Without it: 0.01 s in 4 of 4
       runs, and the same steps per second (the model step, not this in-memory
       pipeline, is the bottleneck).
     """
