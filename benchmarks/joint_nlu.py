@@ -69,10 +69,11 @@ def recall_by_seen_words(model, train, test, tasks):
     }
 
 
-def build(encoder, tasks, train, sequence_length, encoder_config):
+def build(encoder, tasks, train, sequence_length, encoder_config, vectors=None, vector_words=100000):
     if not mtkeras.encoders.is_pretrained(encoder):
         return mtkeras.build_model(
-            tasks, encoder=encoder, texts=[ex.text for ex in train], encoder_config=encoder_config
+            tasks, encoder=encoder, texts=[ex.text for ex in train], encoder_config=encoder_config,
+            vectors=vectors, vector_words=vector_words,
         )
     return mtkeras.build_model(tasks, encoder=encoder, sequence_length=sequence_length, encoder_config=encoder_config)
 
@@ -92,6 +93,8 @@ def main(argv=None):
     parser.add_argument(
         "--encoder-config", type=json.loads, default=None, help='JSON encoder arguments, e.g. \'{"num_layers": 2}\''
     )
+    parser.add_argument("--vectors", default=None, help="pretrained word vectors: a file or glove-6b-50d (from scratch only)")
+    parser.add_argument("--vector-words", type=int, default=100000, help="vector words added beyond the training words")
     parser.add_argument("--crf", action="store_true", help="slots: TokenTagging(crf=True), a CRF trained on sequence likelihood")
     parser.add_argument("--save-model", default=None, help="also save the trained model to this .keras file")
     args = parser.parse_args(argv)
@@ -109,7 +112,8 @@ def main(argv=None):
     replicas = strategy.num_replicas_in_sync
     steps = math.ceil(len(train) / args.batch_size)
     with strategy.scope():
-        model = build(args.encoder, tasks, train, args.sequence_length, args.encoder_config)
+        model = build(args.encoder, tasks, train, args.sequence_length, args.encoder_config, args.vectors,
+                      args.vector_words)
         learning_rate = args.learning_rate or default_learning_rate(model)
         model.compile(optimizer=default_optimizer(args.epochs * steps, learning_rate=learning_rate))
     train_data = make_dataset(
@@ -125,6 +129,7 @@ def main(argv=None):
     result = {
         "encoder": args.encoder,
         "encoder_config": args.encoder_config or {},
+        "vectors": args.vectors,
         "crf": args.crf,
         "learning_rate": learning_rate,
         **{key: round(value, 2) for key, value in scores(report).items()},

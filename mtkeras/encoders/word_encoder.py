@@ -3,14 +3,18 @@
 import inspect
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from mtkeras.errors import FieldError, suggest
 from mtkeras.text import WordPreprocessor
+from mtkeras.text.preprocessor import SHAPES
 
 # Word id of out-of-vocabulary words (see `mtkeras.text.WordPreprocessor`).
 OOV_ID = 1
+# Size of the word-shape embedding of encoders built by name.
+DEFAULT_SHAPE_DIM = 8
 
 
 def masked_max_pool(sequence, padding_mask):
@@ -77,6 +81,17 @@ class WordEncoder(keras.layers.Layer):
             reports it as `first_singleton_id`, and `mtkeras.build_model`
             passes it on. None (a vocabulary given without counts): no
             singleton dropout.
+        shape_dim: int. Size of a word-shape embedding (`WordPreprocessor`'s
+            `shape_ids`: lower, Title, UPPER, digits, ...) concatenated to
+            each word; 0 turns it off.
+        vector_dim: int. Size of pretrained word vectors concatenated to each
+            word (0: none). `build_layers` sets it and the vectors from
+            `vectors=` (`mtkeras.text.load_vectors`).
+        vectors_trainable: bool. Fine-tune the pretrained vectors (default: frozen).
+        first_extra_id: int or None. Words from this id on came from the
+            vectors only, never from training: the trainable word embedding
+            sees them as the OOV word (which singleton and word dropout
+            trained), while their pretrained vector tells them apart.
     """
 
     # The name a registered subclass has in configs and `build_model` (see `register_encoder`).
@@ -96,6 +111,10 @@ class WordEncoder(keras.layers.Layer):
         word_dropout=0.1,
         singleton_dropout=0.5,
         first_singleton_id=None,
+        shape_dim=0,
+        vector_dim=0,
+        vectors_trainable=False,
+        first_extra_id=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -129,13 +148,38 @@ class WordEncoder(keras.layers.Layer):
         self.word_dropout = word_dropout
         self.singleton_dropout = singleton_dropout
         self.first_singleton_id = first_singleton_id
+        for arg, value in (("shape_dim", shape_dim), ("vector_dim", vector_dim)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"Received an invalid value for `{arg}`, expected an integer >= 0. Received: {arg}={value!r}")
+        if first_extra_id is not None and (
+            not isinstance(first_extra_id, int) or isinstance(first_extra_id, bool)
+            or not 2 <= first_extra_id <= vocabulary_size
+        ):
+            raise ValueError(
+                "Received an invalid value for `first_extra_id`, expected None or a word id in "
+                f"[2, vocabulary_size={vocabulary_size}]. Received: first_extra_id={first_extra_id!r}"
+            )
+        self.shape_dim = shape_dim
+        self.vector_dim = vector_dim
+        self.vectors_trainable = bool(vectors_trainable)
+        self.first_extra_id = first_extra_id
+        # Set by `set_vectors` before the layer is built; the built layer keeps them as weights.
+        self._initial_vectors = None
 
         # === Layers ===
-        self.embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="word_embedding")
+        # Words from the vectors only never reach the trainable embedding (they read as OOV): no rows for them.
+        trained_words = first_extra_id if first_extra_id is not None else vocabulary_size
+        self.embedding = keras.layers.Embedding(trained_words, embedding_dim, name="word_embedding")
         if char_dim:
             self.char_embedding = keras.layers.Embedding(char_buckets, char_dim, name="char_embedding")
             self.char_conv = keras.layers.Conv1D(
                 char_filters, char_kernel_size, padding="same", activation="relu", name="char_cnn"
+            )
+        if shape_dim:
+            self.shape_embedding = keras.layers.Embedding(len(SHAPES) + 1, shape_dim, name="shape_embedding")
+        if vector_dim:
+            self.vector_embedding = keras.layers.Embedding(
+                vocabulary_size, vector_dim, trainable=self.vectors_trainable, name="word_vectors"
             )
         self.embedding_dropout = keras.layers.Dropout(dropout)
         self.seed_generator = keras.random.SeedGenerator(1337)
@@ -148,7 +192,7 @@ class WordEncoder(keras.layers.Layer):
         for klass in cls.__mro__:
             if issubclass(klass, WordEncoder):
                 known |= set(inspect.signature(klass.__init__).parameters)
-        return sorted(known - {"self", "kwargs", "vocabulary_size", "first_singleton_id"})
+        return sorted(known - {"self", "kwargs", "vocabulary_size", "first_singleton_id", "vector_dim", "first_extra_id"})
 
     @classmethod
     def check_config(cls, options):
@@ -160,24 +204,57 @@ class WordEncoder(keras.layers.Layer):
 
     @classmethod
     def build_layers(cls, options, *, texts=None, vocabulary=None, max_vocabulary_size=20000, max_words=128,
-                     lowercase=True, sequence_length=None):
+                     lowercase=True, sequence_length=None, vectors=None, vector_words=100000):
         """`(WordPreprocessor, encoder)`: a vocabulary adapted on `texts` (or the given `vocabulary`), then the encoder.
 
         The encoder gets the preprocessor's `char_buckets` and, adapted on
         texts, its `first_singleton_id` for singleton dropout, unless
-        `options` says otherwise.
+        `options` says otherwise. With `vectors` (`mtkeras.text.WordVectors`),
+        the vocabulary adapted on texts also keeps the `vector_words` most
+        frequent vector words, so that words never seen in training still
+        have a vector, and each word gets its vector (or its lower-cased
+        form's; zeros without either).
         """
-        preprocessor = WordPreprocessor.build(texts, vocabulary, max_vocabulary_size, max_words, lowercase)
+        if vectors is not None and texts is not None:
+            preprocessor = WordPreprocessor.from_texts(
+                texts, max_vocabulary_size=max_vocabulary_size, max_words=max_words, lowercase=lowercase,
+                extra_words=vectors.words[:vector_words],
+            )
+        else:
+            preprocessor = WordPreprocessor.build(texts, vocabulary, max_vocabulary_size, max_words, lowercase)
         config = dict(options or {})
         config.setdefault("char_buckets", preprocessor.char_buckets)
+        # Built by name (from a config or `build_model`), a word also gets its shape; the class default
+        # stays 0, so that models saved before shapes existed load as they were.
+        config.setdefault("shape_dim", DEFAULT_SHAPE_DIM)
         if preprocessor.first_singleton_id is not None:
             config.setdefault("first_singleton_id", preprocessor.first_singleton_id)
-        return preprocessor, cls(preprocessor.vocabulary_size, **config)
+        if vectors is not None:
+            config["vector_dim"] = vectors.dim
+            if getattr(preprocessor, "first_extra_id", None) is not None:
+                config["first_extra_id"] = preprocessor.first_extra_id
+        encoder = cls(preprocessor.vocabulary_size, **config)
+        if vectors is not None:
+            matrix, found = vectors.matrix_for(preprocessor.vocabulary)
+            encoder.set_vectors(matrix)
+            encoder.vectors_found = found
+        return preprocessor, encoder
+
+    def set_vectors(self, matrix):
+        """Gives the pretrained word vectors, `[vocabulary_size, vector_dim]` (before or after the layer is built)."""
+        matrix = np.asarray(matrix, dtype="float32")
+        if matrix.shape != (self.vocabulary_size, self.vector_dim):
+            raise ValueError(f"Expected word vectors of shape {(self.vocabulary_size, self.vector_dim)}, "
+                             f"received {matrix.shape}")
+        if self.built:
+            self.vector_embedding.embeddings.assign(matrix)
+        else:
+            self._initial_vectors = matrix
 
     @property
     def word_dim(self):
         """Size of a word vector before the context layers."""
-        return self.embedding_dim + (self.char_filters if self.char_dim else 0)
+        return self.embedding_dim + (self.char_filters if self.char_dim else 0) + self.shape_dim + self.vector_dim
 
     @property
     def output_dim(self):
@@ -197,6 +274,13 @@ class WordEncoder(keras.layers.Layer):
         if self.char_dim:
             self.char_embedding.build((None, None))
             self.char_conv.build((None, None, self.char_dim))
+        if self.shape_dim:
+            self.shape_embedding.build(shape)
+        if self.vector_dim:
+            self.vector_embedding.build(shape)
+            if self._initial_vectors is not None:
+                self.vector_embedding.embeddings.assign(self._initial_vectors)
+                self._initial_vectors = None
         self._build_context(shape, self.word_dim)
         self.built = True
 
@@ -218,13 +302,22 @@ class WordEncoder(keras.layers.Layer):
     def call(self, inputs, training=None):
         mask = inputs["padding_mask"]
         token_ids = inputs["token_ids"]
+        vector_ids = token_ids
+        if self.first_extra_id is not None:
+            # Words known from the vectors only: the OOV word to the trainable embedding.
+            token_ids = ops.where(token_ids >= self.first_extra_id, OOV_ID, token_ids)
         if training and self.singleton_dropout and self.first_singleton_id is not None:
             token_ids = self._to_oov(token_ids, token_ids >= self.first_singleton_id, self.singleton_dropout)
         if training and self.word_dropout:
             token_ids = self._to_oov(token_ids, mask, self.word_dropout)
-        x = self.embedding(token_ids)
+        parts = [self.embedding(token_ids)]
         if self.char_dim:
-            x = ops.concatenate([x, self._char_features(inputs["char_ids"])], axis=-1)
+            parts.append(self._char_features(inputs["char_ids"]))
+        if self.shape_dim:
+            parts.append(self.shape_embedding(inputs["shape_ids"]))
+        if self.vector_dim:
+            parts.append(ops.cast(self.vector_embedding(vector_ids), parts[0].dtype))
+        x = ops.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
         x = self.embedding_dropout(x, training=training)
         x = self._contextualize(x, mask, training)
         # The contract carries the padding mask explicitly. `tf.identity` drops
@@ -254,6 +347,10 @@ class WordEncoder(keras.layers.Layer):
                 "word_dropout": self.word_dropout,
                 "singleton_dropout": self.singleton_dropout,
                 "first_singleton_id": self.first_singleton_id,
+                "shape_dim": self.shape_dim,
+                "vector_dim": self.vector_dim,
+                "vectors_trainable": self.vectors_trainable,
+                "first_extra_id": self.first_extra_id,
             }
         )
         return config

@@ -12,6 +12,7 @@ from mtkeras.encoders import build_encoder_layers, is_pretrained
 from mtkeras.models.traced import is_raw_texts, predict_texts
 from mtkeras.tasks import LABELLED_LOSS, Task
 from mtkeras.text import WordPreprocessor
+from mtkeras.text.vectors import WordVectors, load_vectors
 from mtkeras.training.strategy import in_multi_worker_mode
 from mtkeras.training.uncertainty import TaskUncertainty
 
@@ -365,6 +366,8 @@ def build_model(
     max_vocabulary_size=20000,
     max_words=128,
     lowercase=True,
+    vectors=None,
+    vector_words=100000,
     encoder_config=None,
     sequence_length=128,
     uncertainty_weighting=False,
@@ -396,6 +399,10 @@ def build_model(
         max_vocabulary_size: int. Cap on adapted vocabulary entries.
         max_words: int or None. Words kept per text.
         lowercase: bool. Lower-case words before the lookup.
+        vectors: `mtkeras.text.WordVectors`, or a source for
+            `mtkeras.text.load_vectors` (a file, or `"glove-6b-50d"`):
+            pretrained word vectors for a from-scratch encoder adapted on `texts`.
+        vector_words: int. The most frequent vector words added to the vocabulary beyond the training words.
         encoder_config: dict. Arguments of the named encoder.
         sequence_length: int. Sub-word pieces kept per text (pretrained encoders).
         uncertainty_weighting: bool. Learn task weights; see `MultiTaskModel`.
@@ -409,11 +416,18 @@ def build_model(
     if isinstance(encoder, str):
         if is_pretrained(encoder):
             options = {"sequence_length": sequence_length}
-            if texts is not None or vocabulary is not None:
-                raise ValueError("A pretrained encoder brings its own vocabulary: pass neither `texts` nor `vocabulary`.")
+            if texts is not None or vocabulary is not None or vectors is not None:
+                raise ValueError("A pretrained encoder brings its own vocabulary: pass neither `texts`, `vocabulary` "
+                                 "nor `vectors`.")
         else:
             options = {"texts": texts, "vocabulary": vocabulary, "max_vocabulary_size": max_vocabulary_size,
                        "max_words": max_words, "lowercase": lowercase}
+            if vectors is not None:
+                if texts is None:
+                    raise ValueError("Word vectors extend a vocabulary adapted on `texts`: pass `texts`.")
+                if not isinstance(vectors, WordVectors):
+                    vectors = load_vectors(vectors)
+                options.update(vectors=vectors, vector_words=vector_words)
         preprocessor, encoder = build_encoder_layers(encoder, encoder_config, **options)
         return MultiTaskModel(tasks, preprocessor, encoder, uncertainty_weighting=uncertainty_weighting, name=name)
     if encoder_config:

@@ -63,8 +63,14 @@ def field_reference():
                 rows.append(row(path, info, annotation, " \\| ".join(registered[model, name])))
                 continue
             value = typing.get_args(annotation)[1] if typing.get_origin(annotation) is dict else None
+            optional = [a for a in typing.get_args(annotation) if a is not type(None)] \
+                if typing.get_origin(annotation) is typing.Union else []
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 walk(annotation, path + ".")
+            elif len(optional) == 1 and isinstance(optional[0], type) and issubclass(optional[0], BaseModel):
+                # An optional section (e.g. encoder.vectors): absent by default, its fields below it.
+                rows.append((path, "section \\| null", "null", info.description or ""))
+                walk(optional[0], path + ".")
             elif isinstance(value, type) and issubclass(value, BaseModel):
                 rows.append((path, f"mapping of name to {path.split('.')[-1][:-1]}", "required", info.description))
                 walk(value, f"{path}.<name>.")

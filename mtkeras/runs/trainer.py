@@ -26,6 +26,7 @@ from mtkeras.models import build_model
 from mtkeras.runs.directory import CLOCK_FILE, HISTORY_FILE, PATIENCE_FILE, RunDirectory
 from mtkeras.runs.finish import export_model, report
 from mtkeras.runs.inputs import declare_tasks, read_split, training_stream, validation_stream
+from mtkeras.text.vectors import load_vectors
 from mtkeras.training import set_mixed_precision
 from mtkeras.training.callbacks import TaskPatience, TrainingClock
 from mtkeras.training.screen import EpochTable, ProgressBar
@@ -113,6 +114,16 @@ def build_compiled_model(config, tasks, train_sources, steps_per_epoch):
             max_vocabulary_size=encoder.max_vocabulary_size,
             lowercase=encoder.lowercase,
         )
+        if encoder.vectors is not None:
+            try:
+                vectors = load_vectors(encoder.vectors.source, words=encoder.vectors.words)
+            except (OSError, ImportError, ValueError) as error:
+                raise ConfigError(f"{config.where('encoder.vectors.source')}: {error}") from None
+            options.update(vectors=vectors, vector_words=encoder.vectors.max_words)
+            options["encoder_config"] = {**(options["encoder_config"] or {}), "vectors_trainable": encoder.vectors.trainable}
+    elif encoder.vectors is not None:
+        raise ConfigError(f"{config.where('encoder.vectors')}: a pretrained encoder ({encoder.name}) brings its own "
+                          "vocabulary; vectors go with bilstm, cnn or transformer")
     try:
         model = build_model(tasks, **options)
     except (TypeError, ValueError, FileNotFoundError, ImportError) as error:

@@ -10,18 +10,43 @@ from mtkeras.text.tokenizer import pad_words, split_words
 PADDING_TOKEN = ""
 OOV_TOKEN = "[UNK]"
 
+# Word shapes, id 0 being padding; each is a full-match pattern (RE2) tried in this order.
+SHAPES = (
+    ("lower", r"\p{Ll}+"),
+    ("title", r"\p{Lu}\p{Ll}+"),
+    ("upper", r"\p{Lu}+"),
+    ("mixed", r"\p{L}+"),
+    ("digits", r"[0-9]+([.,:/-][0-9]+)*"),
+    ("alphanumeric", r".*[0-9].*"),
+    ("other", r".+"),
+)
+
+
+def word_shapes(words):
+    """`[B, T]` int32 shape ids (1 + the index in `SHAPES`; 0 for padding) of dense words."""
+    shape_ids = tf.zeros(tf.shape(words), tf.int32)
+    # Later patterns first, so that the first matching one in `SHAPES` order is the one kept.
+    for index in reversed(range(len(SHAPES))):
+        matched = tf.strings.regex_full_match(words, SHAPES[index][1])
+        shape_ids = tf.where(matched, index + 1, shape_ids)
+    return shape_ids
+
 
 @keras.saving.register_keras_serializable(package="mtkeras")
 class WordPreprocessor(keras.layers.Layer):
-    """Turns a batch of raw strings into word ids, character ids and a padding mask.
+    """Turns a batch of raw strings into word ids, character ids, word shapes and a padding mask.
 
     Words come from `mtkeras.text.split_words`; they are lower-cased (when
-    `lowercase=True`) and looked up in a fixed vocabulary. Id 0 is padding and
+    `lowercase=True`) and looked up in a fixed vocabulary; with
+    `lowercase=False` a word not in it is looked up again lower-cased (so
+    "Tokyo" finds "tokyo" when only that form is known). Id 0 is padding and
     id 1 is the out-of-vocabulary word, so `vocabulary_size` is
     `len(vocabulary) + 2`. Each word's first `max_word_chars` characters (case
     kept) are hashed into `char_buckets` ids (0 is padding), so words never
     seen in training still get a spelling-based representation and no
-    character vocabulary has to be kept.
+    character vocabulary has to be kept. `shape_ids` gives each word's shape
+    (`SHAPES`: lower, Title, UPPER, mIxed, digits, alphanumeric, other),
+    computed before lower-casing: the case and digit patterns NER needs.
 
     Args:
         vocabulary: list of str. Known words, most frequent first, without the
@@ -66,6 +91,7 @@ class WordPreprocessor(keras.layers.Layer):
         self.max_word_chars = max_word_chars
         self.char_buckets = char_buckets
         self.first_singleton_id = None
+        self.first_extra_id = None
         # === Layers ===
         self.lookup = keras.layers.StringLookup(
             vocabulary=vocabulary,
@@ -91,7 +117,7 @@ class WordPreprocessor(keras.layers.Layer):
         return cls.from_texts(texts, max_vocabulary_size=max_vocabulary_size, max_words=max_words, lowercase=lowercase)
 
     @classmethod
-    def from_texts(cls, texts, max_vocabulary_size=20000, min_count=1, batch_size=4096, **kwargs):
+    def from_texts(cls, texts, max_vocabulary_size=20000, min_count=1, batch_size=4096, extra_words=(), **kwargs):
         """Builds the vocabulary from training texts.
 
         Words are ranked by frequency (ties broken alphabetically, so the result
@@ -100,6 +126,9 @@ class WordPreprocessor(keras.layers.Layer):
         first word seen only once (every later id is one too), which the
         from-scratch encoders' `singleton_dropout` uses; it is not part of the
         saved config, and None on a preprocessor built from a vocabulary.
+        `extra_words` (e.g. the most frequent words of pretrained vectors) are
+        added after the training words, those already in it skipped; the
+        result's `first_extra_id` is the id of the first one.
         """
         lowercase = kwargs.get("lowercase", True)
         counts = collections.Counter()
@@ -115,9 +144,18 @@ class WordPreprocessor(keras.layers.Layer):
             (w for w, c in counts.items() if c >= min_count and w not in (PADDING_TOKEN, OOV_TOKEN)),
             key=lambda w: (-counts[w], w),
         )
-        preprocessor = cls(vocabulary=ranked[:max_vocabulary_size], **kwargs)
+        vocabulary = ranked[:max_vocabulary_size]
+        known = set(vocabulary)
+        extra = []
+        for word in extra_words:
+            word = word.lower() if lowercase else word
+            if word not in known and word not in (PADDING_TOKEN, OOV_TOKEN):
+                known.add(word)
+                extra.append(word)
+        preprocessor = cls(vocabulary=vocabulary + extra, **kwargs)
         # Ids 0 and 1 are padding and OOV; the ranking puts singletons last.
         preprocessor.first_singleton_id = 2 + sum(1 for w in ranked if counts[w] > 1)
+        preprocessor.first_extra_id = 2 + len(vocabulary)
         return preprocessor
 
     def tokenize(self, text):
@@ -127,10 +165,15 @@ class WordPreprocessor(keras.layers.Layer):
     def call(self, text):
         words, _ = self.tokenize(text)
         char_ids = self.char_ids(words)
+        shape_ids = word_shapes(words)
+        lowered = tf.strings.lower(words, encoding="utf-8")
         if self.lowercase:
-            words = tf.strings.lower(words, encoding="utf-8")
-        token_ids = tf.cast(self.lookup(words), "int32")
-        return {"token_ids": token_ids, "padding_mask": tf.not_equal(token_ids, 0), "char_ids": char_ids}
+            token_ids = tf.cast(self.lookup(lowered), "int32")
+        else:
+            token_ids = tf.cast(self.lookup(words), "int32")
+            token_ids = tf.where(token_ids == 1, tf.cast(self.lookup(lowered), "int32"), token_ids)
+        return {"token_ids": token_ids, "padding_mask": tf.not_equal(token_ids, 0), "char_ids": char_ids,
+                "shape_ids": shape_ids}
 
     def char_ids(self, words):
         """`[B, T, max_word_chars]` int32 hashed code points of dense words (0: padding)."""
@@ -145,6 +188,7 @@ class WordPreprocessor(keras.layers.Layer):
             "token_ids": keras.KerasTensor(shape, dtype="int32"),
             "padding_mask": keras.KerasTensor(shape, dtype="bool"),
             "char_ids": keras.KerasTensor(shape + (self.max_word_chars,), dtype="int32"),
+            "shape_ids": keras.KerasTensor(shape, dtype="int32"),
         }
 
     def get_config(self):

@@ -1,0 +1,130 @@
+"""Named-entity recognition on CoNLL columns (WNUT-17 by default): one token-tagging task.
+
+Trains a `TokenTagging` model with the package defaults on the training
+file, picks the epoch on the dev file by entity F1 (never on test), and
+prints one JSON object: test entity precision / recall / F1 (exact span,
+conlleval semantics, in %), the epoch, training seconds, parameters, and the
+recall of test entities with a word never seen in training against the
+others. With `--seeds 0 1 2` it trains once per seed and adds the mean and
+standard deviation. Each run is appended, with its command, commit and
+seed, to `--results` (default `benchmarks/results/ner.jsonl`).
+
+Usage:
+    python benchmarks/ner.py --data-dir ../shared/datasets/wnut17 --vectors glove-6b-50d --seeds 0 1 2
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+from seqeval.metrics.sequence_labeling import get_entities  # noqa: E402
+
+import mtkeras  # noqa: E402
+from mtkeras.data import make_dataset, read_conll  # noqa: E402
+from mtkeras.evaluation import evaluate  # noqa: E402
+from mtkeras.training.callbacks import BestEpoch, TimeBudget  # noqa: E402
+from mtkeras.training.schedules import default_learning_rate, default_optimizer  # noqa: E402
+
+WNUT17 = {"train": "train/wnut17train.conll", "valid": "dev/emerging.dev.conll", "test": "test/emerging.test.annotated"}
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def commit():
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def entity_recall_by_training_words(model, train, test, task):
+    """Test entity recall, for entities with a word unseen in training and for the others."""
+    seen = {word.lower() for ex in train for word in ex.words}
+    answers = mtkeras.predict(model, [ex.text for ex in test])
+    counts = {"seen": [0, 0], "unseen": [0, 0]}
+    for ex, answer in zip(test, answers):
+        gold = set(get_entities(list(ex.labels[task.name])))
+        found = {(entity["type"], entity["start"], entity["end"] - 1) for entity in answer[task.name]["entities"]}
+        for kind, first, last in gold:
+            key = "seen" if all(word.lower() in seen for word in ex.words[first : last + 1]) else "unseen"
+            counts[key][0] += 1
+            counts[key][1] += (kind, first, last) in found
+    return {key: {"entities": total, "recall": round(100 * hit / total, 2) if total else None}
+            for key, (total, hit) in counts.items()}
+
+
+def run(args, seed):
+    read = {split: read_conll(os.path.join(args.data_dir, path), task="entities") for split, path in WNUT17.items()}
+    task = mtkeras.TokenTagging.from_examples("entities", read["train"])
+    keras.utils.set_random_seed(seed)
+    strategy = mtkeras.get_strategy()
+    steps = -(-len(read["train"]) // args.batch_size)
+    with strategy.scope():
+        model = mtkeras.build_model([task], encoder=args.encoder, texts=[ex.text for ex in read["train"]],
+                                    vectors=args.vectors, lowercase=not args.keep_case,
+                                    encoder_config=args.encoder_config)
+        learning_rate = args.learning_rate or default_learning_rate(model)
+        model.compile(optimizer=default_optimizer(args.epochs * steps, learning_rate=learning_rate))
+    train_data = make_dataset(read["train"], [task], args.batch_size, shuffle=True, seed=seed, bucket=True)
+    valid_data = make_dataset(read["valid"], [task], 64)
+    best = BestEpoch(lambda m: {"f1": 100 * evaluate(m, valid_data, print_table=False)["entities"]["f1"]}, "f1",
+                     args.patience)
+    start = time.perf_counter()
+    model.fit(train_data, epochs=args.epochs, callbacks=[best, TimeBudget(args.max_train_seconds)], verbose=2)
+    seconds = time.perf_counter() - start
+    report = evaluate(model, make_dataset(read["test"], [task], 64), print_table=False)["entities"]
+    return {
+        "seed": seed,
+        "precision": round(100 * report["precision"], 2),
+        "recall": round(100 * report["recall"], 2),
+        "f1": round(100 * report["f1"], 2),
+        "train_seconds": round(seconds, 1),
+        "epochs": len(best.history),
+        "best_epoch": best.best_epoch + 1,
+        "valid_f1_at_best_epoch": round(best.history[best.best_epoch]["f1"], 2),
+        "parameters": model.count_params(),
+        "recall_by_training_words": entity_recall_by_training_words(model, read["train"], read["test"], task),
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", required=True, help="a folder with WNUT-17's train/, dev/ and test/")
+    parser.add_argument("--encoder", default="bilstm")
+    parser.add_argument("--encoder-config", type=json.loads, default=None)
+    parser.add_argument("--vectors", default=None, help="pretrained word vectors: a file or glove-6b-50d")
+    parser.add_argument("--keep-case", action="store_true", help="case-sensitive word lookup (falls back to lower case)")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--patience", type=int, default=6)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=None)
+    parser.add_argument("--max-train-seconds", type=float, default=900)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--results", default=os.path.join(HERE, "results", "ner.jsonl"))
+    args = parser.parse_args(argv)
+    command = "python benchmarks/ner.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    runs = []
+    for seed in args.seeds:
+        result = run(args, seed)
+        runs.append(result)
+        row = {"date": time.strftime("%Y-%m-%d"), "commit": commit(), "command": command, "encoder": args.encoder,
+               "vectors": args.vectors, "keep_case": args.keep_case, **result}
+        with open(args.results, "a") as out:
+            out.write(json.dumps(row) + "\n")
+    summary = {"runs": runs}
+    if len(runs) > 1:
+        f1 = [r["f1"] for r in runs]
+        summary["f1_mean"], summary["f1_std"] = round(statistics.mean(f1), 2), round(statistics.stdev(f1), 2)
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
