@@ -13,6 +13,7 @@ adapted on training texts (from scratch) or brought by a preset.
 | `transformer` | `TransformerEncoder` | adapted |
 | `bert` (`config.preset`), or a preset folder | `BertPreset` → `PretrainedEncoder` | the preset's WordPiece |
 | `minilm` | `MiniLMPreset` → `PretrainedEncoder` | the preset's WordPiece |
+| `stacked` | `StackedEncoder`: a preset's word vectors beside word and character features, under a BiLSTM | adapted (words) and the preset's WordPiece |
 """
 
 from mtkeras.encoders.bilstm import BiLSTMEncoder
@@ -20,6 +21,7 @@ from mtkeras.encoders.build import build_encoder_layers, check_encoder_config, i
 from mtkeras.encoders.cnn import CNNEncoder
 from mtkeras.encoders.pretrained import BertPreset, MiniLMPreset, PretrainedEncoder, build_pretrained, minilm_preset
 from mtkeras.encoders.registry import encoder_class, register_encoder, registered_encoders
+from mtkeras.encoders.stacked import StackedEncoder, StackedPreprocessor
 from mtkeras.encoders.transformer import TransformerEncoder
 from mtkeras.encoders.word_encoder import WordEncoder
 
@@ -54,6 +56,8 @@ __all__ = [
     "CNNEncoder",
     "MiniLMPreset",
     "PretrainedEncoder",
+    "StackedEncoder",
+    "StackedPreprocessor",
     "TransformerEncoder",
     "WordEncoder",
     "build_encoder_layers",

@@ -254,7 +254,18 @@ class WordEncoder(keras.layers.Layer):
     @property
     def word_dim(self):
         """Size of a word vector before the context layers."""
-        return self.embedding_dim + (self.char_filters if self.char_dim else 0) + self.shape_dim + self.vector_dim
+        return (self.embedding_dim + (self.char_filters if self.char_dim else 0) + self.shape_dim + self.vector_dim
+                + self.extra_word_dim)
+
+    # === Extension: more features per word (the stacked encoder's transformer words) ===
+    @property
+    def extra_word_dim(self):
+        """Width of `_extra_word_features`' outputs, concatenated to each word."""
+        return 0
+
+    def _extra_word_features(self, inputs, training):
+        """More `[B, T, D]` word features from the preprocessor's outputs (none here)."""
+        return []
 
     @property
     def output_dim(self):
@@ -317,6 +328,7 @@ class WordEncoder(keras.layers.Layer):
             parts.append(self.shape_embedding(inputs["shape_ids"]))
         if self.vector_dim:
             parts.append(ops.cast(self.vector_embedding(vector_ids), parts[0].dtype))
+        parts += [ops.cast(part, parts[0].dtype) for part in self._extra_word_features(inputs, training)]
         x = ops.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
         x = self.embedding_dropout(x, training=training)
         x = self._contextualize(x, mask, training)
