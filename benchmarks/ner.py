@@ -110,11 +110,12 @@ def main(argv=None):
     parser.add_argument("--results", default=os.path.join(HERE, "results", "ner.jsonl"))
     args = parser.parse_args(argv)
     command = "python benchmarks/ner.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    revision = commit()  # the code that runs: read before training, while HEAD is still it
     runs = []
     for seed in args.seeds:
         result = run(args, seed)
         runs.append(result)
-        row = {"date": time.strftime("%Y-%m-%d"), "commit": commit(), "command": command, "encoder": args.encoder,
+        row = {"date": time.strftime("%Y-%m-%d"), "commit": revision, "command": command, "encoder": args.encoder,
                "vectors": args.vectors, "keep_case": args.keep_case, **result}
         with open(args.results, "a") as out:
             out.write(json.dumps(row) + "\n")
