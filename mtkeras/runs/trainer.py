@@ -296,6 +296,12 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
     if outcome["best_epoch"] is not None:
         print(f"[mtkeras] best epoch {outcome['best_epoch']} by {monitor}; model saved to {outcome['model_path']}",
               flush=True)
+        outcome["still_improving"] = outcome["best_epoch"] == len(history_rows) == config.training.epochs
+        if outcome["still_improving"]:
+            # Ended on its best epoch: the dev score may still have been rising (issue 23's user run).
+            print(f"[mtkeras] the last epoch was the best: {monitor} was still improving after "
+                  f"training.epochs={config.training.epochs}; more epochs (with training.patience to stop) may "
+                  "score higher", flush=True)
     for split in ("valid", "test"):
         sources = valid_sources if split == "valid" else read_split(config, "test")
         if sources:
