@@ -1,16 +1,18 @@
-"""Named-entity recognition on CoNLL columns (WNUT-17 by default): one token-tagging task.
+"""One task on its own: WNUT-17 named entities (CoNLL columns) or SST-2 sentiment (all 67,349 phrases).
 
-Trains a `TokenTagging` model with the package defaults on the training
-file, picks the epoch on the dev file by entity F1 (never on test), and
-prints one JSON object: test entity precision / recall / F1 (exact span,
-conlleval semantics, in %), the epoch, training seconds, parameters, and the
-recall of test entities with a word never seen in training against the
-others. With `--seeds 0 1 2` it trains once per seed and adds the mean and
-standard deviation. Each run is appended, with its command, commit and
-seed, to `--results` (default `benchmarks/results/ner.jsonl`).
+Trains the task with the package defaults on the training file, picks the
+epoch on the dev file (entity F1, or accuracy; never on test), and prints one
+JSON object: the test score (WNUT-17: entity precision / recall / F1, exact
+span, conlleval semantics; SST-2: accuracy; in %), the epoch, training
+seconds and parameters; for WNUT-17 also the recall of test entities with a
+word never seen in training against the others. With `--seeds 0 1 2` it
+trains once per seed and adds the mean and standard deviation. Each run is
+appended, with its command, commit and seed, to `--results` (default
+`benchmarks/results/single_task.jsonl`).
 
 Usage:
-    python benchmarks/ner.py --data-dir ../shared/datasets/wnut17 --vectors glove-6b-50d --seeds 0 1 2
+    python benchmarks/single_task.py --dataset wnut17 --data-dir ../shared/datasets/wnut17 --vectors glove-6b-50d --keep-case
+    python benchmarks/single_task.py --dataset sst2 --data-dir ../shared/datasets/sst2 --vectors glove-6b-50d --seeds 0 1 2
 """
 
 import argparse
@@ -27,12 +29,26 @@ import keras  # noqa: E402
 from seqeval.metrics.sequence_labeling import get_entities  # noqa: E402
 
 import mtkeras  # noqa: E402
-from mtkeras.data import make_dataset, read_conll  # noqa: E402
+from mtkeras.data import make_dataset, read_conll, read_delimited  # noqa: E402
 from mtkeras.evaluation import evaluate  # noqa: E402
 from mtkeras.training.callbacks import BestEpoch, TimeBudget  # noqa: E402
 from mtkeras.training.schedules import default_learning_rate, default_optimizer  # noqa: E402
 
-WNUT17 = {"train": "train/wnut17train.conll", "valid": "dev/emerging.dev.conll", "test": "test/emerging.test.annotated"}
+# dataset -> the task's name and kind, its files, the headline score of its evaluation report.
+DATASETS = {
+    "wnut17": ("entities", mtkeras.TokenTagging, "f1",
+               {"train": "train/wnut17train.conll", "valid": "dev/emerging.dev.conll",
+                "test": "test/emerging.test.annotated"}),
+    "sst2": ("sentiment", mtkeras.SentenceClassification, "accuracy",
+             {"train": "train/sentiment-train", "valid": "dev/sentiment-dev", "test": "test/sentiment-test"}),
+}
+
+
+def read(dataset, path):
+    name = DATASETS[dataset][0]
+    if dataset == "wnut17":
+        return read_conll(path, task=name)
+    return read_delimited(path, text_column=0, columns={name: 1}, delimiter="\t", header=False)
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -61,42 +77,45 @@ def entity_recall_by_training_words(model, train, test, task):
 
 
 def run(args, seed):
-    read = {split: read_conll(os.path.join(args.data_dir, path), task="entities") for split, path in WNUT17.items()}
-    task = mtkeras.TokenTagging.from_examples("entities", read["train"])
+    name, kind, score, files = DATASETS[args.dataset]
+    data = {split: read(args.dataset, os.path.join(args.data_dir, path)) for split, path in files.items()}
+    task = kind.from_examples(name, data["train"])
     keras.utils.set_random_seed(seed)
     strategy = mtkeras.get_strategy()
-    steps = -(-len(read["train"]) // args.batch_size)
+    steps = -(-len(data["train"]) // args.batch_size)
     with strategy.scope():
-        model = mtkeras.build_model([task], encoder=args.encoder, texts=[ex.text for ex in read["train"]],
+        model = mtkeras.build_model([task], encoder=args.encoder, texts=[ex.text for ex in data["train"]],
                                     vectors=args.vectors, lowercase=not args.keep_case,
                                     encoder_config=args.encoder_config)
         learning_rate = args.learning_rate or default_learning_rate(model)
         model.compile(optimizer=default_optimizer(args.epochs * steps, learning_rate=learning_rate))
-    train_data = make_dataset(read["train"], [task], args.batch_size, shuffle=True, seed=seed, bucket=True)
-    valid_data = make_dataset(read["valid"], [task], 64)
-    best = BestEpoch(lambda m: {"f1": 100 * evaluate(m, valid_data, print_table=False)["entities"]["f1"]}, "f1",
+    train_data = make_dataset(data["train"], [task], args.batch_size, shuffle=True, seed=seed, bucket=True)
+    valid_data = make_dataset(data["valid"], [task], 64)
+    best = BestEpoch(lambda m: {score: 100 * evaluate(m, valid_data, print_table=False)[name][score]}, score,
                      args.patience)
     start = time.perf_counter()
     model.fit(train_data, epochs=args.epochs, callbacks=[best, TimeBudget(args.max_train_seconds)], verbose=2)
     seconds = time.perf_counter() - start
-    report = evaluate(model, make_dataset(read["test"], [task], 64), print_table=False)["entities"]
-    return {
+    report = evaluate(model, make_dataset(data["test"], [task], 64), print_table=False)[name]
+    result = {
         "seed": seed,
-        "precision": round(100 * report["precision"], 2),
-        "recall": round(100 * report["recall"], 2),
-        "f1": round(100 * report["f1"], 2),
+        **{key: round(100 * report[key], 2) for key in ("precision", "recall", "f1", "accuracy") if key in report},
+        "score": round(100 * report[score], 2),
         "train_seconds": round(seconds, 1),
         "epochs": len(best.history),
         "best_epoch": best.best_epoch + 1,
-        "valid_f1_at_best_epoch": round(best.history[best.best_epoch]["f1"], 2),
+        "valid_score_at_best_epoch": round(best.history[best.best_epoch][score], 2),
         "parameters": model.count_params(),
-        "recall_by_training_words": entity_recall_by_training_words(model, read["train"], read["test"], task),
     }
+    if args.dataset == "wnut17":
+        result["recall_by_training_words"] = entity_recall_by_training_words(model, data["train"], data["test"], task)
+    return result
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", required=True, help="a folder with WNUT-17's train/, dev/ and test/")
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="wnut17")
+    parser.add_argument("--data-dir", required=True, help="the dataset's folder, with train/, dev/ and test/")
     parser.add_argument("--encoder", default="bilstm")
     parser.add_argument("--encoder-config", type=json.loads, default=None)
     parser.add_argument("--vectors", default=None, help="pretrained word vectors: a file or glove-6b-50d")
@@ -107,22 +126,24 @@ def main(argv=None):
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--max-train-seconds", type=float, default=900)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--results", default=os.path.join(HERE, "results", "ner.jsonl"))
+    parser.add_argument("--results", default=os.path.join(HERE, "results", "single_task.jsonl"))
     args = parser.parse_args(argv)
-    command = "python benchmarks/ner.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python benchmarks/single_task.py " + " ".join(sys.argv[1:] if argv is None else argv)
     revision = commit()  # the code that runs: read before training, while HEAD is still it
     runs = []
     for seed in args.seeds:
         result = run(args, seed)
         runs.append(result)
-        row = {"date": time.strftime("%Y-%m-%d"), "commit": revision, "command": command, "encoder": args.encoder,
+        row = {"date": time.strftime("%Y-%m-%d"), "commit": revision, "command": command, "dataset": args.dataset,
+               "encoder": args.encoder,
                "vectors": args.vectors, "keep_case": args.keep_case, **result}
         with open(args.results, "a") as out:
             out.write(json.dumps(row) + "\n")
     summary = {"runs": runs}
     if len(runs) > 1:
-        f1 = [r["f1"] for r in runs]
-        summary["f1_mean"], summary["f1_std"] = round(statistics.mean(f1), 2), round(statistics.stdev(f1), 2)
+        scores = [r["score"] for r in runs]
+        summary["score_mean"] = round(statistics.mean(scores), 2)
+        summary["score_std"] = round(statistics.stdev(scores), 2)
     print(json.dumps(summary))
     return 0
 
