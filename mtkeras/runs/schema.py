@@ -220,7 +220,7 @@ class EncoderConfig(_Section):
 class OptimizerConfig(_Section):
     name: Literal["adam", "adamw"] = Field("adam", description="adam, or adamw with weight decay")
     learning_rate: Optional[float] = Field(
-        None, gt=0, description="peak learning rate; default: 3e-3 from scratch, 5e-5 pretrained"
+        None, gt=0, description="peak learning rate; default: the encoder's recipe (3e-3 from scratch, 1e-4 pretrained)"
     )
     weight_decay: float = Field(0.01, ge=0, description="adamw: decoupled weight decay")
     clipnorm: Optional[float] = Field(1.0, gt=0, description="gradient norm clip; null: none")
@@ -234,7 +234,10 @@ class ScheduleConfig(_Section):
 
 
 class TrainingConfig(_Section):
-    epochs: StrictInt = Field(10, gt=0, description="training epochs")
+    epochs: Optional[StrictInt] = Field(
+        None, gt=0, description="most training epochs; default: the encoder's recipe (30 from scratch, 8 pretrained; "
+        "mtkeras.training.recipes), ended earlier by patience"
+    )
     batch_size: StrictInt = Field(32, gt=0, description="global batch size (split across replicas)")
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
@@ -252,7 +255,8 @@ class TrainingConfig(_Section):
         "task's accuracy, entity F1, micro-F1 or Pearson) with a valid split, else loss"
     )
     patience: Optional[StrictInt] = Field(
-        None, gt=0, description="stop after this many epochs without improvement (see patience_per_task)"
+        None, ge=0, description="stop after this many epochs without improvement (see patience_per_task); default: "
+        "the encoder's recipe (5 from scratch, 2 pretrained) with a valid split, else none; 0: never stop early"
     )
     patience_per_task: bool = Field(
         True, description="with val_score or val_loss as monitor and several tasks, early stopping also waits "
@@ -364,7 +368,7 @@ class Config(_Section):
             if monitor.startswith("val_") and not has_valid:
                 raise FieldError("training.monitor", f"{monitor!r} needs a valid split in some dataset")
             _check_monitor(monitor, self.tasks)
-        if self.training.patience is not None and monitor is None and not has_valid:
+        if self.training.patience and monitor is None and not has_valid:
             raise FieldError("training.patience", "early stopping needs a valid split (or training.monitor)")
         if not (info.context or {}).get("defer_encoder_check"):
             self.check_encoder()

@@ -29,9 +29,24 @@ from mtkeras.runs.inputs import declare_tasks, read_split, training_stream, vali
 from mtkeras.text.vectors import load_vectors
 from mtkeras.training import set_mixed_precision
 from mtkeras.training.callbacks import TaskPatience, TrainingClock
+from mtkeras.training.recipes import recipe_for
 from mtkeras.training.screen import EpochTable, ProgressBar
 from mtkeras.training.schedules import build_optimizer, default_learning_rate
 from mtkeras.training.strategy import cluster_size, get_strategy, strategy_name, worker_identity, worker_path
+
+
+def run_epochs(config):
+    """The most epochs the run trains: `training.epochs`, else its encoder's recipe (`mtkeras.training.recipes`)."""
+    return config.training.epochs or recipe_for(config.encoder.name).epochs
+
+
+def run_patience(config):
+    """Early stopping's patience, or None: `training.patience` (0: none), else the recipe's with a valid split."""
+    patience = config.training.patience
+    if patience is None:
+        has_valid = any(dataset.valid for dataset in config.datasets.values())
+        return recipe_for(config.encoder.name).patience if has_valid else None
+    return patience or None
 
 
 def _patience_monitors(config, tasks):
@@ -51,7 +66,7 @@ def _callbacks(config, directory, tasks, initial_best, strategy, patience, clock
         # The screen: a bar while the epoch runs (Keras' own is off), then the epoch's table.
         callbacks += [ProgressBar()] if progress_bar else []
         callbacks += [
-            EpochTable([task.name for task in tasks], config.training.epochs, monitor=monitor, mode=mode,
+            EpochTable([task.name for task in tasks], run_epochs(config), monitor=monitor, mode=mode,
                        best=initial_best, saved_to=os.path.relpath(best, directory.path)),
             keras.callbacks.CSVLogger(directory.file(HISTORY_FILE), append=True),
             keras.callbacks.TensorBoard(log_dir=directory.file("logs"), write_graph=False),
@@ -134,7 +149,7 @@ def build_compiled_model(config, tasks, train_sources, steps_per_epoch):
         optimizer=build_optimizer(
             optimizer.name,
             optimizer.learning_rate or default_learning_rate(model),
-            total_steps=config.training.epochs * steps_per_epoch,
+            total_steps=run_epochs(config) * steps_per_epoch,
             schedule=schedule.name,
             warmup_fraction=schedule.warmup_fraction,
             clipnorm=optimizer.clipnorm,
@@ -184,7 +199,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         resumed_from = directory.prepare(config, overwrite)
         state = directory.read_state()
         if resumed_from:
-            print(f"[mtkeras] resuming {run_dir} after epoch {resumed_from} of {config.training.epochs}", flush=True)
+            print(f"[mtkeras] resuming {run_dir} after epoch {resumed_from} of {run_epochs(config)}", flush=True)
             state["resumed_at_epochs"].append(resumed_from)
         directory.write_state(state)
     else:
@@ -223,11 +238,11 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         seen = [row[monitor] for row in history_rows if not math.isnan(row.get(monitor, float("nan")))]
         initial_best = (min(seen) if mode == "min" else max(seen)) if seen and resumed_from else None
         patience = None
-        if config.training.patience is not None:
+        if run_patience(config) is not None:
             # Each worker records the logs it waits on in its own file, so a
             # resumed run, on every worker, stops where an unbroken one would.
             patience = TaskPatience(
-                _patience_monitors(config, tasks), config.training.patience,
+                _patience_monitors(config, tasks), run_patience(config),
                 path=worker_path(directory.checkpoint(PATIENCE_FILE), strategy),
                 min_delta=config.training.min_delta,
             )
@@ -245,7 +260,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
             model.fit(
                 data,
                 validation_data=validation,
-                epochs=config.training.epochs,
+                epochs=run_epochs(config),
                 callbacks=_callbacks(config, directory, tasks, initial_best, strategy, patience, clock, verbose == 1),
                 verbose=0,
             )
@@ -296,11 +311,11 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
     if outcome["best_epoch"] is not None:
         print(f"[mtkeras] best epoch {outcome['best_epoch']} by {monitor}; model saved to {outcome['model_path']}",
               flush=True)
-        outcome["still_improving"] = outcome["best_epoch"] == len(history_rows) == config.training.epochs
+        outcome["still_improving"] = outcome["best_epoch"] == len(history_rows) == run_epochs(config)
         if outcome["still_improving"]:
             # Ended on its best epoch: the dev score may still have been rising (issue 23's user run).
             print(f"[mtkeras] the last epoch was the best: {monitor} was still improving after "
-                  f"training.epochs={config.training.epochs}; more epochs (with training.patience to stop) may "
+                  f"{run_epochs(config)} epochs; more epochs (with training.patience to stop) may "
                   "score higher", flush=True)
     for split in ("valid", "test"):
         sources = valid_sources if split == "valid" else read_split(config, "test")

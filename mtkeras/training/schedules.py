@@ -2,17 +2,17 @@
 
 import keras
 
-from mtkeras.encoders import PretrainedEncoder
+from mtkeras.training.recipes import FROM_SCRATCH, PRETRAINED, recipe_for
 
-# Peak learning rates: encoders trained from scratch, and pretrained encoders
+# Peak learning rates (the recipes'): encoders trained from scratch, and pretrained encoders
 # being fine-tuned (a pretrained encoder forgets what it knows at 3e-3).
-SCRATCH_LEARNING_RATE = 3e-3
-PRETRAINED_LEARNING_RATE = 5e-5
+SCRATCH_LEARNING_RATE = FROM_SCRATCH.learning_rate
+PRETRAINED_LEARNING_RATE = PRETRAINED.learning_rate
 
 
 def default_learning_rate(model):
     """The peak learning rate mtkeras uses for `model`: by its encoder's kind."""
-    return PRETRAINED_LEARNING_RATE if isinstance(model.encoder, PretrainedEncoder) else SCRATCH_LEARNING_RATE
+    return recipe_for(model.encoder).learning_rate
 
 
 def default_optimizer(total_steps, learning_rate=SCRATCH_LEARNING_RATE, warmup_fraction=0.05, clipnorm=1.0):

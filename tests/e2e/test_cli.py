@@ -109,7 +109,7 @@ def test_train_writes_a_complete_run_directory(trained):
     scores = [float(row["val_score"]) for row in rows]
     assert state["best_epoch"] == scores.index(max(scores)) + 1
     # A run whose last epoch was its best says so: dev may still have been improving.
-    assert ("the last epoch was the best: val_score was still improving after training.epochs=3"
+    assert ("the last epoch was the best: val_score was still improving after 3 epochs"
             in result.stdout) == (state["best_epoch"] == 3)
     for name in ("best.weights.h5", "last.weights.h5"):
         assert os.path.getsize(os.path.join(run, "checkpoints", name)) > 0

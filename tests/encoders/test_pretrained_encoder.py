@@ -350,5 +350,5 @@ def test_default_learning_rate_follows_the_encoder(trained):
     from mtkeras.training import default_learning_rate
     from mtkeras.training.schedules import PRETRAINED_LEARNING_RATE, SCRATCH_LEARNING_RATE
 
-    assert default_learning_rate(trained) == PRETRAINED_LEARNING_RATE == 5e-5
+    assert default_learning_rate(trained) == PRETRAINED_LEARNING_RATE == 1e-4
     assert default_learning_rate(build_tiny_model()) == SCRATCH_LEARNING_RATE == 3e-3
