@@ -11,6 +11,7 @@ against the others.
 
 Usage:
     python benchmarks/joint_nlu.py --data-dir ../shared/datasets/snips --encoder bilstm
+    python benchmarks/joint_nlu.py --data-dir ../shared/datasets/snips --vectors glove-6b-50d --seeds 0 1 2
     python benchmarks/joint_nlu.py --data-dir ../shared/datasets/snips --encoder minilm
     python benchmarks/joint_nlu.py --data-dir ../shared/datasets/snips --save-model /tmp/snips.keras
 """
@@ -19,6 +20,8 @@ import argparse
 import json
 import math
 import os
+import statistics
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -31,7 +34,10 @@ from mtkeras.data import align_tags, make_dataset, read_joint_nlu  # noqa: E402
 from mtkeras.text import split_words  # noqa: E402
 from mtkeras.evaluation import evaluate  # noqa: E402
 from mtkeras.training.callbacks import BestEpoch, TimeBudget  # noqa: E402
+from mtkeras.training.recipes import recipe_for  # noqa: E402
 from mtkeras.training.schedules import default_learning_rate, default_optimizer  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # benchmarks/_results.py, also when imported
+from _results import RESULTS, append_run, commit  # noqa: E402
 
 
 def scores(report):
@@ -82,14 +88,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--encoder", default="bilstm", help="bilstm, minilm, or a keras-hub/HF preset directory")
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=None, help="default: the encoder's recipe (mtkeras.training.recipes)")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--learning-rate", type=float, default=None, help="default: mtkeras.training.default_learning_rate (3e-3 from scratch, 5e-5 pretrained)")
-    parser.add_argument("--patience", type=int, default=5)
+    parser.add_argument("--learning-rate", type=float, default=None, help="default: the encoder's recipe (3e-3 from scratch, 1e-4 pretrained)")
+    parser.add_argument("--patience", type=int, default=None, help="default: the encoder's recipe")
     parser.add_argument("--max-train-seconds", type=float, default=900)
     parser.add_argument("--train-limit", type=int, default=None, help="use only the first N training texts")
     parser.add_argument("--sequence-length", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", "--seed", type=int, nargs="+", default=[0], help="one run per seed")
+    parser.add_argument("--results", default=os.path.join(RESULTS, "joint_nlu.jsonl"), help="runs are appended here")
     parser.add_argument(
         "--encoder-config", type=json.loads, default=None, help='JSON encoder arguments, e.g. \'{"num_layers": 2}\''
     )
@@ -98,6 +105,25 @@ def main(argv=None):
     parser.add_argument("--crf", action="store_true", help="slots: TokenTagging(crf=True), a CRF trained on sequence likelihood")
     parser.add_argument("--save-model", default=None, help="also save the trained model to this .keras file")
     args = parser.parse_args(argv)
+    recipe = recipe_for(args.encoder)
+    args.epochs = args.epochs or recipe.epochs
+    args.patience = args.patience if args.patience is not None else recipe.patience
+    command = "python benchmarks/joint_nlu.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    revision = commit()
+    runs = []
+    for seed in args.seeds:
+        result = run(args, seed)
+        runs.append(result)
+        append_run(args.results, command, revision, seed=seed, **result)
+    summary = {"runs": runs}
+    if len(runs) > 1:
+        for key in ("intent_accuracy", "slot_f1", "sentence_accuracy"):
+            values = [r[key] for r in runs]
+            summary[key] = {"mean": round(statistics.mean(values), 2), "std": round(statistics.stdev(values), 2)}
+    print(json.dumps(summary))
+
+
+def run(args, seed):
 
     train, valid, test = (
         read_joint_nlu(os.path.join(args.data_dir, split)) for split in ("train", "valid", "test")
@@ -107,7 +133,7 @@ def main(argv=None):
         mtkeras.SentenceClassification.from_examples("intent", train),
         mtkeras.TokenTagging.from_examples("slots", train, crf=args.crf),
     ]
-    keras.utils.set_random_seed(args.seed)
+    keras.utils.set_random_seed(seed)
     strategy = mtkeras.get_strategy()
     replicas = strategy.num_replicas_in_sync
     steps = math.ceil(len(train) / args.batch_size)
@@ -117,7 +143,7 @@ def main(argv=None):
         learning_rate = args.learning_rate or default_learning_rate(model)
         model.compile(optimizer=default_optimizer(args.epochs * steps, learning_rate=learning_rate))
     train_data = make_dataset(
-        train, tasks, args.batch_size, shuffle=True, seed=args.seed, bucket=True, drop_remainder=replicas > 1
+        train, tasks, args.batch_size, shuffle=True, seed=seed, bucket=True, drop_remainder=replicas > 1
     )
     valid_data = make_dataset(valid, tasks, 64)
     best = BestEpoch(lambda m: scores(evaluate(m, valid_data, print_table=False)), "sentence_accuracy", args.patience)
@@ -142,8 +168,8 @@ def main(argv=None):
         "slot_recall_by_training_words": recall_by_seen_words(model, train, test, tasks),
     }
     if args.save_model:
-        model.save(args.save_model)
-    print(json.dumps(result))
+        model.save(args.save_model if len(args.seeds) == 1 else f"{args.save_model}.seed{seed}.keras")
+    return result
 
 
 if __name__ == "__main__":

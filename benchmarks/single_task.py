@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
@@ -32,7 +31,10 @@ import mtkeras  # noqa: E402
 from mtkeras.data import make_dataset, read_conll, read_delimited  # noqa: E402
 from mtkeras.evaluation import evaluate  # noqa: E402
 from mtkeras.training.callbacks import BestEpoch, TimeBudget  # noqa: E402
+from mtkeras.training.recipes import recipe_for  # noqa: E402
 from mtkeras.training.schedules import default_learning_rate, default_optimizer  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # benchmarks/_results.py, also when imported
+from _results import RESULTS, append_run, commit  # noqa: E402
 
 # dataset -> the task's name and kind, its files, the headline score of its evaluation report.
 DATASETS = {
@@ -49,15 +51,6 @@ def read(dataset, path):
     if dataset == "wnut17":
         return read_conll(path, task=name)
     return read_delimited(path, text_column=0, columns={name: 1}, delimiter="\t", header=False)
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def commit():
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def entity_recall_by_training_words(model, train, test, task):
@@ -120,25 +113,25 @@ def main(argv=None):
     parser.add_argument("--encoder-config", type=json.loads, default=None)
     parser.add_argument("--vectors", default=None, help="pretrained word vectors: a file or glove-6b-50d")
     parser.add_argument("--keep-case", action="store_true", help="case-sensitive word lookup (falls back to lower case)")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--patience", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=None, help="default: the encoder's recipe (mtkeras.training.recipes)")
+    parser.add_argument("--patience", type=int, default=None, help="default: the encoder's recipe")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--max-train-seconds", type=float, default=900)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--results", default=os.path.join(HERE, "results", "single_task.jsonl"))
+    parser.add_argument("--results", default=os.path.join(RESULTS, "single_task.jsonl"))
     args = parser.parse_args(argv)
+    recipe = recipe_for(args.encoder)
+    args.epochs = args.epochs or recipe.epochs
+    args.patience = args.patience if args.patience is not None else recipe.patience
     command = "python benchmarks/single_task.py " + " ".join(sys.argv[1:] if argv is None else argv)
     revision = commit()  # the code that runs: read before training, while HEAD is still it
     runs = []
     for seed in args.seeds:
         result = run(args, seed)
         runs.append(result)
-        row = {"date": time.strftime("%Y-%m-%d"), "commit": revision, "command": command, "dataset": args.dataset,
-               "encoder": args.encoder,
-               "vectors": args.vectors, "keep_case": args.keep_case, **result}
-        with open(args.results, "a") as out:
-            out.write(json.dumps(row) + "\n")
+        append_run(args.results, command, revision, dataset=args.dataset, encoder=args.encoder, vectors=args.vectors,
+                   keep_case=args.keep_case, **result)
     summary = {"runs": runs}
     if len(runs) > 1:
         scores = [r["score"] for r in runs]

@@ -49,6 +49,13 @@ def lazy_exports(package, homes):
 
     def __getattr__(name):
         if name not in homes:
+            # A submodule read as an attribute (`mtkeras.runs.trainer`) is imported, as a plain package's would
+            # be once anything had imported it.
+            try:
+                return importlib.import_module(f"{package}.{name}")
+            except ModuleNotFoundError as error:
+                if error.name != f"{package}.{name}":
+                    raise
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         value = getattr(importlib.import_module(homes[name]), name)
         namespace[name] = value

@@ -43,9 +43,13 @@ def test_tiny_run_prints_scores_and_where_the_slot_errors_are(tmp_path, capsys):
     small = {"embedding_dim": 8, "hidden_dim": 8, "num_layers": 1, "char_dim": 4, "char_filters": 8}
     benchmark.main(
         ["--data-dir", str(tmp_path), "--epochs", "2", "--encoder-config", json.dumps(small),
-         "--save-model", str(tmp_path / "model.keras")]
+         "--save-model", str(tmp_path / "model.keras"), "--results", str(tmp_path / "runs.jsonl")]
     )
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    (result,) = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["runs"]
+    # The run is appended with its command, commit and seed.
+    (row,) = [json.loads(line) for line in open(tmp_path / "runs.jsonl")]
+    assert row["seed"] == 0 and row["command"].startswith("python benchmarks/joint_nlu.py --data-dir ")
+    assert row["slot_f1"] == result["slot_f1"] and "commit" in row
 
     assert result["encoder"] == "bilstm" and result["encoder_config"] == small
     for key in ("intent_accuracy", "slot_f1", "sentence_accuracy"):

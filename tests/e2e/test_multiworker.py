@@ -123,5 +123,6 @@ def test_two_workers_train_like_one_process_and_only_the_chief_writes(tmp_path):
     assert (multi / "model.keras").exists() and (multi / "metrics_valid.json").exists()
     assert sorted(os.listdir(tmp_path / "saved_models" / "tiny")) == ["1"]
     worker_files = sorted(p.name for p in (multi / "checkpoints" / ".worker-1").iterdir())
-    assert worker_files == ["best.weights.h5", "last.weights.h5"]
+    # Early stopping is on by default with a valid split: each worker records the logs it waits on.
+    assert worker_files == ["best.weights.h5", "last.weights.h5", "patience.json"]
     assert "exported" in chief_out and "exported" not in worker_out

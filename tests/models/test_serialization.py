@@ -18,7 +18,14 @@ import mtkeras
 from helpers.layer_harness import run_layer_test
 from helpers.models import build_tiny_model
 from mtkeras import heads, text, training
-from mtkeras.encoders import BiLSTMEncoder, CNNEncoder, PretrainedEncoder, TransformerEncoder
+from mtkeras.encoders import (
+    BiLSTMEncoder,
+    CNNEncoder,
+    PretrainedEncoder,
+    StackedEncoder,
+    StackedPreprocessor,
+    TransformerEncoder,
+)
 
 WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "book", "a", "table", "play", "jazz", "##s"]
 
@@ -57,6 +64,16 @@ LAYERS = {
     "TransformerEncoder": (lambda: TransformerEncoder(5, embedding_dim=4, hidden_dim=4, num_heads=2,
                                                       intermediate_dim=8, max_length=16, char_dim=2, char_filters=2),
                            encoder_inputs),
+    "BiLSTMEncoder(shapes, vectors)": (lambda: BiLSTMEncoder(5, embedding_dim=4, hidden_dim=3, num_layers=1, char_dim=2,
+                                                             char_filters=2, shape_dim=2, vector_dim=3, first_extra_id=4),
+                                       encoder_inputs),
+    "StackedPreprocessor": (lambda: StackedPreprocessor(text.WordPreprocessor(["book", "a"]),
+                                                        text.WordPiecePreprocessor(WORDS, sequence_length=8)),
+                            lambda: tf.constant(["book tables", "play jazz"])),
+    "StackedEncoder": (lambda: StackedEncoder(5, pretrained=PretrainedEncoder(tiny_bert(), dropout=0.0), embedding_dim=4,
+                                              hidden_dim=3, num_layers=1, char_dim=2, char_filters=2, shape_dim=2),
+                       lambda: StackedPreprocessor(text.WordPreprocessor(["book", "a", "table"]),
+                                                   text.WordPiecePreprocessor(WORDS))(tf.constant(["book a table", "play"]))),
     "PretrainedEncoder": (lambda: PretrainedEncoder(tiny_bert(), dropout=0.0, pooling="cls"),
                           lambda: text.WordPiecePreprocessor(WORDS)(tf.constant(["book a table", "play"]))),
     "SentenceClassificationHead": (lambda: heads.SentenceClassificationHead(3, dropout=0.2), encoded),

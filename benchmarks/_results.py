@@ -1,0 +1,25 @@
+"""What every accuracy benchmark records: the commit it ran, and one JSON line per run in `results/`."""
+
+import json
+import os
+import subprocess
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+
+
+def commit():
+    """The checkout's short commit (read before training, while HEAD is still the code that runs)."""
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def append_run(path, command, revision, **fields):
+    """Appends one run (date, commit, command, then `fields`) to the JSON Lines file `path`."""
+    row = {"date": time.strftime("%Y-%m-%d"), "commit": revision, "command": command, **fields}
+    with open(path, "a") as out:
+        out.write(json.dumps(row) + "\n")
