@@ -162,3 +162,27 @@ def test_the_installed_glove_package():
     vectors = load_vectors("glove-6b-50d")
     assert len(vectors) == 400000 and vectors.dim == 50 and vectors.words[:3] == ["the", ",", "."]
     assert vectors.vector("Paris") is not None
+
+
+def test_a_config_with_vectors_trains_from_the_command_line(tmp_path, capsys):
+    from helpers.data import write_mixed_jsonl, write_reproducible_config
+    from mtkeras.cli import main
+
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("\n".join(text_lines()) + "\n")
+    data = write_mixed_jsonl(tmp_path / "mixed.jsonl")
+    config = write_reproducible_config(tmp_path / "tiny.yaml", data, "epochs: 1\nbatch_size: 4")
+    run = tmp_path / "run"
+    assert main(["train", config, "--run-dir", str(run), "--set",
+                 f"encoder.vectors={{source: {vectors}, max_words: 3, trainable: true}}"]) == 0
+    model = mtkeras.load_model(run / "model.keras")
+    encoder = model.encoder
+    assert encoder.vector_dim == 3 and encoder.vector_embedding.trainable
+    # The 3 most frequent vector words are in the vocabulary, after the training words.
+    assert model.preprocessor.vocabulary[encoder.first_extra_id - 2:] == [w for w in WORDS[:3] if w not in
+                                                                           model.preprocessor.vocabulary[:encoder.first_extra_id - 2]]
+    capsys.readouterr()
+    bad = tmp_path / "bad.txt"
+    bad.write_text("the 0.1 0.2 0.3\nparis 0.1 0.2\n")
+    assert main(["train", config, "--run-dir", str(tmp_path / "run2"), "--set", f"encoder.vectors={{source: {bad}}}"]) == 1
+    assert f"{bad}:2: expected 3 numbers after the word, got 2" in capsys.readouterr().err
