@@ -17,7 +17,6 @@ import tensorflow as tf
 from mtkeras.encoders.bilstm import BiLSTMEncoder
 from mtkeras.encoders.pretrained import build_pretrained, minilm_preset
 from mtkeras.encoders.registry import register_encoder
-from mtkeras.encoders.word_encoder import WordEncoder
 from mtkeras.errors import FieldError
 
 # The preprocessor's outputs for the transformer carry this prefix.
@@ -134,7 +133,7 @@ class StackedEncoder(BiLSTMEncoder):
         trainable = options.pop("pretrained_trainable", False)
         pieces, transformer = build_pretrained(minilm_preset() if preset == "minilm" else preset,
                                                sequence_length=sequence_length, trainable=trainable, dropout=0.0)
-        words, encoder = WordEncoder.build_layers.__func__(cls, {**options, "pretrained": transformer}, **vocabulary)
+        words, encoder = super().build_layers({**options, "pretrained": transformer}, **vocabulary)
         return StackedPreprocessor(words, pieces), encoder
 
     # === Layer ===

@@ -303,7 +303,7 @@ def write_export(model, path, extra_metadata=None, warmup_texts=None):
                     writer.write(record.SerializeToString())
         # Half-precision compute rounds at about 1e-3 (float16's epsilon): two runs of the same graph
         # may differ by a few of its steps.
-        half = any(layer.compute_dtype in ("float16", "bfloat16") for layer in model._flatten_layers())
+        half = model.compute_dtype in ("float16", "bfloat16")
         verify_export(staging, warmup or warmup_requests(model, DEFAULT_WARMUP_TEXTS), export.answer,
                       tolerance=2e-3 if half else 1e-4)
         os.rename(staging, path)

@@ -85,9 +85,8 @@ def test_the_vocabulary_keeps_training_words_then_the_most_frequent_vector_words
     path.write_text("\n".join(text_lines()) + "\n")
     vectors = load_vectors(str(path))
     texts = ["play jazz", "play the jazz", "Rome"]
-    _, encoder = mtkeras.encoders.WordEncoder.build_layers.__func__(
-        mtkeras.encoders.BiLSTMEncoder, {"embedding_dim": 4, "hidden_dim": 4}, texts=texts, vectors=vectors,
-        vector_words=3)
+    _, encoder = mtkeras.encoders.BiLSTMEncoder.build_layers({"embedding_dim": 4, "hidden_dim": 4}, texts=texts,
+                                                             vectors=vectors, vector_words=3)
     preprocessor = WordPreprocessor.from_texts(texts, extra_words=vectors.words[:3])
     # Training words first (by frequency), then at most 3 vector words not among them.
     assert preprocessor.vocabulary == ["jazz", "play", "rome", "the", "paris"]
