@@ -35,7 +35,7 @@ from mtkeras.text import split_words  # noqa: E402
 from mtkeras.evaluation import evaluate  # noqa: E402
 from mtkeras.training.callbacks import BestEpoch, TimeBudget  # noqa: E402
 from mtkeras.training.recipes import recipe_for  # noqa: E402
-from mtkeras.training.schedules import default_learning_rate, default_optimizer  # noqa: E402
+from mtkeras.training.schedules import recipe_optimizer  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # benchmarks/_results.py, also when imported
 from _results import RESULTS, append_run, commit  # noqa: E402
 
@@ -91,6 +91,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=None, help="default: the encoder's recipe (mtkeras.training.recipes)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=None, help="default: the encoder's recipe (3e-3 from scratch, 1e-4 pretrained)")
+    parser.add_argument("--layer-decay", type=float, default=None, help="layer-wise rate decay of a pretrained transformer; default: the recipe's")
     parser.add_argument("--patience", type=int, default=None, help="default: the encoder's recipe")
     parser.add_argument("--max-train-seconds", type=float, default=900)
     parser.add_argument("--train-limit", type=int, default=None, help="use only the first N training texts")
@@ -140,8 +141,10 @@ def run(args, seed):
     with strategy.scope():
         model = build(args.encoder, tasks, train, args.sequence_length, args.encoder_config, args.vectors,
                       args.vector_words)
-        learning_rate = args.learning_rate or default_learning_rate(model)
-        model.compile(optimizer=default_optimizer(args.epochs * steps, learning_rate=learning_rate))
+        recipe = recipe_for(model.encoder)
+        learning_rate = args.learning_rate or recipe.learning_rate
+        layer_decay = recipe.layer_decay if args.layer_decay is None else args.layer_decay
+        model.compile(optimizer=recipe_optimizer(model, args.epochs * steps, learning_rate, layer_decay))
     train_data = make_dataset(
         train, tasks, args.batch_size, shuffle=True, seed=seed, bucket=True, drop_remainder=replicas > 1
     )
@@ -158,6 +161,7 @@ def run(args, seed):
         "vectors": args.vectors,
         "crf": args.crf,
         "learning_rate": learning_rate,
+        "layer_decay": layer_decay,
         **{key: round(value, 2) for key, value in scores(report).items()},
         "train_seconds": round(train_seconds, 1),
         "epochs": len(best.history),

@@ -32,7 +32,7 @@ from mtkeras.data import make_dataset, read_conll, read_delimited  # noqa: E402
 from mtkeras.evaluation import evaluate  # noqa: E402
 from mtkeras.training.callbacks import BestEpoch, TimeBudget  # noqa: E402
 from mtkeras.training.recipes import recipe_for  # noqa: E402
-from mtkeras.training.schedules import default_learning_rate, default_optimizer  # noqa: E402
+from mtkeras.training.schedules import recipe_optimizer  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # benchmarks/_results.py, also when imported
 from _results import RESULTS, append_run, commit  # noqa: E402
 
@@ -80,8 +80,10 @@ def run(args, seed):
         model = mtkeras.build_model([task], encoder=args.encoder, texts=[ex.text for ex in data["train"]],
                                     vectors=args.vectors, lowercase=not args.keep_case,
                                     encoder_config=args.encoder_config)
-        learning_rate = args.learning_rate or default_learning_rate(model)
-        model.compile(optimizer=default_optimizer(args.epochs * steps, learning_rate=learning_rate))
+        recipe = recipe_for(model.encoder)
+        learning_rate = args.learning_rate or recipe.learning_rate
+        layer_decay = recipe.layer_decay if args.layer_decay is None else args.layer_decay
+        model.compile(optimizer=recipe_optimizer(model, args.epochs * steps, learning_rate, layer_decay))
     train_data = make_dataset(data["train"], [task], args.batch_size, shuffle=True, seed=seed, bucket=True)
     valid_data = make_dataset(data["valid"], [task], 64)
     best = BestEpoch(lambda m: {score: 100 * evaluate(m, valid_data, print_table=False)[name][score]}, score,
@@ -92,6 +94,8 @@ def run(args, seed):
     report = evaluate(model, make_dataset(data["test"], [task], 64), print_table=False)[name]
     result = {
         "seed": seed,
+        "learning_rate": learning_rate,
+        "layer_decay": layer_decay,
         **{key: round(100 * report[key], 2) for key in ("precision", "recall", "f1", "accuracy") if key in report},
         "score": round(100 * report[score], 2),
         "train_seconds": round(seconds, 1),
@@ -117,6 +121,7 @@ def main(argv=None):
     parser.add_argument("--patience", type=int, default=None, help="default: the encoder's recipe")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=None)
+    parser.add_argument("--layer-decay", type=float, default=None, help="layer-wise rate decay of a pretrained transformer; default: the recipe's")
     parser.add_argument("--max-train-seconds", type=float, default=900)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--results", default=os.path.join(RESULTS, "single_task.jsonl"))

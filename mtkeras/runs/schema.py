@@ -224,6 +224,10 @@ class OptimizerConfig(_Section):
     )
     weight_decay: float = Field(0.01, ge=0, description="adamw: decoupled weight decay")
     clipnorm: Optional[float] = Field(1.0, gt=0, description="gradient norm clip; null: none")
+    layer_decay: Optional[float] = Field(
+        None, gt=0, le=1, description="pretrained encoders: each transformer layer down from the top learns this "
+        "much slower (1: no decay); default: the encoder's recipe"
+    )
 
 
 class ScheduleConfig(_Section):

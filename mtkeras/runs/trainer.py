@@ -31,6 +31,7 @@ from mtkeras.training import set_mixed_precision
 from mtkeras.training.callbacks import TaskPatience, TrainingClock
 from mtkeras.training.recipes import recipe_for
 from mtkeras.training.screen import EpochTable, ProgressBar
+from mtkeras.training.optimizers import layer_rates
 from mtkeras.training.schedules import build_optimizer, default_learning_rate
 from mtkeras.training.strategy import cluster_size, get_strategy, strategy_name, worker_identity, worker_path
 
@@ -47,6 +48,11 @@ def run_patience(config):
         has_valid = any(dataset.valid for dataset in config.datasets.values())
         return recipe_for(config.encoder.name).patience if has_valid else None
     return patience or None
+
+
+def run_layer_decay(config):
+    """Layer-wise learning-rate decay: `training.optimizer.layer_decay`, else the encoder's recipe's."""
+    return config.training.optimizer.layer_decay or recipe_for(config.encoder.name).layer_decay
 
 
 def _patience_monitors(config, tasks):
@@ -154,6 +160,7 @@ def build_compiled_model(config, tasks, train_sources, steps_per_epoch):
             warmup_fraction=schedule.warmup_fraction,
             clipnorm=optimizer.clipnorm,
             weight_decay=optimizer.weight_decay,
+            layer_rates=layer_rates(model, run_layer_decay(config)),
         )
     )
     return model

@@ -17,10 +17,13 @@ from mtkeras.tasks.metrics import (
     MaskedPearson,
 )
 from mtkeras.training.precision import set_mixed_precision
-from mtkeras.training.schedules import default_learning_rate, default_optimizer
+from mtkeras.training.optimizers import LayerwiseAdam, LayerwiseAdamW, layer_rates
+from mtkeras.training.schedules import default_learning_rate, default_optimizer, recipe_optimizer
 from mtkeras.training.strategy import get_strategy
 
 __all__ = [
+    "LayerwiseAdam",
+    "LayerwiseAdamW",
     "MaskedAccuracy",
     "MaskedBinaryAccuracy",
     "MaskedBinaryCrossentropy",
@@ -36,5 +39,7 @@ __all__ = [
     "default_learning_rate",
     "default_optimizer",
     "get_strategy",
+    "layer_rates",
+    "recipe_optimizer",
     "set_mixed_precision",
 ]

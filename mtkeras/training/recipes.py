@@ -24,6 +24,8 @@ class Recipe:
     epochs: int
     patience: int
     learning_rate: float
+    # Layer-wise learning-rate decay over a pretrained transformer's layers (1: none; mtkeras.training.optimizers).
+    layer_decay: float = 1.0
 
 
 FROM_SCRATCH = Recipe(epochs=30, patience=5, learning_rate=3e-3)
