@@ -55,6 +55,11 @@ class MultiTaskModel(keras.Model):
 
         # === Layers ===
         heads = {task.name: task.build_head() for task in tasks}
+        private = {task.name: task.build_private_layers() for task in tasks}
+
+        def task_view(task, encoded):
+            # The shared encoding, through the task's own layers if it has some.
+            return private[task.name](encoded) if private[task.name] is not None else encoded
 
         # === Functional Model ===
         inputs = {names.TEXT: keras.Input(shape=(), dtype="string", name=names.TEXT)}
@@ -64,7 +69,8 @@ class MultiTaskModel(keras.Model):
             inputs[names.TEXT_PAIR] = keras.Input(shape=(), dtype="string", name=names.TEXT_PAIR)
             encoded_pair = encoder(preprocessor(inputs[names.TEXT_PAIR]))
         outputs = {
-            task.name: heads[task.name](encoded, encoded_pair) if task.pair else heads[task.name](encoded)
+            task.name: heads[task.name](task_view(task, encoded), task_view(task, encoded_pair))
+            if task.pair else heads[task.name](task_view(task, encoded))
             for task in tasks
         }
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)

@@ -50,10 +50,23 @@ def field_reference():
             for option, info in cls.Options.model_fields.items():
                 takers.setdefault(option, (info, []))[1].append(kind)
         for option, (info, names) in takers.items():
+            section = optional_section(info.annotation)
+            if section is not None:  # e.g. `private`: its fields below it
+                rows.append((f"{prefix}{option}", "section \\| null", "null", info.description or ""))
+                walk(section, f"{prefix}{option}.")
+                continue
             path, shown, default, description = row(f"{prefix}{option}", info, info.annotation)
             if len(names) < len(kinds):
                 description = f"{', '.join(names)}: {description}"
             rows.append((path, shown, default, description))
+
+    def optional_section(annotation):
+        """The model of an `Optional[SomeModel]` field, or None."""
+        optional = [a for a in typing.get_args(annotation) if a is not type(None)] \
+            if typing.get_origin(annotation) is typing.Union else []
+        if len(optional) == 1 and isinstance(optional[0], type) and issubclass(optional[0], BaseModel):
+            return optional[0]
+        return None
 
     def walk(model, prefix):
         for name, info in model.model_fields.items():
@@ -63,14 +76,12 @@ def field_reference():
                 rows.append(row(path, info, annotation, " \\| ".join(registered[model, name])))
                 continue
             value = typing.get_args(annotation)[1] if typing.get_origin(annotation) is dict else None
-            optional = [a for a in typing.get_args(annotation) if a is not type(None)] \
-                if typing.get_origin(annotation) is typing.Union else []
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 walk(annotation, path + ".")
-            elif len(optional) == 1 and isinstance(optional[0], type) and issubclass(optional[0], BaseModel):
+            elif optional_section(annotation) is not None:
                 # An optional section (e.g. encoder.vectors): absent by default, its fields below it.
                 rows.append((path, "section \\| null", "null", info.description or ""))
-                walk(optional[0], path + ".")
+                walk(optional_section(annotation), path + ".")
             elif isinstance(value, type) and issubclass(value, BaseModel):
                 rows.append((path, f"mapping of name to {path.split('.')[-1][:-1]}", "required", info.description))
                 walk(value, f"{path}.<name>.")

@@ -42,6 +42,18 @@ def _one_of(value, names):
     return value
 
 
+def _inline_refs(spec, definitions):
+    """`spec` with each `{"$ref": "#/$defs/X"}` replaced by X itself (a kind's nested options, e.g. `private`)."""
+    if isinstance(spec, dict):
+        ref = spec.get("$ref", "")
+        if ref.startswith("#/$defs/") and ref[len("#/$defs/"):] in definitions:
+            return _inline_refs(definitions[ref[len("#/$defs/"):]], definitions)
+        return {key: _inline_refs(value, definitions) for key, value in spec.items()}
+    if isinstance(spec, list):
+        return [_inline_refs(value, definitions) for value in spec]
+    return spec
+
+
 def _task_schema(schema):
     """Completes TaskConfig's JSON Schema from the registry: the kinds, and every kind's options."""
     kinds = registered_task_kinds()
@@ -50,7 +62,7 @@ def _task_schema(schema):
     for name, kind in kinds.items():
         options = kind.Options.model_json_schema()
         for option, spec in options.get("properties", {}).items():
-            schema["properties"].setdefault(option, dict(spec))
+            schema["properties"].setdefault(option, _inline_refs(spec, options.get("$defs", {})))
             takers.setdefault(option, []).append(name)
     for option, names in takers.items():
         if len(names) < len(kinds):

@@ -12,9 +12,9 @@ A task kind is a `Task` subclass, registered by its `kind` string
 | evaluation | `predict_items`, `score_items`, `item_is_right` |
 """
 
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
 
 from mtkeras.lazy import lazy_module
 from mtkeras.names import SENTENCE, UNKNOWN_LABEL, UNKNOWN_LABEL_ID
@@ -23,6 +23,7 @@ from mtkeras.tasks.registry import register_task_kind, task_kind
 # Keras classes, imported when a task first builds its loss or metrics (a config is checked without them).
 losses = lazy_module("mtkeras.tasks.losses")
 metrics = lazy_module("mtkeras.tasks.metrics")
+private_layers = lazy_module("mtkeras.heads.private_layers")
 
 # Name of each task's exact loss metric; the model reports it as `<task>_loss`.
 LABELLED_LOSS = "labelled_loss"
@@ -41,6 +42,25 @@ def _fraction(value):
 Fraction = Annotated[float, AfterValidator(_fraction)]
 
 
+class PrivateLayersOptions(BaseModel):
+    """A task's own layers between the shared encoder and its head (`mtkeras.heads.TaskPrivateLayers`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sequence: Optional[Literal["bilstm", "transformer"]] = Field(None, description="layers over the words: bilstm or transformer")
+    units: StrictInt = Field(128, gt=0, description="BiLSTM units per direction, or the Transformer's feed-forward width")
+    heads: StrictInt = Field(4, gt=0, description="Transformer attention heads")
+    layers: StrictInt = Field(1, gt=0, description="sequence layers, stacked")
+    dense: list[Annotated[StrictInt, Field(gt=0)]] = Field(default_factory=list, description="widths of dense layers over the pooled vector")
+    dropout: Fraction = Field(0.1, description="dropout after each private layer")
+
+    @model_validator(mode="after")
+    def _some_layer(self):
+        if self.sequence is None and not self.dense:
+            raise ValueError("give sequence layers (sequence: bilstm or transformer), dense layers, or both")
+        return self
+
+
 class TaskOptions(BaseModel):
     """What every task kind takes in a config, beside `kind` and the labels."""
 
@@ -48,6 +68,7 @@ class TaskOptions(BaseModel):
 
     loss_weight: float = Field(1.0, ge=0, description="weight of this task's loss")
     dropout: Fraction = Field(0.1, description="dropout before the output layer, in [0, 1)")
+    private: Optional[PrivateLayersOptions] = Field(None, description="the task's own layers between the shared encoder and its head")
 
 
 class PairOption(BaseModel):
@@ -70,6 +91,9 @@ class Task:
         dropout: float. Dropout before the task's output layer.
         pair: bool. The task reads two texts (`Example.pair`): the shared
             encoder reads each, and the head combines both (NLI, similarity).
+        private: dict or None. The task's own layers between the shared
+            encoder and its head: `TaskPrivateLayers` arguments, e.g.
+            `{"sequence": "bilstm", "units": 128}` or `{"dense": [256]}`.
     """
 
     kind = None
@@ -84,7 +108,7 @@ class Task:
     # The task's options in a config (`tasks.<name>`), checked when it loads.
     Options = TaskOptions
 
-    def __init__(self, name, loss_weight=1.0, dropout=0.1, pair=False):
+    def __init__(self, name, loss_weight=1.0, dropout=0.1, pair=False, private=None):
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(
                 "Received an invalid task `name`, expected a Python identifier "
@@ -100,10 +124,19 @@ class Task:
             raise ValueError(f"Task {name!r}: `pair` must be True or False. Received: pair={pair!r}")
         if pair and self.level != SENTENCE:
             raise ValueError(f"Task {name!r}: {type(self).__name__} reads one text; it cannot take pair=True")
+        if private is not None:
+            if isinstance(private, BaseModel):
+                private = private.model_dump(exclude_unset=True)
+            try:
+                PrivateLayersOptions(**private)
+            except (TypeError, ValidationError) as error:
+                raise ValueError(f"Task {name!r}: invalid `private` layers {private!r}: {error}") from None
+            private = dict(private)
         self.name = name
         self.loss_weight = float(loss_weight)
         self.dropout = dropout
         self.pair = pair
+        self.private = private
 
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r}, loss_weight={self.loss_weight})"
@@ -114,6 +147,12 @@ class Task:
     # === Model ===
     def build_head(self):
         raise NotImplementedError
+
+    def build_private_layers(self):
+        """The task's own layers between the shared encoder and its head, or None."""
+        if self.private is None:
+            return None
+        return private_layers.TaskPrivateLayers(**self.private, name=f"{self.name}_private")
 
     def loss(self):
         raise NotImplementedError
@@ -157,6 +196,7 @@ class Task:
             "loss_weight": self.loss_weight,
             "dropout": self.dropout,
             "pair": self.pair,
+            **({"private": dict(self.private)} if self.private is not None else {}),
         }
 
     @staticmethod
@@ -199,8 +239,8 @@ class ClassificationTask(Task):
     score_metric = "accuracy"
     Options = ClassificationOptions
 
-    def __init__(self, name, labels, loss_weight=1.0, dropout=0.1, label_smoothing=0.0, pair=False):
-        super().__init__(name, loss_weight=loss_weight, dropout=dropout, pair=pair)
+    def __init__(self, name, labels, loss_weight=1.0, dropout=0.1, label_smoothing=0.0, pair=False, private=None):
+        super().__init__(name, loss_weight=loss_weight, dropout=dropout, pair=pair, private=private)
         labels = list(labels)
         if not labels or not all(isinstance(label, str) and label for label in labels):
             raise ValueError(

@@ -84,6 +84,9 @@ LAYERS = {
     "RegressionHead": (lambda: heads.RegressionHead(dropout=0.3), encoded),
     "SentenceClassificationHead(pair)": (lambda: heads.SentenceClassificationHead(3, pair=True),
                                          lambda: (encoded(), encoded())),
+    "TaskPrivateLayers(bilstm, dense)": (lambda: heads.TaskPrivateLayers("bilstm", units=3, layers=2, dense=[5]), encoded),
+    "TaskPrivateLayers(transformer)": (lambda: heads.TaskPrivateLayers("transformer", units=8, heads=2), encoded),
+    "TaskPrivateLayers(dense)": (lambda: heads.TaskPrivateLayers(dense=[4, 3], dropout=0.0), encoded),
 }
 
 
@@ -148,6 +151,8 @@ TASKS = [
     lambda: mtkeras.TokenTagging("ner", ["O", "B-x", "I-x"], crf=True),
     lambda: mtkeras.MultiLabelClassification("topics", ["m", "n"], thresholds=[0.4, 0.6], separator="|"),
     lambda: mtkeras.Regression("rating", loss_weight=2.0),
+    lambda: mtkeras.TokenTagging("tags", ["O", "B-x", "I-x"], private={"sequence": "bilstm", "units": 16}),
+    lambda: mtkeras.Regression("score", private={"dense": [32, 16], "dropout": 0.2}),
 ]
 
 

@@ -1,0 +1,127 @@
+"""Task-private layers: one task's own capacity between the shared encoder and its head.
+
+A shared encoder serves every task; what one task needs and the others do not
+(entity boundaries, a sentiment's negation scope) competes for the same
+weights. Layers that only one task trains give it room of its own while the
+encoder stays shared (the shared-private model of Liu et al. 2017; PALs,
+Stickland & Murray 2019). The model still answers every task in one pass.
+"""
+
+import keras
+from keras import ops
+
+from mtkeras.encoders.word_encoder import contract_output_spec
+
+SEQUENCE_LAYERS = ("bilstm", "transformer")
+
+
+@keras.saving.register_keras_serializable(package="mtkeras")
+class TaskPrivateLayers(keras.layers.Layer):
+    """Encoder outputs in, encoder outputs out (the same contract), through one task's own layers.
+
+    Sequence layers read the shared `sequence_output` and give the task its
+    own word vectors; its `pooled_output` is then the mean of those over the
+    text's words. Dense layers (GELU, with dropout) transform the pooled
+    vector, which sentence heads read (and token heads with `sentence_context`).
+
+    Args:
+        sequence: `"bilstm"`, `"transformer"` or None. Layers over the words.
+        units: int. BiLSTM: units per direction (the words become `2 * units`
+            wide); Transformer: its feed-forward width (the words keep the
+            encoder's width).
+        heads: int. Transformer: attention heads (must divide the encoder's width).
+        layers: int. How many sequence layers, stacked.
+        dense: list of int. Widths of dense layers over the pooled vector.
+        dropout: float. Dropout after each layer.
+
+    Example:
+    >>> private = TaskPrivateLayers(sequence="bilstm", units=128)
+    >>> head(private(encoder(preprocessor(texts))))
+    """
+
+    def __init__(self, sequence=None, units=128, heads=4, layers=1, dense=(), dropout=0.1, **kwargs):
+        super().__init__(**kwargs)
+        if sequence not in (None,) + SEQUENCE_LAYERS:
+            raise ValueError(f"Received an invalid `sequence`, expected one of {SEQUENCE_LAYERS} or None. "
+                             f"Received: sequence={sequence!r}")
+        for option, value in (("units", units), ("heads", heads), ("layers", layers)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"Received an invalid `{option}`, expected a positive integer. "
+                                 f"Received: {option}={value!r}")
+        dense = list(dense or ())
+        if not all(isinstance(width, int) and not isinstance(width, bool) and width > 0 for width in dense):
+            raise ValueError(f"Received an invalid `dense`, expected a list of positive integers. Received: dense={dense!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"Received an invalid `dropout`, expected a float in [0, 1). Received: dropout={dropout!r}")
+        if sequence is None and not dense:
+            raise ValueError("TaskPrivateLayers needs `sequence` layers, `dense` layers, or both.")
+        self.sequence = sequence
+        self.units = units
+        self.heads = heads
+        self.num_layers = layers
+        self.dense = dense
+        self.dropout = dropout
+        # === Layers ===
+        self.sequence_layers = []
+        self.dense_layers = [keras.layers.Dense(width, activation="gelu", name=f"dense_{i}") for i, width in enumerate(dense)]
+        self.dropout_layer = keras.layers.Dropout(dropout)
+
+    def build(self, encoded_shape):
+        width = encoded_shape["sequence_output"][-1]
+        for i in range(self.num_layers if self.sequence else 0):
+            if self.sequence == "bilstm":
+                layer = keras.layers.Bidirectional(keras.layers.LSTM(self.units, return_sequences=True), name=f"bilstm_{i}")
+                layer.build(tuple(encoded_shape["sequence_output"][:-1]) + (width,))
+                width = 2 * self.units
+            else:
+                if width % self.heads:
+                    raise ValueError(f"A private Transformer's `heads` must divide the encoder's width {width}. "
+                                     f"Received: heads={self.heads}")
+                import keras_hub  # only a private Transformer needs it
+
+                layer = keras_hub.layers.TransformerEncoder(self.units, self.heads, dropout=self.dropout,
+                                                            name=f"transformer_{i}")
+                layer.build(tuple(encoded_shape["sequence_output"][:-1]) + (width,))
+            self.sequence_layers.append(layer)
+        pooled = width if self.sequence else encoded_shape["pooled_output"][-1]
+        for layer in self.dense_layers:
+            layer.build((None, pooled))
+            pooled = layer.units
+        self.built = True
+
+    def call(self, encoded, training=None):
+        words, mask = encoded["sequence_output"], encoded["padding_mask"]
+        pooled = encoded["pooled_output"]
+        if self.sequence_layers:
+            mask = ops.cast(mask, "bool")
+            for layer in self.sequence_layers:
+                if self.sequence == "bilstm":
+                    words = layer(words, mask=mask, training=training)
+                else:
+                    words = layer(words, padding_mask=mask, training=training)
+                words = self.dropout_layer(words, training=training)
+            real = ops.expand_dims(ops.cast(mask, words.dtype), -1)
+            words = words * real
+            pooled = ops.sum(words, axis=1) / ops.maximum(ops.sum(real, axis=1), ops.cast(1, words.dtype))
+        for layer in self.dense_layers:
+            pooled = self.dropout_layer(layer(pooled), training=training)
+        return {"sequence_output": words, "pooled_output": pooled, "padding_mask": encoded["padding_mask"]}
+
+    def output_widths(self, width, pooled_width):
+        """`(words, pooled)` widths out, given the encoder's."""
+        if self.sequence == "bilstm":
+            width = pooled_width = 2 * self.units
+        elif self.sequence == "transformer":
+            pooled_width = width
+        return width, (self.dense[-1] if self.dense else pooled_width)
+
+    def compute_output_spec(self, encoded, training=None):
+        batch, steps, width = encoded["sequence_output"].shape
+        width, pooled = self.output_widths(width, encoded["pooled_output"].shape[-1])
+        spec = contract_output_spec(batch, steps, width, self.compute_dtype)
+        spec["pooled_output"] = keras.KerasTensor((batch, pooled), dtype=self.compute_dtype)
+        return spec
+
+    def get_config(self):
+        return {**super().get_config(), "sequence": self.sequence, "units": self.units, "heads": self.heads,
+                "layers": self.num_layers, "dense": list(self.dense), "dropout": self.dropout}
