@@ -1,6 +1,5 @@
 """Task-private layers: only their task trains them, the model answers in one pass, configs declare them."""
 
-
 import keras
 import numpy as np
 import pytest
