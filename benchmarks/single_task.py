@@ -77,9 +77,12 @@ def run(args, seed):
     strategy = mtkeras.get_strategy()
     steps = -(-len(data["train"]) // args.batch_size)
     with strategy.scope():
-        model = mtkeras.build_model([task], encoder=args.encoder, texts=[ex.text for ex in data["train"]],
-                                    vectors=args.vectors, lowercase=not args.keep_case,
-                                    encoder_config=args.encoder_config)
+        if mtkeras.encoders.is_pretrained(args.encoder):  # brings its own vocabulary (and case handling)
+            model = mtkeras.build_model([task], encoder=args.encoder, encoder_config=args.encoder_config)
+        else:
+            model = mtkeras.build_model([task], encoder=args.encoder, texts=[ex.text for ex in data["train"]],
+                                        vectors=args.vectors, lowercase=not args.keep_case,
+                                        encoder_config=args.encoder_config)
         recipe = recipe_for(model.encoder)
         learning_rate = args.learning_rate or recipe.learning_rate
         layer_decay = recipe.layer_decay if args.layer_decay is None else args.layer_decay
