@@ -31,6 +31,8 @@ _HOMES = {
     "example_dataset": "mtkeras.data.pipeline",
     "make_dataset": "mtkeras.data.pipeline",
     "mix_datasets": "mtkeras.data.pipeline",
+    "annealed_weights": "mtkeras.data.pipeline",
+    "mixed_steps_per_epoch": "mtkeras.data.pipeline",
     "sampling_weights": "mtkeras.data.pipeline",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _HOMES)
@@ -43,6 +45,8 @@ __all__ = [
     "batch_dataset",
     "example_dataset",
     "mix_datasets",
+    "annealed_weights",
+    "mixed_steps_per_epoch",
     "sampling_weights",
     "DataError",
     "Example",

@@ -23,6 +23,8 @@ logger = logging.getLogger("mtkeras")
 # Words per text, carried beside `text` until batching (for bucketing).
 _NUM_WORDS = "_num_words"
 SAMPLING = ("proportional", "uniform", "temperature")
+# Sampling whose weights move from one epoch to the next (`annealed_weights`).
+ANNEALED = "annealed"
 UNKNOWN_LABELS = ("error", "raise")
 
 
@@ -271,6 +273,26 @@ def sampling_weights(sizes, sampling="proportional", temperature=2.0):
     return (raw / raw.sum()).tolist()
 
 
+def annealed_weights(sizes, epoch, epochs, temperature=2.0):
+    """The sampling probabilities of epoch `epoch` (0-based) of `epochs` under annealed sampling.
+
+    Proportional to size ** alpha, with alpha moving linearly from 1
+    (proportional: every example equally likely, as one big dataset) at the
+    first epoch to 1 / `temperature` at the last (small sources drawn more
+    often). Stickland & Murray (2019) anneal alpha from 1 to 0.2 (temperature
+    5) so that a model first sees the data as it is, then evens out the tasks
+    towards the end, when the small tasks would otherwise be forgotten.
+    """
+    if not isinstance(epochs, int) or epochs < 1 or not 0 <= epoch < epochs:
+        raise ValueError(f"annealed sampling needs 0 <= epoch < epochs. Received: epoch={epoch!r}, epochs={epochs!r}")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0. Received: temperature={temperature!r}")
+    progress = epoch / (epochs - 1) if epochs > 1 else 0.0
+    alpha = 1.0 - (1.0 - 1.0 / temperature) * progress
+    raw = np.asarray(sizes, dtype=np.float64) ** alpha
+    return (raw / raw.sum()).tolist()
+
+
 def mix_datasets(
     sources,
     tasks,
@@ -282,6 +304,8 @@ def mix_datasets(
     bucket=True,
     unknown_labels="raise",
     weights=None,
+    epochs=None,
+    initial_epoch=0,
 ):
     """One training stream from several sources, each labelled for some tasks.
 
@@ -295,9 +319,12 @@ def mix_datasets(
         sources: dict of source name to list of `Example`.
         tasks: list of `Task` (every source is encoded for all of them).
         batch_size: int. The global batch size.
-        sampling: `"proportional"`, `"uniform"`, `"temperature"`, or
-            `"weights"` (the given `weights`).
-        temperature: float. For `sampling="temperature"`.
+        sampling: `"proportional"`, `"uniform"`, `"temperature"`,
+            `"weights"` (the given `weights`), or `"annealed"` (from
+            proportional at the first epoch to `temperature` at the last;
+            `annealed_weights`).
+        temperature: float. For `sampling="temperature"` (and the last
+            epoch of `"annealed"`).
         examples_per_epoch: int or None. Draws per epoch.
         seed: int. Seeds source shuffles and the sampler.
         bucket: bool. Batch texts of similar length together.
@@ -305,6 +332,13 @@ def mix_datasets(
             see `encode_examples`.
         weights: dict of source name to a positive number, with
             `sampling="weights"`: draws in proportion to them.
+        epochs: int. With `sampling="annealed"`: the run's epochs. The
+            stream then holds every epoch from `initial_epoch` on, one after
+            the other (each with its own weights): pass
+            `steps_per_epoch=mixed_steps_per_epoch(...)` to `fit`, which then
+            reads on through the stream instead of restarting it.
+        initial_epoch: int. With `"annealed"`: the epoch the stream starts at
+            (a resumed run's).
 
     Example:
     >>> data = mix_datasets({"snips": snips, "sst2": sst2, "wnut": wnut}, tasks,
@@ -317,6 +351,8 @@ def mix_datasets(
     if empty:
         raise ValueError(f"mix_datasets: source(s) {empty} have no examples")
     names_, sizes = list(sources), [len(sources[name]) for name in sources]
+    if (sampling == ANNEALED) != (epochs is not None):
+        raise ValueError(f"Pass `epochs` exactly when sampling='annealed'. Received: sampling={sampling!r}, epochs={epochs!r}")
     if (sampling == "weights") != (weights is not None):
         raise ValueError(f"Pass `weights` exactly when sampling='weights'. Received: sampling={sampling!r}, weights={weights!r}")
     if weights is not None:
@@ -327,6 +363,10 @@ def mix_datasets(
                 f"`weights` must give a positive number for each source {names_}. Received: weights={weights!r}"
             )
         weights = [weights[name] / sum(weights.values()) for name in names_]
+    elif sampling == ANNEALED:
+        if not isinstance(initial_epoch, int) or not 0 <= initial_epoch < epochs:
+            raise ValueError(f"initial_epoch must be in [0, epochs). Received: initial_epoch={initial_epoch!r}, epochs={epochs!r}")
+        weights = [annealed_weights(sizes, epoch, epochs, temperature) for epoch in range(initial_epoch, epochs)]
     else:
         weights = sampling_weights(sizes, sampling, temperature)
     examples_per_epoch = sum(sizes) if examples_per_epoch is None else examples_per_epoch
@@ -336,15 +376,27 @@ def mix_datasets(
     for i, (name, size) in enumerate(zip(names_, sizes)):
         dataset = example_dataset(sources[name], tasks, unknown_labels)
         datasets.append(dataset.cache().shuffle(size, seed=seed + i, reshuffle_each_iteration=True).repeat())
-    mixed = tf.data.Dataset.sample_from_datasets(
-        datasets, weights=weights, seed=seed, rerandomize_each_iteration=True
-    )
-    logger.info(
-        "mixing %s with %s sampling: %s",
-        ", ".join(f"{n} ({s})" for n, s in zip(names_, sizes)),
-        sampling,
-        ", ".join(f"{n} {w:.1%}" for n, w in zip(names_, weights)),
-    )
+    def show(weights):
+        return ", ".join(f"{n} {w:.1%}" for n, w in zip(names_, weights))
+
+    sizes_shown = ", ".join(f"{n} ({s})" for n, s in zip(names_, sizes))
     # The stream is endless, so every batch is full; an epoch is whole batches.
     steps = -(-examples_per_epoch // batch_size)
-    return batch_dataset(mixed, batch_size, bucket, drop_remainder=True, seed=seed).take(steps)
+    if sampling != ANNEALED:
+        mixed = tf.data.Dataset.sample_from_datasets(datasets, weights=weights, seed=seed, rerandomize_each_iteration=True)
+        logger.info("mixing %s with %s sampling: %s", sizes_shown, sampling, show(weights))
+        return batch_dataset(mixed, batch_size, bucket, drop_remainder=True, seed=seed).take(steps)
+    logger.info("mixing %s with annealed sampling: %s at epoch %d, to %s at epoch %d", sizes_shown, show(weights[0]),
+                initial_epoch + 1, show(weights[-1]), epochs)
+    stream = None
+    for epoch, epoch_weights in zip(range(initial_epoch, epochs), weights):
+        mixed = tf.data.Dataset.sample_from_datasets(datasets, weights=epoch_weights, seed=seed + 7919 * epoch)
+        batches = batch_dataset(mixed, batch_size, bucket, drop_remainder=True, seed=seed + epoch).take(steps)
+        stream = batches if stream is None else stream.concatenate(batches)
+    return stream
+
+
+def mixed_steps_per_epoch(dataset, sampling, epochs=None, initial_epoch=0):
+    """Batches per epoch of a `mix_datasets` stream (an annealed one holds several epochs)."""
+    batches = int(dataset.cardinality())
+    return batches // (epochs - initial_epoch) if sampling == ANNEALED else batches

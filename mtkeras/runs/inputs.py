@@ -53,8 +53,13 @@ def declare_tasks(config, train_examples):
     return tasks
 
 
-def training_stream(config, sources, tasks, replicas=1):
-    """`(dataset, steps_per_epoch)` for `model.fit`: one source batched, several mixed."""
+def training_stream(config, sources, tasks, replicas=1, epochs=None, initial_epoch=0):
+    """`(dataset, steps_per_epoch)` for `model.fit`: one source batched, several mixed.
+
+    With `mixing.sampling: annealed` the stream holds the epochs from
+    `initial_epoch` to `epochs`, each with its own weights: `fit` must then
+    take `steps_per_epoch` (it reads on instead of restarting the stream).
+    """
     training, mixing = config.training, config.mixing
     if len(sources) == 1:
         (examples,) = sources.values()
@@ -68,8 +73,10 @@ def training_stream(config, sources, tasks, replicas=1):
             sources, tasks, training.batch_size,
             sampling=mixing.sampling, temperature=mixing.temperature, weights=weights,
             examples_per_epoch=mixing.examples_per_epoch, seed=training.seed, bucket=mixing.bucket,
+            **({"epochs": epochs, "initial_epoch": initial_epoch} if mixing.sampling == pipeline.ANNEALED else {}),
         )
-    steps = int(data.cardinality())  # both streams know their batch count
+    # Both streams know their batch count.
+    steps = pipeline.mixed_steps_per_epoch(data, mixing.sampling if len(sources) > 1 else None, epochs, initial_epoch)
     if steps < 1:
         total = sum(len(examples) for examples in sources.values())
         raise ConfigError(f"training.batch_size: {training.batch_size} is more than the {total} training examples")

@@ -188,10 +188,11 @@ class DatasetConfig(_Section):
 class MixingConfig(_Section):
     """How several training sources make one stream."""
 
-    sampling: Literal["proportional", "uniform", "temperature", "weights"] = Field(
-        "temperature", description="probability of drawing from each source"
+    sampling: Literal["proportional", "uniform", "temperature", "weights", "annealed"] = Field(
+        "temperature", description="probability of drawing from each source; annealed: proportional at the first "
+        "epoch, moving to temperature sampling at the last"
     )
-    temperature: float = Field(2.0, gt=0, description="sampling temperature: size ** (1 / T)")
+    temperature: float = Field(2.0, gt=0, description="sampling temperature: size ** (1 / T) (annealed: the last epoch's)")
     examples_per_epoch: Optional[StrictInt] = Field(None, gt=0, description="draws per epoch from several sources; default: every source once")
     bucket: bool = Field(True, description="batch texts of similar length together")
 

@@ -225,7 +225,8 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         policy = set_mixed_precision(config.training.mixed_precision)
         replicas = strategy.num_replicas_in_sync
         try:  # a label that does not fit its task (names the file and line)
-            data, steps = training_stream(config, train_sources, tasks, replicas)
+            data, steps = training_stream(config, train_sources, tasks, replicas, run_epochs(config),
+                                          min(resumed_from, run_epochs(config) - 1))
             validation = validation_stream(config, valid_sources, tasks)
         except ValueError as error:
             raise DataError(str(error)) from None
@@ -268,6 +269,8 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
                 data,
                 validation_data=validation,
                 epochs=run_epochs(config),
+                # An annealed mix holds every remaining epoch: fit reads on through it.
+                steps_per_epoch=steps if config.mixing.sampling == "annealed" and len(train_sources) > 1 else None,
                 callbacks=_callbacks(config, directory, tasks, initial_best, strategy, patience, clock, verbose == 1),
                 verbose=0,
             )

@@ -1,6 +1,7 @@
 """Several sources into one stream: sampling strategies, bucketing, unknown labels."""
 
 import collections
+import json
 import logging
 
 import numpy as np
@@ -10,7 +11,7 @@ import mtkeras
 from helpers.data import tiny_examples, tiny_tasks
 from helpers.models import build_tiny_model
 from mtkeras import names
-from mtkeras.data import Example, make_dataset, mix_datasets, sampling_weights
+from mtkeras.data import Example, annealed_weights, make_dataset, mix_datasets, mixed_steps_per_epoch, sampling_weights
 
 SIZES = {"big": 90, "mid": 30, "small": 10}
 
@@ -70,6 +71,77 @@ def test_mixing_is_seeded_and_each_epoch_draws_a_new_mix():
     assert first_epoch != second_epoch
     other = mix_datasets(sources(), source_tasks(), batch_size=8, examples_per_epoch=64, seed=4, bucket=False)
     assert texts(other) != first_epoch
+
+
+def test_annealed_weights_move_from_proportional_to_the_temperature():
+    sizes = list(SIZES.values())
+    first, middle, last = (annealed_weights(sizes, epoch, 5, temperature=5.0) for epoch in (0, 2, 4))
+    assert first == pytest.approx(sampling_weights(sizes, "proportional"))
+    assert last == pytest.approx(sampling_weights(sizes, "temperature", temperature=5.0))
+    # Half-way: alpha = 1 - 0.8 / 2 = 0.6 (Stickland & Murray's schedule).
+    assert middle == pytest.approx(list(np.power(sizes, 0.6) / np.power(sizes, 0.6).sum()))
+    assert first[2] < middle[2] < last[2]  # the small source gains at every step
+    assert annealed_weights(sizes, 0, 1) == pytest.approx(first)
+    with pytest.raises(ValueError, match="0 <= epoch < epochs. Received: epoch=5, epochs=5"):
+        annealed_weights(sizes, 5, 5)
+
+
+def per_epoch_fractions(data, steps):
+    epochs, batches = [], list(data)
+    for start in range(0, len(batches), steps):
+        counts = collections.Counter()
+        for _, _, weights in batches[start : start + steps]:
+            for name in SIZES:
+                counts[name] += int(weights[name].numpy().sum())
+        epochs.append([counts[name] / sum(counts.values()) for name in SIZES])
+    return epochs
+
+
+def test_an_annealed_stream_holds_every_epoch_each_with_its_own_mix():
+    data = mix_datasets(sources(), source_tasks(), batch_size=50, sampling="annealed", temperature=5.0,
+                        examples_per_epoch=3000, seed=1, epochs=3)
+    steps = mixed_steps_per_epoch(data, "annealed", epochs=3)
+    assert steps == 60 and int(data.cardinality()) == 180
+    observed = per_epoch_fractions(data, steps)
+    assert len(observed) == 3
+    for epoch, fractions in enumerate(observed):
+        # 4 binomial standard deviations at n=3000.
+        assert fractions == pytest.approx(annealed_weights(list(SIZES.values()), epoch, 3, 5.0), abs=0.035), epoch
+    # A resumed run's stream starts at its epoch, with that epoch's mix.
+    resumed = mix_datasets(sources(), source_tasks(), batch_size=50, sampling="annealed", temperature=5.0,
+                           examples_per_epoch=3000, seed=1, epochs=3, initial_epoch=2)
+    assert int(resumed.cardinality()) == 60
+    assert per_epoch_fractions(resumed, 60)[0] == pytest.approx(annealed_weights(list(SIZES.values()), 2, 3, 5.0),
+                                                                abs=0.035)
+    with pytest.raises(ValueError, match="Pass `epochs` exactly when sampling='annealed'"):
+        mix_datasets(sources(), source_tasks(), sampling="annealed")
+
+
+def test_a_config_with_annealed_sampling_trains_through_its_epochs(tmp_path):
+    from mtkeras.runs import load_config, train
+
+    for name in SIZES:
+        with open(tmp_path / f"{name}.jsonl", "w") as f:
+            for ex in sources()[name][:20]:
+                f.write(json.dumps({"text": ex.text, name: ex.labels[name]}) + "\n")
+    config = tmp_path / "annealed.yaml"
+    config.write_text(
+        "name: annealed\n"
+        + "tasks: {" + ", ".join(f"{name}: {{kind: sentence_classification}}" for name in SIZES) + "}\n"
+        + "datasets:\n"
+        + "".join(f"  {name}: {{reader: jsonl, train: {tmp_path / name}.jsonl, tasks: {{{name}: {name}}}}}\n" for name in SIZES)
+        + "mixing: {sampling: annealed, temperature: 5, examples_per_epoch: 64}\n"
+        + "encoder: {config: {embedding_dim: 4, hidden_dim: 4, num_layers: 1, char_dim: 0}}\n"
+        + "training: {epochs: 3, batch_size: 16}\n"
+    )
+    outcome = train(load_config(str(config)), run_dir=str(tmp_path / "run"), verbose=0)
+    assert outcome["epochs_done"] == 3
+    history = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert len(history) == 4  # a header and one row per epoch
+    # 64 draws a epoch are 4 batches of 16: fit read on through the 3-epoch stream, 4 steps at a time.
+    model = mtkeras.load_model(outcome["model_path"])
+    model.load_weights(str(tmp_path / "run" / "checkpoints" / "last.weights.h5"))  # the last epoch's, with its optimizer
+    assert int(model.optimizer.iterations) == 12
 
 
 def test_every_task_is_in_every_batch_with_zero_weight_when_missing():
