@@ -124,6 +124,19 @@ def _train(args):
     config = _load(args, splits=("train", "valid", "test"))  # config errors answer before TensorFlow is imported
     from mtkeras.runs import train
 
+    if args.single_task:
+        from mtkeras.runs.single_task import single_task_root, train_each_task
+
+        scores = train_each_task(config, run_dir=args.run_dir, overwrite=args.overwrite,
+                                 verbose={"auto": None, "bar": 1, "none": 0}[args.progress])
+        for task, score in scores.items():
+            print(f"[mtkeras] {task} alone: dev {score['metric']} {score['valid']:.4f} at epoch {score['best_epoch']}, "
+                  f"test {score['test'] if score['test'] is None else round(score['test'], 4)}; {score['run_dir']}",
+                  flush=True)
+        print(f"[mtkeras] single-task scores in {single_task_root(config, args.run_dir)}/scores.json; "
+              "`mtkeras train` of this config now picks its best epoch relative to them", flush=True)
+        return 0
+
     outcome = train(config, run_dir=args.run_dir, overwrite=args.overwrite,
                     verbose={"auto": None, "bar": 1, "none": 0}[args.progress])
     if outcome["worker"] == 0:
@@ -218,6 +231,10 @@ def build_parser():
     train.add_argument("--overwrite", action="store_true", help="discard what the run directory holds and start again")
     train.add_argument("--progress", choices=("auto", "bar", "none"), default="auto",
                        help="Keras progress bar: auto shows it on a terminal (default: %(default)s)")
+    train.add_argument("--single-task", action="store_true",
+                       help="train each task alone (its own datasets, the same encoder and recipe) into "
+                       "<run_dir>-single/<task>; finished ones are kept. A multi-task run of the config then "
+                       "picks its best epoch by each task's dev score relative to its single-task model's")
     train.set_defaults(run=_train)
 
     evaluate = run_command(

@@ -82,6 +82,8 @@ class MultiTaskModel(keras.Model):
         self.uncertainty_weighting = bool(uncertainty_weighting)
         self.uncertainty = TaskUncertainty(len(tasks), name="task_uncertainty") if uncertainty_weighting else None
         self._task_losses = None
+        # `{task: score}` that each task's score is divided by in the `score` log (set before `fit`).
+        self.reference_scores = None
 
     @property
     def has_pairs(self):
@@ -257,6 +259,13 @@ class MultiTaskModel(keras.Model):
         loss, it does not let one task's scale decide for all, so it is what
         picks the best epoch of a multi-task run by default. A task without
         labelled items in the data scores 0: a constant that moves no choice.
+
+        With `model.reference_scores = {task: score}` (set before `fit`;
+        `mtkeras train` sets each task's single-task dev score when those
+        runs exist), each listed task's score is divided by its reference
+        first: `score` is then the mean relative score (1.0: as good as the
+        single-task models), and no task's scale or noise picks the epoch
+        for all.
         """
         results = super().get_metrics_result()
         if len(self.tasks) == 1:
@@ -272,7 +281,10 @@ class MultiTaskModel(keras.Model):
                 results[f"{task.name}_loss"] = exact
         scores = [results.get(f"{task.name}_{task.score_metric}") for task in self.tasks]
         if scores and all(score is not None for score in scores):
-            results[names.SCORE] = tf.add_n([tf.cast(score, tf.float32) for score in scores]) / len(scores)
+            references = self.reference_scores or {}
+            scores = [tf.cast(score, tf.float32) / float(references.get(task.name, 1.0))
+                      for task, score in zip(self.tasks, scores)]
+            results[names.SCORE] = tf.add_n(scores) / len(scores)
         if self.uncertainty is not None:
             weights = self.uncertainty.task_weights()
             for i, task in enumerate(self.tasks):

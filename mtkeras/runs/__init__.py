@@ -9,6 +9,7 @@
 | `directory` | the run directory: its files, `run.json`, and whether a run may resume |
 | `trainer` | `train(config)`: build, fit under a strategy, checkpoints, reports, export |
 | `finish` | reports of a split, the trained model, the export |
+| `single_task` | each task of a config trained alone (`--single-task`), and their scores as references |
 """
 
 from mtkeras.lazy import lazy_exports
@@ -16,6 +17,9 @@ from mtkeras.lazy import lazy_exports
 # Each name is imported from its module on first use (`mtkeras.lazy`).
 _HOMES = {
     "ConfigError": "mtkeras.errors",
+    "reference_scores": "mtkeras.runs.single_task",
+    "single_task_config": "mtkeras.runs.single_task",
+    "train_each_task": "mtkeras.runs.single_task",
     "CLOCK_FILE": "mtkeras.runs.directory",
     "CONFIG_FILE": "mtkeras.runs.directory",
     "HISTORY_FILE": "mtkeras.runs.directory",
@@ -64,6 +68,9 @@ __all__ = [
     "field_reference",
     "load_config",
     "load_run_model",
+    "reference_scores",
+    "single_task_config",
+    "train_each_task",
     "parse_config",
     "read_split",
     "report",

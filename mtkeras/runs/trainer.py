@@ -26,6 +26,7 @@ from mtkeras.models import build_model
 from mtkeras.runs.directory import CLOCK_FILE, HISTORY_FILE, PATIENCE_FILE, RunDirectory
 from mtkeras.runs.finish import export_model, report
 from mtkeras.runs.inputs import declare_tasks, read_split, training_stream, validation_stream
+from mtkeras.runs.single_task import reference_scores
 from mtkeras.text.vectors import load_vectors
 from mtkeras.training import set_mixed_precision
 from mtkeras.training.callbacks import TaskPatience, TrainingClock
@@ -239,6 +240,13 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
             f"under {strategy_name(strategy)}, {policy}; {where}run directory {run_dir}",
             flush=True,
         )
+        # Read by every worker (their run directories sit side by side), so every worker logs the same score.
+        references = reference_scores(config, run_dir)
+        if references:
+            # Each task's dev score relative to its own single-task model's picks the epoch (MultiTaskModel.score).
+            model.reference_scores = references
+            print("[mtkeras] score is each task's dev score relative to its single-task model's ("
+                  + ", ".join(f"{task} {value:.4f}" for task, value in references.items()) + ")", flush=True)
         monitor, mode = config.monitor
         # The epochs the backup holds (a row written after it, by a run
         # killed before backing its epoch up, is for an epoch that runs again).
