@@ -17,6 +17,7 @@ from mtkeras import names
 from mtkeras.names import TOKEN, UNKNOWN_LABEL_ID
 from mtkeras.ops.bio import continuation_tag
 from mtkeras.text.tokenizer import split_words
+from mtkeras.training.distillation import pack_targets
 
 logger = logging.getLogger("mtkeras")
 
@@ -59,7 +60,7 @@ def align_tags(examples, tasks):
     return aligned
 
 
-def encode_examples(examples, tasks, unknown_labels="error"):
+def encode_examples(examples, tasks, unknown_labels="error", soft_targets=None):
     """Encodes examples as arrays: texts, word counts, per task ids and weights.
 
     Token tasks give one entry per model word. A label outside a task's
@@ -69,17 +70,26 @@ def encode_examples(examples, tasks, unknown_labels="error"):
     requires; their number is logged. Labels for tasks the model does not
     have are an error naming the example's source.
 
+    `soft_targets` (`{task: [teacher distribution or None per example]}`)
+    makes a task's labels packed distillation targets
+    (`mtkeras.training.distillation.pack_targets`): teacher, gold id, has gold.
+
     Returns:
         `(texts, num_words, ids, weights)`; `ids` and `weights` map task names
         to lists of arrays.
     """
+    soft_targets = soft_targets or {}
+    for name, targets in soft_targets.items():
+        if name not in {t.name for t in tasks} or len(targets) != len(examples):
+            raise ValueError(f"soft_targets[{name!r}] must be a task's targets, one per example "
+                             f"({len(examples)}); received {len(targets)} for tasks {[t.name for t in tasks]}")
     if unknown_labels not in UNKNOWN_LABELS:
         raise ValueError(f"unknown_labels must be one of {UNKNOWN_LABELS}. Received: {unknown_labels!r}")
     known = {t.name for t in tasks}
     texts, num_words = [], []
     ids, weights = {t.name: [] for t in tasks}, {t.name: [] for t in tasks}
     unknown = collections.defaultdict(list)
-    for ex, (count, tags) in zip(examples, align_tags(examples, tasks)):
+    for index, (ex, (count, tags)) in enumerate(zip(examples, align_tags(examples, tasks))):
         extra = sorted(set(ex.labels) - known)
         if extra:
             raise ValueError(
@@ -95,6 +105,9 @@ def encode_examples(examples, tasks, unknown_labels="error"):
             task_ids, task_weights = task.encode(value, count, ex.source, unknown=unknown_labels)
             if np.any(task_ids == UNKNOWN_LABEL_ID) and value is not None:
                 unknown[task.name].append(ex.source)
+            if task.name in soft_targets:
+                task_ids, task_weights = pack_targets(task_ids, task_weights, soft_targets[task.name][index],
+                                                      task.num_labels)
             ids[task.name].append(task_ids)
             weights[task.name].append(task_weights)
     for task, sources in unknown.items():
@@ -108,7 +121,7 @@ def encode_examples(examples, tasks, unknown_labels="error"):
 
 
 def _column(values):
-    if values and np.ndim(values[0]) == 1:
+    if values and np.ndim(values[0]) >= 1:
         lengths = np.array([len(v) for v in values], dtype=np.int64)
         return tf.RaggedTensor.from_row_lengths(np.concatenate(values), lengths)
     return tf.constant(np.array(values))
@@ -119,7 +132,7 @@ def _dense_rows(*element):
     return tf.nest.map_structure(tf.convert_to_tensor, element)
 
 
-def example_dataset(examples, tasks, unknown_labels="error"):
+def example_dataset(examples, tasks, unknown_labels="error", soft_targets=None):
     """One element per example: `({"text", "_num_words"}, labels, weights)`, unbatched.
 
     Models with sentence-pair tasks also get `"text_pair"` in the features.
@@ -128,7 +141,7 @@ def example_dataset(examples, tasks, unknown_labels="error"):
     """
     if not examples:
         raise ValueError("no examples to build a dataset from")
-    texts, num_words, ids, weights = encode_examples(examples, tasks, unknown_labels)
+    texts, num_words, ids, weights = encode_examples(examples, tasks, unknown_labels, soft_targets)
     features = {names.TEXT: tf.constant(texts), _NUM_WORDS: tf.constant(num_words, tf.int32)}
     if any(task.pair for task in tasks):
         # Every example gets a second text ("" without one) when a task reads pairs.
@@ -213,6 +226,7 @@ def make_dataset(
     repeat=False,
     bucket=False,
     unknown_labels="error",
+    soft_targets=None,
 ):
     """The training or evaluation stream of one source, for `model.fit`.
 
@@ -232,12 +246,16 @@ def make_dataset(
         bucket: bool. Batch texts of similar length together (less padding,
             faster training); batches then come in a length-driven order.
         unknown_labels: `"error"` or `"raise"`; see `encode_examples`.
+        soft_targets: dict or None. `{task: [teacher distribution or None
+            per example]}`: those tasks' labels become packed distillation
+            targets (`encode_examples`), for a model compiled with
+            `distillation=`.
 
     Example:
     >>> data = make_dataset(read_joint_nlu("train"), tasks, batch_size=64, shuffle=True, bucket=True)
     >>> model.fit(data, epochs=3)
     """
-    dataset = example_dataset(examples, tasks, unknown_labels).cache()
+    dataset = example_dataset(examples, tasks, unknown_labels, soft_targets).cache()
     if shuffle:
         dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
     if repeat:
@@ -306,6 +324,7 @@ def mix_datasets(
     weights=None,
     epochs=None,
     initial_epoch=0,
+    soft_targets=None,
 ):
     """One training stream from several sources, each labelled for some tasks.
 
@@ -339,6 +358,9 @@ def mix_datasets(
             reads on through the stream instead of restarting it.
         initial_epoch: int. With `"annealed"`: the epoch the stream starts at
             (a resumed run's).
+        soft_targets: dict or None. `{source: {task: [teacher distribution
+            or None per example]}}` (see `make_dataset`); a distilled task
+            needs an entry for every source.
 
     Example:
     >>> data = mix_datasets({"snips": snips, "sst2": sst2, "wnut": wnut}, tasks,
@@ -374,7 +396,7 @@ def mix_datasets(
         raise ValueError(f"examples_per_epoch must be a positive integer. Received: {examples_per_epoch!r}")
     datasets = []
     for i, (name, size) in enumerate(zip(names_, sizes)):
-        dataset = example_dataset(sources[name], tasks, unknown_labels)
+        dataset = example_dataset(sources[name], tasks, unknown_labels, (soft_targets or {}).get(name))
         datasets.append(dataset.cache().shuffle(size, seed=seed + i, reshuffle_each_iteration=True).repeat())
     def show(weights):
         return ", ".join(f"{n} {w:.1%}" for n, w in zip(names_, weights))

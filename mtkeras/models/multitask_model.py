@@ -171,6 +171,7 @@ class MultiTaskModel(keras.Model):
         loss="auto",
         weighted_metrics="auto",
         loss_weights="auto",
+        distillation=None,
         **kwargs,
     ):
         """`keras.Model.compile` with per-task defaults for `"auto"` arguments.
@@ -180,12 +181,29 @@ class MultiTaskModel(keras.Model):
         each task's `loss_weight`. Keras gives sample weights, which carry the
         missing-label mask, only to `weighted_metrics`: metrics passed as
         `metrics=` also count unlabelled items and padding.
+
+        `distillation={"tasks": [names], "anneal_steps": N}`: those tasks
+        train on packed gold + teacher targets (`make_dataset(...,
+        soft_targets=...)`) with teacher annealing over N steps, and their
+        metrics read the gold part (`mtkeras.training.distillation`).
         """
         # With every argument "auto", the compile state is the optimizer and
         # the flags alone: saved with the model and restored by load_model.
-        automatic = loss == weighted_metrics == loss_weights == "auto" and set(kwargs) <= {"jit_compile", "steps_per_execution"}
+        automatic = (loss == weighted_metrics == loss_weights == "auto" and distillation is None
+                     and set(kwargs) <= {"jit_compile", "steps_per_execution"})
         self._mtkeras_compile = {"jit_compile": kwargs.get("jit_compile", "auto"),
                                  "steps_per_execution": kwargs.get("steps_per_execution", 1)} if automatic else None
+        if distillation is not None:
+            from mtkeras.training.distillation import distillation_losses_and_metrics
+
+            unknown = sorted(set(distillation.get("tasks", ())) - {t.name for t in self.tasks})
+            if unknown or set(distillation) - {"tasks", "anneal_steps"}:
+                raise ValueError(f"Received an invalid `distillation`, expected {{'tasks': [task names], 'anneal_steps': "
+                                 f"int}} for tasks of the model. Received: distillation={distillation!r}")
+            distilled_losses, distilled_metrics = distillation_losses_and_metrics(
+                self.tasks, set(distillation["tasks"]), distillation.get("anneal_steps", 0))
+            loss = distilled_losses if loss == "auto" else loss
+            weighted_metrics = distilled_metrics if weighted_metrics == "auto" else weighted_metrics
         if loss == "auto":
             loss = {t.name: t.loss() for t in self.tasks}
         self._task_losses = loss if isinstance(loss, dict) else None
@@ -202,6 +220,9 @@ class MultiTaskModel(keras.Model):
             loss_weights=loss_weights,
             **kwargs,
         )
+        for task_loss in (loss.values() if isinstance(loss, dict) else ()):
+            if hasattr(task_loss, "anneal_steps"):
+                task_loss.iterations = self.optimizer.iterations  # teacher annealing follows the step count
 
     def train_step(self, data):
         return _logs_for_multi_worker(self.distribute_strategy, super().train_step(data))
