@@ -53,19 +53,29 @@ def declare_tasks(config, train_examples):
     return tasks
 
 
-def training_stream(config, sources, tasks, replicas=1, epochs=None, initial_epoch=0):
+def distilled_tasks(config):
+    """The names of the tasks that learn from a teacher (none without a `distillation` section)."""
+    if config.distillation is None:
+        return []
+    return list(config.distillation.tasks or config.tasks)
+
+
+def training_stream(config, sources, tasks, replicas=1, epochs=None, initial_epoch=0, soft_targets=None):
     """`(dataset, steps_per_epoch)` for `model.fit`: one source batched, several mixed.
 
     With `mixing.sampling: annealed` the stream holds the epochs from
     `initial_epoch` to `epochs`, each with its own weights: `fit` must then
     take `steps_per_epoch` (it reads on instead of restarting the stream).
+    `soft_targets` (`{source: {task: [...]}}`, `mtkeras.runs.teachers`) packs
+    the distilled tasks' labels with their teachers' distributions.
     """
     training, mixing = config.training, config.mixing
     if len(sources) == 1:
-        (examples,) = sources.values()
+        ((source, examples),) = sources.items()
         data = pipeline.make_dataset(
             examples, tasks, training.batch_size, shuffle=training.shuffle, seed=training.seed,
             drop_remainder=replicas > 1, bucket=mixing.bucket, unknown_labels="raise",
+            soft_targets=(soft_targets or {}).get(source),
         )
     else:
         weights = {source: config.datasets[source].weight for source in sources} if mixing.sampling == "weights" else None
@@ -73,6 +83,7 @@ def training_stream(config, sources, tasks, replicas=1, epochs=None, initial_epo
             sources, tasks, training.batch_size,
             sampling=mixing.sampling, temperature=mixing.temperature, weights=weights,
             examples_per_epoch=mixing.examples_per_epoch, seed=training.seed, bucket=mixing.bucket,
+            soft_targets=soft_targets,
             **({"epochs": epochs, "initial_epoch": initial_epoch} if mixing.sampling == pipeline.ANNEALED else {}),
         )
     # Both streams know their batch count.
@@ -88,4 +99,7 @@ def validation_stream(config, sources, tasks):
     if not sources:
         return None
     examples = [ex for items in sources.values() for ex in items]
-    return pipeline.make_dataset(examples, tasks, config.training.batch_size, unknown_labels="error")
+    # Distilled tasks read packed targets, also here: gold alone (no teacher on validation texts).
+    soft = {name: [None] * len(examples) for name in distilled_tasks(config)}
+    return pipeline.make_dataset(examples, tasks, config.training.batch_size, unknown_labels="error",
+                                 soft_targets=soft or None)

@@ -286,6 +286,20 @@ class TrainingConfig(_Section):
     seed: StrictInt = Field(0, description="seeds weights, shuffles and mixing")
 
 
+class DistillationConfig(_Section):
+    """Distillation from single-task teachers with teacher annealing (`mtkeras.training.distillation`)."""
+
+    tasks: Optional[list[str]] = Field(None, description="the tasks that learn from a teacher; default: every task")
+    teachers: dict[str, str] = Field(
+        default_factory=dict, description="task -> its teacher: a run directory, a .keras model or an exported "
+        "version; default: the task's single-task run of this config (mtkeras train CONFIG --single-task)"
+    )
+    other_sources: bool = Field(False, description="teachers also label the texts of the sources that do not "
+                                "label their task, so every task learns from every text")
+    anneal: bool = Field(True, description="the target moves from the teacher's distribution to the gold label "
+                         "over training (teacher annealing); false: gold where there is gold")
+
+
 class ExportConfig(_Section):
     name: Optional[str] = Field(None, description="served model name; default: the config's name")
     base_path: Optional[str] = Field(None, description="versions go under it; default: saved_models/<name>")
@@ -303,6 +317,7 @@ class Config(_Section):
     mixing: MixingConfig = Field(default_factory=MixingConfig)
     encoder: EncoderConfig = Field(default_factory=EncoderConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    distillation: Optional[DistillationConfig] = Field(None, description="learn from single-task teachers")
     export: ExportConfig = Field(default_factory=ExportConfig)
     # Where each field was written (`load_config` sets it): `where("datasets.snips.train")`.
     _origin: Any = PrivateAttr(None)
@@ -371,6 +386,13 @@ class Config(_Section):
         for task in self.tasks:
             if task not in trained:
                 raise FieldError(f"tasks.{task}", "no dataset with a train split labels this task")
+        if self.distillation is not None:
+            for i, task in enumerate(self.distillation.tasks or ()):
+                if task not in self.tasks:
+                    raise FieldError(f"distillation.tasks.{i}", f"unknown task {task!r}{suggest(task, self.tasks)}")
+            for task in self.distillation.teachers:
+                if task not in self.tasks:
+                    raise FieldError(f"distillation.teachers.{task}", f"unknown task{suggest(task, self.tasks)}")
         if not self.training.shuffle and sum(1 for d in self.datasets.values() if d.train) > 1:
             raise FieldError(
                 "training.shuffle", "false needs a single training dataset (several are mixed by random sampling)"

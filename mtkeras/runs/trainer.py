@@ -25,11 +25,13 @@ from mtkeras.evaluation import calibrate
 from mtkeras.models import build_model
 from mtkeras.runs.directory import CLOCK_FILE, HISTORY_FILE, PATIENCE_FILE, RunDirectory
 from mtkeras.runs.finish import export_model, report
-from mtkeras.runs.inputs import declare_tasks, read_split, training_stream, validation_stream
+from mtkeras.runs.inputs import declare_tasks, distilled_tasks, read_split, training_stream, validation_stream
 from mtkeras.runs.single_task import reference_scores
+from mtkeras.runs.teachers import teacher_targets
 from mtkeras.text.vectors import load_vectors
 from mtkeras.training import set_mixed_precision
 from mtkeras.training.callbacks import TaskPatience, TrainingClock
+from mtkeras.training.distillation import check_distillable
 from mtkeras.training.recipes import recipe_for
 from mtkeras.training.screen import EpochTable, ProgressBar
 from mtkeras.training.optimizers import layer_rates
@@ -117,7 +119,7 @@ def _strategy(config):
     return get_strategy(kind)
 
 
-def build_compiled_model(config, tasks, train_sources, steps_per_epoch):
+def build_compiled_model(config, tasks, train_sources, steps_per_epoch, distilled=()):
     """Builds and compiles the model of `config` (call inside the strategy's scope)."""
     encoder = config.encoder
     pretrained = is_pretrained(encoder.name)
@@ -162,7 +164,9 @@ def build_compiled_model(config, tasks, train_sources, steps_per_epoch):
             clipnorm=optimizer.clipnorm,
             weight_decay=optimizer.weight_decay,
             layer_rates=layer_rates(model, run_layer_decay(config)),
-        )
+        ),
+        distillation={"tasks": list(distilled), "anneal_steps": run_epochs(config) * steps_per_epoch
+                      if config.distillation.anneal else 0} if distilled else None,
     )
     return model
 
@@ -225,14 +229,23 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
     try:
         policy = set_mixed_precision(config.training.mixed_precision)
         replicas = strategy.num_replicas_in_sync
+        distilled = distilled_tasks(config)
+        for task in tasks:
+            if task.name in distilled:
+                try:
+                    check_distillable(task)
+                except ValueError as error:
+                    raise ConfigError(f"{config.where('distillation')}: {error}") from None
+        # Each distilled task's teacher on the training texts: computed once, cached in the run directory.
+        soft = teacher_targets(config, tasks, train_sources, run_dir) if distilled else None
         try:  # a label that does not fit its task (names the file and line)
             data, steps = training_stream(config, train_sources, tasks, replicas, run_epochs(config),
-                                          min(resumed_from, run_epochs(config) - 1))
+                                          min(resumed_from, run_epochs(config) - 1), soft_targets=soft)
             validation = validation_stream(config, valid_sources, tasks)
         except ValueError as error:
             raise DataError(str(error)) from None
         with strategy.scope():
-            model = build_compiled_model(config, tasks, train_sources, steps)
+            model = build_compiled_model(config, tasks, train_sources, steps, distilled)
         where = f"worker {worker} of {workers} ({'chief' if chief else 'writes only its own checkpoints'}); " if workers > 1 else ""
         print(
             f"[mtkeras] {config.name}: {len(train_examples)} training texts from {len(train_sources)} source(s), "
@@ -306,6 +319,10 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
     best_path = directory.checkpoint("best.weights.h5")
     if os.path.exists(best_path):
         model.load_weights(best_path)
+    if distilled:
+        # The saved model is compiled as any other (plain labels); the distillation losses were for training.
+        with strategy.scope():
+            model.compile(optimizer=model.optimizer)
     if workers > 1:
         # Calibration, evaluation and export run on the chief alone: on a copy
         # outside the multi-worker strategy, whose every step waits for all workers.

@@ -1,6 +1,8 @@
 """Each task trained alone from the multi-task config, and the multi-task run's epoch picked relative to them."""
 
 import json
+import os
+import pathlib
 
 import pytest
 
@@ -25,14 +27,28 @@ training: {{epochs: 8, batch_size: 4, monitor: val_slots_f1, optimizer: {{learni
 """
 
 
-@pytest.fixture
-def config_path(tmp_path):
+def write_config(tmp_path):
     assistant, feedback = tmp_path / "assistant.jsonl", tmp_path / "feedback.jsonl"
     assistant.write_text("".join(json.dumps({"text": t, "intent": i, "slots": s.split()}) + "\n" for t, i, s in TINY_ASSISTANT))
     feedback.write_text("".join(json.dumps({"text": t, "sentiment": s}) + "\n" for t, s in TINY_FEEDBACK))
     path = tmp_path / "config.yaml"
     path.write_text(CONFIG.format(assistant=assistant, feedback=feedback))
     return path
+
+
+@pytest.fixture
+def config_path(tmp_path):
+    return write_config(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def single_task_runs(tmp_path_factory):
+    """`(config path, multi-task run dir)` with each task trained alone beside it (`--single-task`)."""
+    tmp_path = tmp_path_factory.mktemp("single")
+    path = write_config(tmp_path)
+    run_dir = str(tmp_path / "mt")
+    assert main(["train", str(path), "--run-dir", run_dir, "--single-task", "--progress", "none"]) == 0
+    return path, run_dir
 
 
 def test_a_single_task_config_keeps_the_task_its_datasets_and_everything_else(config_path, tmp_path):
@@ -51,9 +67,9 @@ def test_a_single_task_config_keeps_the_task_its_datasets_and_everything_else(co
         single_task_config(config, "topic")
 
 
-def test_single_task_runs_then_the_multi_task_run_scores_relative_to_them(config_path, tmp_path, capsys):
-    run_dir = str(tmp_path / "mt")
-    assert main(["train", str(config_path), "--run-dir", run_dir, "--single-task", "--progress", "none"]) == 0
+def test_single_task_runs_then_the_multi_task_run_scores_relative_to_them(single_task_runs, capsys):
+    config_path, run_dir = single_task_runs
+    tmp_path = pathlib.Path(run_dir).parent
     scores = json.loads((tmp_path / "mt-single" / "scores.json").read_text())
     assert set(scores) == {"intent", "slots", "sentiment"}
     for task, metric in (("intent", "accuracy"), ("slots", "f1"), ("sentiment", "accuracy")):
@@ -68,8 +84,62 @@ def test_single_task_runs_then_the_multi_task_run_scores_relative_to_them(config
     main(["train", str(config_path), "--run-dir", run_dir, "--single-task", "--progress", "none"])
     assert capsys.readouterr().out.count("is finished; kept") == 3
 
-    assert main(["train", str(config_path), "--run-dir", run_dir, "--progress", "none"]) == 0
+    assert main(["train", str(config_path), "--run-dir", run_dir, "--progress", "none", "--overwrite"]) == 0
     assert "relative to its single-task model's" in capsys.readouterr().out
     for row in history_rows(str(tmp_path / "mt" / "history.csv")):
         relative = [row[f"val_{task}_{scores[task]['metric']}"] / scores[task]["valid"] for task in scores]
         assert row["val_score"] == pytest.approx(sum(relative) / 3, rel=1e-5)
+
+
+def test_a_distilled_run_learns_from_its_single_task_teachers_caches_them_and_exports(single_task_runs, tmp_path, capsys):
+    import keras
+    import numpy as np
+
+    import mtkeras
+    from helpers.serving import assert_answers_through_tf_serving_loader
+    from mtkeras.runs import declare_tasks, read_split
+    from mtkeras.runs.teachers import teacher_targets
+
+    config_path, teachers_of = single_task_runs
+    # The same config, with distillation from the single-task runs (its run_dir decides where they are).
+    text = config_path.read_text() + (f"run_dir: {teachers_of}\n"
+                                      "distillation: {other_sources: true}\n"
+                                      f"export: {{after_training: true, base_path: {tmp_path / 'served'}}}\n")
+    config_path = tmp_path / "distilled.yaml"
+    config_path.write_text(text)
+    # The student trains in the config's run directory, beside its teachers' `<run_dir>-single`.
+    config = load_config(str(config_path))
+    capsys.readouterr()
+    outcome = mtkeras.runs.train(config, verbose=0, overwrite=True)
+    printed = capsys.readouterr().out
+    assert printed.count("training texts (assistant, feedback); cached in") == 3  # every teacher labels every text
+    cache = pathlib.Path(teachers_of) / "teachers"
+    assert sorted(p.name for p in cache.iterdir()) == ["intent.npz", "sentiment.npz", "slots.npz"]
+
+    # Read back on a second call (a resumed run): the same targets, nothing predicted.
+    sources = read_split(config, "train")
+    tasks = declare_tasks(config, [ex for items in sources.values() for ex in items])
+    again = teacher_targets(config, tasks, sources)
+    assert capsys.readouterr().out.count("predictions read from") == 3
+    teacher = mtkeras.load_model(str(pathlib.Path(teachers_of + "-single") / "intent" / "model.keras"))
+    texts = [ex.text for ex in sources["feedback"]]
+    np.testing.assert_allclose(np.stack(again["feedback"]["intent"]), teacher.predict(texts)["intent"], atol=1e-5)
+    assert again["assistant"]["slots"][0].shape == (len(sources["assistant"][0].words), tasks[1].num_labels)
+
+    # A changed teacher is asked again.
+    kernel = teacher.get_layer("intent").dense.kernel
+    changed_kernel = kernel.numpy()
+    changed_kernel[:, 0] += 1.0  # the first label's logit moves (a shift of every logit would not show)
+    kernel.assign(changed_kernel)
+    teacher.save(str(pathlib.Path(teachers_of + "-single") / "intent" / "model.keras"))
+    changed = teacher_targets(config, tasks, sources)
+    printed = capsys.readouterr().out
+    assert "intent's teacher" in printed and "labels 13 training texts" in printed
+    assert printed.count("predictions read from") == 2
+    assert not np.allclose(np.stack(changed["feedback"]["intent"]), np.stack(again["feedback"]["intent"]))
+
+    # The student exports and answers through TF Serving's loader; it was saved compiled as any model.
+    assert outcome["epochs_done"] >= 1 and os.path.exists(outcome["export_path"])
+    assert_answers_through_tf_serving_loader(outcome["export_path"], ["book a table in rome", "that was great"])
+    student = keras.models.load_model(outcome["model_path"])
+    assert student.compiled and "intent" in student.predict(["play jazz"])
