@@ -91,9 +91,25 @@ PUBLISHED = {
 
 GOALS = {"within_points": 0.5, "parameter_ratio": 0.40, "train_time_ratio": 0.50}
 
+# Ways to make one shared model pay (issue 24), each a row beside the plain shared model ("shared").
+VARIANTS = ("shared", "private", "distill", "private_distill")
+# Task-private layers of the "private" rows: a BiLSTM of each token task's own over the shared words, a dense
+# layer of each sentence task's own over the pooled vector.
+PRIVATE_LAYERS = {"token_tagging": {"sequence": "bilstm", "units": 64}, "sentence_classification": {"dense": [128]}}
 
-def model_config(name, tasks, args, work_dir, seed):
-    """The `mtkeras train` config of one model: `tasks` on the sources that label them."""
+
+def variant_model(variant):
+    """The model name of a variant's rows: `multitask` for the plain shared model, `multitask_<variant>` otherwise."""
+    return "multitask" if variant == "shared" else f"multitask_{variant}"
+
+
+def model_config(name, tasks, args, work_dir, seed, variant="shared"):
+    """The `mtkeras train` config of one model: `tasks` on the sources that label them.
+
+    `variant` "private" gives each task its own layers (`PRIVATE_LAYERS`);
+    "distill" makes each task learn from its single-task model of the same
+    seed (teacher annealing, teachers labelling every source's texts); both.
+    """
     datasets = {}
     for task in tasks:
         source = TASKS[task][1]
@@ -123,17 +139,25 @@ def model_config(name, tasks, args, work_dir, seed):
         config["training"]["batch_size"] = args.batch_size
     if args.monitor:
         config["training"]["monitor"] = args.monitor
+    if "private" in variant:
+        for task in tasks:
+            config["tasks"][task]["private"] = dict(PRIVATE_LAYERS[TASKS[task][0]])
+    if "distill" in variant:
+        config["distillation"] = {
+            "teachers": {task: os.path.join(work_dir, "runs", f"{task}-seed{seed}") for task in tasks},
+            "other_sources": True,
+        }
     return config
 
 
-def train_one(name, tasks, args, work_dir, seed):
+def train_one(name, tasks, args, work_dir, seed, variant="shared"):
     """Trains one model with `mtkeras.runs.train`; returns its row of results."""
     import keras
 
     from mtkeras.runs import parse_config
     from mtkeras.runs import train
 
-    config = parse_config(yaml.safe_dump(model_config(name, tasks, args, work_dir, seed)), source=name)
+    config = parse_config(yaml.safe_dump(model_config(name, tasks, args, work_dir, seed, variant)), source=name)
     keras.backend.clear_session()
     outcome = finished_outcome(config) if args.resume else None
     if outcome is None:
@@ -143,6 +167,7 @@ def train_one(name, tasks, args, work_dir, seed):
     test = outcome["metrics"]["test"]
     return {
         "model": name,
+        "variant": variant if len(tasks) > 1 else None,
         "seed": seed,
         "tasks": list(tasks),
         "test": {task: 100 * test[task][TASKS[task][2]] for task in tasks},
@@ -298,6 +323,26 @@ def summarize(rows, lat, args):
         "best_epoch": {"multitask": [row["best_epoch"] for row in multi],
                        **{task: [row["best_epoch"] for row in single[task]] for task in TASKS}},
     }
+    variants = {}
+    for variant in VARIANTS[1:]:
+        runs = [row for row in rows if row["model"] == variant_model(variant)]
+        if not runs:
+            continue
+        teachers = [sum(row["train_seconds"] for task in TASKS for row in single[task] if row["seed"] == r["seed"])
+                    for r in runs] if "distill" in variant else [0.0] * len(runs)
+        variants[variant] = {
+            "tasks": {task: {**mean_std([row["test"][task] for row in runs]),
+                             "delta": round(statistics.mean(row["test"][task] for row in runs)
+                                            - tasks[task]["single_task"]["mean"], 2)}
+                      for task in TASKS},
+            "parameters": runs[0]["parameters"],
+            "parameter_ratio": round(runs[0]["parameters"] / sum(single_params.values()), 3),
+            "train_seconds": mean_std([row["train_seconds"] for row in runs]),
+            "train_seconds_with_teachers": mean_std([row["train_seconds"] + t for row, t in zip(runs, teachers)]),
+            "export_bytes": runs[0]["export_bytes"],
+        }
+        variants[variant]["every_task_within_0.5_points"] = all(
+            t["delta"] >= -GOALS["within_points"] for t in variants[variant]["tasks"].values())
     goals = {
         "every_task_within_0.5_points": all(t["goal_met"] for t in tasks.values()),
         "parameters_at_most_40_percent": cost["parameters"]["ratio"] <= GOALS["parameter_ratio"],
@@ -315,6 +360,7 @@ def summarize(rows, lat, args):
                      "early_stopping": "waits for the monitor and every task's own score or loss "
                                        "(training.patience_per_task, the package default)"},
         "tasks": tasks,
+        "variants": variants,
         "cost": cost,
         "latency": lat,
         "goals": goals,
@@ -390,6 +436,21 @@ def results_markdown(results):
             f"Latency: {lat['calls_each']} calls of each over {lat['texts']} test texts, exported SavedModels "
             "loaded in one process (`serving_default`, batch of one text).",
         ]
+        if result.get("variants"):
+            lines += [
+                "",
+                "Ways to make the shared model pay (shared − single in points; `private`: task-private layers, "
+                "`distill`: single-task teachers with teacher annealing; training seconds count the teachers):",
+                "",
+                "| variant | " + " | ".join(TASKS) + " | parameters (ratio to four) | training s (with teachers) | all within 0.5 |",
+                "|---|" + "---|" * len(TASKS) + "---|---|---|",
+                *[f"| {variant} | " + " | ".join(
+                    f"{v['tasks'][task]['mean']:.2f} ± {v['tasks'][task]['std']:.2f} ({v['tasks'][task]['delta']:+.2f})"
+                    for task in TASKS)
+                  + f" | {v['parameters']:,} ({v['parameter_ratio']:.1%}) | {v['train_seconds']['mean']:.0f} "
+                    f"({v['train_seconds_with_teachers']['mean']:.0f}) | {'yes' if v['every_task_within_0.5_points'] else '**no**'} |"
+                  for variant, v in result["variants"].items()],
+            ]
     lines += [
         "",
         "## Published figures on the same test sets",
@@ -426,9 +487,12 @@ def main(argv=None):
     parser.add_argument("--data-dir", required=True, help="folder holding snips/, wnut17/ and sst2/")
     parser.add_argument("--encoder", default=None, help="encoder name (default: the package default, bilstm)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default 3; quick: 1)")
-    parser.add_argument("--epochs", type=int, default=10, help="at most this many epochs per model (package default 10)")
-    parser.add_argument("--patience", type=int, default=2, help="early stopping patience, the same for every model: each stops once neither its monitor nor any of its "
-                        "tasks' own validation scores improved for this many epochs (training.patience_per_task)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="at most this many epochs per model (default: the encoder's recipe, mtkeras.training.recipes)")
+    parser.add_argument("--patience", type=int, default=None,
+                        help="early stopping patience, the same for every model (default: the encoder's recipe): each "
+                        "stops once neither its monitor nor any of its tasks' own validation scores improved for this "
+                        "many epochs (training.patience_per_task)")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the package default (32)")
     parser.add_argument("--monitor", default=None, choices=["val_loss", "val_score"],
                         help="the log that picks every model's best epoch (default: the package default, val_score)")
@@ -443,6 +507,9 @@ def main(argv=None):
                              "settings, and go on with an unfinished one from its last epoch (a long run over several "
                              "sittings). A resumed run's training time adds up its sittings' epochs, each "
                              "counted once, as an unbroken run would (checkpoints/clock.json)")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=["shared"],
+                        help="shared-model rows beside the single-task models (default: shared, the plain one); "
+                        "private: task-private layers; distill: single-task teachers; private_distill: both")
     parser.add_argument("--quick", action="store_true",
                         help="small slices: 1 seed, 1 epoch, 200 examples per split, 20 latency texts")
     args = parser.parse_args(argv)
@@ -451,6 +518,11 @@ def main(argv=None):
     args.argv = argv
     if args.quick:
         args.epochs, args.max_examples, args.latency_texts = 1, args.max_examples or 200, 20
+    from mtkeras.training.recipes import recipe_for
+
+    recipe = recipe_for(args.encoder or "bilstm")  # the package's defaults for the encoder kind
+    args.epochs = args.epochs or recipe.epochs
+    args.patience = recipe.patience if args.patience is None else args.patience
     args.seeds = args.seeds or (1 if args.quick else 3)
     for source, spec in SOURCES.items():
         for split in ("train", "valid", "test"):
@@ -465,14 +537,17 @@ def main(argv=None):
     started = time.perf_counter()
     rows = []
     try:
+        variants = ["shared"] + [v for v in args.variants if v != "shared"]  # the plain row is the reference
         for seed in range(args.seeds):
-            rows.append(train_one("multitask", list(TASKS), args, work_dir, seed))
-            print(f"[multitask] seed {seed} shared model: {rows[-1]['test']} in {rows[-1]['train_seconds']} s",
-                  file=sys.stderr, flush=True)
+            # The single-task models first: they are the teachers of the distilled rows.
             for task in TASKS:
                 rows.append(train_one(task, [task], args, work_dir, seed))
                 print(f"[multitask] seed {seed} {task} alone: {rows[-1]['test']} in {rows[-1]['train_seconds']} s",
                       file=sys.stderr, flush=True)
+            for variant in variants:
+                rows.append(train_one(variant_model(variant), list(TASKS), args, work_dir, seed, variant))
+                print(f"[multitask] seed {seed} shared model ({variant}): {rows[-1]['test']} in "
+                      f"{rows[-1]['train_seconds']} s", file=sys.stderr, flush=True)
         first = {row["model"]: row["export_path"] for row in rows if row["seed"] == 0}
         lat = latency(first["multitask"], [first[task] for task in TASKS],
                       latency_texts(args, work_dir, args.latency_texts))

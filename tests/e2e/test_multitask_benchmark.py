@@ -126,7 +126,7 @@ def test_summary_means_deltas_and_goals():
     benchmark = load_benchmark()
 
     def row(model, seed, scores, seconds, parameters):
-        tasks = list(TASKS) if model == "multitask" else [model]
+        tasks = list(TASKS) if model.startswith("multitask") else [model]
         return {"model": model, "seed": seed, "tasks": tasks, "test": dict(zip(tasks, scores)),
                 "test_examples": {t: 10 for t in tasks}, "train_seconds": seconds, "epochs_done": 3,
                 "best_epoch": 2, "monitor": "val_score", "parameters": parameters, "export_bytes": parameters * 4}
@@ -134,6 +134,7 @@ def test_summary_means_deltas_and_goals():
     rows = []
     for seed, shift in ((0, 0.0), (1, 1.0)):
         rows.append(row("multitask", seed, [98.0 + shift, 93.0 + shift, 40.0 + shift, 80.0 + shift], 100.0, 1000))
+        rows.append(row("multitask_distill", seed, [97.0 + shift, 94.5 + shift, 40.0 + shift, 79.6 + shift], 120.0, 1000))
         rows += [row("intent", seed, [97.0 + shift], 50.0, 900), row("slots", seed, [94.0 + shift], 50.0, 900),
                  row("entities", seed, [40.2 + shift], 50.0, 700), row("sentiment", seed, [80.0 + shift], 50.0, 800)]
     latency = {"texts": 3, "calls_each": 3, "multitask": {"p50_ms": 2.0, "p90_ms": 3.0},
@@ -157,7 +158,30 @@ def test_summary_means_deltas_and_goals():
         "train_time_at_most_50_percent": True,
         "one_call_faster_than_four": True,
     }
+    # The distilled rows: each task against its single-task model, teachers' time counted.
+    distill = summary["variants"]["distill"]
+    assert distill["tasks"]["slots"]["delta"] == 0.5 and distill["tasks"]["intent"]["delta"] == 0.0
+    assert distill["tasks"]["sentiment"]["delta"] == -0.4 and distill["every_task_within_0.5_points"]
+    assert distill["train_seconds_with_teachers"]["mean"] == 120.0 + 4 * 50.0
+    assert set(summary["variants"]) == {"distill"}
     markdown = benchmark.results_markdown([summary])
+    assert "| distill | 97.50 ± 0.71 (+0.00) |" in markdown and "| 120 (320) | yes |" in markdown
     assert "## Encoder: bilstm (package default), best epoch by val_score\n" in markdown
     assert "| slots (snips, entity F1 (exact span)) | 93.50 ± 0.71 | 94.50 ± 0.71 | -1.00 | **no** |" in markdown
     assert "| 30.3% | ≤ 40 %: met |" in markdown
+
+
+def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
+    benchmark = load_benchmark()
+
+    class Args:
+        data_dir, max_examples, epochs, patience, encoder, batch_size, monitor = str(tmp_path), None, None, None, None, None, None
+
+    both = benchmark.model_config("multitask_private_distill", list(TASKS), Args, "W", 2, "private_distill")
+    assert both["tasks"]["slots"]["private"] == {"sequence": "bilstm", "units": 64}
+    assert both["tasks"]["intent"]["private"] == {"dense": [128]}
+    assert both["distillation"]["teachers"]["entities"] == os.path.join("W", "runs", "entities-seed2")
+    assert both["distillation"]["other_sources"] is True
+    plain = benchmark.model_config("multitask", list(TASKS), Args, "W", 0)
+    assert "distillation" not in plain and all("private" not in task for task in plain["tasks"].values())
+    assert plain["training"]["epochs"] is None  # the encoder's recipe
