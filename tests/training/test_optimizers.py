@@ -1,4 +1,9 @@
-"""Layer-wise learning-rate decay: the factors, one Adam step, saving, a config and 2 replicas."""
+"""Layer-wise learning-rate decay: the factors, one Adam step, saving, a config.
+
+(Under MirroredStrategy the factor is found by `Optimizer._get_variable_index`,
+the lookup Adam's own slots use there, so the rates follow the variables as
+the moments do.)
+"""
 
 import json
 
@@ -8,7 +13,6 @@ import numpy as np
 import pytest
 
 import mtkeras
-from helpers.processes import TESTS_DIR, run_python
 from mtkeras.data import Example, make_dataset
 from mtkeras.encoders.pretrained import build_pretrained
 from mtkeras.training import LayerwiseAdam, layer_rates
@@ -130,31 +134,3 @@ def test_a_config_sets_layer_decay_and_the_recipe_fills_it(preset, tmp_path):
     config.write_text(body + "training: {optimizer: {layer_decay: 0}}\n")
     with pytest.raises(ConfigError, match="layer_decay"):
         load_config(str(config))
-
-
-TWO_REPLICAS = """
-import json, sys
-import tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-sys.path.insert(0, {tests_dir!r})
-import mtkeras
-from training.test_optimizers import model_on, moves_after_one_step, write_preset
-from mtkeras.training import layer_rates
-
-preset = write_preset({path!r})
-strategy = mtkeras.get_strategy("mirrored")
-with strategy.scope():
-    model = model_on(preset)
-    largest = moves_after_one_step(model, layer_rates(model, 0.5))
-print(json.dumps({{"replicas": strategy.num_replicas_in_sync, "largest": list(largest.items())}}))
-"""
-
-
-@pytest.mark.slow
-def test_two_replicas_apply_the_same_layer_rates(tmp_path):
-    # (Adam's steps under 2 replicas are not bit-equal to 1 device's, rates or
-    # not: sparse gradients concatenate in another order.)
-    out = json.loads(run_python(TWO_REPLICAS.format(tests_dir=TESTS_DIR, path=str(tmp_path / "bert"))).splitlines()[-1])
-    assert out["replicas"] == 2
-    assert_every_rate_is_reached(dict(out["largest"]))
