@@ -31,8 +31,9 @@ def single_task_root(config, run_dir=None):
 def single_task_config(config, task, run_dir=None):
     """`config` cut down to `task`: its declaration, the datasets that label it (for it alone), its own run directory.
 
-    Everything else (encoder, training, mixing, seed) stays, so the
-    single-task model differs from the multi-task one only by sharing nothing.
+    Everything else (encoder, training, mixing, seed, the task's private
+    layers) stays, so the single-task model differs from the multi-task one
+    only by sharing nothing; it has no `distillation` (it is the teacher).
     """
     if task not in config.tasks:
         raise ValueError(f"no task {task!r} in the config; its tasks are {sorted(config.tasks)}")
@@ -54,6 +55,8 @@ def single_task_config(config, task, run_dir=None):
     if logged and logged not in ("loss", "score") and not logged.startswith(f"{task}_"):
         # A monitor on another task's log: the single-task run picks its epoch by its own score.
         single.training = config.training.model_copy(update={"monitor": None})
+    # A single-task model learns from gold alone: it is the teacher, not a student.
+    single.distillation = None
     single.run_dir = os.path.join(single_task_root(config, run_dir), task)
     single.export = config.export.model_copy(update={"name": f"{config.export_name}-{task}", "base_path": None})
     single._origin = config._origin

@@ -10,6 +10,7 @@ from helpers.data import TINY_ASSISTANT, TINY_FEEDBACK
 from mtkeras.cli import main
 from mtkeras.evaluation import history_rows
 from mtkeras.runs import load_config, single_task_config
+from mtkeras.runs.schema import DistillationConfig
 
 CONFIG = """\
 name: two-sources
@@ -59,6 +60,8 @@ def test_a_single_task_config_keeps_the_task_its_datasets_and_everything_else(co
     assert slots.run_dir == str(tmp_path / "runs" / "mt-single" / "slots")
     assert slots.name == "two-sources-slots" and slots.export_name == "two-sources-slots"
     assert slots.encoder == config.encoder and slots.training == config.training  # its own monitor: val_slots_f1
+    distilled = config.model_copy(update={"distillation": DistillationConfig(other_sources=True)})
+    assert single_task_config(distilled, "slots").distillation is None  # the teacher learns from gold alone
     sentiment = single_task_config(config, "sentiment")
     assert list(sentiment.datasets) == ["feedback"]
     assert sentiment.training.monitor is None  # val_slots_f1 is not its log: its own score picks its epoch
