@@ -10,7 +10,7 @@ Stickland & Murray 2019). The model still answers every task in one pass.
 import keras
 from keras import ops
 
-from mtkeras.encoders.word_encoder import contract_output_spec
+from mtkeras.encoders.word_encoder import _fraction, _positive_int, contract_output_spec
 
 SEQUENCE_LAYERS = ("bilstm", "transformer")
 
@@ -45,14 +45,11 @@ class TaskPrivateLayers(keras.layers.Layer):
             raise ValueError(f"Received an invalid `sequence`, expected one of {SEQUENCE_LAYERS} or None. "
                              f"Received: sequence={sequence!r}")
         for option, value in (("units", units), ("heads", heads), ("layers", layers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Received an invalid `{option}`, expected a positive integer. "
-                                 f"Received: {option}={value!r}")
+            _positive_int(option, value)
         dense = list(dense or ())
-        if not all(isinstance(width, int) and not isinstance(width, bool) and width > 0 for width in dense):
-            raise ValueError(f"Received an invalid `dense`, expected a list of positive integers. Received: dense={dense!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"Received an invalid `dropout`, expected a float in [0, 1). Received: dropout={dropout!r}")
+        for width in dense:
+            _positive_int("dense", width)
+        _fraction("dropout", dropout)
         if sequence is None and not dense:
             raise ValueError("TaskPrivateLayers needs `sequence` layers, `dense` layers, or both.")
         self.sequence = sequence

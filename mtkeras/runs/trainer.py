@@ -290,8 +290,8 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
                 data,
                 validation_data=validation,
                 epochs=run_epochs(config),
-                # An annealed mix holds every remaining epoch: fit reads on through it.
-                steps_per_epoch=steps if config.mixing.sampling == "annealed" and len(train_sources) > 1 else None,
+                # A stream of several epochs (an annealed mix holds every remaining one): fit reads on through it.
+                steps_per_epoch=steps if int(data.cardinality()) > steps else None,
                 callbacks=_callbacks(config, directory, tasks, initial_best, strategy, patience, clock, verbose == 1),
                 verbose=0,
             )
