@@ -17,7 +17,7 @@ one text for all four tasks with the four single-task models answering it in
 turn (exported SavedModels, `serving_default`, one text per call, in process).
 
 Prints one JSON object, writes it to `OUTPUT_DIR/multitask_<encoder>.json`
-(`multitask_<encoder>_<monitor>.json` with `--monitor`),
+(`multitask_<encoder>_<monitor>.json` with `--monitor`, `..._<tag>.json` with `--tag`),
 and rewrites `--results-md` (benchmarks/RESULTS.md) from every
 `multitask_*.json` in OUTPUT_DIR, with the published figures beside ours.
 
@@ -26,6 +26,9 @@ Usage:
     python benchmarks/multitask.py --data-dir ../shared/datasets --encoder minilm --max-examples 3000 --seeds 1
     python benchmarks/multitask.py --data-dir DIR --quick     # small slices, a few minutes
     python benchmarks/multitask.py --data-dir DIR --work-dir W --resume   # go on where a run in W stopped
+    # The full-data proof of issue 24 (from scratch: the previous issue's recipe, GloVe and word shapes):
+    python benchmarks/multitask.py --data-dir ../shared/datasets --vectors glove-6b-50d --keep-case \
+        --variants private distill private_distill --tag full --work-dir W --resume
 
 DIR holds `snips/{train,valid,test}/{seq.in,seq.out,label}`,
 `wnut17/{train/wnut17train.conll,dev/emerging.dev.conll,test/emerging.test.annotated}`
@@ -103,12 +106,22 @@ def variant_model(variant):
     return "multitask" if variant == "shared" else f"multitask_{variant}"
 
 
+def run_dir(work_dir, name, seed):
+    """A model's run directory; the single-task models of a seed sit together in `runs/single-seed<seed>/<task>`."""
+    if name in TASKS:
+        return os.path.join(work_dir, "runs", f"single-seed{seed}", name)
+    return os.path.join(work_dir, "runs", f"{name}-seed{seed}")
+
+
 def model_config(name, tasks, args, work_dir, seed, variant="shared"):
     """The `mtkeras train` config of one model: `tasks` on the sources that label them.
 
-    `variant` "private" gives each task its own layers (`PRIVATE_LAYERS`);
-    "distill" makes each task learn from its single-task model of the same
-    seed (teacher annealing, teachers labelling every source's texts); both.
+    A shared model's `single_task_dir` is the folder of the single-task
+    models of its seed, so (trained first) they pick its best epoch: the mean
+    of each task's dev score relative to its single-task model's. `variant`
+    "private" gives each task its own layers (`PRIVATE_LAYERS`); "distill"
+    makes each task learn from its single-task model (the config's default
+    teacher; teacher annealing, teachers labelling every source's texts); both.
     """
     datasets = {}
     for task in tasks:
@@ -127,14 +140,19 @@ def model_config(name, tasks, args, work_dir, seed, variant="shared"):
             dataset["max_examples"] = args.max_examples
     config = {
         "name": name,
-        "run_dir": os.path.join(work_dir, "runs", f"{name}-seed{seed}"),
+        "run_dir": run_dir(work_dir, name, seed),
         "tasks": {task: {"kind": TASKS[task][0]} for task in tasks},
         "datasets": datasets,
         "training": {"epochs": args.epochs, "patience": args.patience, "seed": seed},
         "export": {"after_training": True, "base_path": os.path.join(work_dir, "saved_models", name)},
     }
-    if args.encoder:
-        config["encoder"] = {"name": args.encoder}
+    if len(tasks) > 1:
+        config["single_task_dir"] = os.path.dirname(run_dir(work_dir, tasks[0], seed))
+    config["encoder"] = {"name": args.encoder} if args.encoder else {}
+    if args.vectors:
+        config["encoder"]["vectors"] = {"source": args.vectors}
+    if args.keep_case:
+        config["encoder"]["lowercase"] = False
     if args.batch_size:
         config["training"]["batch_size"] = args.batch_size
     if args.monitor:
@@ -143,11 +161,76 @@ def model_config(name, tasks, args, work_dir, seed, variant="shared"):
         for task in tasks:
             config["tasks"][task]["private"] = dict(PRIVATE_LAYERS[TASKS[task][0]])
     if "distill" in variant:
-        config["distillation"] = {
-            "teachers": {task: os.path.join(work_dir, "runs", f"{task}-seed{seed}") for task in tasks},
-            "other_sources": True,
-        }
+        config["distillation"] = {"other_sources": True}
     return config
+
+
+class PauseWatch:
+    """When this process was stopped (SIGSTOP: the machine's owner pausing it while timing something else).
+
+    A thread wakes every `tick` seconds; a wake-up more than `threshold`
+    seconds late means the whole process was not running (ordinary load
+    delays a thread by milliseconds). The stops (`[start, end]`, Unix time)
+    are kept in `path` across sittings; `epoch_seconds` takes them out of a
+    run's epoch times.
+    """
+
+    def __init__(self, path, fresh, tick=0.5, threshold=5.0):
+        import threading
+
+        self.path, self.tick, self.threshold = path, tick, threshold
+        self.stops = []
+        if not fresh and os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                self.stops = json.load(f)["stops"]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self):
+        last = time.monotonic()  # CLOCK_MONOTONIC runs on while the process is stopped
+        while not self._stop.wait(self.tick):
+            now = time.monotonic()
+            late = now - last - self.tick
+            if late > self.threshold:
+                wall = time.time()
+                self.stops.append([wall - late, wall])
+                self._save()
+            last = now
+
+    def _save(self):
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        with open(self.path + ".partial", "w", encoding="utf-8") as f:
+            json.dump({"stops": self.stops}, f)
+        os.replace(self.path + ".partial", self.path)
+
+    def __enter__(self):
+        self._save()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._save()
+
+    def epoch_seconds(self, run_dir, recorded):
+        """`(training seconds less the stops inside its epochs, seconds taken out)` of the run in `run_dir`.
+
+        Epoch k ran over `[end_k - share_k, end_k]` (the run's
+        `checkpoints/clock.json`); a stop counts where it overlaps one.
+        """
+        from mtkeras.runs.directory import CLOCK_FILE, RunDirectory
+
+        path = RunDirectory(run_dir).checkpoint(CLOCK_FILE)
+        if not self.stops or not os.path.exists(path):
+            return recorded, 0.0
+        with open(path, encoding="utf-8") as f:
+            clock = json.load(f)
+        paused = 0.0
+        for share, end in zip(clock["epoch_seconds"], clock.get("epoch_ends", [])):
+            if end is not None:
+                paused += sum(max(0.0, min(end, b) - max(end - share, a)) for a, b in self.stops)
+        return round(recorded - paused, 1), round(paused, 1)
 
 
 def train_one(name, tasks, args, work_dir, seed, variant="shared"):
@@ -160,11 +243,14 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared"):
     config = parse_config(yaml.safe_dump(model_config(name, tasks, args, work_dir, seed, variant)), source=name)
     keras.backend.clear_session()
     outcome = finished_outcome(config) if args.resume else None
+    watch = PauseWatch(os.path.join(work_dir, "paused", f"{os.path.relpath(config.run_dir, work_dir)}.json"),
+                       fresh=not args.resume)
     if outcome is None:
-        with contextlib.redirect_stdout(sys.stderr):  # the run's tables; stdout keeps the one JSON object
+        with watch, contextlib.redirect_stdout(sys.stderr):  # the run's tables; stdout keeps the one JSON object
             # --resume: an unfinished run goes on from its last backed-up epoch (mtkeras' own resume).
             outcome = train(config, overwrite=not args.resume, verbose=0)
     test = outcome["metrics"]["test"]
+    seconds, paused = watch.epoch_seconds(config.run_dir, outcome["train_seconds"])
     return {
         "model": name,
         "variant": variant if len(tasks) > 1 else None,
@@ -172,7 +258,10 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared"):
         "tasks": list(tasks),
         "test": {task: 100 * test[task][TASKS[task][2]] for task in tasks},
         "test_examples": {task: test[task]["examples"] for task in tasks},
-        "train_seconds": outcome["train_seconds"],
+        # The epochs' time less the time the process was stopped, and the teachers' labelling (distilled rows).
+        "train_seconds": seconds,
+        "paused_seconds": paused,
+        "teacher_seconds": outcome.get("teacher_seconds") or 0.0,
         "epochs_done": outcome["epochs_done"],
         "best_epoch": outcome["best_epoch"],
         "monitor": config.monitor[0],
@@ -211,6 +300,7 @@ def finished_outcome(config):
         "metrics": {"test": {task: {key: math.nan if value is None else value for key, value in test[task].items()}
                              for task in config.tasks}},
         "train_seconds": state["train_seconds"],
+        "teacher_seconds": state.get("teacher_seconds"),
         "epochs_done": state["epochs_done"],
         "best_epoch": state["best_epoch"],
         "parameters": state["parameters"],
@@ -225,8 +315,12 @@ def folder_bytes(path):
 # === Latency ===
 
 
-def latency(multi_path, single_paths, texts):
-    """Median and p90 milliseconds per text: one call of the shared model, and the single models in turn."""
+def latency(multi_paths, single_paths, texts):
+    """Median and p90 milliseconds per text: one call of each shared model, and the single models in turn.
+
+    `multi_paths` is `{model: export}`, the plain shared model first; each
+    text goes to every model in turn, so a slow spell of the machine hits all.
+    """
     import numpy as np
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (WordPiece ops of pretrained encoders)
@@ -236,18 +330,20 @@ def latency(multi_path, single_paths, texts):
     def signature(path):
         return tf.saved_model.load(path).signatures[SERVING_SIGNATURE]
 
-    multi = signature(multi_path)
+    multis = {name: signature(path) for name, path in multi_paths.items()}
     singles = [signature(path) for path in single_paths]
     inputs = [tf.constant([text]) for text in texts]
     for x in inputs[:10]:  # warm-up: the first calls trace and allocate
-        multi(**{TEXT: x})
+        for multi in multis.values():
+            multi(**{TEXT: x})
         for single in singles:
             single(**{TEXT: x})
-    multi_ms, singles_ms = [], []
+    multis_ms, singles_ms = {name: [] for name in multis}, []
     for x in inputs:
-        start = time.perf_counter()
-        multi(**{TEXT: x})
-        multi_ms.append(1000 * (time.perf_counter() - start))
+        for name, multi in multis.items():
+            start = time.perf_counter()
+            multi(**{TEXT: x})
+            multis_ms[name].append(1000 * (time.perf_counter() - start))
         start = time.perf_counter()
         for single in singles:
             single(**{TEXT: x})
@@ -256,9 +352,12 @@ def latency(multi_path, single_paths, texts):
     def summary(values):
         return {"p50_ms": round(float(np.median(values)), 3), "p90_ms": round(float(np.percentile(values, 90)), 3)}
 
-    result = {"texts": len(texts), "calls_each": len(multi_ms), "multitask": summary(multi_ms),
+    plain, *others = multis
+    result = {"texts": len(texts), "calls_each": len(singles_ms), "multitask": summary(multis_ms[plain]),
               "single_task_in_turn": summary(singles_ms)}
     result["ratio_p50"] = round(result["multitask"]["p50_ms"] / result["single_task_in_turn"]["p50_ms"], 3)
+    result["variants"] = {name: {**summary(multis_ms[name]), "ratio_p50": round(
+        float(np.median(multis_ms[name])) / result["single_task_in_turn"]["p50_ms"], 3)} for name in others}
     return result
 
 
@@ -328,9 +427,11 @@ def summarize(rows, lat, args):
         runs = [row for row in rows if row["model"] == variant_model(variant)]
         if not runs:
             continue
+        # A distilled row's cost counts its teachers: their training and their labelling of the texts.
         teachers = [sum(row["train_seconds"] for task in TASKS for row in single[task] if row["seed"] == r["seed"])
-                    for r in runs] if "distill" in variant else [0.0] * len(runs)
+                    + (r.get("teacher_seconds") or 0.0) for r in runs] if "distill" in variant else [0.0] * len(runs)
         variants[variant] = {
+            "seeds": [row["seed"] for row in runs],
             "tasks": {task: {**mean_std([row["test"][task] for row in runs]),
                              "delta": round(statistics.mean(row["test"][task] for row in runs)
                                             - tasks[task]["single_task"]["mean"], 2)}
@@ -340,6 +441,7 @@ def summarize(rows, lat, args):
             "train_seconds": mean_std([row["train_seconds"] for row in runs]),
             "train_seconds_with_teachers": mean_std([row["train_seconds"] + t for row, t in zip(runs, teachers)]),
             "export_bytes": runs[0]["export_bytes"],
+            "latency": lat.get("variants", {}).get(variant),
         }
         variants[variant]["every_task_within_0.5_points"] = all(
             t["delta"] >= -GOALS["within_points"] for t in variants[variant]["tasks"].values())
@@ -357,6 +459,10 @@ def summarize(rows, lat, args):
         "settings": {"seeds": seeds, "epochs": args.epochs, "patience": args.patience,
                      "max_examples": args.max_examples, "batch_size": args.batch_size or "package default (32)",
                      "monitor": args.monitor or "package default",
+                     "vectors": args.vectors, "lowercase": not args.keep_case,
+                     "variant_seeds": args.variant_seeds,
+                     "model_selection": "shared rows: each task's dev score relative to its single-task model's "
+                                        "(single_task_dir)",
                      "early_stopping": "waits for the monitor and every task's own score or loss "
                                        "(training.patience_per_task, the package default)"},
         "tasks": tasks,
@@ -381,6 +487,10 @@ def _row_cells(task, result):
     shared, alone = t["multitask"], t["single_task"]
     return (f"| {task} ({TASKS[task][1]}, {METRIC_NAMES[t['metric']]}) | {shared['mean']:.2f} ± {shared['std']:.2f} "
             f"| {alone['mean']:.2f} ± {alone['std']:.2f} | {t['delta']:+.2f} | {'yes' if t['goal_met'] else '**no**'} |")
+
+
+def _latency_cell(latency):
+    return f"{latency['p50_ms']:.2f} ms ({latency['ratio_p50']:.1%})" if latency else "not measured"
 
 
 def results_markdown(results):
@@ -408,7 +518,10 @@ def results_markdown(results):
             f"{settings['patience']}"
             f"{' (' + settings['early_stopping'] + ')' if settings.get('early_stopping') else ''}"
             f"; batch {settings['batch_size']}; examples per split and source: "
-            f"{settings['max_examples'] or 'all'}.",
+            f"{settings['max_examples'] or 'all'}"
+            f"{'; word vectors ' + settings['vectors'] if settings.get('vectors') else ''}"
+            f"{'; words keep their case' if settings.get('lowercase') is False else ''}"
+            f"{'. Shared rows pick their best epoch by ' + settings['model_selection'] if settings.get('model_selection') else ''}.",
             "",
             "| task (source, test metric) | one shared model | single-task model | shared − single | within 0.5 |",
             "|---|---|---|---|---|",
@@ -442,13 +555,15 @@ def results_markdown(results):
                 "Ways to make the shared model pay (shared − single in points; `private`: task-private layers, "
                 "`distill`: single-task teachers with teacher annealing; training seconds count the teachers):",
                 "",
-                "| variant | " + " | ".join(TASKS) + " | parameters (ratio to four) | training s (with teachers) | all within 0.5 |",
-                "|---|" + "---|" * len(TASKS) + "---|---|---|",
-                *[f"| {variant} | " + " | ".join(
+                "| variant (seeds) | " + " | ".join(TASKS)
+                + " | parameters (ratio to four) | training s (with teachers) | latency p50 (ratio to four) | all within 0.5 |",
+                "|---|" + "---|" * len(TASKS) + "---|---|---|---|",
+                *[f"| {variant} ({len(v.get('seeds') or ['?'])}) | " + " | ".join(
                     f"{v['tasks'][task]['mean']:.2f} ± {v['tasks'][task]['std']:.2f} ({v['tasks'][task]['delta']:+.2f})"
                     for task in TASKS)
                   + f" | {v['parameters']:,} ({v['parameter_ratio']:.1%}) | {v['train_seconds']['mean']:.0f} "
-                    f"({v['train_seconds_with_teachers']['mean']:.0f}) | {'yes' if v['every_task_within_0.5_points'] else '**no**'} |"
+                    f"({v['train_seconds_with_teachers']['mean']:.0f}) | {_latency_cell(v.get('latency'))} "
+                    f"| {'yes' if v['every_task_within_0.5_points'] else '**no**'} |"
                   for variant, v in result["variants"].items()],
             ]
     lines += [
@@ -510,12 +625,28 @@ def main(argv=None):
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=["shared"],
                         help="shared-model rows beside the single-task models (default: shared, the plain one); "
                         "private: task-private layers; distill: single-task teachers; private_distill: both")
+    parser.add_argument("--variant-seeds", nargs="+", default=[], metavar="VARIANT=N",
+                        help="fewer seeds for some rows, e.g. private=1 distill=1 (the first N seeds; default: all)")
+    parser.add_argument("--vectors", default=None,
+                        help="pretrained word vectors for from-scratch encoders: a file or glove-6b-50d "
+                        "(encoder.vectors.source; the previous issue's recipe)")
+    parser.add_argument("--keep-case", action="store_true",
+                        help="from-scratch encoders keep the words' case (encoder.lowercase: false; WNUT-17's recipe)")
+    parser.add_argument("--tag", default=None,
+                        help="a name for this run's JSON: multitask_<encoder>[_<monitor>]_<tag>.json (e.g. full)")
     parser.add_argument("--quick", action="store_true",
                         help="small slices: 1 seed, 1 epoch, 200 examples per split, 20 latency texts")
     args = parser.parse_args(argv)
     if args.resume and not args.work_dir:
         parser.error("--resume needs --work-dir: the folder holding the earlier runs")
     args.argv = argv
+    try:
+        args.variant_seeds = {key: int(value) for key, value in (item.split("=") for item in args.variant_seeds)}
+    except ValueError:
+        parser.error(f"--variant-seeds: {args.variant_seeds}: give VARIANT=N pairs, e.g. private=1")
+    unknown = sorted(set(args.variant_seeds) - set(VARIANTS))
+    if unknown:
+        parser.error(f"--variant-seeds: no variant {unknown[0]!r} (the variants: {', '.join(VARIANTS)})")
     if args.quick:
         args.epochs, args.max_examples, args.latency_texts = 1, args.max_examples or 200, 20
     from mtkeras.training.recipes import recipe_for
@@ -545,12 +676,14 @@ def main(argv=None):
                 print(f"[multitask] seed {seed} {task} alone: {rows[-1]['test']} in {rows[-1]['train_seconds']} s",
                       file=sys.stderr, flush=True)
             for variant in variants:
+                if seed >= args.variant_seeds.get(variant, args.seeds):
+                    continue
                 rows.append(train_one(variant_model(variant), list(TASKS), args, work_dir, seed, variant))
                 print(f"[multitask] seed {seed} shared model ({variant}): {rows[-1]['test']} in "
                       f"{rows[-1]['train_seconds']} s", file=sys.stderr, flush=True)
         first = {row["model"]: row["export_path"] for row in rows if row["seed"] == 0}
-        lat = latency(first["multitask"], [first[task] for task in TASKS],
-                      latency_texts(args, work_dir, args.latency_texts))
+        lat = latency({variant: first[variant_model(variant)] for variant in variants},
+                      [first[task] for task in TASKS], latency_texts(args, work_dir, args.latency_texts))
     finally:
         if args.work_dir is None:
             shutil.rmtree(work_dir, ignore_errors=True)
@@ -560,6 +693,7 @@ def main(argv=None):
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
     name = os.path.basename(os.path.normpath(args.encoder or "bilstm"))  # a preset folder: its name
     name += f"_{args.monitor}" if args.monitor else ""
+    name += f"_{args.tag}" if args.tag else ""
     with open(os.path.join(output_dir, f"multitask_{name}.json"), "w") as f:
         json.dump(result, f, indent=1)
     write_results_markdown(output_dir, results_md)

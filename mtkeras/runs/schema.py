@@ -312,6 +312,9 @@ class Config(_Section):
 
     name: str = Field(description="run and model name (letters, digits, '_', '-', '.')")
     run_dir: Optional[str] = Field(None, description="checkpoints, logs and reports; default: runs/<name>")
+    single_task_dir: Optional[str] = Field(
+        None, description="the single-task runs of this config, one folder per task (mtkeras train CONFIG "
+        "--single-task); they pick the multi-task run's best epoch and teach it; default: <run_dir>-single")
     tasks: dict[str, TaskConfig] = Field(description="task name -> task")
     datasets: dict[str, DatasetConfig] = Field(description="source name -> dataset")
     mixing: MixingConfig = Field(default_factory=MixingConfig)

@@ -8,6 +8,9 @@ run, one run directory per task:
     runs/<name>-single/<task>/    each task alone (a run directory as any other)
     runs/<name>-single/scores.json  each task's best dev and test scores
 
+(`single_task_dir` puts them elsewhere, e.g. one folder of single-task runs
+shared by several multi-task configs.)
+
 Once they have finished, the multi-task run of the same config picks its best
 epoch by each task's dev score *relative to its single-task model's*
 (`reference_scores`), so no task's scale or noise picks the epoch for all.
@@ -24,7 +27,9 @@ SCORES_FILE = "scores.json"
 
 
 def single_task_root(config, run_dir=None):
-    """The folder holding the single-task runs of `config`: `<run_dir>-single`."""
+    """The folder holding the single-task runs of `config`: its `single_task_dir`, else `<run_dir>-single`."""
+    if config.single_task_dir:
+        return config.single_task_dir
     return RunDirectory.of(config, run_dir).path.rstrip(os.sep) + "-single"
 
 
@@ -57,6 +62,7 @@ def single_task_config(config, task, run_dir=None):
         single.training = config.training.model_copy(update={"monitor": None})
     # A single-task model learns from gold alone: it is the teacher, not a student.
     single.distillation = None
+    single.single_task_dir = None
     single.run_dir = os.path.join(single_task_root(config, run_dir), task)
     single.export = config.export.model_copy(update={"name": f"{config.export_name}-{task}", "base_path": None})
     single._origin = config._origin

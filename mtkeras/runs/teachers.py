@@ -12,6 +12,7 @@ teacher or changed data computes them again.
 
 import hashlib
 import os
+import time
 
 import numpy as np
 
@@ -92,12 +93,14 @@ def _predict(path, task, texts, batch_size=64):
     return [probs[i, : lengths[i]].astype(np.float32) for i in range(len(texts))]
 
 
-def teacher_targets(config, tasks, sources, run_dir=None):
+def teacher_targets(config, tasks, sources, run_dir=None, seconds=None):
     """`{source: {task: [distribution or None per example]}}` for `make_dataset`/`mix_datasets` `soft_targets`.
 
     Each distilled task's teacher labels the texts of the sources that label
     the task (every source with `distillation.other_sources`); other texts get
     None (gold alone, or nothing). Cached under `<run_dir>/teachers/`.
+    A dict passed as `seconds` gets `{task: seconds its teacher took to label
+    the texts}` (kept in the cache, so a resumed run still knows them).
     """
     section = config.distillation
     by_name = {task.name: task for task in tasks}
@@ -111,14 +114,18 @@ def teacher_targets(config, tasks, sources, run_dir=None):
         texts = [ex.text for source in read for ex in sources[source]]
         fingerprint = _fingerprint(path, task.labels, texts)
         cache = os.path.join(folder, f"{name}.npz")
-        predictions = _read_cache(cache, fingerprint)
+        predictions, took = _read_cache(cache, fingerprint)
         if predictions is None:
             print(f"[mtkeras] distillation: {name}'s teacher {path} labels {len(texts)} training texts "
                   f"({', '.join(read)}); cached in {cache}", flush=True)
+            started = time.perf_counter()
             predictions = _predict(path, task, texts)
-            _write_cache(cache, fingerprint, predictions)
+            took = time.perf_counter() - started
+            _write_cache(cache, fingerprint, predictions, took)
         else:
             print(f"[mtkeras] distillation: {name}'s teacher predictions read from {cache}", flush=True)
+        if seconds is not None:
+            seconds[name] = took
         start = 0
         for source in sources:
             count = len(sources[source])
@@ -130,24 +137,27 @@ def teacher_targets(config, tasks, sources, run_dir=None):
     return targets
 
 
-def _write_cache(path, fingerprint, predictions):
+def _write_cache(path, fingerprint, predictions, seconds):
     rows = np.array([len(p) if p.ndim == 2 else 0 for p in predictions], np.int64)
     flat = np.concatenate([p if p.ndim == 2 else p[None] for p in predictions]) if predictions else np.zeros([0, 0])
     os.makedirs(os.path.dirname(path), exist_ok=True)
     partial = path + ".partial.npz"
     words = bool(predictions) and predictions[0].ndim == 2
-    np.savez(partial, fingerprint=np.array(fingerprint), words=np.array(words), rows=rows, flat=flat.astype(np.float32))
+    np.savez(partial, fingerprint=np.array(fingerprint), words=np.array(words), rows=rows, flat=flat.astype(np.float32),
+             seconds=np.array(float(seconds)))
     os.replace(partial, path)
 
 
 def _read_cache(path, fingerprint):
+    """`(predictions, seconds the teacher took)` from a cache of the same fingerprint, else `(None, None)`."""
     if not os.path.exists(path):
-        return None
+        return None, None
     with np.load(path) as stored:
         if str(stored["fingerprint"]) != fingerprint:
-            return None
+            return None, None
         rows, flat, words = stored["rows"], stored["flat"], bool(stored["words"])
+        seconds = float(stored["seconds"]) if "seconds" in stored else None
     if not words:  # sentence distributions: one row each
-        return [row for row in flat]
+        return [row for row in flat], seconds
     ends = np.cumsum(rows)
-    return [flat[end - count : end] for count, end in zip(rows, ends)]
+    return [flat[end - count : end] for count, end in zip(rows, ends)], seconds

@@ -184,7 +184,9 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
 
     Returns:
         dict: `run_dir`, `model_path`, `epochs_done`, `best_epoch`,
-        `resumed_from` (0 for a new run), `train_seconds`, `parameters`
+        `resumed_from` (0 for a new run), `train_seconds` (the epochs',
+        each counted once across sittings), `teacher_seconds` (distillation:
+        the teachers labelling the training texts), `parameters`
         (the model's weight count), `metrics`
         (`{split: evaluate() results}` for valid and test), `export_path`
         (when `export.after_training`), `reports` (written files).
@@ -237,7 +239,8 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
                 except ValueError as error:
                     raise ConfigError(f"{config.where('distillation')}: {error}") from None
         # Each distilled task's teacher on the training texts: computed once, cached in the run directory.
-        soft = teacher_targets(config, tasks, train_sources, run_dir) if distilled else None
+        labelling = {}
+        soft = teacher_targets(config, tasks, train_sources, run_dir, seconds=labelling) if distilled else None
         try:  # a label that does not fit its task (names the file and line)
             data, steps = training_stream(config, train_sources, tasks, replicas, run_epochs(config),
                                           min(resumed_from, run_epochs(config) - 1), soft_targets=soft)
@@ -307,6 +310,8 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         "best_epoch": _best_epoch(history_rows, monitor, mode),
         "resumed_from": resumed_from,
         "train_seconds": round(seconds, 1),
+        # The teachers labelling the training texts (before the first epoch; kept with their cache).
+        "teacher_seconds": round(sum(t or 0.0 for t in labelling.values()), 1),
         "parameters": model.count_params(),
         "metrics": {},
         "reports": [],
@@ -341,6 +346,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         monitor=monitor,
         parameters=outcome["parameters"],
         train_seconds=round(seconds, 1),
+        teacher_seconds=outcome["teacher_seconds"],
     )
     outcome["train_seconds"] = state["train_seconds"]
     if outcome["best_epoch"] is not None:

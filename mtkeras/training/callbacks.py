@@ -241,6 +241,8 @@ class TrainingClock(keras.callbacks.Callback):
     k (`keras.callbacks.BackupAndRestore`) keeps the shares of the epochs
     before k and times the rest, so a run trained over several sittings
     counts what an unbroken run would, without the work a kill threw away.
+    The file also keeps when each epoch ended (`epoch_ends`, Unix time), so
+    a share can be set against what else happened then.
     Put it before `BackupAndRestore`: an epoch timed but not backed up before
     a kill is dropped and timed again when the resumed `fit` runs it again.
 
@@ -257,9 +259,12 @@ class TrainingClock(keras.callbacks.Callback):
         super().__init__()
         self.path = path
         self.epochs = []  # seconds of epoch 0, 1, ... as recorded
+        self.ends = []  # when each ended (time.time(); None in a file written before they were kept)
         if path is not None and os.path.exists(path):
             with open(path, encoding="utf-8") as handle:
-                self.epochs = [float(value) for value in json.load(handle)["epoch_seconds"]]
+                recorded = json.load(handle)
+            self.epochs = [float(value) for value in recorded["epoch_seconds"]]
+            self.ends = list(recorded.get("epoch_ends", [None] * len(self.epochs)))
         self.tail = 0.0  # from the end of the last epoch to the end of fit
         self._mark = None
         self._started = False
@@ -268,6 +273,7 @@ class TrainingClock(keras.callbacks.Callback):
         """Keeps the recorded shares of the epochs before `initial_epoch` (of a run recorded
         from its start: all of them) and drops any later one."""
         self.epochs = self.epochs[:initial_epoch]
+        self.ends = self.ends[:initial_epoch]
         self._started = True
 
     def seconds(self):
@@ -289,9 +295,10 @@ class TrainingClock(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         now = time.perf_counter()
         self.epochs.append(now - self._mark)
+        self.ends.append(time.time())
         self._mark = now
         if self.path is not None:
-            write_whole(self.path, json.dumps({"epoch_seconds": self.epochs}))
+            write_whole(self.path, json.dumps({"epoch_seconds": self.epochs, "epoch_ends": self.ends}))
 
 
 class TimeBudget(keras.callbacks.Callback):

@@ -55,6 +55,7 @@ def write_data_dir(root, copies=3):
 
 @pytest.mark.slow
 def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_path):
+    benchmark = load_benchmark()
     data, out, work = tmp_path / "data", tmp_path / "out", tmp_path / "work"
     write_data_dir(data)
     result = subprocess.run(
@@ -75,8 +76,9 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
         assert 1 <= row["best_epoch"] <= row["epochs_done"] == 1
         assert row["monitor"] == "val_score"  # the package default picks every model's epoch
         assert all(0.0 <= value <= 100.0 for value in row["test"].values())
-        run_state = json.load(open(work / "runs" / f"{row['model']}-seed{row['seed']}" / "run.json"))
+        run_state = json.load(open(benchmark.run_dir(str(work), row["model"], row["seed"]) + "/run.json"))
         assert run_state["parameters"] == row["parameters"] and run_state["status"] == "finished"
+        assert row["paused_seconds"] == 0.0 and row["train_seconds"] == run_state["train_seconds"]
     assert sorted(row["export_path"] for row in runs) == sorted(
         os.path.join("saved_models", model, "1") for model in ("multitask",) + TASKS
     )
@@ -104,7 +106,7 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
     # --resume on the same work dir (a long run spread over several sittings): every run there is
     # finished, so none trains again, and the report holds the same rows. A run whose run.json does
     # not name its export (written before it did) is exported again, as the next version.
-    state_path = work / "runs" / "intent-seed0" / "run.json"
+    state_path = work / "runs" / "single-seed0" / "intent" / "run.json"
     state = json.load(open(state_path))
     assert state.pop("export_path") == str(work / "saved_models" / "intent" / "1")
     json.dump(state, open(state_path, "w"))
@@ -135,14 +137,16 @@ def test_summary_means_deltas_and_goals():
     for seed, shift in ((0, 0.0), (1, 1.0)):
         rows.append(row("multitask", seed, [98.0 + shift, 93.0 + shift, 40.0 + shift, 80.0 + shift], 100.0, 1000))
         rows.append(row("multitask_distill", seed, [97.0 + shift, 94.5 + shift, 40.0 + shift, 79.6 + shift], 120.0, 1000))
+        rows[-1]["teacher_seconds"] = 6.0  # the teachers labelling its texts
         rows += [row("intent", seed, [97.0 + shift], 50.0, 900), row("slots", seed, [94.0 + shift], 50.0, 900),
                  row("entities", seed, [40.2 + shift], 50.0, 700), row("sentiment", seed, [80.0 + shift], 50.0, 800)]
     latency = {"texts": 3, "calls_each": 3, "multitask": {"p50_ms": 2.0, "p90_ms": 3.0},
-               "single_task_in_turn": {"p50_ms": 8.0, "p90_ms": 9.0}, "ratio_p50": 0.25}
+               "single_task_in_turn": {"p50_ms": 8.0, "p90_ms": 9.0}, "ratio_p50": 0.25,
+               "variants": {"distill": {"p50_ms": 2.4, "p90_ms": 3.1, "ratio_p50": 0.3}}}
 
     class Args:
         encoder, quick, argv, epochs, patience, max_examples, batch_size = None, False, ["--data-dir", "d"], 3, 2, None, None
-        monitor = None
+        monitor, vectors, keep_case, variant_seeds = None, None, False, {}
 
     summary = benchmark.summarize(rows, latency, Args)
     intent, slots, entities = (summary["tasks"][t] for t in ("intent", "slots", "entities"))
@@ -162,26 +166,80 @@ def test_summary_means_deltas_and_goals():
     distill = summary["variants"]["distill"]
     assert distill["tasks"]["slots"]["delta"] == 0.5 and distill["tasks"]["intent"]["delta"] == 0.0
     assert distill["tasks"]["sentiment"]["delta"] == -0.4 and distill["every_task_within_0.5_points"]
-    assert distill["train_seconds_with_teachers"]["mean"] == 120.0 + 4 * 50.0
+    # Its cost counts its teachers: their training and their labelling of its texts.
+    assert distill["train_seconds_with_teachers"]["mean"] == 120.0 + 4 * 50.0 + 6.0
+    assert distill["seeds"] == [0, 1] and distill["latency"]["ratio_p50"] == 0.3
     assert set(summary["variants"]) == {"distill"}
     markdown = benchmark.results_markdown([summary])
-    assert "| distill | 97.50 ± 0.71 (+0.00) |" in markdown and "| 120 (320) | yes |" in markdown
+    assert "| distill (2) | 97.50 ± 0.71 (+0.00) |" in markdown and "| 120 (326) | 2.40 ms (30.0%) | yes |" in markdown
     assert "## Encoder: bilstm (package default), best epoch by val_score\n" in markdown
     assert "| slots (snips, entity F1 (exact span)) | 93.50 ± 0.71 | 94.50 ± 0.71 | -1.00 | **no** |" in markdown
     assert "| 30.3% | ≤ 40 %: met |" in markdown
 
 
 def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
+    import yaml
+
+    from mtkeras.runs import parse_config
+    from mtkeras.runs.single_task import single_task_config
+    from mtkeras.runs.teachers import teacher_path
+
     benchmark = load_benchmark()
 
     class Args:
         data_dir, max_examples, epochs, patience, encoder, batch_size, monitor = str(tmp_path), None, None, None, None, None, None
+        vectors, keep_case = "glove-6b-50d", True
 
-    both = benchmark.model_config("multitask_private_distill", list(TASKS), Args, "W", 2, "private_distill")
+    work = str(tmp_path / "W")
+    both = benchmark.model_config("multitask_private_distill", list(TASKS), Args, work, 2, "private_distill")
     assert both["tasks"]["slots"]["private"] == {"sequence": "bilstm", "units": 64}
     assert both["tasks"]["intent"]["private"] == {"dense": [128]}
-    assert both["distillation"]["teachers"]["entities"] == os.path.join("W", "runs", "entities-seed2")
-    assert both["distillation"]["other_sources"] is True
-    plain = benchmark.model_config("multitask", list(TASKS), Args, "W", 0)
+    assert both["distillation"] == {"other_sources": True}
+    assert both["encoder"] == {"vectors": {"source": "glove-6b-50d"}, "lowercase": False}
+    # The shared rows' single-task models are the benchmark's single-task rows of the same seed: they are the
+    # teachers, and they pick the best epoch (relative scores).
+    config = parse_config(yaml.safe_dump(both))
+    entities = benchmark.model_config("entities", ["entities"], Args, work, 2)
+    assert single_task_config(config, "entities").run_dir == entities["run_dir"] == benchmark.run_dir(work, "entities", 2)
+    model_file = os.path.join(entities["run_dir"], "model.keras")
+    os.makedirs(entities["run_dir"])
+    open(model_file, "w").close()
+    assert teacher_path(config, "entities") == model_file
+    assert "single_task_dir" not in entities
+    plain = benchmark.model_config("multitask", list(TASKS), Args, work, 0)
     assert "distillation" not in plain and all("private" not in task for task in plain["tasks"].values())
     assert plain["training"]["epochs"] is None  # the encoder's recipe
+
+
+def test_a_stopped_benchmark_takes_the_stop_out_of_its_epoch_times(tmp_path):
+    import signal
+    import time
+
+    # A process stopped (SIGSTOP) for about a second is seen as one stop of about that long.
+    stops = tmp_path / "stops.json"
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import importlib.util, time\n"
+        f"spec = importlib.util.spec_from_file_location('b', {SCRIPT!r}); b = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(b)\n"
+        f"with b.PauseWatch({str(stops)!r}, fresh=True, tick=0.05, threshold=0.3):\n"
+        "    print('watching', flush=True); time.sleep(2.5)\n")], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert child.stdout.readline() == "watching\n"
+    time.sleep(0.3)
+    os.kill(child.pid, signal.SIGSTOP)
+    time.sleep(1.0)
+    os.kill(child.pid, signal.SIGCONT)
+    assert child.wait(timeout=60) == 0
+    [(start, end)] = json.load(open(stops))["stops"]
+    assert 0.8 < end - start < 1.6
+
+    # The stops come out of the epochs they overlap, and only of those (a resumed watch keeps earlier ones).
+    benchmark = load_benchmark()
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    # Epochs over [100, 110], [110, 130], [130, 135]; stops over [105, 112] and [140, 150] (after training).
+    json.dump({"epoch_seconds": [10.0, 20.0, 5.0], "epoch_ends": [110.0, 130.0, 135.0]},
+              open(run / "checkpoints" / "clock.json", "w"))
+    json.dump({"stops": [[105.0, 112.0], [140.0, 150.0]]}, open(stops, "w"))
+    watch = benchmark.PauseWatch(str(stops), fresh=False)
+    assert watch.epoch_seconds(str(run), 35.0) == (28.0, 7.0)
+    assert benchmark.PauseWatch(str(stops), fresh=True).epoch_seconds(str(run), 35.0) == (35.0, 0.0)

@@ -68,6 +68,10 @@ def test_a_single_task_config_keeps_the_task_its_datasets_and_everything_else(co
     assert sentiment.run_dir.endswith("runs/two-sources-single/sentiment")
     with pytest.raises(ValueError, match="no task 'topic'"):
         single_task_config(config, "topic")
+    # `single_task_dir` puts them elsewhere (one folder shared by several configs).
+    elsewhere = config.model_copy(update={"single_task_dir": str(tmp_path / "alone")})
+    assert single_task_config(elsewhere, "slots").run_dir == str(tmp_path / "alone" / "slots")
+    assert single_task_config(elsewhere, "slots").single_task_dir is None
 
 
 def test_each_task_alone_scores_on_dev_and_test_and_is_kept_once_finished(single_task_runs, capsys):
@@ -100,13 +104,14 @@ def test_a_distilled_run_learns_from_its_single_task_teachers_scores_relative_to
     from mtkeras.runs.teachers import teacher_targets
 
     config_path, teachers_of = single_task_runs
-    # The same config, with distillation from the single-task runs (its run_dir decides where they are).
-    text = config_path.read_text() + (f"run_dir: {teachers_of}\n"
+    # The same config, with distillation from the single-task runs, which `single_task_dir` points at.
+    student_dir = str(tmp_path / "student")
+    text = config_path.read_text() + (f"run_dir: {student_dir}\n"
+                                      f"single_task_dir: {teachers_of}-single\n"
                                       "distillation: {other_sources: true}\n"
                                       f"export: {{after_training: true, base_path: {tmp_path / 'served'}}}\n")
     config_path = tmp_path / "distilled.yaml"
     config_path.write_text(text)
-    # The student trains in the config's run directory, beside its teachers' `<run_dir>-single`.
     config = load_config(str(config_path))
     capsys.readouterr()
     outcome = mtkeras.runs.train(config, verbose=0)
@@ -118,17 +123,21 @@ def test_a_distilled_run_learns_from_its_single_task_teachers_scores_relative_to
     # A task whose single-task model scored 0 on dev has no reference (its score counts as it is).
     references = {task: score["valid"] for task, score in scores.items() if score["valid"]}
     assert any(0 < value < 1 for value in references.values())  # dividing by them changes the mean
-    for row in history_rows(os.path.join(teachers_of, "history.csv")):
+    for row in history_rows(os.path.join(student_dir, "history.csv")):
         relative = [row[f"val_{task}_{scores[task]['metric']}"] / references.get(task, 1.0) for task in scores]
         assert row["val_score"] == pytest.approx(sum(relative) / 3, rel=1e-5)
-    cache = pathlib.Path(teachers_of) / "teachers"
+    cache = pathlib.Path(student_dir) / "teachers"
     assert sorted(p.name for p in cache.iterdir()) == ["intent.npz", "sentiment.npz", "slots.npz"]
 
     # Read back on a second call (a resumed run): the same targets, nothing predicted.
     sources = read_split(config, "train")
     tasks = declare_tasks(config, [ex for items in sources.values() for ex in items])
-    again = teacher_targets(config, tasks, sources)
+    took = {}
+    again = teacher_targets(config, tasks, sources, seconds=took)
     assert capsys.readouterr().out.count("predictions read from") == 3
+    # The labelling time is kept with the cache, and counted in the run's outcome.
+    assert sorted(took) == ["intent", "sentiment", "slots"] and all(t > 0 for t in took.values())
+    assert outcome["teacher_seconds"] == pytest.approx(sum(took.values()), abs=0.1)
     teacher = mtkeras.load_model(str(pathlib.Path(teachers_of + "-single") / "intent" / "model.keras"))
     texts = [ex.text for ex in sources["feedback"]]
     np.testing.assert_allclose(np.stack(again["feedback"]["intent"]), teacher.predict(texts)["intent"], atol=1e-5)

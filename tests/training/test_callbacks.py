@@ -185,6 +185,9 @@ def test_the_clock_of_a_resumed_run_keeps_the_epochs_its_backup_holds(tmp_path):
     stop_epoch(resumed, [{}] * 2, first_epoch=2)
     assert resumed.epochs[:2] == first.epochs[:2] and len(resumed.epochs) == 4
     assert TrainingClock(path).epochs == resumed.epochs
+    # When each kept epoch ended is kept with it, in order.
+    assert TrainingClock(path).ends == resumed.ends and resumed.ends[:2] == first.ends[:2]
+    assert len(resumed.ends) == 4 and resumed.ends == sorted(resumed.ends)
     # Resumed where nothing is left to train (early stopping had ended it): the recorded epochs.
     ended = TrainingClock(path)
     ended.seed(3)
