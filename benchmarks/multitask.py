@@ -198,10 +198,10 @@ class PauseWatch:
             last = now
 
     def _save(self):
+        from mtkeras.files import write_whole
+
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        with open(self.path + ".partial", "w", encoding="utf-8") as f:
-            json.dump({"stops": self.stops}, f)
-        os.replace(self.path + ".partial", self.path)
+        write_whole(self.path, json.dumps({"stops": self.stops}))
 
     def __enter__(self):
         self._save()
@@ -213,24 +213,35 @@ class PauseWatch:
         self._thread.join()
         self._save()
 
+    def within(self, start, end):
+        """Seconds of the stops inside `[start, end]` (Unix time)."""
+        return sum(max(0.0, min(end, b) - max(start, a)) for a, b in self.stops)
+
     def epoch_seconds(self, run_dir, recorded):
         """`(training seconds less the stops inside its epochs, seconds taken out)` of the run in `run_dir`.
 
         Epoch k ran over `[end_k - share_k, end_k]` (the run's
-        `checkpoints/clock.json`); a stop counts where it overlaps one.
+        `checkpoints/clock.json`, read by `TrainingClock`); a stop counts where
+        it overlaps one (an epoch recorded without its end: not at all).
         """
         from mtkeras.runs.directory import CLOCK_FILE, RunDirectory
+        from mtkeras.training.callbacks import TrainingClock
 
         path = RunDirectory(run_dir).checkpoint(CLOCK_FILE)
         if not self.stops or not os.path.exists(path):
             return recorded, 0.0
-        with open(path, encoding="utf-8") as f:
-            clock = json.load(f)
-        paused = 0.0
-        for share, end in zip(clock["epoch_seconds"], clock.get("epoch_ends", [])):
-            if end is not None:
-                paused += sum(max(0.0, min(end, b) - max(end - share, a)) for a, b in self.stops)
+        clock = TrainingClock(path)
+        paused = sum(self.within(end - share, end) for share, end in zip(clock.epochs, clock.ends) if end is not None)
         return round(recorded - paused, 1), round(paused, 1)
+
+    def labelling_seconds(self, run_dir):
+        """The teachers' time labelling the run's texts less the stops inside it; None if a cache did not record it."""
+        from mtkeras.runs.teachers import cached_labelling
+
+        spans = cached_labelling(run_dir).values()
+        if any(seconds is None or ended is None for seconds, ended in spans):
+            return None
+        return round(sum(seconds - self.within(ended - seconds, ended) for seconds, ended in spans), 1)
 
 
 def train_one(name, tasks, args, work_dir, seed, variant="shared"):
@@ -261,7 +272,7 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared"):
         # The epochs' time less the time the process was stopped, and the teachers' labelling (distilled rows).
         "train_seconds": seconds,
         "paused_seconds": paused,
-        "teacher_seconds": outcome.get("teacher_seconds") or 0.0,
+        "teacher_seconds": watch.labelling_seconds(config.run_dir) if config.distillation else 0.0,
         "epochs_done": outcome["epochs_done"],
         "best_epoch": outcome["best_epoch"],
         "monitor": config.monitor[0],
@@ -300,7 +311,6 @@ def finished_outcome(config):
         "metrics": {"test": {task: {key: math.nan if value is None else value for key, value in test[task].items()}
                              for task in config.tasks}},
         "train_seconds": state["train_seconds"],
-        "teacher_seconds": state.get("teacher_seconds"),
         "epochs_done": state["epochs_done"],
         "best_epoch": state["best_epoch"],
         "parameters": state["parameters"],
@@ -315,11 +325,12 @@ def folder_bytes(path):
 # === Latency ===
 
 
-def latency(multi_paths, single_paths, texts):
+def latency(multi_paths, single_paths, texts, plain="shared"):
     """Median and p90 milliseconds per text: one call of each shared model, and the single models in turn.
 
-    `multi_paths` is `{model: export}`, the plain shared model first; each
-    text goes to every model in turn, so a slow spell of the machine hits all.
+    `multi_paths` is `{variant: export}`, `plain` the plain shared model's
+    variant; each text goes to every model in turn, so a slow spell of the
+    machine hits all. Ratios are of the rounded medians.
     """
     import numpy as np
     import tensorflow as tf
@@ -352,12 +363,15 @@ def latency(multi_paths, single_paths, texts):
     def summary(values):
         return {"p50_ms": round(float(np.median(values)), 3), "p90_ms": round(float(np.percentile(values, 90)), 3)}
 
-    plain, *others = multis
+    others = [name for name in multis if name != plain]
     result = {"texts": len(texts), "calls_each": len(singles_ms), "multitask": summary(multis_ms[plain]),
               "single_task_in_turn": summary(singles_ms)}
     result["ratio_p50"] = round(result["multitask"]["p50_ms"] / result["single_task_in_turn"]["p50_ms"], 3)
-    result["variants"] = {name: {**summary(multis_ms[name]), "ratio_p50": round(
-        float(np.median(multis_ms[name])) / result["single_task_in_turn"]["p50_ms"], 3)} for name in others}
+    result["variants"] = {}
+    for name in others:
+        result["variants"][name] = summary(multis_ms[name])
+        result["variants"][name]["ratio_p50"] = round(
+            result["variants"][name]["p50_ms"] / result["single_task_in_turn"]["p50_ms"], 3)
     return result
 
 
@@ -385,17 +399,23 @@ def summarize(rows, lat, args):
     multi = [row for row in rows if row["model"] == "multitask"]
     single = {task: [row for row in rows if row["model"] == task] for task in TASKS}
     tasks = {}
+
+    def delta(runs, task):
+        """Shared minus single-task, over the seeds the shared rows have (a row may have fewer seeds)."""
+        seeds = {row["seed"] for row in runs}
+        return round(statistics.mean(row["test"][task] for row in runs)
+                     - statistics.mean(row["test"][task] for row in single[task] if row["seed"] in seeds), 2)
+
     for task in TASKS:
         shared = mean_std([row["test"][task] for row in multi])
         alone = mean_std([row["test"][task] for row in single[task]])
-        delta = round(shared["mean"] - alone["mean"], 2)
         tasks[task] = {
             "metric": TASKS[task][2],
             "test_examples": multi[0]["test_examples"][task],
             "multitask": shared,
             "single_task": alone,
-            "delta": delta,
-            "goal_met": delta >= -GOALS["within_points"],
+            "delta": delta(multi, task),
+            "goal_met": delta(multi, task) >= -GOALS["within_points"],
         }
     seeds = sorted({row["seed"] for row in multi})
     multi_seconds = [row["train_seconds"] for row in multi]
@@ -427,19 +447,21 @@ def summarize(rows, lat, args):
         runs = [row for row in rows if row["model"] == variant_model(variant)]
         if not runs:
             continue
-        # A distilled row's cost counts its teachers: their training and their labelling of the texts.
+        # A distilled row's cost counts its teachers: their training and their labelling of the texts
+        # (unknown when a cache from before the labelling time was kept says nothing).
         teachers = [sum(row["train_seconds"] for task in TASKS for row in single[task] if row["seed"] == r["seed"])
-                    + (r.get("teacher_seconds") or 0.0) for r in runs] if "distill" in variant else [0.0] * len(runs)
+                    + r["teacher_seconds"] if r.get("teacher_seconds") is not None else None
+                    for r in runs] if "distill" in variant else [0.0] * len(runs)
         variants[variant] = {
             "seeds": [row["seed"] for row in runs],
             "tasks": {task: {**mean_std([row["test"][task] for row in runs]),
-                             "delta": round(statistics.mean(row["test"][task] for row in runs)
-                                            - tasks[task]["single_task"]["mean"], 2)}
+                             "delta": delta(runs, task)}
                       for task in TASKS},
             "parameters": runs[0]["parameters"],
             "parameter_ratio": round(runs[0]["parameters"] / sum(single_params.values()), 3),
             "train_seconds": mean_std([row["train_seconds"] for row in runs]),
-            "train_seconds_with_teachers": mean_std([row["train_seconds"] + t for row, t in zip(runs, teachers)]),
+            "train_seconds_with_teachers": mean_std([row["train_seconds"] + t for row, t in zip(runs, teachers)])
+                                           if None not in teachers else None,
             "export_bytes": runs[0]["export_bytes"],
             "latency": lat.get("variants", {}).get(variant),
         }
@@ -462,7 +484,7 @@ def summarize(rows, lat, args):
                      "vectors": args.vectors, "lowercase": not args.keep_case,
                      "variant_seeds": args.variant_seeds,
                      "model_selection": "shared rows: each task's dev score relative to its single-task model's "
-                                        "(single_task_dir)",
+                                        "(single_task_dir)" if args.monitor in (None, "val_score") else None,
                      "early_stopping": "waits for the monitor and every task's own score or loss "
                                        "(training.patience_per_task, the package default)"},
         "tasks": tasks,
@@ -487,6 +509,10 @@ def _row_cells(task, result):
     shared, alone = t["multitask"], t["single_task"]
     return (f"| {task} ({TASKS[task][1]}, {METRIC_NAMES[t['metric']]}) | {shared['mean']:.2f} ± {shared['std']:.2f} "
             f"| {alone['mean']:.2f} ± {alone['std']:.2f} | {t['delta']:+.2f} | {'yes' if t['goal_met'] else '**no**'} |")
+
+
+def _seconds_cell(seconds):
+    return f"{seconds['mean']:.0f}" if seconds else "unknown"
 
 
 def _latency_cell(latency):
@@ -558,11 +584,11 @@ def results_markdown(results):
                 "| variant (seeds) | " + " | ".join(TASKS)
                 + " | parameters (ratio to four) | training s (with teachers) | latency p50 (ratio to four) | all within 0.5 |",
                 "|---|" + "---|" * len(TASKS) + "---|---|---|---|",
-                *[f"| {variant} ({len(v.get('seeds') or ['?'])}) | " + " | ".join(
+                *[f"| {variant} ({len(v.get('seeds') or v['tasks'][next(iter(TASKS))]['runs'])}) | " + " | ".join(
                     f"{v['tasks'][task]['mean']:.2f} ± {v['tasks'][task]['std']:.2f} ({v['tasks'][task]['delta']:+.2f})"
                     for task in TASKS)
                   + f" | {v['parameters']:,} ({v['parameter_ratio']:.1%}) | {v['train_seconds']['mean']:.0f} "
-                    f"({v['train_seconds_with_teachers']['mean']:.0f}) | {_latency_cell(v.get('latency'))} "
+                    f"({_seconds_cell(v['train_seconds_with_teachers'])}) | {_latency_cell(v.get('latency'))} "
                     f"| {'yes' if v['every_task_within_0.5_points'] else '**no**'} |"
                   for variant, v in result["variants"].items()],
             ]
@@ -647,6 +673,8 @@ def main(argv=None):
     unknown = sorted(set(args.variant_seeds) - set(VARIANTS))
     if unknown:
         parser.error(f"--variant-seeds: no variant {unknown[0]!r} (the variants: {', '.join(VARIANTS)})")
+    if any(n < 1 for n in args.variant_seeds.values()):
+        parser.error(f"--variant-seeds: every row needs at least one seed: {args.variant_seeds}")
     if args.quick:
         args.epochs, args.max_examples, args.latency_texts = 1, args.max_examples or 200, 20
     from mtkeras.training.recipes import recipe_for
@@ -655,6 +683,8 @@ def main(argv=None):
     args.epochs = args.epochs or recipe.epochs
     args.patience = recipe.patience if args.patience is None else args.patience
     args.seeds = args.seeds or (1 if args.quick else 3)
+    if (args.vectors or args.keep_case) and recipe is not recipe_for("bilstm"):
+        parser.error(f"--vectors and --keep-case are for from-scratch encoders; {args.encoder} is pretrained")
     for source, spec in SOURCES.items():
         for split in ("train", "valid", "test"):
             if not os.path.exists(os.path.join(args.data_dir, spec[split])):

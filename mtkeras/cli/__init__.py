@@ -233,7 +233,8 @@ def build_parser():
                        help="Keras progress bar: auto shows it on a terminal (default: %(default)s)")
     train.add_argument("--single-task", action="store_true",
                        help="train each task alone (its own datasets, the same encoder and recipe) into "
-                       "<run_dir>-single/<task>; finished ones are kept. A multi-task run of the config then "
+                       "<run_dir>-single/<task> (or the config's single_task_dir); finished ones are kept. A "
+                       "multi-task run of the config then "
                        "picks its best epoch by each task's dev score relative to its single-task model's")
     train.set_defaults(run=_train)
 

@@ -29,9 +29,6 @@ def report(model, sources, directory, split, history=None):
     return results, list(written.values()) if isinstance(written, dict) else list(written)
 
 
-
-
-
 def load_run_model(config, run_dir=None, model_path=None):
     """The trained model of a run (`model.keras` in its run directory, or `model_path`)."""
     path = model_path or RunDirectory.of(config, run_dir).model_path

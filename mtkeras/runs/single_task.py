@@ -8,8 +8,9 @@ run, one run directory per task:
     runs/<name>-single/<task>/    each task alone (a run directory as any other)
     runs/<name>-single/scores.json  each task's best dev and test scores
 
-(`single_task_dir` puts them elsewhere, e.g. one folder of single-task runs
-shared by several multi-task configs.)
+(`single_task_dir` puts them elsewhere, `--run-dir` or not: e.g. the
+single-task runs another config trained. A finished one is kept and used as
+it is; `--single-task` says when it was trained with other settings.)
 
 Once they have finished, the multi-task run of the same config picks its best
 epoch by each task's dev score *relative to its single-task model's*
@@ -74,7 +75,7 @@ def train_each_task(config, run_dir=None, overwrite=False, verbose=None, tasks=N
 
     Returns:
         `{task: {"run_dir", "best_epoch", "valid", "test", "train_seconds", "parameters"}}`,
-        also written to `<run_dir>-single/scores.json`: each task's score
+        also written to `scores.json` in `single_task_root`: each task's score
         (its `score_metric`) on the dev split at the best epoch, and on test.
     """
     from mtkeras.runs.trainer import train
@@ -85,8 +86,9 @@ def train_each_task(config, run_dir=None, overwrite=False, verbose=None, tasks=N
         directory = RunDirectory(single.run_dir)
         state = directory.read_state() or {}
         if state.get("status") == "finished" and not overwrite:
-            print(f"[mtkeras] {task}: single-task run {directory.path} is finished; kept (--overwrite trains it again)",
-                  flush=True)
+            changed = _trained_otherwise(directory, single)
+            print(f"[mtkeras] {task}: single-task run {directory.path} is finished; kept (--overwrite trains it again)"
+                  + (f"; note: it was trained with {changed}" if changed else ""), flush=True)
         else:
             print(f"[mtkeras] {task}: training it alone in {directory.path}", flush=True)
             train(single, overwrite=overwrite, verbose=verbose)
@@ -95,6 +97,24 @@ def train_each_task(config, run_dir=None, overwrite=False, verbose=None, tasks=N
     previous = _read_json(os.path.join(root, SCORES_FILE)) or {}
     write_whole(os.path.join(root, SCORES_FILE), json.dumps({**previous, **scores}, indent=2))
     return scores
+
+
+def _trained_otherwise(directory, single):
+    """What differs between the config a finished run was trained with and `single` (e.g. a run another
+    config left in a shared `single_task_dir`), as `"field: old (now new)"` text; "" when nothing does."""
+    import yaml
+
+    from mtkeras.runs.directory import CONFIG_FILE, config_changes
+    from mtkeras.runs.loading import config_to_dict
+
+    path = directory.file(CONFIG_FILE)
+    if not os.path.exists(path):
+        return ""
+    with open(path, encoding="utf-8") as handle:
+        saved = yaml.safe_load(handle) or {}
+    changes = [(field, old, new) for field, old, new in config_changes(saved, config_to_dict(single))
+               if field != "name"]
+    return "; ".join(f"{field}: {old!r} (now {new!r})" for field, old, new in changes[:5])
 
 
 def finished_scores(single, task):

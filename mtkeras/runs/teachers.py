@@ -100,7 +100,8 @@ def teacher_targets(config, tasks, sources, run_dir=None, seconds=None):
     the task (every source with `distillation.other_sources`); other texts get
     None (gold alone, or nothing). Cached under `<run_dir>/teachers/`.
     A dict passed as `seconds` gets `{task: seconds its teacher took to label
-    the texts}` (kept in the cache, so a resumed run still knows them).
+    the texts}` (kept in the cache with when it ended, `cached_labelling`,
+    so a resumed run still knows them; None for a cache written before).
     """
     section = config.distillation
     by_name = {task.name: task for task in tasks}
@@ -137,6 +138,18 @@ def teacher_targets(config, tasks, sources, run_dir=None, seconds=None):
     return targets
 
 
+def cached_labelling(run_dir):
+    """`{task: (seconds, ended)}` of the teachers' caches in a run directory (None each where not recorded)."""
+    folder = os.path.join(run_dir, TEACHERS_DIR)
+    found = {}
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
+        if name.endswith(".npz") and not name.endswith(".partial.npz"):
+            with np.load(os.path.join(folder, name)) as stored:
+                found[name[: -len(".npz")]] = tuple(float(stored[key]) if key in stored else None
+                                                    for key in ("seconds", "ended"))
+    return found
+
+
 def _write_cache(path, fingerprint, predictions, seconds):
     rows = np.array([len(p) if p.ndim == 2 else 0 for p in predictions], np.int64)
     flat = np.concatenate([p if p.ndim == 2 else p[None] for p in predictions]) if predictions else np.zeros([0, 0])
@@ -144,7 +157,7 @@ def _write_cache(path, fingerprint, predictions, seconds):
     partial = path + ".partial.npz"
     words = bool(predictions) and predictions[0].ndim == 2
     np.savez(partial, fingerprint=np.array(fingerprint), words=np.array(words), rows=rows, flat=flat.astype(np.float32),
-             seconds=np.array(float(seconds)))
+             seconds=np.array(float(seconds)), ended=np.array(time.time()))
     os.replace(partial, path)
 
 

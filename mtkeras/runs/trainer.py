@@ -311,7 +311,8 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         "resumed_from": resumed_from,
         "train_seconds": round(seconds, 1),
         # The teachers labelling the training texts (before the first epoch; kept with their cache).
-        "teacher_seconds": round(sum(t or 0.0 for t in labelling.values()), 1),
+        "teacher_seconds": (round(sum(labelling.values()), 1)
+                            if None not in labelling.values() else None),  # None: a cache from before they were kept
         "parameters": model.count_params(),
         "metrics": {},
         "reports": [],

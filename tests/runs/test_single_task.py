@@ -72,6 +72,7 @@ def test_a_single_task_config_keeps_the_task_its_datasets_and_everything_else(co
     elsewhere = config.model_copy(update={"single_task_dir": str(tmp_path / "alone")})
     assert single_task_config(elsewhere, "slots").run_dir == str(tmp_path / "alone" / "slots")
     assert single_task_config(elsewhere, "slots").single_task_dir is None
+    assert single_task_config(elsewhere, "slots", run_dir=str(tmp_path / "other")).run_dir == str(tmp_path / "alone" / "slots")
 
 
 def test_each_task_alone_scores_on_dev_and_test_and_is_kept_once_finished(single_task_runs, capsys):
@@ -89,7 +90,14 @@ def test_each_task_alone_scores_on_dev_and_test_and_is_kept_once_finished(single
     # Finished runs are kept: a second call trains nothing.
     capsys.readouterr()
     main(["train", str(config_path), "--run-dir", run_dir, "--single-task", "--progress", "none"])
-    assert capsys.readouterr().out.count("is finished; kept") == 3
+    printed = capsys.readouterr().out
+    assert printed.count("is finished; kept") == 3 and "note:" not in printed
+    # Kept too when the config now says otherwise, with a note of what differs.
+    main(["train", str(config_path), "--run-dir", run_dir, "--single-task", "--progress", "none",
+          "--set", "training.epochs=9"])
+    printed = capsys.readouterr().out
+    assert printed.count("is finished; kept") == 3
+    assert printed.count("note: it was trained with training.epochs: 8 (now 9)") == 3
 
 
 
@@ -101,7 +109,7 @@ def test_a_distilled_run_learns_from_its_single_task_teachers_scores_relative_to
     import mtkeras
     from helpers.serving import assert_answers_through_tf_serving_loader
     from mtkeras.runs import declare_tasks, read_split
-    from mtkeras.runs.teachers import teacher_targets
+    from mtkeras.runs.teachers import cached_labelling, teacher_targets
 
     config_path, teachers_of = single_task_runs
     # The same config, with distillation from the single-task runs, which `single_task_dir` points at.
@@ -138,6 +146,7 @@ def test_a_distilled_run_learns_from_its_single_task_teachers_scores_relative_to
     # The labelling time is kept with the cache, and counted in the run's outcome.
     assert sorted(took) == ["intent", "sentiment", "slots"] and all(t > 0 for t in took.values())
     assert outcome["teacher_seconds"] == pytest.approx(sum(took.values()), abs=0.1)
+    assert {task: seconds for task, (seconds, _) in cached_labelling(student_dir).items()} == took
     teacher = mtkeras.load_model(str(pathlib.Path(teachers_of + "-single") / "intent" / "model.keras"))
     texts = [ex.text for ex in sources["feedback"]]
     np.testing.assert_allclose(np.stack(again["feedback"]["intent"]), teacher.predict(texts)["intent"], atol=1e-5)
