@@ -213,6 +213,13 @@ def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
     open(model_file, "w").close()
     assert teacher_path(config, "entities") == model_file
     assert "single_task_dir" not in entities
+    assert "mixing" not in both  # the package default: temperature 2
+    every = benchmark.model_config("multitask_private_distill_annealed", list(TASKS), Args, work, 0,
+                                   "private_distill_annealed")
+    assert every["mixing"] == {"sampling": "annealed"} and every["distillation"] and every["tasks"]["slots"]["private"]
+    annealed = parse_config(yaml.safe_dump(benchmark.model_config("multitask_annealed", list(TASKS), Args, work, 0,
+                                                                  "annealed")))
+    assert annealed.mixing.sampling == "annealed" and annealed.distillation is None
     plain = benchmark.model_config("multitask", list(TASKS), Args, work, 0)
     assert "distillation" not in plain and all("private" not in task for task in plain["tasks"].values())
     assert plain["training"]["epochs"] is None  # the encoder's recipe
