@@ -283,6 +283,7 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared"):
         "best_epoch": outcome["best_epoch"],
         "monitor": config.monitor[0],
         "parameters": outcome["parameters"],
+        "trainable_parameters": outcome["trainable_parameters"],
         "export_path": outcome["export_path"],
         "export_bytes": folder_bytes(outcome["export_path"]),
     }
@@ -320,8 +321,21 @@ def finished_outcome(config):
         "epochs_done": state["epochs_done"],
         "best_epoch": state["best_epoch"],
         "parameters": state["parameters"],
+        # A run from before run.json kept it: counted on its saved model.
+        "trainable_parameters": state.get("trainable_parameters") or _trainable(os.path.join(run_dir, "model.keras")),
         "export_path": export_path,
     }
+
+
+def _trainable(model_path):
+    import keras
+
+    import mtkeras  # noqa: F401  (registers the package's layers for loading)
+
+    model = keras.models.load_model(model_path)
+    count = int(sum(keras.ops.size(w) for w in model.trainable_weights))
+    keras.backend.clear_session()
+    return count
 
 
 def folder_bytes(path):
@@ -430,12 +444,18 @@ def summarize(rows, lat, args):
     time_ratios = [m / s for m, s in zip(multi_seconds, single_seconds)]
     multi_params = multi[0]["parameters"]
     single_params = {task: single[task][0]["parameters"] for task in TASKS}
+    trainable = {row["model"]: row.get("trainable_parameters") for row in rows if row["seed"] == multi[0]["seed"]}
     multi_bytes = multi[0]["export_bytes"]
     single_bytes = {task: single[task][0]["export_bytes"] for task in TASKS}
     cost = {
         "parameters": {"multitask": multi_params, "single_task": single_params,
                        "single_task_total": sum(single_params.values()),
-                       "ratio": round(multi_params / sum(single_params.values()), 3)},
+                       "ratio": round(multi_params / sum(single_params.values()), 3),
+                       # Frozen pretrained vectors count in "parameters" (they are served); trainable ones apart.
+                       "trainable": {"multitask": trainable["multitask"],
+                                     "single_task_total": sum(trainable[task] for task in TASKS),
+                                     "ratio": round(trainable["multitask"] / sum(trainable[task] for task in TASKS), 3)}
+                       if None not in trainable.values() else None},
         "train_seconds": {"multitask": mean_std(multi_seconds), "single_task_total": mean_std(single_seconds),
                           "single_task": {task: mean_std([row["train_seconds"] for row in single[task]]) for task in TASKS},
                           "ratio": round(statistics.mean(time_ratios), 3),
@@ -465,6 +485,7 @@ def summarize(rows, lat, args):
                       for task in TASKS},
             "parameters": runs[0]["parameters"],
             "parameter_ratio": round(runs[0]["parameters"] / sum(single_params.values()), 3),
+            "trainable_parameters": runs[0].get("trainable_parameters"),
             "train_seconds": mean_std([row["train_seconds"] for row in runs]),
             "train_seconds_with_teachers": mean_std([row["train_seconds"] + t for row, t in zip(runs, teachers)])
                                            if None not in teachers else None,
@@ -563,6 +584,9 @@ def results_markdown(results):
             "|---|---|---|---|---|",
             f"| parameters | {cost['parameters']['multitask']:,} | {cost['parameters']['single_task_total']:,} "
             f"| {cost['parameters']['ratio']:.1%} | ≤ 40 %: {'met' if result['goals']['parameters_at_most_40_percent'] else '**missed**'} |",
+            *([f"| trainable parameters (without frozen word vectors) | {cost['parameters']['trainable']['multitask']:,} "
+               f"| {cost['parameters']['trainable']['single_task_total']:,} | {cost['parameters']['trainable']['ratio']:.1%} | |"]
+              if cost["parameters"].get("trainable") else []),
             f"| training seconds (mean over seeds) | {cost['train_seconds']['multitask']['mean']:.0f} "
             f"| {cost['train_seconds']['single_task_total']['mean']:.0f} | {cost['train_seconds']['ratio']:.1%} "
             f"| ≤ 50 %: {'met' if result['goals']['train_time_at_most_50_percent'] else '**missed**'} |",

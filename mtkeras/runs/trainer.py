@@ -186,8 +186,8 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         dict: `run_dir`, `model_path`, `epochs_done`, `best_epoch`,
         `resumed_from` (0 for a new run), `train_seconds` (the epochs',
         each counted once across sittings), `teacher_seconds` (distillation:
-        the teachers labelling the training texts), `parameters`
-        (the model's weight count), `metrics`
+        the teachers labelling the training texts), `parameters` (the
+        model's weight count) and `trainable_parameters`, `metrics`
         (`{split: evaluate() results}` for valid and test), `export_path`
         (when `export.after_training`), `reports` (written files).
 
@@ -314,6 +314,8 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         "teacher_seconds": (round(sum(labelling.values()), 1)
                             if None not in labelling.values() else None),  # None: a cache from before they were kept
         "parameters": model.count_params(),
+        # Frozen ones (pretrained word vectors) are served but not trained: both counts tell.
+        "trainable_parameters": int(sum(math.prod(w.shape) for w in model.trainable_weights)),
         "metrics": {},
         "reports": [],
         "worker": worker,
@@ -346,6 +348,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         best_epoch=outcome["best_epoch"],
         monitor=monitor,
         parameters=outcome["parameters"],
+        trainable_parameters=outcome["trainable_parameters"],
         train_seconds=round(seconds, 1),
         teacher_seconds=outcome["teacher_seconds"],
     )

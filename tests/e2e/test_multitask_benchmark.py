@@ -78,6 +78,7 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
         assert all(0.0 <= value <= 100.0 for value in row["test"].values())
         run_state = json.load(open(benchmark.run_dir(str(work), row["model"], row["seed"]) + "/run.json"))
         assert run_state["parameters"] == row["parameters"] and run_state["status"] == "finished"
+        assert run_state["trainable_parameters"] == row["trainable_parameters"] <= row["parameters"]
         assert row["train_seconds"] == pytest.approx(run_state["train_seconds"] - row["paused_seconds"], abs=0.11)
     assert sorted(row["export_path"] for row in runs) == sorted(
         os.path.join("saved_models", model, "1") for model in ("multitask",) + TASKS
@@ -90,6 +91,9 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
     parameters = report["cost"]["parameters"]
     assert parameters["single_task_total"] == sum(parameters["single_task"].values())
     assert parameters["multitask"] < parameters["single_task_total"]
+    # Without pretrained vectors every weight trains.
+    assert parameters["trainable"] == {"multitask": parameters["multitask"], "single_task_total":
+                                       parameters["single_task_total"], "ratio": parameters["ratio"]}
     assert 0 < report["cost"]["export_bytes"]["multitask"] < report["cost"]["export_bytes"]["single_task_total"]
     latency = report["latency"]
     assert latency["calls_each"] == latency["texts"] == 12  # 9 + 4 + 4 test texts, taken in turn up to the shortest
@@ -109,6 +113,7 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
     state_path = work / "runs" / "single-seed0" / "intent" / "run.json"
     state = json.load(open(state_path))
     assert state.pop("export_path") == str(work / "saved_models" / "intent" / "1")
+    state.pop("trainable_parameters")  # nor its trainable weights: counted on its saved model
     json.dump(state, open(state_path, "w"))
     again = subprocess.run(
         [sys.executable, SCRIPT, "--data-dir", str(data), "--quick", "--output-dir", str(tmp_path / "out2"),
@@ -182,6 +187,7 @@ def test_summary_means_deltas_and_goals():
     assert "## Encoder: bilstm (package default), best epoch by val_score\n" in markdown
     assert "| slots (snips, entity F1 (exact span)) | 93.50 ± 0.71 | 94.50 ± 0.71 | -1.00 | **no** |" in markdown
     assert "| 30.3% | ≤ 40 %: met |" in markdown
+    assert "trainable parameters" not in markdown  # rows from before they were counted
 
 
 def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
