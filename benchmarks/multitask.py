@@ -510,7 +510,7 @@ def summarize(rows, lat, args):
                      "monitor": args.monitor or "package default",
                      "vectors": args.vectors, "lowercase": not args.keep_case,
                      "variant_seeds": args.variant_seeds,
-                     "model_selection": "shared rows: each task's dev score relative to its single-task model's "
+                     "model_selection": "the mean of each task's dev score relative to its single-task model's "
                                         "(single_task_dir)" if args.monitor in (None, "val_score") else None,
                      "early_stopping": "waits for the monitor and every task's own score or loss "
                                        "(training.patience_per_task, the package default)"},
@@ -559,9 +559,10 @@ def results_markdown(results):
     for result in results:
         cost, lat, settings = result["cost"], result["latency"], result["settings"]
         seeds = len(settings["seeds"])
+        scope = f"the first {settings['max_examples']:,} texts of each split" if settings["max_examples"] else "all data"
         lines += [
             "",
-            f"## Encoder: {result['encoder']}, best epoch by {_monitor(result)}"
+            f"## Encoder: {result['encoder']}, best epoch by {_monitor(result)}, {scope}"
             f"{'; quick run: small slices, not a result' if result['quick'] else ''}",
             "",
             f"`{result['command']}`",
@@ -689,6 +690,7 @@ def main(argv=None):
                         "(encoder.vectors.source; the previous issue's recipe)")
     parser.add_argument("--keep-case", action="store_true",
                         help="from-scratch encoders keep the words' case (encoder.lowercase: false; WNUT-17's recipe)")
+    parser.add_argument("--note", default=None, help="a note printed above this run's section of RESULTS.md")
     parser.add_argument("--tag", default=None,
                         help="a name for this run's JSON: multitask_<encoder>[_<monitor>]_<tag>.json (e.g. full)")
     parser.add_argument("--quick", action="store_true",
@@ -752,6 +754,8 @@ def main(argv=None):
         row["export_path"] = os.path.relpath(row["export_path"], work_dir)
     result = summarize(rows, lat, args)
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
+    if args.note:
+        result["note"] = args.note
     name = os.path.basename(os.path.normpath(args.encoder or "bilstm"))  # a preset folder: its name
     name += f"_{args.monitor}" if args.monitor else ""
     name += f"_{args.tag}" if args.tag else ""

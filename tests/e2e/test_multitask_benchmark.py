@@ -184,7 +184,7 @@ def test_summary_means_deltas_and_goals():
     rows.pop()
     markdown = benchmark.results_markdown([summary])
     assert "| distill (2) | 97.50 ± 0.71 (+0.00) |" in markdown and "| 120 (326) | 2.40 ms (30.0%) | yes |" in markdown
-    assert "## Encoder: bilstm (package default), best epoch by val_score\n" in markdown
+    assert "## Encoder: bilstm (package default), best epoch by val_score, all data\n" in markdown
     assert "| slots (snips, entity F1 (exact span)) | 93.50 ± 0.71 | 94.50 ± 0.71 | -1.00 | **no** |" in markdown
     assert "| 30.3% | ≤ 40 %: met |" in markdown
     assert "trainable parameters" not in markdown  # rows from before they were counted
