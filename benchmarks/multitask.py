@@ -293,21 +293,16 @@ def finished_outcome(config):
     """What `train` returned for a finished run of the same config in its run directory, else None (--resume)."""
     import math
 
-    from mtkeras.runs import config_to_dict
-    from mtkeras.runs import CONFIG_FILE, STATE_FILE, config_changes, export_run
+    from mtkeras.runs import RunDirectory, export_run
 
     run_dir = config.run_dir
-    try:
-        with open(os.path.join(run_dir, STATE_FILE), encoding="utf-8") as f:
-            state = json.load(f)
-        with open(os.path.join(run_dir, CONFIG_FILE), encoding="utf-8") as f:
-            saved = yaml.safe_load(f)
-        with open(os.path.join(run_dir, "metrics_test.json"), encoding="utf-8") as f:
-            test = json.load(f)
-    except FileNotFoundError:
+    directory = RunDirectory(run_dir)
+    state = directory.read_state() or {}
+    scored = directory.file("metrics_test.json")
+    if state.get("status") != "finished" or directory.config_changes(config) != [] or not os.path.exists(scored):
         return None
-    if state.get("status") != "finished" or config_changes(saved, config_to_dict(config)):
-        return None
+    with open(scored, encoding="utf-8") as f:
+        test = json.load(f)
     export_path = state.get("export_path")
     if not (export_path and os.path.isdir(export_path)):  # a run from before run.json kept its export
         with contextlib.redirect_stdout(sys.stderr):

@@ -133,6 +133,15 @@ class RunDirectory:
         with open(path, encoding="utf-8") as handle:
             return int(json.load(handle).get("epoch", 0))
 
+    def config_changes(self, config):
+        """`[(field, saved, now)]` where `config` differs from the one the run was started with
+        (`config_changes`); None for a folder without a saved config."""
+        if not os.path.exists(self.file(CONFIG_FILE)):
+            return None
+        with open(self.file(CONFIG_FILE), encoding="utf-8") as handle:
+            saved = yaml.safe_load(handle) or {}
+        return config_changes(saved, config_to_dict(config))
+
     # === Starting and resuming ===
     def prepare(self, config, overwrite=False):
         """Creates or checks the folder for a run of `config`; returns the epoch it restarts from (0: new).
@@ -158,9 +167,7 @@ class RunDirectory:
                 f"{self.path} holds a finished run ({MODEL_FILE}); evaluate or export it, or pass --overwrite to "
                 "train it again"
             )
-        with open(self.file(CONFIG_FILE), encoding="utf-8") as handle:
-            saved = yaml.safe_load(handle)
-        changes = config_changes(saved, config_to_dict(config))
+        changes = self.config_changes(config)
         if changes:
             shown = "; ".join(f"{field}: {old!r} -> {new!r}" for field, old, new in changes[:5])
             more = f" (and {len(changes) - 5} more)" if len(changes) > 5 else ""

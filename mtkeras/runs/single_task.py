@@ -102,18 +102,7 @@ def train_each_task(config, run_dir=None, overwrite=False, verbose=None, tasks=N
 def _trained_otherwise(directory, single):
     """What differs between the config a finished run was trained with and `single` (e.g. a run another
     config left in a shared `single_task_dir`), as `"field: old (now new)"` text; "" when nothing does."""
-    import yaml
-
-    from mtkeras.runs.directory import CONFIG_FILE, config_changes
-    from mtkeras.runs.loading import config_to_dict
-
-    path = directory.file(CONFIG_FILE)
-    if not os.path.exists(path):
-        return ""
-    with open(path, encoding="utf-8") as handle:
-        saved = yaml.safe_load(handle) or {}
-    changes = [(field, old, new) for field, old, new in config_changes(saved, config_to_dict(single))
-               if field != "name"]
+    changes = [(field, old, new) for field, old, new in directory.config_changes(single) or () if field != "name"]
     return "; ".join(f"{field}: {old!r} (now {new!r})" for field, old, new in changes[:5])
 
 

@@ -145,9 +145,13 @@ def cached_labelling(run_dir):
     for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
         if name.endswith(".npz") and not name.endswith(".partial.npz"):
             with np.load(os.path.join(folder, name)) as stored:
-                found[name[: -len(".npz")]] = tuple(float(stored[key]) if key in stored else None
-                                                    for key in ("seconds", "ended"))
+                found[name[: -len(".npz")]] = _labelling(stored)
     return found
+
+
+def _labelling(stored):
+    """`(seconds, ended)` of an opened cache; None each in a cache written before they were kept."""
+    return tuple(float(stored[key]) if key in stored else None for key in ("seconds", "ended"))
 
 
 def _write_cache(path, fingerprint, predictions, seconds):
@@ -169,7 +173,7 @@ def _read_cache(path, fingerprint):
         if str(stored["fingerprint"]) != fingerprint:
             return None, None
         rows, flat, words = stored["rows"], stored["flat"], bool(stored["words"])
-        seconds = float(stored["seconds"]) if "seconds" in stored else None
+        seconds, _ = _labelling(stored)
     if not words:  # sentence distributions: one row each
         return [row for row in flat], seconds
     ends = np.cumsum(rows)
