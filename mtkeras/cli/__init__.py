@@ -195,6 +195,7 @@ def _demo(args):
         host=args.host,
         port=args.port,
         rest_api_port=args.rest_api_port,
+        run_dir=args.run_dir,
     )
 
 
@@ -309,6 +310,8 @@ def build_parser():
     )
     demo.add_argument("--data-dir", default="build/demo_data", help="where to write the corpus (default: %(default)s)")
     demo.add_argument("--export-base", default="saved_models/demo", help="model base path (default: %(default)s)")
+    demo.add_argument("--run-dir", default="runs/demo",
+                      help="run directory, started afresh (default: %(default)s, as configs/demo.yaml)")
     demo.add_argument("--epochs", type=int, default=6, help="training epochs (default: %(default)s)")
     demo.add_argument("--batch-size", type=int, default=32, help="global batch size (default: %(default)s)")
     demo.add_argument("--host", default="127.0.0.1", help="server address (default: %(default)s)")
