@@ -286,7 +286,29 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared"):
         "trainable_parameters": outcome["trainable_parameters"],
         "export_path": outcome["export_path"],
         "export_bytes": folder_bytes(outcome["export_path"]),
+        "commits": trained_at(config.run_dir),
     }
+
+
+def _report_commit():
+    """The commit of the code writing this report (scoring, latency), as `trained_at` names it; None outside a checkout."""
+    from mtkeras.runs.provenance import source_commit
+
+    commit, dirty = source_commit()
+    return commit[:7] + ("+dirty" if dirty else "") if commit else None
+
+
+def trained_at(run_dir):
+    """The commits whose code trained a run (run.json's sittings), each once, in order; "+dirty" marks
+    uncommitted changes, "unknown" code outside a checkout. Empty for runs from before run.json kept them."""
+    from mtkeras.runs import RunDirectory
+
+    commits = []
+    for sitting in (RunDirectory(run_dir).read_state() or {}).get("sittings", []):
+        name = (sitting["commit"][:7] + ("+dirty" if sitting["dirty"] else "")) if sitting["commit"] else "unknown"
+        if name not in commits:
+            commits.append(name)
+    return commits
 
 
 def finished_outcome(config):
@@ -500,6 +522,7 @@ def summarize(rows, lat, args):
         "encoder": args.encoder or "bilstm (package default)",
         "quick": args.quick,
         "command": "python benchmarks/multitask.py " + " ".join(shlex.quote(a) for a in args.argv),
+        "commit": _report_commit(),
         "settings": {"seeds": seeds, "epochs": args.epochs, "patience": args.patience,
                      "max_examples": args.max_examples, "batch_size": args.batch_size or "package default (32)",
                      "monitor": args.monitor or "package default",
@@ -541,6 +564,18 @@ def _latency_cell(latency):
     return f"{latency['p50_ms']:.2f} ms ({latency['ratio_p50']:.1%})" if latency else "not measured"
 
 
+def _code_lines(result):
+    """Which commits trained the models and wrote the report (RESULTS.md lines), when they are known."""
+    trained = []
+    for row in result["runs"]:
+        trained += [commit for commit in row.get("commits", []) if commit not in trained]
+    if not trained and not result.get("commit"):
+        return []
+    parts = ([f"models trained at {', '.join(trained)}"] if trained else []) + (
+        [f"report written at {result['commit']}"] if result.get("commit") else [])
+    return [f"Code: {'; '.join(parts)}.", ""]
+
+
 def results_markdown(results):
     """The RESULTS.md text for a list of benchmark results (one per encoder)."""
     lines = [
@@ -563,6 +598,7 @@ def results_markdown(results):
             f"`{result['command']}`",
             "",
             *([f"Note: {result['note']}.", ""] if result.get("note") else []),
+            *_code_lines(result),
             f"{seeds} seed(s) {settings['seeds']}; at most {settings['epochs']} epoch(s), early stopping with patience "
             f"{settings['patience']}"
             f"{' (' + settings['early_stopping'] + ')' if settings.get('early_stopping') else ''}"

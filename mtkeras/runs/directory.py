@@ -1,7 +1,8 @@
 """A run directory: what a run writes, its state, and whether it may resume.
 
     config.yaml          the config with every default filled in
-    run.json             status, epochs done, best epoch, time, parameters, resumptions
+    run.json             status, epochs done, best epoch, time, parameters, resumptions,
+                         the code of each sitting (package version, git commit)
     history.csv          one row per epoch (Keras CSVLogger), every metric
     checkpoints/         best.weights.h5 (by training.monitor), last.weights.h5,
                          patience.json (the logs early stopping waits on, per epoch),

@@ -26,6 +26,7 @@ from mtkeras.models import build_model
 from mtkeras.runs.directory import CLOCK_FILE, HISTORY_FILE, PATIENCE_FILE, RunDirectory
 from mtkeras.runs.finish import export_model, report
 from mtkeras.runs.inputs import declare_tasks, distilled_tasks, read_split, training_stream, validation_stream
+from mtkeras.runs.provenance import sitting
 from mtkeras.runs.single_task import reference_scores
 from mtkeras.runs.teachers import teacher_targets
 from mtkeras.text.vectors import load_vectors
@@ -215,6 +216,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         if resumed_from:
             print(f"[mtkeras] resuming {run_dir} after epoch {resumed_from} of {run_epochs(config)}", flush=True)
             state["resumed_at_epochs"].append(resumed_from)
+        state.setdefault("sittings", []).append(sitting(resumed_from))  # which code trained which epochs
         directory.write_state(state)
     else:
         # Other workers write only their own checkpoints and backup, beside the chief's.

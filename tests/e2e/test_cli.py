@@ -12,7 +12,9 @@ import time
 import numpy as np
 import pytest
 
+import mtkeras
 from helpers.data import TINY_ASSISTANT, TINY_FEEDBACK
+from helpers.processes import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -101,6 +103,12 @@ def test_train_writes_a_complete_run_directory(trained):
 
     state = json.load(open(os.path.join(run, "run.json")))
     assert state["status"] == "finished" and state["epochs_done"] == 3 and state["resumed_at_epochs"] == []
+    # The code that trained it: this checkout's commit (tests run from one), as git itself says.
+    (sitting,) = state["sittings"]
+    git = lambda *args: subprocess.run(["git", "-C", REPO_ROOT, *args], capture_output=True, text=True).stdout.strip()
+    assert sitting["commit"] == git("rev-parse", "HEAD") and len(sitting["commit"]) == 40
+    assert sitting["dirty"] == (git("status", "--porcelain", "--untracked-files=no") != "")
+    assert sitting["from_epoch"] == 0 and sitting["mtkeras"] == mtkeras.__version__
     assert state["monitor"] == "val_score"  # the default with a valid split: the mean of each task's score
     assert f"; {state['parameters']:,} parameters;" in result.stdout  # the weight count of the trained model
     history = open(os.path.join(run, "history.csv")).read().splitlines()
@@ -309,6 +317,8 @@ def test_a_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path):
     assert "epoch 1/3" not in result.stdout and "epoch 2/3" in result.stdout and "epoch 3/3" in result.stdout
     state = json.load(open(killed / "run.json"))
     assert state["status"] == "finished" and state["resumed_at_epochs"] == [1] and state["epochs_done"] == 3
+    assert [sitting["from_epoch"] for sitting in state["sittings"]] == [0, 1]  # each sitting names its code
+    assert state["sittings"][0]["started"] <= state["sittings"][1]["started"]
     # The optimizer went on from its saved state: 3 epochs of 102 steps, as in the uninterrupted run.
     steps = [_optimizer_steps(run / "checkpoints" / "last.weights.h5") for run in (killed, whole)]
     assert steps == [306, 306]

@@ -80,6 +80,10 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
         assert run_state["parameters"] == row["parameters"] and run_state["status"] == "finished"
         assert run_state["trainable_parameters"] == row["trainable_parameters"] <= row["parameters"]
         assert row["train_seconds"] == pytest.approx(run_state["train_seconds"] - row["paused_seconds"], abs=0.11)
+    # Each row names the code that trained it (run.json's sittings), and the report the code that wrote it.
+    git = lambda *args: subprocess.run(["git", "-C", ROOT, *args], capture_output=True, text=True).stdout.strip()
+    code = git("rev-parse", "HEAD")[:7] + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    assert report["commit"] == code and all(row["commits"] == [code] for row in runs)
     assert sorted(row["export_path"] for row in runs) == sorted(
         os.path.join("saved_models", model, "1") for model in ("multitask",) + TASKS
     )
@@ -102,6 +106,7 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
 
     markdown = open(out / "RESULTS.md").read()
     assert "quick run: small slices, not a result" in markdown
+    assert f"Code: models trained at {code}; report written at {code}.\n" in markdown
     for task in TASKS:
         shared = report["tasks"][task]["multitask"]
         assert f"| {task} (" in markdown and f"{shared['mean']:.2f} ± {shared['std']:.2f}" in markdown
@@ -188,6 +193,7 @@ def test_summary_means_deltas_and_goals():
     assert "| slots (snips, entity F1 (exact span)) | 93.50 ± 0.71 | 94.50 ± 0.71 | -1.00 | **no** |" in markdown
     assert "| 30.3% | ≤ 40 %: met |" in markdown
     assert "trainable parameters" not in markdown  # rows from before they were counted
+    assert "models trained at" not in markdown and "Code: report written at" in markdown  # nor their code
 
 
 def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
