@@ -290,22 +290,27 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared"):
     }
 
 
+def _short(commit, dirty):
+    """A commit as RESULTS.md names it: 7 digits, "+dirty" with uncommitted changes, "unknown" outside a checkout."""
+    return commit[:7] + ("+dirty" if dirty else "") if commit else "unknown"
+
+
 def _report_commit():
-    """The commit of the code writing this report (scoring, latency), as `trained_at` names it; None outside a checkout."""
+    """The code writing this report (scoring, latency); None outside a checkout."""
     from mtkeras.runs.provenance import source_commit
 
     commit, dirty = source_commit()
-    return commit[:7] + ("+dirty" if dirty else "") if commit else None
+    return _short(commit, dirty) if commit else None
 
 
 def trained_at(run_dir):
-    """The commits whose code trained a run (run.json's sittings), each once, in order; "+dirty" marks
-    uncommitted changes, "unknown" code outside a checkout. Empty for runs from before run.json kept them."""
+    """The commits whose code trained a run (run.json's sittings, `_short`), each once, in order; empty for
+    runs from before run.json kept them."""
     from mtkeras.runs import RunDirectory
 
     commits = []
     for sitting in (RunDirectory(run_dir).read_state() or {}).get("sittings", []):
-        name = (sitting["commit"][:7] + ("+dirty" if sitting["dirty"] else "")) if sitting["commit"] else "unknown"
+        name = _short(sitting["commit"], sitting["dirty"])
         if name not in commits:
             commits.append(name)
     return commits
