@@ -308,8 +308,10 @@ def trained_at(run_dir):
     runs from before run.json kept them."""
     from mtkeras.runs import RunDirectory
 
-    commits = []
-    for sitting in (RunDirectory(run_dir).read_state() or {}).get("sittings", []):
+    sittings = (RunDirectory(run_dir).read_state() or {}).get("sittings", [])
+    # Resumed by a version that records sittings: the epochs before the first record ran on unknown code.
+    commits = ["unknown"] if sittings and sittings[0]["from_epoch"] > 0 else []
+    for sitting in sittings:
         name = _short(sitting["commit"], sitting["dirty"])
         if name not in commits:
             commits.append(name)

@@ -196,6 +196,26 @@ def test_summary_means_deltas_and_goals():
     assert "models trained at" not in markdown and "Code: report written at" in markdown  # nor their code
 
 
+def test_rows_name_the_commits_that_trained_them(tmp_path):
+    benchmark = load_benchmark()
+
+    def run_with(sittings):
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        folder.mkdir()
+        state = {"status": "finished"} if sittings is None else {"status": "finished", "sittings": sittings}
+        (folder / "run.json").write_text(json.dumps(state))
+        return benchmark.trained_at(str(folder))
+
+    sha, other = "a" * 40, "b" * 40
+    assert run_with(None) == []  # trained before run.json kept its code
+    assert run_with([{"from_epoch": 0, "commit": sha, "dirty": False},
+                     {"from_epoch": 3, "commit": sha, "dirty": False},
+                     {"from_epoch": 5, "commit": other, "dirty": True}]) == ["aaaaaaa", "bbbbbbb+dirty"]
+    # Resumed by code that records sittings: the epochs before its first record ran on code nobody wrote down.
+    assert run_with([{"from_epoch": 16, "commit": sha, "dirty": False}]) == ["unknown", "aaaaaaa"]
+    assert run_with([{"from_epoch": 0, "commit": None, "dirty": None}]) == ["unknown"]  # not a checkout
+
+
 def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
     import yaml
 
