@@ -30,9 +30,9 @@ def source_commit(package_dir=PACKAGE_DIR):
         return result.stdout.strip()
 
     try:
-        if os.path.realpath(git("rev-parse", "--show-toplevel")) != os.path.realpath(root):
+        top, commit = git("rev-parse", "--show-toplevel", "HEAD").splitlines()
+        if os.path.realpath(top) != os.path.realpath(root):
             return None, None
-        commit = git("rev-parse", "HEAD")
         dirty = git("status", "--porcelain", "--untracked-files=no") != ""
     except (OSError, subprocess.SubprocessError):  # no git, not a checkout, no commit yet
         return None, None

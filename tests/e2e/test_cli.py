@@ -14,7 +14,7 @@ import pytest
 
 import mtkeras
 from helpers.data import TINY_ASSISTANT, TINY_FEEDBACK
-from helpers.processes import REPO_ROOT
+from helpers.processes import repository_commit
 
 pytestmark = pytest.mark.slow
 
@@ -105,9 +105,9 @@ def test_train_writes_a_complete_run_directory(trained):
     assert state["status"] == "finished" and state["epochs_done"] == 3 and state["resumed_at_epochs"] == []
     # The code that trained it: this checkout's commit (tests run from one), as git itself says.
     (sitting,) = state["sittings"]
-    git = lambda *args: subprocess.run(["git", "-C", REPO_ROOT, *args], capture_output=True, text=True).stdout.strip()
-    assert sitting["commit"] == git("rev-parse", "HEAD") and len(sitting["commit"]) == 40
-    assert sitting["dirty"] == (git("status", "--porcelain", "--untracked-files=no") != "")
+    commit, dirty = repository_commit()
+    assert sitting["commit"] == commit and len(sitting["commit"]) == 40
+    assert sitting["dirty"] == dirty
     assert sitting["from_epoch"] == 0 and sitting["mtkeras"] == mtkeras.__version__
     assert state["monitor"] == "val_score"  # the default with a valid split: the mean of each task's score
     assert f"; {state['parameters']:,} parameters;" in result.stdout  # the weight count of the trained model

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from helpers.processes import REPO_ROOT
+from helpers.processes import REPO_ROOT, repository_commit
 from helpers.data import TINY_ASSISTANT, TINY_ENTITIES, TINY_FEEDBACK
 
 ROOT = REPO_ROOT
@@ -81,8 +81,8 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
         assert run_state["trainable_parameters"] == row["trainable_parameters"] <= row["parameters"]
         assert row["train_seconds"] == pytest.approx(run_state["train_seconds"] - row["paused_seconds"], abs=0.11)
     # Each row names the code that trained it (run.json's sittings), and the report the code that wrote it.
-    git = lambda *args: subprocess.run(["git", "-C", ROOT, *args], capture_output=True, text=True).stdout.strip()
-    code = git("rev-parse", "HEAD")[:7] + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    commit, dirty = repository_commit()
+    code = commit[:7] + ("+dirty" if dirty else "")
     assert report["commit"] == code and all(row["commits"] == [code] for row in runs)
     assert sorted(row["export_path"] for row in runs) == sorted(
         os.path.join("saved_models", model, "1") for model in ("multitask",) + TASKS

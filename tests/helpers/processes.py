@@ -29,3 +29,11 @@ def run_python(code, env=None, timeout=600):
     )
     assert result.returncode == 0, f"subprocess failed:\n{result.stderr[-5000:]}"
     return result.stdout
+
+
+def repository_commit():
+    """`(commit, dirty)` of the checkout the tests run from, as git itself reports them."""
+    def git(*args):
+        return subprocess.run(["git", "-C", REPO_ROOT, *args], capture_output=True, text=True, check=True).stdout.strip()
+
+    return git("rev-parse", "HEAD"), git("status", "--porcelain", "--untracked-files=no") != ""
