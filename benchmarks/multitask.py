@@ -114,13 +114,14 @@ def run_dir(work_dir, name, seed):
     return os.path.join(work_dir, "runs", f"{name}-seed{seed}")
 
 
-def model_config(name, tasks, args, work_dir, seed, variant="shared"):
+def model_config(name, tasks, args, work_dir, seed, variant="shared", private_layers=None):
     """The `mtkeras train` config of one model: `tasks` on the sources that label them.
 
     A shared model's `single_task_dir` is the folder of the single-task
     models of its seed, so (trained first) they pick its best epoch: the mean
     of each task's dev score relative to its single-task model's. `variant`
-    "private" gives each task its own layers (`PRIVATE_LAYERS`); "distill"
+    "private" gives each task its own layers (`private_layers`, by task kind;
+    default `PRIVATE_LAYERS`); "distill"
     makes each task learn from its single-task model (the config's default
     teacher; teacher annealing, teachers labelling every source's texts); both.
     """
@@ -161,7 +162,9 @@ def model_config(name, tasks, args, work_dir, seed, variant="shared"):
     parts = variant.split("_")
     if "private" in parts:
         for task in tasks:
-            config["tasks"][task]["private"] = dict(PRIVATE_LAYERS[TASKS[task][0]])
+            private = (private_layers or PRIVATE_LAYERS).get(TASKS[task][0])
+            if private:
+                config["tasks"][task]["private"] = dict(private)
     if "distill" in parts:
         config["distillation"] = {"other_sources": True}
     if "annealed" in parts:

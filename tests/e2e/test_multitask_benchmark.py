@@ -255,6 +255,12 @@ def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
     plain = benchmark.model_config("multitask", list(TASKS), Args, work, 0)
     assert "distillation" not in plain and all("private" not in task for task in plain["tasks"].values())
     assert plain["training"]["epochs"] is None  # the encoder's recipe
+    # Other private parts (benchmarks/private_latency.py): a kind left out gets none.
+    sentence_only = benchmark.model_config("m", list(TASKS), Args, work, 0, "private",
+                                           private_layers={"sentence_classification": {"dense": [64]}})
+    assert sentence_only["tasks"]["sentiment"]["private"] == {"dense": [64]}
+    assert "private" not in sentence_only["tasks"]["slots"] and "private" not in sentence_only["tasks"]["entities"]
+    parse_config(yaml.safe_dump(sentence_only))
 
 
 def test_a_stopped_benchmark_takes_the_stop_out_of_its_epoch_times(tmp_path):

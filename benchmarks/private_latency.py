@@ -1,0 +1,121 @@
+"""What task-private layers cost in latency: candidate private parts against the models of a finished run.
+
+A probe for issue 24's latency goal (one text through the shared model in at
+most 35 % of the time of the four single-task models in turn). Latency does
+not depend on how well a model is trained, so each candidate private part is
+trained for one epoch on a slice of the data (`--max-examples`), with the
+full run's encoder settings, exported, and timed in one loop with the
+exports of a finished `benchmarks/multitask.py` run (`--work-dir`): its four
+single-task models and its plain shared model, and any of its other shared
+rows that are finished. Every export answers each text in turn, so a slow
+spell of the machine hits all of them. (Their parameter counts are not
+reported: a slice's vocabulary is smaller than the full run's.)
+
+Prints one JSON object and appends it to `results/private_latency.jsonl`.
+
+Usage:
+    python benchmarks/private_latency.py --data-dir ../shared/datasets --vectors glove-6b-50d --keep-case \
+        --work-dir /path/to/full_run
+"""
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from _results import RESULTS, append_run, commit  # noqa: E402
+
+
+def _load_multitask():
+    spec = importlib.util.spec_from_file_location("multitask_benchmark", os.path.join(HERE, "multitask.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+multitask = _load_multitask()
+
+# Private parts by task kind; `multitask.PRIVATE_LAYERS` (a BiLSTM of 64 units per token task) is "bilstm64".
+CANDIDATES = {
+    "bilstm64": multitask.PRIVATE_LAYERS,
+    "bilstm32": {"token_tagging": {"sequence": "bilstm", "units": 32},
+                 "sentence_classification": {"dense": [128]}},
+    "transformer": {"token_tagging": {"sequence": "transformer", "units": 128, "heads": 4},
+                    "sentence_classification": {"dense": [128]}},
+    "sentence_only": {"sentence_classification": {"dense": [128]}},
+}
+
+
+def finished_export(work_dir, name, seed=0):
+    """The export of a finished run in a `multitask.py` work dir, or None."""
+    path = os.path.join(multitask.run_dir(work_dir, name, seed), "run.json")
+    if not os.path.exists(path):
+        return None
+    state = json.load(open(path))
+    return state.get("export_path") if state.get("status") == "finished" else None
+
+
+def train_candidate(name, private_layers, args, probe_dir):
+    import keras
+
+    from mtkeras.runs import parse_config, train
+
+    config = multitask.model_config(f"probe_{name}", list(multitask.TASKS), args, probe_dir, 0, "private",
+                                    private_layers=private_layers)
+    config.pop("single_task_dir", None)
+    config = parse_config(yaml.safe_dump(config), source=name)
+    keras.backend.clear_session()
+    with contextlib.redirect_stdout(sys.stderr):
+        outcome = train(config, overwrite=True, verbose=0)
+    return outcome["export_path"]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", required=True, help="folder holding snips/, wnut17/ and sst2/")
+    parser.add_argument("--work-dir", required=True, help="a finished benchmarks/multitask.py run (its seed 0)")
+    parser.add_argument("--vectors", default=None, help="as in the full run (e.g. glove-6b-50d)")
+    parser.add_argument("--keep-case", action="store_true", help="as in the full run")
+    parser.add_argument("--candidates", nargs="+", choices=sorted(CANDIDATES), default=list(CANDIDATES))
+    parser.add_argument("--max-examples", type=int, default=300, help="training examples per source (1 epoch)")
+    parser.add_argument("--latency-texts", type=int, default=300)
+    parser.add_argument("--probe-dir", default=None, help="where the candidates train (default: a temporary folder)")
+    parser.add_argument("--no-record", action="store_true", help="print only; do not append to results/")
+    args = parser.parse_args(argv)
+    revision = commit()
+    args.encoder, args.batch_size, args.monitor, args.epochs, args.patience = None, None, None, 1, 1
+
+    singles = [finished_export(args.work_dir, task) for task in multitask.TASKS]
+    if not all(singles):
+        parser.error(f"--work-dir {args.work_dir}: the four single-task runs of seed 0 are not all finished")
+    shared = {variant: finished_export(args.work_dir, multitask.variant_model(variant))
+              for variant in multitask.VARIANTS}
+    if not shared["shared"]:
+        parser.error(f"--work-dir {args.work_dir}: the plain shared run of seed 0 is not finished")
+    probe_dir = args.probe_dir or tempfile.mkdtemp(prefix="mtkeras-private-latency-")
+    models = {variant: path for variant, path in shared.items() if path}
+    for name in args.candidates:
+        models[f"probe_{name}"] = train_candidate(name, CANDIDATES[name], args, probe_dir)
+
+    texts = multitask.latency_texts(args, args.work_dir, args.latency_texts)
+    result = {
+        "work_dir": args.work_dir,
+        "candidates": {name: CANDIDATES[name] for name in args.candidates},
+        "latency": multitask.latency(models, singles, texts),
+    }
+    print(json.dumps(result, indent=2))
+    if not args.no_record:
+        append_run(os.path.join(RESULTS, "private_latency.jsonl"), " ".join(["python", __file__] + sys.argv[1:]),
+                   revision, **result)
+
+
+if __name__ == "__main__":
+    main()
