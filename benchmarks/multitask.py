@@ -159,6 +159,8 @@ def model_config(name, tasks, args, work_dir, seed, variant="shared", private_la
         config["training"]["batch_size"] = args.batch_size
     if args.monitor:
         config["training"]["monitor"] = args.monitor
+    if args.monitor_window:
+        config["training"]["monitor_window"] = args.monitor_window
     parts = variant.split("_")
     if "private" in parts:
         for task in tasks:
@@ -284,7 +286,7 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared"):
         "teacher_seconds": watch.labelling_seconds(config.run_dir) if config.distillation else 0.0,
         "epochs_done": outcome["epochs_done"],
         "best_epoch": outcome["best_epoch"],
-        "monitor": config.monitor[0],
+        "monitor": config.selection[0],
         "parameters": outcome["parameters"],
         "trainable_parameters": outcome["trainable_parameters"],
         "export_path": outcome["export_path"],
@@ -536,6 +538,7 @@ def summarize(rows, lat, args):
         "settings": {"seeds": seeds, "epochs": args.epochs, "patience": args.patience,
                      "max_examples": args.max_examples, "batch_size": args.batch_size or "package default (32)",
                      "monitor": args.monitor or "package default",
+                     "monitor_window": args.monitor_window or 1,
                      "vectors": args.vectors, "lowercase": not args.keep_case,
                      "variant_seeds": args.variant_seeds,
                      "model_selection": "the mean of each task's dev score relative to its single-task model's "
@@ -709,6 +712,9 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=None, help="default: the package default (32)")
     parser.add_argument("--monitor", default=None, choices=["val_loss", "val_score"],
                         help="the log that picks every model's best epoch (default: the package default, val_score)")
+    parser.add_argument("--monitor-window", type=int, default=None,
+                        help="pick every model's best epoch by the monitor's mean over this many epochs ending at it "
+                        "(training.monitor_window; default 1, each epoch's own value)")
     parser.add_argument("--max-examples", type=int, default=None,
                         help="first N examples of every split of each source (below 1821 the SST-2 test set is cut)")
     parser.add_argument("--latency-texts", type=int, default=300)

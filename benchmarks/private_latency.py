@@ -91,7 +91,7 @@ def main(argv=None):
     parser.add_argument("--no-record", action="store_true", help="print only; do not append to results/")
     args = parser.parse_args(argv)
     revision = commit()
-    args.encoder, args.batch_size, args.monitor, args.epochs, args.patience = None, None, None, 1, 1
+    args.encoder, args.batch_size, args.monitor, args.monitor_window, args.epochs, args.patience = None, None, None, None, 1, 1
 
     singles = [finished_export(args.work_dir, task) for task in multitask.TASKS]
     if not all(singles):

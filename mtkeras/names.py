@@ -110,6 +110,11 @@ SCORE = "score"
 LOWER_IS_BETTER = ("loss", "_mae", "_mean_absolute_error")
 
 
+def window_key(monitor, window):
+    """The log of `monitor`'s mean over the last `window` epochs (`val_score_mean3`); `monitor` itself for 1."""
+    return monitor if window == 1 else f"{monitor}_mean{window}"
+
+
 def split_log_key(key, tasks):
     """`("train" or "val", task, metric)` of a Keras log key; `(split, None, key)` for no task.
 

@@ -17,6 +17,7 @@
 import json
 import os
 import shutil
+import typing
 
 import yaml
 
@@ -69,14 +70,64 @@ def _kind_fields_only(config):
     return {**config, "tasks": kept}
 
 
+_NO_DEFAULT = object()
+
+
+def _schema_default(field, config):
+    """The schema's default of the dotted `field` (`training.monitor_window`) of the config dict `config`.
+
+    Sections are walked through their models; a name under `tasks` or
+    `datasets` is skipped, and a task's own fields are those of its kind's
+    `Options` (its `kind` read from `config`). `_NO_DEFAULT` for a required
+    field or a path the schema does not know.
+    """
+    from pydantic import BaseModel
+
+    from mtkeras.runs.schema import Config, TaskConfig
+
+    parts = field.split(".")
+    model, i = Config, 0
+    while i < len(parts):
+        info = model.model_fields.get(parts[i])
+        if info is None:
+            return _NO_DEFAULT
+        i += 1
+        if i == len(parts):
+            if info.is_required():
+                return _NO_DEFAULT
+            return info.default_factory() if info.default_factory is not None else info.default
+        annotation = info.annotation
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if typing.get_origin(annotation) is typing.Union and len(args) == 1:  # Optional[Section]
+            annotation = args[0]
+        if typing.get_origin(annotation) is dict:  # tasks, datasets: skip the name
+            name, annotation = parts[i] if i < len(parts) else None, typing.get_args(annotation)[1]
+            i += 1
+            if annotation is TaskConfig:
+                try:
+                    annotation = task_kind(config["tasks"][name]["kind"]).Options
+                except (KeyError, TypeError, ValueError):
+                    return _NO_DEFAULT
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return _NO_DEFAULT
+        model = annotation
+    return _NO_DEFAULT
+
+
 def config_changes(old, new):
-    """Fields whose values differ between two config dicts: `[(field, old, new)]`."""
-    old, new = _flatten(_kind_fields_only(old)), _flatten(_kind_fields_only(new))
+    """Fields whose values differ between two config dicts: `[(field, old, new)]`.
+
+    A field the old config lacks (a run written by an mtkeras from before the
+    field existed) is unchanged while the new config holds its default.
+    """
+    new_config = _kind_fields_only(new)
+    old, new = _flatten(_kind_fields_only(old)), _flatten(new_config)
     return [
         (field, old.get(field), new.get(field))
         for field in sorted(set(old) | set(new))
         if old.get(field) != new.get(field)
         and not any(field == skip or field.startswith(skip + ".") for skip in _RESUMABLE_CHANGES)
+        and not (field not in old and new[field] == _schema_default(field, new_config))
     ]
 
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, Valid
 
 from mtkeras.data.readers import reader_class, registered_readers
 from mtkeras.errors import ConfigError, FieldError, closest, suggest
-from mtkeras.names import LOWER_IS_BETTER, SCORE, VALIDATION_PREFIX, split_log_key
+from mtkeras.names import LOWER_IS_BETTER, SCORE, VALIDATION_PREFIX, split_log_key, window_key
 from mtkeras.tasks import registered_task_kinds, task_kind
 from mtkeras.tasks.base import Fraction
 
@@ -271,6 +271,12 @@ class TrainingConfig(_Section):
         None, description="log that picks the best epoch; default val_score (the mean over tasks of each "
         "task's accuracy, entity F1, micro-F1 or Pearson) with a valid split, else loss"
     )
+    monitor_window: StrictInt = Field(
+        1, ge=1, description="pick the best epoch by the monitor's mean over this many epochs ending at it (fewer "
+        "at the start), logged as `<monitor>_mean<N>`: one lucky evaluation of a noisy dev score (a small split, a "
+        "task with few entities) then cannot pick an epoch for the whole model; 1: each epoch's own value. Early "
+        "stopping still watches the monitor itself"
+    )
     patience: Optional[StrictInt] = Field(
         None, ge=0, description="stop after this many epochs without improvement (see patience_per_task); default: "
         "the encoder's recipe (5 from scratch, 2 pretrained) with a valid split, else none; 0: never stop early"
@@ -438,6 +444,12 @@ class Config(_Section):
         if monitor is None:
             monitor = VALIDATION_PREFIX + SCORE if any(d.valid for d in self.datasets.values()) else "loss"
         return monitor, "min" if monitor.endswith(LOWER_IS_BETTER) else "max"
+
+    @property
+    def selection(self):
+        """The log whose best value picks the saved epoch (`monitor`, or its window mean), and its mode."""
+        monitor, mode = self.monitor
+        return window_key(monitor, self.training.monitor_window), mode
 
     @property
     def run_directory(self):

@@ -31,7 +31,7 @@ from mtkeras.runs.single_task import reference_scores
 from mtkeras.runs.teachers import teacher_targets
 from mtkeras.text.vectors import load_vectors
 from mtkeras.training import set_mixed_precision
-from mtkeras.training.callbacks import TaskPatience, TrainingClock
+from mtkeras.training.callbacks import TaskPatience, TrainingClock, WindowMean
 from mtkeras.training.distillation import check_distillable
 from mtkeras.training.recipes import recipe_for
 from mtkeras.training.screen import EpochTable, ProgressBar
@@ -65,13 +65,18 @@ def _patience_monitors(config, tasks):
     return TaskPatience.monitors_for(tasks, monitor, mode, config.training.patience_per_task)
 
 
-def _callbacks(config, directory, tasks, initial_best, strategy, patience, clock, progress_bar):
-    monitor, mode = config.monitor
+def _callbacks(config, directory, tasks, initial_best, strategy, patience, clock, progress_bar, history_rows):
+    monitor, mode = config.selection  # the monitor, or its mean over training.monitor_window epochs
     _, _, chief = worker_identity(strategy)
     checkpoints = directory.file("checkpoints")
     best, last = (worker_path(os.path.join(checkpoints, name), strategy) for name in ("best.weights.h5", "last.weights.h5"))
     os.makedirs(os.path.dirname(best), exist_ok=True)
     callbacks = [keras.callbacks.TerminateOnNaN()]
+    if config.training.monitor_window > 1:
+        # First: every callback after it (the screen, the history, the checkpoint) sees the window's mean.
+        logged = config.monitor[0]
+        callbacks.insert(0, WindowMean(logged, config.training.monitor_window, previous={
+            row["epoch"] - 1: row[logged] for row in history_rows if logged in row}))
     if chief:  # the logs are the same on every worker; one writes them
         # The screen: a bar while the epoch runs (Keras' own is off), then the epoch's table.
         callbacks += [ProgressBar()] if progress_bar else []
@@ -265,7 +270,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
             model.reference_scores = references
             print("[mtkeras] score is each task's dev score relative to its single-task model's ("
                   + ", ".join(f"{task} {value:.4f}" for task, value in references.items()) + ")", flush=True)
-        monitor, mode = config.monitor
+        monitor, mode = config.selection
         # The epochs the backup holds (a row written after it, by a run
         # killed before backing its epoch up, is for an epoch that runs again).
         history_rows = [row for row in directory.history() if row["epoch"] <= resumed_from]
@@ -297,7 +302,8 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
                 epochs=run_epochs(config),
                 # A stream of several epochs (an annealed mix holds every remaining one): fit reads on through it.
                 steps_per_epoch=steps if int(data.cardinality()) > steps else None,
-                callbacks=_callbacks(config, directory, tasks, initial_best, strategy, patience, clock, verbose == 1),
+                callbacks=_callbacks(config, directory, tasks, initial_best, strategy, patience, clock, verbose == 1,
+                                     history_rows),
                 verbose=0,
             )
         seconds = clock.seconds()

@@ -9,7 +9,7 @@ import time
 import keras
 
 from mtkeras.files import write_whole
-from mtkeras.names import LOWER_IS_BETTER, SCORE, VALIDATION_PREFIX
+from mtkeras.names import LOWER_IS_BETTER, SCORE, VALIDATION_PREFIX, window_key
 from mtkeras.training.screen import EpochTable, ProgressBar  # noqa: F401  (their earlier home)
 
 logger = logging.getLogger("mtkeras")
@@ -225,6 +225,50 @@ class TaskPatience(keras.callbacks.Callback):
             logger.info("TaskPatience: no new best in %s for %d epochs; stopping", sorted(self.monitors), self.wait)
             self.stopped_epoch = epoch
             self.model.stop_training = True
+
+
+class WindowMean(keras.callbacks.Callback):
+    """Logs a log's mean over the last `window` epochs, so a checkpoint can pick the best epoch by it.
+
+    A multi-task model's `val_score` moves with its noisiest task: on a small
+    dev split (a few hundred entities) one epoch's lucky evaluation can lift
+    the mean over tasks above epochs that are better for every other task, and
+    a checkpoint on `val_score` then keeps that epoch. The mean over the
+    epochs ending at each one (fewer at the start) needs several good epochs
+    in a row: put this first among the callbacks and give
+    `ModelCheckpoint(monitor=callback.key)` its log, `<monitor>_mean<window>`.
+    The weights kept are those of the window's last epoch. A NaN makes the
+    window's mean NaN, which no checkpoint counts as an improvement.
+
+    Args:
+        monitor: str. The log to average (`val_score`).
+        window: int > 0. How many epochs, ending at the current one.
+        previous: dict of 0-based epoch to `monitor`'s value: the epochs a
+            resumed `fit` does not run again (from the run's history). An
+            epoch that runs again replaces its value.
+
+    Example:
+    >>> mean = WindowMean("val_score", 3)
+    >>> best = keras.callbacks.ModelCheckpoint("best.weights.h5", monitor=mean.key, mode="max",
+    ...                                        save_best_only=True, save_weights_only=True)
+    >>> model.fit(train, validation_data=valid, epochs=30, callbacks=[mean, best])
+    """
+
+    def __init__(self, monitor, window, previous=None):
+        super().__init__()
+        if isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 1:
+            raise ValueError(f"WindowMean: window must be an int > 0. Received: window={window!r}")
+        self.monitor = monitor
+        self.window = int(window)
+        self.key = window_key(monitor, self.window)
+        self.values = {int(epoch): float(value) for epoch, value in (previous or {}).items()}
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or self.monitor not in logs:
+            return
+        self.values[int(epoch)] = float(logs[self.monitor])
+        recent = [self.values[e] for e in range(epoch - self.window + 1, epoch + 1) if e in self.values]
+        logs[self.key] = sum(recent) / len(recent)
 
 
 class TrainingClock(keras.callbacks.Callback):

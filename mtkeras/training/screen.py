@@ -107,7 +107,10 @@ class EpochTable(keras.callbacks.Callback):
         head = f"epoch {epoch + 1}" + (f"/{self.epochs}" if self.epochs else "")
         if seconds is not None:
             head += f"  {seconds:.1f} s"
-        for key in ("loss", SCORE, VALIDATION_PREFIX + "loss", VALIDATION_PREFIX + SCORE):
+        shown = ["loss", SCORE, VALIDATION_PREFIX + "loss", VALIDATION_PREFIX + SCORE]
+        if self.monitor and self.monitor not in shown and split_log_key(self.monitor, self.tasks)[1] is None:
+            shown.append(self.monitor)  # a model-wide one such as `val_score_mean3`, the mean that picks the epoch
+        for key in shown:
             if key in logs:
                 head += f"  {key} {float(logs[key]):.4f}"
         if improvement:

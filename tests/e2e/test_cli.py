@@ -282,7 +282,8 @@ def test_a_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path):
 
     data = write_mixed_jsonl(tmp_path / "data.jsonl", copies=34)  # 408 texts: 102 steps per epoch
     config = tmp_path / "resumable.yaml"
-    write_reproducible_config(config, data, training="epochs: 3\nbatch_size: 4")
+    # The saved epoch is picked by the loss's mean over 2 epochs: the resumed sitting's first epoch needs the first's.
+    write_reproducible_config(config, data, training="epochs: 3\nbatch_size: 4\nmonitor_window: 2")
     killed, whole = tmp_path / "runs" / "killed", tmp_path / "runs" / "whole"
     backup = killed / "backup" / "training_metadata.json"
     reference = subprocess.Popen(MTKERAS + ["train", str(config), "--run-dir", str(whole)],
@@ -323,13 +324,17 @@ def test_a_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path):
     steps = [_optimizer_steps(run / "checkpoints" / "last.weights.h5") for run in (killed, whole)]
     assert steps == [306, 306]
     # The same final loss: resuming restored the weights and the optimizer's moments.
-    losses = []
+    losses, means = [], []
     for run in (killed, whole):
         rows = [line.split(",") for line in open(run / "history.csv").read().splitlines()]
         losses.append([float(row[rows[0].index("loss")]) for row in rows[1:]])
+        means.append([float(row[rows[0].index("loss_mean2")]) for row in rows[1:]])
     assert len(losses[1]) == 3 and len(losses[0]) >= 3
     # Measured: the same to the last digit (no dropout, the same batches every epoch).
     assert losses[0][-2:] == pytest.approx(losses[1][-2:], rel=1e-5), losses
+    assert means[1] == pytest.approx([losses[1][0], sum(losses[1][:2]) / 2, sum(losses[1][1:]) / 2])
+    assert means[0][-2:] == pytest.approx(means[1][-2:], rel=1e-5), means
+    assert state["monitor"] == "loss_mean2" and state["best_epoch"] == json.load(open(whole / "run.json"))["best_epoch"]
     # The training time counts each epoch once, the one trained before the kill
     # too (its share, with the first tracing, is longer than this sitting's
     # tail after the last epoch): not only the sitting that finished the run.

@@ -156,7 +156,7 @@ def test_summary_means_deltas_and_goals():
 
     class Args:
         encoder, quick, argv, epochs, patience, max_examples, batch_size = None, False, ["--data-dir", "d"], 3, 2, None, None
-        monitor, vectors, keep_case, variant_seeds = None, None, False, {}
+        monitor, monitor_window, vectors, keep_case, variant_seeds = None, None, None, False, {}
 
     summary = benchmark.summarize(rows, latency, Args)
     intent, slots, entities = (summary["tasks"][t] for t in ("intent", "slots", "entities"))
@@ -227,6 +227,7 @@ def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
 
     class Args:
         data_dir, max_examples, epochs, patience, encoder, batch_size, monitor = str(tmp_path), None, None, None, None, None, None
+        monitor_window = None
         vectors, keep_case = "glove-6b-50d", True
 
     work = str(tmp_path / "W")
@@ -261,6 +262,10 @@ def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
     assert sentence_only["tasks"]["sentiment"]["private"] == {"dense": [64]}
     assert "private" not in sentence_only["tasks"]["slots"] and "private" not in sentence_only["tasks"]["entities"]
     parse_config(yaml.safe_dump(sentence_only))
+    Args.monitor_window = 3  # --monitor-window: every model picks its epoch by the window's mean
+    assert parse_config(yaml.safe_dump(benchmark.model_config("m", list(TASKS), Args, work, 0))).selection == (
+        "val_score_mean3", "max")
+    assert "monitor_window" not in plain["training"]
 
 
 def test_a_stopped_benchmark_takes_the_stop_out_of_its_epoch_times(tmp_path):

@@ -234,3 +234,10 @@ def test_the_monitor_direction_follows_the_metric():
     assert parse_config(with_lines("  monitor: score\n")).monitor == ("score", "max")
     with_pearson = regression.replace("  batch_size: 16\n", "  batch_size: 16\n  monitor: val_sentiment_pearson\n")
     assert parse_config(with_pearson).monitor == ("val_sentiment_pearson", "max")
+    # The saved epoch: the monitor's own value, or its mean over `monitor_window` epochs (same direction).
+    assert parse_config(GOOD).selection == ("val_score", "max")
+    assert parse_config(with_lines("  monitor_window: 3\n")).selection == ("val_score_mean3", "max")
+    windowed_mae = with_monitor.replace("  monitor: val_sentiment_mae\n", "  monitor: val_sentiment_mae\n  monitor_window: 2\n")
+    assert parse_config(windowed_mae).selection == ("val_sentiment_mae_mean2", "min")
+    assert any("cfg.yaml:21: training.monitor_window: expected a number >= 1, got 0" in line
+               for line in errors(GOOD.replace("  batch_size: 16\n", "  batch_size: 16\n  monitor_window: 0\n")))

@@ -81,3 +81,25 @@ def test_a_run_written_with_every_option_on_every_task_resumes(config, tmp_path)
         yaml.safe_dump(saved, handle)
     with pytest.raises(RunError, match=f"tasks.{sentence}.label_smoothing: 0.2 -> 0.0"):
         directory.prepare(config)
+
+
+def test_a_run_written_before_a_field_existed_resumes_while_the_field_keeps_its_default(config, tmp_path):
+    # A later mtkeras adds fields (training.monitor_window, a kind's option): the saved config lacks them.
+    directory = RunDirectory(str(tmp_path / "run"))
+    directory.prepare(config)
+    os.makedirs(directory.backup)
+    with open(os.path.join(directory.backup, "training_metadata.json"), "w") as handle:
+        json.dump({"epoch": 1}, handle)
+    saved = yaml.safe_load(open(directory.file(CONFIG_FILE)))
+    assert saved["training"].pop("monitor_window") == 1 and saved["mixing"].pop("temperature") == 2.0
+    tagging = next(name for name, task in config.tasks.items() if task.kind == "token_tagging")
+    assert saved["tasks"][tagging].pop("crf") is False
+    with open(directory.file(CONFIG_FILE), "w") as handle:
+        yaml.safe_dump(saved, handle)
+    assert directory.prepare(config) == 1
+    # Set to anything else, it is a change like any other.
+    windowed = config.model_copy(update={"training": config.training.model_copy(update={"monitor_window": 3})})
+    with pytest.raises(RunError, match=r"training.monitor_window: None -> 3"):
+        directory.prepare(windowed)
+    assert config_changes({"training": {}}, {"training": {"monitor_window": 1, "epochs": 3}}) == [
+        ("training.epochs", None, 3)]  # epochs defaults to None (the recipe's): 3 is not it

@@ -192,3 +192,74 @@ def test_the_clock_of_a_resumed_run_keeps_the_epochs_its_backup_holds(tmp_path):
     ended = TrainingClock(path)
     ended.seed(3)
     assert ended.seconds() == sum(resumed.epochs[:3])
+
+
+class ScriptedScore(keras.callbacks.Callback):
+    """Logs `val_score` from a list (the dev scores of a run) and keeps each epoch's weights."""
+
+    def __init__(self, scores):
+        super().__init__()
+        self.scores = scores
+        self.weights = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_score"] = self.scores[epoch]
+        self.weights.append([w.copy() for w in self.model.get_weights()])
+
+
+def test_the_window_mean_keeps_the_epoch_that_ends_the_best_run_of_epochs_not_one_lucky_evaluation(tmp_path):
+    """In a real `fit`, `ModelCheckpoint` on `val_score_mean3` saves the window's last epoch; on `val_score`, the spike."""
+    from mtkeras.training.callbacks import WindowMean
+
+    # Epoch 2 (0-based 1) is one lucky evaluation of a noisy task; epochs 5-7 are better on the whole.
+    scores = [0.80, 0.95, 0.80, 0.84, 0.90, 0.91, 0.90]
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 4)).astype("float32"), rng.normal(size=(64, 1)).astype("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
+    scripted, mean = ScriptedScore(scores), WindowMean("val_score", 3)
+    assert mean.key == "val_score_mean3"
+    paths = {key: str(tmp_path / f"{key}.weights.h5") for key in ("val_score", mean.key)}
+    checkpoints = [keras.callbacks.ModelCheckpoint(path, monitor=key, mode="max", save_best_only=True,
+                                                   save_weights_only=True) for key, path in paths.items()]
+    history = model.fit(x, y, batch_size=16, epochs=len(scores), callbacks=[scripted, mean] + checkpoints, verbose=0)
+    expected = [np.mean(scores[max(0, e - 2):e + 1]) for e in range(len(scores))]  # fewer epochs at the start
+    np.testing.assert_allclose(history.history["val_score_mean3"], expected)
+    assert int(np.argmax(expected)) == 6 and int(np.argmax(scores)) == 1
+    for key, epoch in (("val_score", 1), (mean.key, 6)):
+        model.load_weights(paths[key])
+        for saved, kept in zip(model.get_weights(), scripted.weights[epoch]):
+            np.testing.assert_array_equal(saved, kept)
+
+
+def test_a_resumed_window_mean_reads_the_earlier_epochs_and_counts_a_rerun_epoch_once():
+    from mtkeras.training.callbacks import WindowMean
+
+    def means(callback, scores, first_epoch=0):
+        logs = [{"val_score": s} if s is not None else {"loss": 0.1} for s in scores]
+        for epoch, row in enumerate(logs, start=first_epoch):
+            callback.on_epoch_end(epoch, row)  # the logs `fit` hands every callback after it
+        return [row.get(callback.key) for row in logs]
+
+    scores = [0.80, 0.95, 0.80, 0.84, 0.90]
+    unbroken = means(WindowMean("val_score", 3), scores)
+    assert unbroken == pytest.approx([0.80, 0.875, 0.85, 0.8633333, 0.8466667])
+    # Killed after epoch 3 (0-based 2) was logged but before its backup: the resumed fit runs it again,
+    # with the history's earlier epochs (the third one's value from the epoch that is run again).
+    resumed = WindowMean("val_score", 3, previous={0: 0.80, 1: 0.95, 2: 0.70})
+    assert means(resumed, scores[2:], first_epoch=2) == unbroken[2:]
+    assert WindowMean("val_loss", 1).key == "val_loss"
+    nan = means(WindowMean("val_score", 2), [0.5, float("nan"), None])
+    assert nan[0] == 0.5 and np.isnan(nan[1]) and nan[2] is None  # an epoch without the log gets no mean
+    for window in (0, 2.0, True):
+        with pytest.raises(ValueError, match=f"window must be an int > 0. Received: window={window!r}"):
+            WindowMean("val_score", window)
+
+
+def test_the_screen_shows_the_window_mean_that_picks_the_epoch():
+    from mtkeras.training.screen import EpochTable
+
+    table = EpochTable(["intent"], 4, monitor="val_score_mean3", best=0.9)
+    line = table.format(3, {"loss": 0.5, "val_score": 0.95, "val_score_mean3": 0.92}, 1.0, table._improvement(
+        {"val_score_mean3": 0.92})).splitlines()[0]
+    assert line == "epoch 4/4  1.0 s  loss 0.5000  val_score 0.9500  val_score_mean3 0.9200  (improved)"
