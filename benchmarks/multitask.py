@@ -17,8 +17,9 @@ one text for all four tasks with the four single-task models answering it in
 turn (exported SavedModels, `serving_default`, one text per call, in process).
 
 Prints one JSON object, writes it to `OUTPUT_DIR/multitask_<encoder>.json`
-(`multitask_<encoder>_<monitor>.json` with `--monitor`, `..._<tag>.json` with `--tag`),
-and rewrites `--results-md` (benchmarks/RESULTS.md) from every
+(`multitask_<encoder>_<monitor>.json` with `--monitor`, `..._mean<N>` with
+`--monitor-window N`, `..._<tag>.json` with `--tag`), and rewrites
+`--results-md` (benchmarks/RESULTS.md) from every
 `multitask_*.json` in OUTPUT_DIR, with the published figures beside ours.
 
 Usage:
@@ -739,7 +740,7 @@ def main(argv=None):
                         help="from-scratch encoders keep the words' case (encoder.lowercase: false; WNUT-17's recipe)")
     parser.add_argument("--note", default=None, help="a note printed above this run's section of RESULTS.md")
     parser.add_argument("--tag", default=None,
-                        help="a name for this run's JSON: multitask_<encoder>[_<monitor>]_<tag>.json (e.g. full)")
+                        help="a name for this run's JSON: multitask_<encoder>[_<monitor>][_mean<N>]_<tag>.json (e.g. full)")
     parser.add_argument("--quick", action="store_true",
                         help="small slices: 1 seed, 1 epoch, 200 examples per split, 20 latency texts")
     args = parser.parse_args(argv)
@@ -753,6 +754,8 @@ def main(argv=None):
     unknown = sorted(set(args.variant_seeds) - set(VARIANTS))
     if unknown:
         parser.error(f"--variant-seeds: no variant {unknown[0]!r} (the variants: {', '.join(VARIANTS)})")
+    if args.monitor_window is not None and args.monitor_window < 1:
+        parser.error(f"--monitor-window: at least 1 epoch. Received: {args.monitor_window}")
     if any(n < 1 for n in args.variant_seeds.values()):
         parser.error(f"--variant-seeds: every row needs at least one seed: {args.variant_seeds}")
     if args.quick:
@@ -805,6 +808,7 @@ def main(argv=None):
         result["note"] = args.note
     name = os.path.basename(os.path.normpath(args.encoder or "bilstm"))  # a preset folder: its name
     name += f"_{args.monitor}" if args.monitor else ""
+    name += f"_mean{args.monitor_window}" if (args.monitor_window or 1) > 1 else ""
     name += f"_{args.tag}" if args.tag else ""
     with open(os.path.join(output_dir, f"multitask_{name}.json"), "w") as f:
         json.dump(result, f, indent=1)

@@ -59,7 +59,8 @@ def finished_export(work_dir, name, seed=0):
     path = os.path.join(multitask.run_dir(work_dir, name, seed), "run.json")
     if not os.path.exists(path):
         return None
-    state = json.load(open(path))
+    with open(path, encoding="utf-8") as f:
+        state = json.load(f)
     return state.get("export_path") if state.get("status") == "finished" else None
 
 

@@ -4,7 +4,8 @@
     run.json             status, epochs done, best epoch, time, parameters, resumptions,
                          the code of each sitting (package version, git commit)
     history.csv          one row per epoch (Keras CSVLogger), every metric
-    checkpoints/         best.weights.h5 (by training.monitor), last.weights.h5,
+    checkpoints/         best.weights.h5 (by training.monitor, or its mean over
+                         training.monitor_window epochs), last.weights.h5,
                          patience.json (the logs early stopping waits on, per epoch),
                          clock.json (each epoch's training seconds)
     backup/              Keras BackupAndRestore state while a run is unfinished
@@ -17,14 +18,17 @@
 import json
 import os
 import shutil
+import types
 import typing
 
 import yaml
+from pydantic import BaseModel
 
 from mtkeras.errors import RunError  # noqa: F401  (raised here; defined with the other errors)
 from mtkeras.evaluation import history_rows
 from mtkeras.files import write_whole
 from mtkeras.runs.loading import config_to_dict
+from mtkeras.runs.schema import Config, TaskConfig
 from mtkeras.tasks import task_kind
 
 MODEL_FILE = "model.keras"
@@ -81,10 +85,6 @@ def _schema_default(field, config):
     `Options` (its `kind` read from `config`). `_NO_DEFAULT` for a required
     field or a path the schema does not know.
     """
-    from pydantic import BaseModel
-
-    from mtkeras.runs.schema import Config, TaskConfig
-
     parts = field.split(".")
     model, i = Config, 0
     while i < len(parts):
@@ -98,7 +98,7 @@ def _schema_default(field, config):
             return info.default_factory() if info.default_factory is not None else info.default
         annotation = info.annotation
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if typing.get_origin(annotation) is typing.Union and len(args) == 1:  # Optional[Section]
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:  # Optional[Section]
             annotation = args[0]
         if typing.get_origin(annotation) is dict:  # tasks, datasets: skip the name
             name, annotation = parts[i] if i < len(parts) else None, typing.get_args(annotation)[1]
@@ -118,17 +118,25 @@ def config_changes(old, new):
     """Fields whose values differ between two config dicts: `[(field, old, new)]`.
 
     A field the old config lacks (a run written by an mtkeras from before the
-    field existed) is unchanged while the new config holds its default.
+    field existed) had its schema default then, unless the old config set a
+    section above it to a value of its own (`distillation: null`).
     """
     new_config = _kind_fields_only(new)
     old, new = _flatten(_kind_fields_only(old)), _flatten(new_config)
-    return [
-        (field, old.get(field), new.get(field))
-        for field in sorted(set(old) | set(new))
-        if old.get(field) != new.get(field)
-        and not any(field == skip or field.startswith(skip + ".") for skip in _RESUMABLE_CHANGES)
-        and not (field not in old and new[field] == _schema_default(field, new_config))
-    ]
+
+    def before(field):
+        if field in old or any(field.startswith(key + ".") for key in old):
+            return old.get(field)
+        default = _schema_default(field, new_config)
+        return None if default is _NO_DEFAULT else default
+
+    changes = []
+    for field in sorted(set(old) | set(new)):
+        if any(field == skip or field.startswith(skip + ".") for skip in _RESUMABLE_CHANGES):
+            continue
+        if before(field) != new.get(field):
+            changes.append((field, before(field), new.get(field)))
+    return changes
 
 
 class RunDirectory:

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import math
 import numbers
 import os
 import time
@@ -237,8 +238,10 @@ class WindowMean(keras.callbacks.Callback):
     epochs ending at each one (fewer at the start) needs several good epochs
     in a row: put this first among the callbacks and give
     `ModelCheckpoint(monitor=callback.key)` its log, `<monitor>_mean<window>`.
-    The weights kept are those of the window's last epoch. A NaN makes the
-    window's mean NaN, which no checkpoint counts as an improvement.
+    The weights kept are those of the window's last epoch. An epoch whose
+    value is NaN (or that does not log `monitor`) logs a NaN mean, which no
+    checkpoint counts as an improvement, and later windows leave it out, as
+    they do on resume (the history holds NaN for it).
 
     Args:
         monitor: str. The log to average (`val_score`).
@@ -261,12 +264,18 @@ class WindowMean(keras.callbacks.Callback):
         self.monitor = monitor
         self.window = int(window)
         self.key = window_key(monitor, self.window)
-        self.values = {int(epoch): float(value) for epoch, value in (previous or {}).items()}
+        self.values = {int(epoch): float(value) for epoch, value in (previous or {}).items()
+                       if not math.isnan(float(value))}
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is None or self.monitor not in logs:
+        if logs is None:
             return
-        self.values[int(epoch)] = float(logs[self.monitor])
+        value = float(logs.get(self.monitor, math.nan))
+        self.values.pop(int(epoch), None)  # an epoch run again (after a kill) counts once
+        if math.isnan(value):
+            logs[self.key] = math.nan
+            return
+        self.values[int(epoch)] = value
         recent = [self.values[e] for e in range(epoch - self.window + 1, epoch + 1) if e in self.values]
         logs[self.key] = sum(recent) / len(recent)
 

@@ -108,8 +108,8 @@ class EpochTable(keras.callbacks.Callback):
         if seconds is not None:
             head += f"  {seconds:.1f} s"
         shown = ["loss", SCORE, VALIDATION_PREFIX + "loss", VALIDATION_PREFIX + SCORE]
-        if self.monitor and self.monitor not in shown and split_log_key(self.monitor, self.tasks)[1] is None:
-            shown.append(self.monitor)  # a model-wide one such as `val_score_mean3`, the mean that picks the epoch
+        if self.monitor and self.monitor not in shown:
+            shown.append(self.monitor)  # the log that picks the epoch (`val_score_mean3`, `val_intent_accuracy`)
         for key in shown:
             if key in logs:
                 head += f"  {key} {float(logs[key]):.4f}"

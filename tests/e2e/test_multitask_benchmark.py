@@ -255,7 +255,7 @@ def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
     assert annealed.mixing.sampling == "annealed" and annealed.distillation is None
     plain = benchmark.model_config("multitask", list(TASKS), Args, work, 0)
     assert "distillation" not in plain and all("private" not in task for task in plain["tasks"].values())
-    assert plain["training"]["epochs"] is None  # the encoder's recipe
+    assert plain["training"]["epochs"] is None and "monitor_window" not in plain["training"]  # the package's
     # Other private parts (benchmarks/private_latency.py): a kind left out gets none.
     sentence_only = benchmark.model_config("m", list(TASKS), Args, work, 0, "private",
                                            private_layers={"sentence_classification": {"dense": [64]}})
@@ -265,7 +265,6 @@ def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
     Args.monitor_window = 3  # --monitor-window: every model picks its epoch by the window's mean
     assert parse_config(yaml.safe_dump(benchmark.model_config("m", list(TASKS), Args, work, 0))).selection == (
         "val_score_mean3", "max")
-    assert "monitor_window" not in plain["training"]
 
 
 def test_a_stopped_benchmark_takes_the_stop_out_of_its_epoch_times(tmp_path):

@@ -99,7 +99,10 @@ def test_a_run_written_before_a_field_existed_resumes_while_the_field_keeps_its_
     assert directory.prepare(config) == 1
     # Set to anything else, it is a change like any other.
     windowed = config.model_copy(update={"training": config.training.model_copy(update={"monitor_window": 3})})
-    with pytest.raises(RunError, match=r"training.monitor_window: None -> 3"):
+    with pytest.raises(RunError, match=r"training.monitor_window: 1 -> 3"):  # absent: it was the default
         directory.prepare(windowed)
     assert config_changes({"training": {}}, {"training": {"monitor_window": 1, "epochs": 3}}) == [
         ("training.epochs", None, 3)]  # epochs defaults to None (the recipe's): 3 is not it
+    # A section the old config set to null is not filled with defaults: switching it on is a change.
+    assert config_changes({"distillation": None}, {"distillation": {"other_sources": False, "anneal": True}}) == [
+        ("distillation.anneal", None, True), ("distillation.other_sources", None, False)]

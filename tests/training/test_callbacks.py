@@ -249,8 +249,11 @@ def test_a_resumed_window_mean_reads_the_earlier_epochs_and_counts_a_rerun_epoch
     resumed = WindowMean("val_score", 3, previous={0: 0.80, 1: 0.95, 2: 0.70})
     assert means(resumed, scores[2:], first_epoch=2) == unbroken[2:]
     assert WindowMean("val_loss", 1).key == "val_loss"
-    nan = means(WindowMean("val_score", 2), [0.5, float("nan"), None])
-    assert nan[0] == 0.5 and np.isnan(nan[1]) and nan[2] is None  # an epoch without the log gets no mean
+    # An epoch that logs NaN or no value gets a NaN mean (never saved), and later windows leave it out,
+    # as a resumed run does (the history holds NaN for both).
+    nan = means(WindowMean("val_score", 2), [0.5, float("nan"), 0.7, None, 0.9])
+    assert nan[0] == 0.5 and np.isnan(nan[1]) and nan[2] == 0.7 and np.isnan(nan[3]) and nan[4] == 0.9
+    assert means(WindowMean("val_score", 2, previous={0: 0.5, 1: float("nan")}), [0.7], first_epoch=2) == [0.7]
     for window in (0, 2.0, True):
         with pytest.raises(ValueError, match=f"window must be an int > 0. Received: window={window!r}"):
             WindowMean("val_score", window)
