@@ -133,6 +133,17 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
     assert json.dumps([{k: v for k, v in row.items() if k not in exported} for row in rows]) == json.dumps(
         [{k: v for k, v in row.items() if k not in exported} for row in runs])
 
+    # benchmarks/score_checkpoint.py scores a run's checkpoint as the run scored its best epoch.
+    shared = benchmark.run_dir(str(work), "multitask", 0)
+    scored = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "score_checkpoint.py"), shared,
+                             "--weights", "best", "--no-record"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    scores = json.loads(scored.stdout)
+    for split in ("valid", "test"):
+        reported = json.load(open(os.path.join(shared, f"metrics_{split}.json")))
+        assert scores[split] == {task: round(100 * reported[task]["f1" if task in ("slots", "entities") else "accuracy"], 2)
+                                 for task in TASKS}
+
 
 def test_summary_means_deltas_and_goals():
     benchmark = load_benchmark()
