@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -23,3 +24,8 @@ def append_run(path, command, revision, **fields):
     row = {"date": time.strftime("%Y-%m-%d"), "commit": revision, "command": command, **fields}
     with open(path, "a") as out:
         out.write(json.dumps(row) + "\n")
+
+
+def record(name, script, revision, result):
+    """Appends `result` to `results/<name>`: `script` with this process's arguments, at `revision` (`commit()`)."""
+    append_run(os.path.join(RESULTS, name), " ".join(["python", script] + sys.argv[1:]), revision, **result)

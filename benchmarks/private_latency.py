@@ -31,7 +31,7 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _results import RESULTS, append_run, commit  # noqa: E402
+from _results import commit, record  # noqa: E402
 
 
 def _load_multitask():
@@ -114,8 +114,7 @@ def main(argv=None):
     }
     print(json.dumps(result, indent=2))
     if not args.no_record:
-        append_run(os.path.join(RESULTS, "private_latency.jsonl"), " ".join(["python", __file__] + sys.argv[1:]),
-                   revision, **result)
+        record("private_latency.jsonl", __file__, revision, result)
 
 
 if __name__ == "__main__":

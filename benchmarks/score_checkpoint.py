@@ -24,7 +24,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _results import RESULTS, append_run, commit  # noqa: E402
+from _results import commit, record  # noqa: E402
 
 
 def headline(metrics):
@@ -76,8 +76,7 @@ def main(argv=None):
         result["note"] = args.note
     print(json.dumps(result, indent=1))
     if not args.no_record:
-        append_run(os.path.join(RESULTS, "checkpoint_scores.jsonl"), " ".join(["python", __file__] + sys.argv[1:]),
-                   revision, **result)
+        record("checkpoint_scores.jsonl", __file__, revision, result)
 
 
 if __name__ == "__main__":
