@@ -730,7 +730,8 @@ def main(argv=None):
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=["shared"],
                         help="shared-model rows beside the single-task models (default: shared, the plain one); "
                         "private: task-private layers; distill: single-task teachers; annealed: annealed task "
-                        "sampling; combinations of them joined by _")
+                        "sampling; combinations of them joined by _. Each seed trains the rows in this order, the "
+                        "plain one first unless it is listed")
     parser.add_argument("--variant-seeds", nargs="+", default=[], metavar="VARIANT=N",
                         help="fewer seeds for some rows, e.g. private=1 distill=1 (the first N seeds; default: all)")
     parser.add_argument("--vectors", default=None,
@@ -781,7 +782,8 @@ def main(argv=None):
     started = time.perf_counter()
     rows = []
     try:
-        variants = ["shared"] + [v for v in args.variants if v != "shared"]  # the plain row is the reference
+        # The plain row is the reference: trained first unless --variants places it (a row in doubt first).
+        variants = list(dict.fromkeys(args.variants if "shared" in args.variants else ["shared"] + args.variants))
         for seed in range(args.seeds):
             # The single-task models first: they are the teachers of the distilled rows.
             for task in TASKS:
