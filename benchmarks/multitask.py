@@ -27,9 +27,13 @@ Usage:
     python benchmarks/multitask.py --data-dir ../shared/datasets --encoder minilm --max-examples 3000 --seeds 1
     python benchmarks/multitask.py --data-dir DIR --quick     # small slices, a few minutes
     python benchmarks/multitask.py --data-dir DIR --work-dir W --resume   # go on where a run in W stopped
-    # The full-data proof of issue 24 (from scratch: the previous issue's recipe, GloVe and word shapes):
+    # The full-data proof of issue 24 (from scratch: the previous issue's recipe, GloVe and word shapes),
+    # its finished runs kept in the repository across machines:
     python benchmarks/multitask.py --data-dir ../shared/datasets --vectors glove-6b-50d --keep-case \
-        --variants private distill private_distill --tag full --work-dir W --resume
+        --monitor-window 3 --variants distill shared private_distill private --tag full --work-dir W --resume \
+        --ledger benchmarks/results/multitask_full_runs.jsonl
+    # ... and at the end of a sitting, from another shell: record what finished, train nothing
+    python benchmarks/multitask.py ... --ledger benchmarks/results/multitask_full_runs.jsonl --no-train
 
 DIR holds `snips/{train,valid,test}/{seq.in,seq.out,label}`,
 `wnut17/{train/wnut17train.conll,dev/emerging.dev.conll,test/emerging.test.annotated}`
@@ -256,16 +260,112 @@ class PauseWatch:
         return round(sum(seconds - self.within(ended - seconds, ended) for seconds, ended in spans), 1)
 
 
-def train_one(name, tasks, args, work_dir, seed, variant="shared"):
-    """Trains one model with `mtkeras.runs.train`; returns its row of results."""
+# === The ledger: finished runs kept with the results ===
+
+
+def settings_key(name, tasks, args, seed, variant="shared"):
+    """What makes two runs the same run: the model's config less its machine's paths (16 hex digits)."""
+    import hashlib
+
+    class Placed:  # the arguments, with a data folder of no machine's
+        def __getattr__(self, attribute):
+            return "DATA" if attribute == "data_dir" else getattr(args, attribute)
+
+    config = model_config(name, tasks, Placed(), "WORK", seed, variant)
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def run_started(run_dir):
+    """When the run in `run_dir` started (its first sitting), which tells one training of a model apart."""
+    from mtkeras.runs import RunDirectory
+
+    sittings = (RunDirectory(run_dir).read_state() or {}).get("sittings") or [{}]
+    return sittings[0].get("started")
+
+
+class Ledger:
+    """The proof's finished runs, one JSON line each, in a file kept in the repository (`--ledger`).
+
+    A proof of many seeds takes more sittings than a machine may last: a
+    sitting can be handed a new machine, without the work folder. A run whose
+    row is here with the same settings (`settings_key`) is not trained again
+    on any machine, unless a run still to train needs it on disk (a single-task
+    model is its seed's teachers and picks its shared models' epochs). Lines:
+    `{"run": row}`, the row as `train_one` returns it with its `key` and
+    `started`; `{"latency": ..., "keys": {model: key}}`, a latency measured on
+    the exports of those runs. A model trained again (its run lost with a
+    machine) is a second line; the latest counts.
+    """
+
+    def __init__(self, path):
+        self.path, self.runs, self.latencies = path, [], []
+        if not os.path.exists(path):
+            return
+        with open(path, encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                try:
+                    entry = json.loads(line)
+                    if isinstance(entry.get("run"), dict) and {"key", "started", "model", "seed"} <= set(entry["run"]):
+                        self.runs.append(entry["run"])
+                    elif {"latency", "keys"} <= set(entry):
+                        self.latencies.append(entry)
+                    else:
+                        raise ValueError("neither a run (key, started, model, seed) nor a latency (latency, keys)")
+                except (ValueError, AttributeError, TypeError) as error:
+                    raise SystemExit(f"--ledger {path}, line {number}: {error}: {line.strip()[:200]!r}") from None
+
+    def find(self, key):
+        """The latest recorded run with these settings, else None."""
+        return next((row for row in reversed(self.runs) if row["key"] == key), None)
+
+    def _append(self, entry):
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry, sort_keys=True) + "\n")
+
+    def add(self, row):
+        """Records a finished run once (a run reused on resume is already here)."""
+        if any(r["key"] == row["key"] and r["started"] == row["started"] for r in self.runs):
+            return False
+        self.runs.append(row)
+        self._append({"run": row})
+        return True
+
+    def latency(self, keys):
+        """The latest latency measured on runs of these settings (`{model: key}`), else None."""
+        return next((e["latency"] for e in reversed(self.latencies) if e["keys"] == keys), None)
+
+    def add_latency(self, latency, keys):
+        self.latencies.append({"latency": latency, "keys": keys})
+        self._append({"latency": latency, "keys": keys})
+
+
+def train_one(name, tasks, args, work_dir, seed, variant="shared", ledger=None, needed_here=True):
+    """Trains one model with `mtkeras.runs.train`; returns its row of results.
+
+    With --resume a finished run in `work_dir` is taken as it is. Else, with a
+    `ledger`, its row of the same settings is taken, unless the run is
+    `needed_here` (on disk, for runs still to train). A run trained or found
+    finished is recorded in the ledger. With --no-train a run that would train
+    returns None.
+    """
     import keras
 
     from mtkeras.runs import parse_config
     from mtkeras.runs import train
 
     config = parse_config(yaml.safe_dump(model_config(name, tasks, args, work_dir, seed, variant)), source=name)
+    key = settings_key(name, tasks, args, seed, variant)
     keras.backend.clear_session()
     outcome = finished_outcome(config) if args.resume else None
+    recorded = ledger.find(key) if ledger is not None and not needed_here else None
+    if outcome is None and recorded is not None:
+        row = recorded
+        print(f"[multitask] taking {name} seed {seed} from the ledger (trained at {', '.join(row['commits'])}, "
+              f"started {row['started']})", file=sys.stderr, flush=True)
+        return row
+    if outcome is None and args.no_train:
+        return None
     watch = PauseWatch(os.path.join(work_dir, "paused", f"{os.path.relpath(config.run_dir, work_dir)}.json"),
                        fresh=not args.resume)
     if outcome is None:
@@ -274,10 +374,12 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared"):
             outcome = train(config, overwrite=not args.resume, verbose=0)
     test = outcome["metrics"]["test"]
     seconds, paused = watch.epoch_seconds(config.run_dir, outcome["train_seconds"])
-    return {
+    row = {
         "model": name,
         "variant": variant if len(tasks) > 1 else None,
         "seed": seed,
+        "key": key,
+        "started": run_started(config.run_dir),
         "tasks": list(tasks),
         "test": {task: 100 * test[task][TASKS[task][2]] for task in tasks},
         "test_examples": {task: test[task]["examples"] for task in tasks},
@@ -290,10 +392,13 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared"):
         "monitor": config.selection[0],
         "parameters": outcome["parameters"],
         "trainable_parameters": outcome["trainable_parameters"],
-        "export_path": outcome["export_path"],
+        "export_path": os.path.relpath(outcome["export_path"], work_dir),
         "export_bytes": folder_bytes(outcome["export_path"]),
         "commits": trained_at(config.run_dir),
     }
+    if ledger is not None and ledger.add(row):
+        print(f"[multitask] {name} seed {seed} recorded in the ledger {ledger.path}", file=sys.stderr, flush=True)
+    return row
 
 
 def _short(commit, dirty):
@@ -425,6 +530,28 @@ def latency(multi_paths, single_paths, texts, plain="shared"):
     return result
 
 
+def seed0_latency(rows, variants, args, work_dir, ledger):
+    """The latency of seed 0's models: measured on their exports in `work_dir` (and recorded in the ledger);
+    with some of them trained on another machine, the ledger's measurement of the same runs' settings; else None."""
+    first = {row["model"]: row for row in rows if row["seed"] == 0}
+    models = [variant_model(v) for v in variants] + list(TASKS)
+    if any(model not in first for model in models):
+        return None
+    paths = {model: os.path.join(work_dir, first[model]["export_path"]) for model in models}
+    keys = {model: first[model]["key"] for model in models}
+    away = [model for model, path in paths.items() if not os.path.isdir(path)]
+    if not away:
+        lat = latency({variant: paths[variant_model(variant)] for variant in variants},
+                      [paths[task] for task in TASKS], latency_texts(args, work_dir, args.latency_texts))
+        if ledger is not None:
+            ledger.add_latency(lat, keys)
+        return lat
+    recorded = ledger.latency(keys) if ledger is not None else None
+    print(f"[multitask] latency {'from the ledger' if recorded else 'not measured'}: no export here of "
+          f"{', '.join(away)} (trained on another machine)", file=sys.stderr, flush=True)
+    return recorded
+
+
 def latency_texts(args, work_dir, count):
     """`count` test texts taken in turn from the three sources."""
     from mtkeras.runs import parse_config
@@ -520,7 +647,7 @@ def summarize(rows, lat, args):
             "train_seconds_with_teachers": mean_std([row["train_seconds"] + t for row, t in zip(runs, teachers)])
                                            if None not in teachers else None,
             "export_bytes": runs[0]["export_bytes"],
-            "latency": lat.get("variants", {}).get(variant),
+            "latency": (lat or {}).get("variants", {}).get(variant),
         }
         variants[variant]["every_task_within_0.5_points"] = all(
             t["delta"] >= -GOALS["within_points"] for t in variants[variant]["tasks"].values())
@@ -528,7 +655,7 @@ def summarize(rows, lat, args):
         "every_task_within_0.5_points": all(t["goal_met"] for t in tasks.values()),
         "parameters_at_most_40_percent": cost["parameters"]["ratio"] <= GOALS["parameter_ratio"],
         "train_time_at_most_50_percent": cost["train_seconds"]["ratio"] <= GOALS["train_time_ratio"],
-        "one_call_faster_than_four": lat["ratio_p50"] < 1.0,
+        "one_call_faster_than_four": lat["ratio_p50"] < 1.0 if lat else None,
     }
     return {
         "benchmark": "multitask",
@@ -640,7 +767,8 @@ def results_markdown(results):
             f"| {cost['export_bytes']['single_task_total'] / 1e6:.1f} MB | {cost['export_bytes']['ratio']:.1%} | |",
             f"| latency, one text, p50 (p90) | {lat['multitask']['p50_ms']:.2f} ({lat['multitask']['p90_ms']:.2f}) ms "
             f"| {lat['single_task_in_turn']['p50_ms']:.2f} ({lat['single_task_in_turn']['p90_ms']:.2f}) ms in turn "
-            f"| {lat['ratio_p50']:.1%} | faster: {'met' if result['goals']['one_call_faster_than_four'] else '**missed**'} |",
+            f"| {lat['ratio_p50']:.1%} | faster: {'met' if result['goals']['one_call_faster_than_four'] else '**missed**'} |"
+            if lat else "| latency, one text | not measured (exports on another machine) | | | |",
             "",
             "Per single-task model: " + "; ".join(
                 f"{task} {cost['parameters']['single_task'][task]:,} parameters, "
@@ -649,7 +777,7 @@ def results_markdown(results):
             ) + f". Epochs run (best): shared {cost['epochs_done']['multitask']} ({cost['best_epoch']['multitask']}); "
             + "; ".join(f"{task} {cost['epochs_done'][task]} ({cost['best_epoch'][task]})" for task in TASKS) + ".",
             f"Latency: {lat['calls_each']} calls of each over {lat['texts']} test texts, exported SavedModels "
-            "loaded in one process (`serving_default`, batch of one text).",
+            "loaded in one process (`serving_default`, batch of one text)." if lat else "",
         ]
         if result.get("variants"):
             lines += [
@@ -742,6 +870,15 @@ def main(argv=None):
     parser.add_argument("--note", default=None, help="a note printed above this run's section of RESULTS.md")
     parser.add_argument("--tag", default=None,
                         help="a name for this run's JSON: multitask_<encoder>[_<monitor>][_mean<N>]_<tag>.json (e.g. full)")
+    parser.add_argument("--ledger", default=None, metavar="FILE",
+                        help="finished runs kept in the repository (JSON lines, e.g. benchmarks/results/"
+                        "multitask_full_runs.jsonl): each run trained or found finished is added; a run found there "
+                        "with the same settings is not trained again on any machine, unless a run still to train "
+                        "needs it on disk (a seed's single-task models); the latency measured on seed 0 is kept too")
+    parser.add_argument("--no-train", action="store_true",
+                        help="train nothing: take the finished runs (from the work folder with --resume, recording "
+                        "them in --ledger, and from the ledger); with every run there, report as usual, else print "
+                        "the runs still to train (the end of a sitting whose machine may not come back)")
     parser.add_argument("--quick", action="store_true",
                         help="small slices: 1 seed, 1 epoch, 200 examples per split, 20 latency texts")
     args = parser.parse_args(argv)
@@ -779,31 +916,34 @@ def main(argv=None):
     os.makedirs(output_dir, exist_ok=True)
     work_dir = args.work_dir or tempfile.mkdtemp(prefix="mtkeras-multitask-")
 
+    ledger = Ledger(args.ledger) if args.ledger else None
     started = time.perf_counter()
-    rows = []
+    rows, missing = [], []
     try:
         # The plain row is the reference: trained first unless --variants places it (a row in doubt first).
         variants = list(dict.fromkeys(args.variants if "shared" in args.variants else ["shared"] + args.variants))
         for seed in range(args.seeds):
-            # The single-task models first: they are the teachers of the distilled rows.
-            for task in TASKS:
-                rows.append(train_one(task, [task], args, work_dir, seed))
-                print(f"[multitask] seed {seed} {task} alone: {rows[-1]['test']} in {rows[-1]['train_seconds']} s",
-                      file=sys.stderr, flush=True)
-            for variant in variants:
-                if seed >= args.variant_seeds.get(variant, args.seeds):
+            planned = [v for v in variants if seed < args.variant_seeds.get(v, args.seeds)]
+            # A seed's single-task models must be on disk while one of its shared rows is still to train.
+            needed = ledger is None or any(
+                ledger.find(settings_key(variant_model(v), list(TASKS), args, seed, v)) is None for v in planned)
+            for name, tasks, variant in ([(task, [task], "shared") for task in TASKS]
+                                         + [(variant_model(v), list(TASKS), v) for v in planned]):
+                row = train_one(name, tasks, args, work_dir, seed, variant, ledger, needed_here=needed)
+                if row is None:
+                    missing.append(f"{name} seed {seed}")
                     continue
-                rows.append(train_one(variant_model(variant), list(TASKS), args, work_dir, seed, variant))
-                print(f"[multitask] seed {seed} shared model ({variant}): {rows[-1]['test']} in "
-                      f"{rows[-1]['train_seconds']} s", file=sys.stderr, flush=True)
-        first = {row["model"]: row["export_path"] for row in rows if row["seed"] == 0}
-        lat = latency({variant: first[variant_model(variant)] for variant in variants},
-                      [first[task] for task in TASKS], latency_texts(args, work_dir, args.latency_texts))
+                rows.append(row)
+                what = f"{name} alone" if len(tasks) == 1 else f"shared model ({variant})"
+                print(f"[multitask] seed {seed} {what}: {row['test']} in {row['train_seconds']} s",
+                      file=sys.stderr, flush=True)
+        lat = seed0_latency(rows, variants, args, work_dir, ledger)
     finally:
         if args.work_dir is None:
             shutil.rmtree(work_dir, ignore_errors=True)
-    for row in rows:
-        row["export_path"] = os.path.relpath(row["export_path"], work_dir)
+    if missing:
+        print(json.dumps({"finished": len(rows), "still_to_train": missing}))
+        return
     result = summarize(rows, lat, args)
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
     if args.note:

@@ -144,6 +144,33 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
         assert scores[split] == {task: round(100 * reported[task]["f1" if task in ("slots", "entities") else "accuracy"], 2)
                                  for task in TASKS}
 
+    # --ledger: the end of a sitting records the finished runs (--no-train). On a machine without the work
+    # folder none trains again and the report is the same, latency included (the one measured on the exports).
+    ledger = tmp_path / "results" / "runs.jsonl"
+
+    def benchmark_run(work_dir, out, *more):
+        ran = subprocess.run([sys.executable, SCRIPT, "--data-dir", str(data), "--quick", "--ledger", str(ledger),
+                              "--work-dir", str(work_dir), "--output-dir", str(out), *more],
+                             capture_output=True, text=True, timeout=900, cwd=ROOT)
+        assert ran.returncode == 0, ran.stderr[-5000:]
+        return ran
+
+    recorded = benchmark_run(work, tmp_path / "out3", "--resume", "--no-train")
+    lines = [json.loads(line) for line in open(ledger)]
+    assert sorted(line["run"]["model"] for line in lines if "run" in line) == sorted(("multitask",) + TASKS)
+    assert [line["keys"] for line in lines if "latency" in line] == [
+        {row["model"]: row["key"] for row in json.loads(recorded.stdout)["runs"]}]
+    elsewhere = benchmark_run(tmp_path / "new-machine", tmp_path / "out4", "--resume")
+    assert elsewhere.stderr.count("from the ledger") == 6 and "epoch 1/1" not in elsewhere.stderr
+    report, moved = json.loads(recorded.stdout), json.loads(elsewhere.stdout)
+    assert moved["runs"] == report["runs"] and moved["latency"] == report["latency"] and moved["tasks"] == report["tasks"]
+    assert len(open(ledger).read().splitlines()) == len(lines)  # nothing new to record
+    # A machine with neither the runs nor their lines says what is still to train, and trains nothing.
+    ledger = tmp_path / "other.jsonl"
+    missing = json.loads(benchmark_run(tmp_path / "bare", tmp_path / "out5", "--no-train").stdout)
+    assert missing == {"finished": 0, "still_to_train": [f"{model} seed 0" for model in TASKS + ("multitask",)]}
+    assert not ledger.exists()
+
 
 def test_summary_means_deltas_and_goals():
     benchmark = load_benchmark()
@@ -276,6 +303,45 @@ def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
     Args.monitor_window = 3  # --monitor-window: every model picks its epoch by the window's mean
     assert parse_config(yaml.safe_dump(benchmark.model_config("m", list(TASKS), Args, work, 0))).selection == (
         "val_score_mean3", "max")
+
+
+def test_the_ledger_keeps_finished_runs_by_their_settings(tmp_path):
+    benchmark = load_benchmark()
+
+    class Args:
+        data_dir, max_examples, epochs, patience, encoder, batch_size, monitor = "/a/data", None, 30, 5, None, None, None
+        monitor_window, vectors, keep_case = 3, "glove-6b-50d", True
+
+    # The same run on another machine (other data and work folders) has the same settings; a seed, a row or a
+    # setting of its own makes another run.
+    key = benchmark.settings_key("multitask_distill", list(TASKS), Args, 0, "distill")
+    Args.data_dir = "/b/elsewhere"
+    assert benchmark.settings_key("multitask_distill", list(TASKS), Args, 0, "distill") == key
+    assert benchmark.settings_key("multitask_distill", list(TASKS), Args, 1, "distill") != key
+    assert benchmark.settings_key("multitask_private", list(TASKS), Args, 0, "private") != key
+    Args.monitor_window = 1
+    assert benchmark.settings_key("multitask_distill", list(TASKS), Args, 0, "distill") != key
+
+    path = str(tmp_path / "results" / "runs.jsonl")
+    ledger = benchmark.Ledger(path)  # no file yet: empty
+    assert ledger.find(key) is None
+    first = {"model": "multitask_distill", "seed": 0, "key": key, "started": "2026-12-06T21:51:48+00:00",
+             "test": {"slots": 94.1}}
+    assert ledger.add(first) and not ledger.add(dict(first))  # the same training, found again: recorded once
+    again = {**first, "started": "2026-12-07T08:00:00+00:00", "test": {"slots": 94.6}}  # trained again
+    assert ledger.add(again)
+    keys = {"multitask_distill": key}
+    ledger.add_latency({"ratio_p50": 0.31}, keys)
+    # Read back (another sitting): the latest training of each settings counts, and the latency of those runs.
+    read = benchmark.Ledger(path)
+    assert read.find(key) == again and read.latency(keys) == {"ratio_p50": 0.31}
+    assert read.latency({"multitask_distill": "0" * 16}) is None
+    assert len(open(path).read().splitlines()) == 3
+    # A line that is no run nor latency is named by file and line.
+    with open(path, "a") as f:
+        f.write('{"run": {"model": "intent"}}\n')
+    with pytest.raises(SystemExit, match=r"runs.jsonl, line 4: neither a run .*'\{\"run\": \{\"model\": \"intent\"\}\}'"):
+        benchmark.Ledger(path)
 
 
 def test_a_stopped_benchmark_takes_the_stop_out_of_its_epoch_times(tmp_path):
