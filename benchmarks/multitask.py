@@ -276,11 +276,26 @@ def settings_key(name, tasks, args, seed, variant="shared"):
 
 
 def run_started(run_dir):
-    """When the run in `run_dir` started (its first sitting), which tells one training of a model apart."""
+    """When the run in `run_dir` started, which tells one training of a model from another: its first
+    sitting (run.json), or for a run from before run.json kept sittings the time its config was written."""
+    import datetime
+
     from mtkeras.runs import RunDirectory
 
-    sittings = (RunDirectory(run_dir).read_state() or {}).get("sittings") or [{}]
-    return sittings[0].get("started")
+    directory = RunDirectory(run_dir)
+    sittings = (directory.read_state() or {}).get("sittings")
+    if sittings:
+        return sittings[0]["started"]
+    config_file = os.path.join(run_dir, "config.yaml")
+    if not os.path.exists(config_file):
+        return None
+    written = datetime.datetime.fromtimestamp(os.path.getmtime(config_file), datetime.timezone.utc)
+    return written.isoformat(timespec="seconds")
+
+
+# What a run line of the ledger holds: the fields a report reads.
+LEDGER_FIELDS = {"model", "seed", "key", "started", "tasks", "test", "test_examples", "train_seconds", "epochs_done",
+                 "best_epoch", "parameters", "export_path", "export_bytes", "commits"}
 
 
 class Ledger:
@@ -289,34 +304,49 @@ class Ledger:
     A proof of many seeds takes more sittings than a machine may last: a
     sitting can be handed a new machine, without the work folder. A run whose
     row is here with the same settings (`settings_key`) is not trained again
-    on any machine, unless a run still to train needs it on disk (a single-task
-    model is its seed's teachers and picks its shared models' epochs). Lines:
-    `{"run": row}`, the row as `train_one` returns it with its `key` and
-    `started`; `{"latency": ..., "keys": {model: key}}`, a latency measured on
-    the exports of those runs. A model trained again (its run lost with a
-    machine) is a second line; the latest counts.
+    on any machine, unless a run still to train needs it on disk
+    (`must_train_here`). Lines: `{"run": row}`, the row as `train_one` returns
+    it, with its `key` and `started`; `{"latency": ..., "keys": {model: key}}`,
+    the latency measured on seed 0's exports of runs of those settings. A model
+    trained again (its run lost with a machine) is another line; the one
+    started last counts. Lines are appended whole, so two processes may write
+    the file; `add` reads it again first, so each training is recorded once.
     """
 
     def __init__(self, path):
-        self.path, self.runs, self.latencies = path, [], []
-        if not os.path.exists(path):
+        self.path = path
+        self._read()
+
+    def _read(self):
+        self.runs, self.latencies = [], []
+        if not os.path.exists(self.path):
             return
-        with open(path, encoding="utf-8") as f:
+        with open(self.path, encoding="utf-8") as f:
             for number, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
                 try:
                     entry = json.loads(line)
-                    if isinstance(entry.get("run"), dict) and {"key", "started", "model", "seed"} <= set(entry["run"]):
+                    if "run" in entry:
+                        lacking = sorted(LEDGER_FIELDS - set(entry["run"]))
+                        if lacking:
+                            raise ValueError(f"a run without {', '.join(lacking)}")
                         self.runs.append(entry["run"])
                     elif {"latency", "keys"} <= set(entry):
                         self.latencies.append(entry)
                     else:
-                        raise ValueError("neither a run (key, started, model, seed) nor a latency (latency, keys)")
+                        raise ValueError("neither a run nor a latency (latency, keys)")
                 except (ValueError, AttributeError, TypeError) as error:
-                    raise SystemExit(f"--ledger {path}, line {number}: {error}: {line.strip()[:200]!r}") from None
+                    raise SystemExit(f"--ledger {self.path}, line {number}: {error}: {line.strip()[:200]!r}") from None
 
     def find(self, key):
-        """The latest recorded run with these settings, else None."""
-        return next((row for row in reversed(self.runs) if row["key"] == key), None)
+        """The run with these settings started last, else None."""
+        runs = [row for row in self.runs if row["key"] == key]
+        return max(runs, key=lambda row: row["started"] or "") if runs else None
+
+    def others(self, model, seed, key):
+        """The keys of this model and seed's runs under other settings (an edit that changed every key)."""
+        return sorted({row["key"] for row in self.runs if (row["model"], row["seed"]) == (model, seed)} - {key})
 
     def _append(self, entry):
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
@@ -324,7 +354,8 @@ class Ledger:
             f.write(json.dumps(entry, sort_keys=True) + "\n")
 
     def add(self, row):
-        """Records a finished run once (a run reused on resume is already here)."""
+        """Records a finished run once (a run reused on resume, or recorded by another process, is there)."""
+        self._read()
         if any(r["key"] == row["key"] and r["started"] == row["started"] for r in self.runs):
             return False
         self.runs.append(row)
@@ -340,14 +371,35 @@ class Ledger:
         self._append({"latency": latency, "keys": keys})
 
 
+def shared_rows(args):
+    """The shared rows in training order: --variants' order, the plain row (the reference) first unless listed."""
+    return list(dict.fromkeys(args.variants if "shared" in args.variants else ["shared"] + list(args.variants)))
+
+
+def seed_plan(args, seed):
+    """`[(model, tasks, variant)]` of one seed in training order: the single-task models (the teachers, and
+    the reference that picks the shared models' epochs), then the shared rows this seed has (--variant-seeds)."""
+    return [(task, [task], "shared") for task in TASKS] + [
+        (variant_model(v), list(TASKS), v) for v in shared_rows(args) if seed < args.variant_seeds.get(v, args.seeds)]
+
+
+def must_train_here(plan, args, seed, ledger):
+    """The models of a seed's plan not to be taken from the ledger: those it lacks, and the single-task
+    models while one of the seed's shared rows is still to train (it needs them on disk)."""
+    lacking = {name for name, tasks, variant in plan
+               if ledger is None or ledger.find(settings_key(name, tasks, args, seed, variant)) is None}
+    if lacking - set(TASKS):
+        lacking |= set(TASKS)
+    return lacking
+
+
 def train_one(name, tasks, args, work_dir, seed, variant="shared", ledger=None, needed_here=True):
     """Trains one model with `mtkeras.runs.train`; returns its row of results.
 
     With --resume a finished run in `work_dir` is taken as it is. Else, with a
     `ledger`, its row of the same settings is taken, unless the run is
-    `needed_here` (on disk, for runs still to train). A run trained or found
-    finished is recorded in the ledger. With --no-train a run that would train
-    returns None.
+    `needed_here` (`must_train_here`). A run trained or found finished is
+    recorded in the ledger. With --no-train a run that would train returns None.
     """
     import keras
 
@@ -364,6 +416,10 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared", ledger=None, 
         print(f"[multitask] taking {name} seed {seed} from the ledger (trained at {', '.join(row['commits'])}, "
               f"started {row['started']})", file=sys.stderr, flush=True)
         return row
+    if outcome is None and ledger is not None and ledger.find(key) is None and ledger.others(name, seed, key):
+        print(f"[multitask] the ledger has {name} seed {seed} only under other settings "
+              f"({', '.join(ledger.others(name, seed, key))}): the benchmark's config of it changed",
+              file=sys.stderr, flush=True)
     if outcome is None and args.no_train:
         return None
     watch = PauseWatch(os.path.join(work_dir, "paused", f"{os.path.relpath(config.run_dir, work_dir)}.json"),
@@ -530,26 +586,31 @@ def latency(multi_paths, single_paths, texts, plain="shared"):
     return result
 
 
-def seed0_latency(rows, variants, args, work_dir, ledger):
-    """The latency of seed 0's models: measured on their exports in `work_dir` (and recorded in the ledger);
-    with some of them trained on another machine, the ledger's measurement of the same runs' settings; else None."""
+def seed0_latency(rows, variants, args, work_dir, ledger, measure=True):
+    """The latency of seed 0's models (one loop, `latency`): with a ledger, the one it holds for runs of
+    these settings; else measured on the runs' exports in `work_dir` (and recorded), unless `measure` is
+    False (--no-train: another process may be training) or some export is not here; else None."""
     first = {row["model"]: row for row in rows if row["seed"] == 0}
     models = [variant_model(v) for v in variants] + list(TASKS)
-    if any(model not in first for model in models):
-        return None
-    paths = {model: os.path.join(work_dir, first[model]["export_path"]) for model in models}
     keys = {model: first[model]["key"] for model in models}
-    away = [model for model, path in paths.items() if not os.path.isdir(path)]
-    if not away:
-        lat = latency({variant: paths[variant_model(variant)] for variant in variants},
-                      [paths[task] for task in TASKS], latency_texts(args, work_dir, args.latency_texts))
-        if ledger is not None:
-            ledger.add_latency(lat, keys)
-        return lat
     recorded = ledger.latency(keys) if ledger is not None else None
-    print(f"[multitask] latency {'from the ledger' if recorded else 'not measured'}: no export here of "
-          f"{', '.join(away)} (trained on another machine)", file=sys.stderr, flush=True)
-    return recorded
+    if recorded is not None:
+        print("[multitask] latency from the ledger", file=sys.stderr, flush=True)
+        return recorded
+    paths = {model: os.path.join(work_dir, first[model]["export_path"]) for model in models}
+    # An export of this very run: a run taken from the ledger may share its export's path with another
+    # training of this machine (versions count per model folder).
+    away = [model for model in models if not os.path.isdir(paths[model])
+            or run_started(run_dir(work_dir, model, 0)) != first[model]["started"]]
+    if away or not measure:
+        why = f"no export here of {', '.join(away)}" if away else "--no-train measures nothing"
+        print(f"[multitask] latency not measured: {why}", file=sys.stderr, flush=True)
+        return None
+    lat = latency({variant: paths[variant_model(variant)] for variant in variants},
+                  [paths[task] for task in TASKS], latency_texts(args, work_dir, args.latency_texts))
+    if ledger is not None:
+        ledger.add_latency(lat, keys)
+    return lat
 
 
 def latency_texts(args, work_dir, count):
@@ -876,14 +937,16 @@ def main(argv=None):
                         "with the same settings is not trained again on any machine, unless a run still to train "
                         "needs it on disk (a seed's single-task models); the latency measured on seed 0 is kept too")
     parser.add_argument("--no-train", action="store_true",
-                        help="train nothing: take the finished runs (from the work folder with --resume, recording "
-                        "them in --ledger, and from the ledger); with every run there, report as usual, else print "
-                        "the runs still to train (the end of a sitting whose machine may not come back)")
+                        help="train nothing: take the finished runs (from --work-dir, recording them in --ledger, and "
+                        "from the ledger); with every run there, report as usual, else print the runs still to train "
+                        "(the end of a sitting whose machine may not come back; safe beside a training process: it "
+                        "measures no latency)")
     parser.add_argument("--quick", action="store_true",
                         help="small slices: 1 seed, 1 epoch, 200 examples per split, 20 latency texts")
     args = parser.parse_args(argv)
     if args.resume and not args.work_dir:
         parser.error("--resume needs --work-dir: the folder holding the earlier runs")
+    args.resume = args.resume or (args.no_train and args.work_dir is not None)  # it takes the finished runs
     args.argv = argv
     try:
         args.variant_seeds = {key: int(value) for key, value in (item.split("=") for item in args.variant_seeds)}
@@ -918,18 +981,13 @@ def main(argv=None):
 
     ledger = Ledger(args.ledger) if args.ledger else None
     started = time.perf_counter()
-    rows, missing = [], []
+    rows, missing, lat = [], [], None
     try:
-        # The plain row is the reference: trained first unless --variants places it (a row in doubt first).
-        variants = list(dict.fromkeys(args.variants if "shared" in args.variants else ["shared"] + args.variants))
         for seed in range(args.seeds):
-            planned = [v for v in variants if seed < args.variant_seeds.get(v, args.seeds)]
-            # A seed's single-task models must be on disk while one of its shared rows is still to train.
-            needed = ledger is None or any(
-                ledger.find(settings_key(variant_model(v), list(TASKS), args, seed, v)) is None for v in planned)
-            for name, tasks, variant in ([(task, [task], "shared") for task in TASKS]
-                                         + [(variant_model(v), list(TASKS), v) for v in planned]):
-                row = train_one(name, tasks, args, work_dir, seed, variant, ledger, needed_here=needed)
+            plan = seed_plan(args, seed)
+            here = must_train_here(plan, args, seed, ledger)
+            for name, tasks, variant in plan:
+                row = train_one(name, tasks, args, work_dir, seed, variant, ledger, needed_here=name in here)
                 if row is None:
                     missing.append(f"{name} seed {seed}")
                     continue
@@ -937,7 +995,9 @@ def main(argv=None):
                 what = f"{name} alone" if len(tasks) == 1 else f"shared model ({variant})"
                 print(f"[multitask] seed {seed} {what}: {row['test']} in {row['train_seconds']} s",
                       file=sys.stderr, flush=True)
-        lat = seed0_latency(rows, variants, args, work_dir, ledger)
+            if seed == 0 and not missing:
+                # Measured as soon as seed 0 is done, while its exports are here and nothing else trains.
+                lat = seed0_latency(rows, shared_rows(args), args, work_dir, ledger, measure=not args.no_train)
     finally:
         if args.work_dir is None:
             shutil.rmtree(work_dir, ignore_errors=True)

@@ -54,7 +54,7 @@ def write_data_dir(root, copies=3):
 
 
 @pytest.mark.slow
-def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_path):
+def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_path, capsys):
     benchmark = load_benchmark()
     data, out, work = tmp_path / "data", tmp_path / "out", tmp_path / "work"
     write_data_dir(data)
@@ -144,30 +144,38 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
         assert scores[split] == {task: round(100 * reported[task]["f1" if task in ("slots", "entities") else "accuracy"], 2)
                                  for task in TASKS}
 
-    # --ledger: the end of a sitting records the finished runs (--no-train). On a machine without the work
-    # folder none trains again and the report is the same, latency included (the one measured on the exports).
+    # --ledger. The end of a sitting records the finished runs (--no-train, beside a training process: it
+    # measures no latency). A training process measures seed 0's latency once and records it. On a machine
+    # without the work folder nothing trains again and the report is the same, latency included.
     ledger = tmp_path / "results" / "runs.jsonl"
 
-    def benchmark_run(work_dir, out, *more):
-        ran = subprocess.run([sys.executable, SCRIPT, "--data-dir", str(data), "--quick", "--ledger", str(ledger),
-                              "--work-dir", str(work_dir), "--output-dir", str(out), *more],
-                             capture_output=True, text=True, timeout=900, cwd=ROOT)
-        assert ran.returncode == 0, ran.stderr[-5000:]
-        return ran
+    def benchmark_run(work_dir, out, *more):  # in this process: these runs train nothing
+        capsys.readouterr()
+        benchmark.main(["--data-dir", str(data), "--quick", "--ledger", str(ledger), "--work-dir", str(work_dir),
+                        "--output-dir", str(out), *more])
+        return capsys.readouterr()
 
-    recorded = benchmark_run(work, tmp_path / "out3", "--resume", "--no-train")
+    recorded = benchmark_run(work, tmp_path / "out3", "--no-train")  # --no-train takes the work folder's runs
+    assert "latency not measured: --no-train measures nothing" in recorded.err
     lines = [json.loads(line) for line in open(ledger)]
-    assert sorted(line["run"]["model"] for line in lines if "run" in line) == sorted(("multitask",) + TASKS)
-    assert [line["keys"] for line in lines if "latency" in line] == [
-        {row["model"]: row["key"] for row in json.loads(recorded.stdout)["runs"]}]
-    elsewhere = benchmark_run(tmp_path / "new-machine", tmp_path / "out4", "--resume")
-    assert elsewhere.stderr.count("from the ledger") == 6 and "epoch 1/1" not in elsewhere.stderr
-    report, moved = json.loads(recorded.stdout), json.loads(elsewhere.stdout)
-    assert moved["runs"] == report["runs"] and moved["latency"] == report["latency"] and moved["tasks"] == report["tasks"]
-    assert len(open(ledger).read().splitlines()) == len(lines)  # nothing new to record
+    # The runs as the resumed report gave them, in order (intent exported again: its run.json names no export).
+    assert [{k: v for k, v in line["run"].items() if k not in exported} for line in lines] == [
+        {k: v for k, v in row.items() if k not in exported} for row in rows]
+    measured = benchmark_run(work, tmp_path / "out4", "--resume")
+    assert "epoch 1/1" not in measured.err
+    lines = [json.loads(line) for line in open(ledger)]
+    assert len(lines) == 6 and lines[-1]["keys"] == {row["model"]: row["key"] for row in rows}
+    assert lines[-1]["latency"] == json.loads(measured.out)["latency"]
+    elsewhere = benchmark_run(tmp_path / "new-machine", tmp_path / "out5", "--resume")
+    assert elsewhere.err.count("from the ledger") == 6 and "epoch 1/1" not in elsewhere.err
+    report, moved = json.loads(measured.out), json.loads(elsewhere.out)
+    assert moved["latency"] == report["latency"] and moved["tasks"] == report["tasks"]
+    assert [{k: v for k, v in row.items() if k not in exported} for row in moved["runs"]] == [
+        {k: v for k, v in row.items() if k not in exported} for row in report["runs"]]
+    assert len(open(ledger).read().splitlines()) == 6  # nothing new to record
     # A machine with neither the runs nor their lines says what is still to train, and trains nothing.
     ledger = tmp_path / "other.jsonl"
-    missing = json.loads(benchmark_run(tmp_path / "bare", tmp_path / "out5", "--no-train").stdout)
+    missing = json.loads(benchmark_run(tmp_path / "bare", tmp_path / "out6", "--no-train").out)
     assert missing == {"finished": 0, "still_to_train": [f"{model} seed 0" for model in TASKS + ("multitask",)]}
     assert not ledger.exists()
 
@@ -305,6 +313,15 @@ def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
         "val_score_mean3", "max")
 
 
+def ledger_row(model, seed, key, started, **fields):
+    """A run line of the ledger, with every field a report reads."""
+    tasks = list(TASKS) if model.startswith("multitask") else [model]
+    return {"model": model, "seed": seed, "key": key, "started": started, "tasks": tasks,
+            "test": {task: 90.0 for task in tasks}, "test_examples": {task: 10 for task in tasks},
+            "train_seconds": 100.0, "epochs_done": 5, "best_epoch": 3, "parameters": 1000,
+            "export_path": f"saved_models/{model}/1", "export_bytes": 4000, "commits": ["abc1234"], **fields}
+
+
 def test_the_ledger_keeps_finished_runs_by_their_settings(tmp_path):
     benchmark = load_benchmark()
 
@@ -325,10 +342,9 @@ def test_the_ledger_keeps_finished_runs_by_their_settings(tmp_path):
     path = str(tmp_path / "results" / "runs.jsonl")
     ledger = benchmark.Ledger(path)  # no file yet: empty
     assert ledger.find(key) is None
-    first = {"model": "multitask_distill", "seed": 0, "key": key, "started": "2026-12-06T21:51:48+00:00",
-             "test": {"slots": 94.1}}
+    first = ledger_row("multitask_distill", 0, key, "2026-12-06T21:51:48+00:00")
     assert ledger.add(first) and not ledger.add(dict(first))  # the same training, found again: recorded once
-    again = {**first, "started": "2026-12-07T08:00:00+00:00", "test": {"slots": 94.6}}  # trained again
+    again = ledger_row("multitask_distill", 0, key, "2026-12-07T08:00:00+00:00", best_epoch=4)  # trained again
     assert ledger.add(again)
     keys = {"multitask_distill": key}
     ledger.add_latency({"ratio_p50": 0.31}, keys)
@@ -337,11 +353,52 @@ def test_the_ledger_keeps_finished_runs_by_their_settings(tmp_path):
     assert read.find(key) == again and read.latency(keys) == {"ratio_p50": 0.31}
     assert read.latency({"multitask_distill": "0" * 16}) is None
     assert len(open(path).read().splitlines()) == 3
-    # A line that is no run nor latency is named by file and line.
+    # Lines merged from another machine's copy may come in any order: the training started last counts.
+    with open(path, "a") as f:
+        f.write("\n" + json.dumps({"run": {**first, "started": "2026-12-01T00:00:00+00:00"}}) + "\n")
+    assert benchmark.Ledger(path).find(key) == again
+    # A line that is no run of the report's fields, nor a latency, is named by file and line.
     with open(path, "a") as f:
         f.write('{"run": {"model": "intent"}}\n')
-    with pytest.raises(SystemExit, match=r"runs.jsonl, line 4: neither a run .*'\{\"run\": \{\"model\": \"intent\"\}\}'"):
+    with pytest.raises(SystemExit, match=r"runs.jsonl, line 6: a run without best_epoch, commits, .*'\{\"run\": "
+                                         r"\{\"model\": \"intent\"\}\}'"):
         benchmark.Ledger(path)
+
+
+def test_a_new_machine_trains_only_what_the_ledger_lacks_and_the_teachers_of_it(tmp_path):
+    benchmark = load_benchmark()
+
+    class Args:
+        data_dir, max_examples, epochs, patience, encoder, batch_size, monitor = "/data", None, 30, 5, None, None, None
+        monitor_window, vectors, keep_case = 3, None, False
+        seeds, variants, variant_seeds = 2, ["distill", "private"], {"private": 1}
+
+    # Each seed: the single-task models, then the shared rows in --variants' order, the plain one first unless
+    # listed; --variant-seeds leaves a row out of the later seeds.
+    assert [name for name, _, _ in benchmark.seed_plan(Args, 0)] == list(TASKS) + [
+        "multitask", "multitask_distill", "multitask_private"]
+    assert [name for name, _, _ in benchmark.seed_plan(Args, 1)] == list(TASKS) + ["multitask", "multitask_distill"]
+    Args.variants = ["distill", "shared"]
+    assert [name for name, _, _ in benchmark.seed_plan(Args, 1)][4:] == ["multitask_distill", "multitask"]
+
+    ledger = benchmark.Ledger(str(tmp_path / "runs.jsonl"))
+    plan = benchmark.seed_plan(Args, 0)
+    assert benchmark.must_train_here(plan, Args, 0, None) == {name for name, _, _ in plan}  # no ledger
+    for name, tasks, variant in plan[:5]:  # the single-task models and the distilled row are recorded
+        ledger.add(ledger_row(name, 0, benchmark.settings_key(name, tasks, Args, 0, variant), "2026-12-06T22:00"))
+    # The plain row is still to train: it needs its seed's single-task models on disk (its epoch is picked
+    # against theirs), so they train again; the distilled row is taken as recorded.
+    assert benchmark.must_train_here(plan, Args, 0, ledger) == set(TASKS) | {"multitask"}
+    name, tasks, variant = plan[5]
+    plain_key = benchmark.settings_key(name, tasks, Args, 0, variant)
+    ledger.add(ledger_row(name, 0, plain_key, "2026-12-06T23:00"))
+    assert benchmark.must_train_here(plan, Args, 0, ledger) == set()  # the whole seed is recorded
+    assert benchmark.must_train_here(benchmark.seed_plan(Args, 1), Args, 1, ledger) == {
+        name for name, _, _ in benchmark.seed_plan(Args, 1)}
+    # A recorded run under settings that changed since is reported, not taken.
+    Args.monitor_window = 1
+    key = benchmark.settings_key("multitask", list(TASKS), Args, 0, "shared")
+    assert ledger.find(key) is None and ledger.others("multitask", 0, key) == [plain_key]
 
 
 def test_a_stopped_benchmark_takes_the_stop_out_of_its_epoch_times(tmp_path):
