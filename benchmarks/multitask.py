@@ -503,6 +503,7 @@ def finished_outcome(config):
     if not (export_path and os.path.isdir(export_path)):  # a run from before run.json kept its export
         with contextlib.redirect_stdout(sys.stderr):
             export_path = export_run(config, run_dir)
+        directory.write_state({**state, "export_path": export_path})  # exported once, not at every resume
     print(f"[multitask] reusing the finished run {run_dir}", file=sys.stderr, flush=True)
     return {
         # metrics_test.json holds `mtkeras.evaluate`'s results, NaN written as null.

@@ -112,33 +112,37 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
         assert f"| {task} (" in markdown and f"{shared['mean']:.2f} ± {shared['std']:.2f}" in markdown
     assert "Stack-Propagation 2019: 94.2" in markdown and "CrossWeigh + Flair: 50.03" in markdown
 
+    def benchmark_run(work_dir, out, *more):  # in this process: the runs from here on train nothing
+        capsys.readouterr()
+        benchmark.main(["--data-dir", str(data), "--quick", "--work-dir", str(work_dir), "--output-dir", str(out),
+                        *more])
+        return capsys.readouterr()
+
     # --resume on the same work dir (a long run spread over several sittings): every run there is
     # finished, so none trains again, and the report holds the same rows. A run whose run.json does
-    # not name its export (written before it did) is exported again, as the next version.
+    # not name its export (written before it did) is exported again, as the next version, once.
     state_path = work / "runs" / "single-seed0" / "intent" / "run.json"
     state = json.load(open(state_path))
     assert state.pop("export_path") == str(work / "saved_models" / "intent" / "1")
     state.pop("trainable_parameters")  # nor its trainable weights: counted on its saved model
     json.dump(state, open(state_path, "w"))
-    again = subprocess.run(
-        [sys.executable, SCRIPT, "--data-dir", str(data), "--quick", "--output-dir", str(tmp_path / "out2"),
-         "--work-dir", str(work), "--resume"],
-        capture_output=True, text=True, timeout=900, cwd=ROOT,
-    )
-    assert again.returncode == 0, again.stderr[-5000:]
-    assert again.stderr.count("[multitask] reusing the finished run") == 5 and "epoch 1/1" not in again.stderr
-    rows = json.loads(again.stdout)["runs"]
+    again = benchmark_run(work, tmp_path / "out2", "--resume")
+    assert again.err.count("[multitask] reusing the finished run") == 5 and "epoch 1/1" not in again.err
+    rows = json.loads(again.out)["runs"]
     assert [row["export_path"] for row in rows if row["model"] == "intent"] == [os.path.join("saved_models", "intent", "2")]
+    assert json.load(open(state_path))["export_path"] == str(work / "saved_models" / "intent" / "2")
     exported = ("export_path", "export_bytes")
     assert json.dumps([{k: v for k, v in row.items() if k not in exported} for row in rows]) == json.dumps(
         [{k: v for k, v in row.items() if k not in exported} for row in runs])
 
     # benchmarks/score_checkpoint.py scores a run's checkpoint as the run scored its best epoch.
+    spec = importlib.util.spec_from_file_location("score_checkpoint", os.path.join(ROOT, "benchmarks",
+                                                                                   "score_checkpoint.py"))
+    score_checkpoint = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(score_checkpoint)
     shared = benchmark.run_dir(str(work), "multitask", 0)
-    scored = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "score_checkpoint.py"), shared,
-                             "--weights", "best", "--no-record"], capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert scored.returncode == 0, scored.stderr[-3000:]
-    scores = json.loads(scored.stdout)
+    score_checkpoint.main([shared, "--weights", "best", "--no-record"])
+    scores = json.loads(capsys.readouterr().out)
     for split in ("valid", "test"):
         reported = json.load(open(os.path.join(shared, f"metrics_{split}.json")))
         assert scores[split] == {task: round(100 * reported[task]["f1" if task in ("slots", "entities") else "accuracy"], 2)
@@ -148,34 +152,24 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
     # measures no latency). A training process measures seed 0's latency once and records it. On a machine
     # without the work folder nothing trains again and the report is the same, latency included.
     ledger = tmp_path / "results" / "runs.jsonl"
-
-    def benchmark_run(work_dir, out, *more):  # in this process: these runs train nothing
-        capsys.readouterr()
-        benchmark.main(["--data-dir", str(data), "--quick", "--ledger", str(ledger), "--work-dir", str(work_dir),
-                        "--output-dir", str(out), *more])
-        return capsys.readouterr()
-
-    recorded = benchmark_run(work, tmp_path / "out3", "--no-train")  # --no-train takes the work folder's runs
+    recorded = benchmark_run(work, tmp_path / "out3", "--ledger", str(ledger), "--no-train")  # the work folder's
     assert "latency not measured: --no-train measures nothing" in recorded.err
     lines = [json.loads(line) for line in open(ledger)]
-    # The runs as the resumed report gave them, in order (intent exported again: its run.json names no export).
-    assert [{k: v for k, v in line["run"].items() if k not in exported} for line in lines] == [
-        {k: v for k, v in row.items() if k not in exported} for row in rows]
-    measured = benchmark_run(work, tmp_path / "out4", "--resume")
+    assert [line["run"] for line in lines] == rows  # the runs as the resumed report gave them, in order
+    measured = benchmark_run(work, tmp_path / "out4", "--ledger", str(ledger), "--resume")
     assert "epoch 1/1" not in measured.err
     lines = [json.loads(line) for line in open(ledger)]
     assert len(lines) == 6 and lines[-1]["keys"] == {row["model"]: row["key"] for row in rows}
     assert lines[-1]["latency"] == json.loads(measured.out)["latency"]
-    elsewhere = benchmark_run(tmp_path / "new-machine", tmp_path / "out5", "--resume")
+    elsewhere = benchmark_run(tmp_path / "new-machine", tmp_path / "out5", "--ledger", str(ledger), "--resume")
     assert elsewhere.err.count("from the ledger") == 6 and "epoch 1/1" not in elsewhere.err
     report, moved = json.loads(measured.out), json.loads(elsewhere.out)
-    assert moved["latency"] == report["latency"] and moved["tasks"] == report["tasks"]
-    assert [{k: v for k, v in row.items() if k not in exported} for row in moved["runs"]] == [
-        {k: v for k, v in row.items() if k not in exported} for row in report["runs"]]
+    assert moved["runs"] == report["runs"] and moved["latency"] == report["latency"] and moved["tasks"] == report["tasks"]
     assert len(open(ledger).read().splitlines()) == 6  # nothing new to record
     # A machine with neither the runs nor their lines says what is still to train, and trains nothing.
     ledger = tmp_path / "other.jsonl"
-    missing = json.loads(benchmark_run(tmp_path / "bare", tmp_path / "out6", "--no-train").out)
+    bare = benchmark_run(tmp_path / "bare", tmp_path / "out6", "--ledger", str(ledger), "--no-train")
+    missing = json.loads(bare.out)
     assert missing == {"finished": 0, "still_to_train": [f"{model} seed 0" for model in TASKS + ("multitask",)]}
     assert not ledger.exists()
 
