@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -44,7 +45,8 @@ def test_mtkeras_serve_answers_like_the_in_process_model(exported_model, trained
     finally:
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=30)
-    assert server.returncode == 0, output
+    assert server.returncode == 0, output  # SIGTERM: a clean stop
+    assert re.search(rf"serving tiny versions \[1\] on \S+:{port} \(gRPC\) and \S+:{rest_port} \(REST\)", output), output
 
     assert cli.returncode == 0, cli.stderr
     from_cli = json.loads(cli.stdout)

@@ -8,9 +8,6 @@ follows the mtkeras export contract (see `mtkeras.names`): one sentence task
 import concurrent.futures
 import functools
 import os
-import signal
-import subprocess
-import sys
 import time
 
 import grpc
@@ -25,7 +22,6 @@ from tensorflow_serving.apis import model_service_pb2_grpc
 from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
-from helpers.processes import free_port
 
 from mtkeras import names
 from mtkeras.serving import Client, ModelServer, ServingError
@@ -455,40 +451,6 @@ def test_get_model_status(channel):
             _status(channel, name, version)
         assert info.value.code() == grpc.StatusCode.NOT_FOUND
         assert info.value.details() == message
-
-
-# === `serve` in a subprocess ===
-
-
-@pytest.mark.slow
-def test_serve_subprocess_stops_on_sigterm(base_path):
-    port = free_port()
-    code = f"from mtkeras.serving.server import serve; serve({MODEL!r}, {base_path!r}, '127.0.0.1', {port})"
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    process = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
-    try:
-        deadline = time.monotonic() + 90
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            while True:
-                assert process.poll() is None, process.communicate()[1]
-                try:
-                    _status(channel)
-                    break
-                except grpc.RpcError:
-                    assert time.monotonic() < deadline, "server did not answer GetModelStatus in time"
-                    time.sleep(0.25)
-        with Client(f"127.0.0.1:{port}", MODEL) as client:
-            assert [word for word, _ in client.predict("book a table")[0][SLOTS]["tags"]] == ["book", "a", "table"]
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, stderr
-    assert f"serving {MODEL} versions [2] on 127.0.0.1:{port} (gRPC)" in stderr
 
 
 @pytest.mark.parametrize("batching", [False, True])

@@ -26,7 +26,9 @@ from mtkeras.serving.manager import find_versions
 def test_new_version_is_picked_up_while_clients_query(exported_model, tmp_path):
     base = str(tmp_path / MODEL)
     copy_version(exported_model, base)
-    other = build_tiny_model(seed=3)  # untrained: answers differ from version 1
+    # Version 2, an untrained model (answers differ from version 1), exported beside the base path and moved in
+    # while clients query: the single rename that ends every export (its staging folder is tested elsewhere).
+    staged = export_saved_model(build_tiny_model(seed=3), str(tmp_path / "staging"))
     stop = threading.Event()
     seen, errors = [], []
 
@@ -43,7 +45,7 @@ def test_new_version_is_picked_up_while_clients_query(exported_model, tmp_path):
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             futures = [pool.submit(query) for _ in range(4)]
             time.sleep(0.5)
-            export_saved_model(other, base)  # version 2, written while clients query
+            os.rename(staged, os.path.join(base, "2"))
             deadline = time.monotonic() + 120
             while running.version != 2 and time.monotonic() < deadline:
                 time.sleep(0.1)
