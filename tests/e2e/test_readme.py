@@ -82,15 +82,17 @@ def test_notebooks_named_exist():
 
 @pytest.mark.slow
 def test_the_script_quick_start_ends_with_a_grpc_answer(tmp_path, capsys):
-    """The README's script (on a smaller corpus, 2 epochs instead of 6), then its serve command and client."""
+    """The README's script (on a smaller corpus, 1 epoch instead of 6: nothing here depends on accuracy),
+    then its serve command and client."""
     from mtkeras.demo import generate_demo_corpus
 
     text = section("### Script")
     script, client = blocks(text, "python")
     assert "epochs=6" in script
-    generate_demo_corpus(str(tmp_path / "build" / "demo_data"), seed=0, assistant_sizes=(600, 60, 60),
-                         feedback_sizes=(300, 30, 30))
-    (tmp_path / "quickstart.py").write_text(script.replace("epochs=6", "epochs=2"))
+    # Every intent is in the training split (balanced quotas), so the script's (1, 7) holds.
+    generate_demo_corpus(str(tmp_path / "build" / "demo_data"), seed=0, assistant_sizes=(140, 14, 14),
+                         feedback_sizes=(60, 10, 10))
+    (tmp_path / "quickstart.py").write_text(script.replace("epochs=6", "epochs=1"))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run([sys.executable, "quickstart.py"], cwd=tmp_path, capture_output=True, text=True,
                           timeout=600, env=env)

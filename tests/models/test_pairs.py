@@ -69,9 +69,16 @@ def test_pair_labels_without_a_second_text_name_the_example(trained):
         make_dataset(bad, model.tasks)
 
 
-def test_export_has_a_pair_signature(trained, tmp_path):
+@pytest.fixture(scope="module")
+def exported(trained, tmp_path_factory):
+    """`(base path, version path)` of the trained pair model's export, made once for the tests that read it."""
+    base = str(tmp_path_factory.mktemp("served") / "pairs")
+    return base, export_saved_model(trained[0], base)
+
+
+def test_export_has_a_pair_signature(trained, exported):
     model, _ = trained
-    loaded = tf.saved_model.load(export_saved_model(model, str(tmp_path / "pairs")))
+    loaded = tf.saved_model.load(exported[1])
     assert set(loaded.signatures) == {names.SERVING_SIGNATURE, names.PAIR_SIGNATURE}
     single = loaded.signatures[names.SERVING_SIGNATURE](text=tf.constant(["play jazz"]))
     assert names.label_key("intent") in single and names.label_key("nli") not in single
@@ -93,12 +100,10 @@ def test_delimited_reader_reads_pairs(tmp_path):
 
 
 @pytest.mark.slow
-def test_served_pairs_over_grpc(trained, tmp_path):
+def test_served_pairs_over_grpc(exported):
     from mtkeras.serving import Client, ModelServer
 
-    model, _ = trained
-    base = str(tmp_path / "served")
-    export_saved_model(model, base)
+    base, _ = exported
     with ModelServer("pairs", base, port=0) as server, Client(f"127.0.0.1:{server.port}", "pairs") as client:
         (single,) = client.predict(["book a table for two"])
         assert set(single) == {"intent"}
