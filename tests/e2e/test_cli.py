@@ -14,7 +14,7 @@ import pytest
 
 import mtkeras
 from helpers.data import TINY_ASSISTANT, TINY_FEEDBACK
-from helpers.processes import repository_commit
+from helpers.processes import repository_commit, run_in_terminal, screen_lines
 
 pytestmark = pytest.mark.slow
 
@@ -83,23 +83,24 @@ def run_cli(*args, timeout=300):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """A tiny project trained once by `mtkeras train` in its own process."""
+    """A tiny project trained once by `mtkeras train` in its own process, on a terminal (a pseudo-terminal,
+    TensorFlow's native logging as a user has it); the third item is all the command wrote."""
     root = str(tmp_path_factory.mktemp("cli"))
     config = make_project(root)
-    result = run_cli("train", config)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return root, config, result
+    code, raw = run_in_terminal(MTKERAS + ["train", config])
+    assert code == 0, raw[-3000:]
+    return root, config, raw
 
 
 def test_train_writes_a_complete_run_directory(trained):
-    root, _, result = trained
+    root, _, raw = trained
     run = os.path.join(root, "runs", "tiny")
     # Per-task metrics after every epoch, a table per split at the end.
     for epoch in (1, 2, 3):
-        assert f"epoch {epoch}/3" in result.stdout
-    assert all(f"\n{task} " in result.stdout for task in TASKS)
-    assert "valid split" in result.stdout and "test split" in result.stdout
-    assert "Traceback" not in result.stderr
+        assert f"epoch {epoch}/3" in raw
+    assert all(f"\n{task} " in raw for task in TASKS)
+    assert "valid split" in raw and "test split" in raw
+    assert "Traceback" not in raw
 
     state = json.load(open(os.path.join(run, "run.json")))
     assert state["status"] == "finished" and state["epochs_done"] == 3 and state["resumed_at_epochs"] == []
@@ -110,7 +111,7 @@ def test_train_writes_a_complete_run_directory(trained):
     assert sitting["dirty"] == dirty
     assert sitting["from_epoch"] == 0 and sitting["mtkeras"] == mtkeras.__version__
     assert state["monitor"] == "val_score"  # the default with a valid split: the mean of each task's score
-    assert f"; {state['parameters']:,} parameters;" in result.stdout  # the weight count of the trained model
+    assert f"; {state['parameters']:,} parameters;" in raw  # the weight count of the trained model
     history = open(os.path.join(run, "history.csv")).read().splitlines()
     assert len(history) == 4 and "val_intent_accuracy" in history[0]
     rows = list(csv.DictReader(open(os.path.join(run, "history.csv"))))
@@ -118,7 +119,7 @@ def test_train_writes_a_complete_run_directory(trained):
     assert state["best_epoch"] == scores.index(max(scores)) + 1
     # A run whose last epoch was its best says so: dev may still have been improving.
     assert ("the last epoch was the best: val_score was still improving after 3 epochs"
-            in result.stdout) == (state["best_epoch"] == 3)
+            in raw) == (state["best_epoch"] == 3)
     for name in ("best.weights.h5", "last.weights.h5"):
         assert os.path.getsize(os.path.join(run, "checkpoints", name)) > 0
     events = [f for _, _, files in os.walk(os.path.join(run, "logs")) for f in files if f.startswith("events.out")]
@@ -173,6 +174,27 @@ def test_early_stopping_ends_a_run_and_its_resumption_trains_no_further(tmp_path
     assert outcome["epochs_done"] == 2 and outcome["resumed_from"] == 2
     assert os.path.isdir(outcome["export_path"])
     assert json.load(open(os.path.join(run_dir, "run.json")))["status"] == "finished"
+
+
+def test_the_training_screen_shows_each_epoch_once_and_no_tensorflow_log_lines(trained):
+    _, _, raw = trained
+    lines = screen_lines(raw)
+    # Not one of TensorFlow's native log lines, which it writes at import and when it lists devices.
+    assert not [line for line in lines if re.match(r"^[IWEF]\d{4} |^WARNING: All log messages before absl", line)], lines
+    for epoch in (1, 2, 3):
+        heads = [line for line in lines if line.startswith(f"epoch {epoch}/3 ")]
+        assert len(heads) == 1, lines  # one table per epoch
+        assert "val_score" in heads[0] and ("improved, saved checkpoints/best.weights.h5" in heads[0] or "no improvement" in heads[0])
+    assert "improved, saved" in [line for line in lines if line.startswith("epoch 1/3 ")][0]
+    # Each task's metrics appear in the tables only: once per epoch, never as Keras' "name: value" list.
+    assert sum(line.startswith("intent ") and " | " in line for line in lines) == 3, lines
+    assert "intent_accuracy:" not in raw and "val_intent_loss:" not in raw
+    # A Python warning is one line, never followed by the source line that raised it.
+    assert not [line for line in lines if line.strip() == "warnings.warn("], lines
+    # The progress bar ends before its epoch's table.
+    bars = [i for i, line in enumerate(lines) if re.search(r"\d+/\d+ .*step - loss: ", line)]
+    first_table = next(i for i, line in enumerate(lines) if line.startswith("epoch 1/3 "))
+    assert bars and bars[0] < first_table
 
 
 def test_a_finished_run_is_not_trained_again(trained, capsys):

@@ -1,65 +1,13 @@
-"""What `mtkeras train` shows on a terminal, read through a pseudo-terminal, and how fast light commands answer."""
+"""The light commands (help, version, a config error) answer without loading TensorFlow; a Python warning
+is one line. What `mtkeras train` shows on a terminal is tested on tests/e2e/test_cli.py's run."""
 
 import os
-import pty
 import re
 import subprocess
 import sys
-import time
 
-from helpers.data import write_mixed_jsonl, write_reproducible_config
 
 MTKERAS = os.path.join(os.path.dirname(sys.executable), "mtkeras")
-
-
-def run_in_terminal(args, timeout=300):
-    """Runs a command with a pseudo-terminal as its standard output and error; returns all it wrote."""
-    main, secondary = pty.openpty()
-    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
-    process = subprocess.Popen(args, stdout=secondary, stderr=secondary, stdin=subprocess.DEVNULL, env=env)
-    os.close(secondary)
-    chunks, deadline = [], time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # the command ended and closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    process.wait(timeout=60)
-    os.close(main)
-    return process.returncode, b"".join(chunks).decode("utf-8", errors="replace")
-
-
-def screen_lines(text):
-    """The lines a terminal shows once carriage returns and colours are applied."""
-    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
-    return [line.split("\r")[-1].rstrip() for line in text.replace("\r\n", "\n").split("\n")]
-
-
-def test_the_training_screen_shows_each_epoch_once_and_no_tensorflow_log_lines(tmp_path):
-    data = write_mixed_jsonl(tmp_path / "data.jsonl")
-    config = write_reproducible_config(tmp_path / "c.yaml", data, training="epochs: 2\nbatch_size: 4", valid=True)
-    code, raw = run_in_terminal([MTKERAS, "train", config, "--run-dir", str(tmp_path / "run")])
-    assert code == 0, raw[-3000:]
-    lines = screen_lines(raw)
-    # Not one of TensorFlow's native log lines, which it writes at import and when it lists devices.
-    assert not [line for line in lines if re.match(r"^[IWEF]\d{4} |^WARNING: All log messages before absl", line)], lines
-    for epoch in (1, 2):
-        heads = [line for line in lines if line.startswith(f"epoch {epoch}/2 ")]
-        assert len(heads) == 1, lines  # one table per epoch
-        assert "val_score" in heads[0] and ("improved, saved checkpoints/best.weights.h5" in heads[0] or "no improvement" in heads[0])
-    assert "improved, saved" in [line for line in lines if line.startswith("epoch 1/2 ")][0]
-    # Each task's metrics appear in the tables only: once per epoch, never as Keras' "name: value" list.
-    assert sum(line.startswith("intent ") and " | " in line for line in lines) == 2, lines
-    assert "intent_accuracy:" not in raw and "val_intent_loss:" not in raw
-    # A Python warning is one line, never followed by the source line that raised it.
-    assert not [line for line in lines if line.strip() == "warnings.warn("], lines
-    # The progress bar ends before its epoch's table.
-    bars = [i for i, line in enumerate(lines) if re.search(r"\d+/\d+ .*step - loss: ", line)]
-    first_table = next(i for i, line in enumerate(lines) if line.startswith("epoch 1/2 "))
-    assert bars and bars[0] < first_table
 
 
 def test_the_light_commands_answer_without_loading_tensorflow(tmp_path):

@@ -1,10 +1,13 @@
 """Other processes the tests start: free ports, Python in a fresh interpreter."""
 
 import os
+import pty
+import re
 import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 # The tests' folder: a Python started by a test puts it on `sys.path` to import `helpers`.
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,3 +40,29 @@ def repository_commit():
         return subprocess.run(["git", "-C", REPO_ROOT, *args], capture_output=True, text=True, check=True).stdout.strip()
 
     return git("rev-parse", "HEAD"), git("status", "--porcelain", "--untracked-files=no") != ""
+
+
+def run_in_terminal(args, timeout=300):
+    """Runs a command with a pseudo-terminal as its standard output and error; returns all it wrote."""
+    main, secondary = pty.openpty()
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    process = subprocess.Popen(args, stdout=secondary, stderr=secondary, stdin=subprocess.DEVNULL, env=env)
+    os.close(secondary)
+    chunks, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the command ended and closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=60)
+    os.close(main)
+    return process.returncode, b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def screen_lines(text):
+    """The lines a terminal shows once carriage returns and colours are applied."""
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
+    return [line.split("\r")[-1].rstrip() for line in text.replace("\r\n", "\n").split("\n")]
