@@ -395,6 +395,36 @@ def test_a_new_machine_trains_only_what_the_ledger_lacks_and_the_teachers_of_it(
     assert ledger.find(key) is None and ledger.others("multitask", 0, key) == [plain_key]
 
 
+def test_seed_0_latency_is_taken_from_the_ledger_or_from_exports_of_the_very_runs(tmp_path, capsys):
+    benchmark = load_benchmark()
+
+    class Args:
+        latency_texts, no_train = 10, True
+
+    work = str(tmp_path / "work")
+    models = ["multitask"] + list(TASKS)
+    rows = [ledger_row(model, 0, f"key-{model}", "2026-12-06T22:00:00+00:00") for model in models]
+    for row in rows:  # each run's directory and export on this machine
+        run = benchmark.run_dir(work, row["model"], 0)
+        os.makedirs(run)
+        json.dump({"sittings": [{"started": row["started"]}]}, open(os.path.join(run, "run.json"), "w"))
+        os.makedirs(os.path.join(work, row["export_path"]))
+    ledger = benchmark.Ledger(str(tmp_path / "runs.jsonl"))
+    # Nothing recorded and --no-train: not measured (a training process may share the machine).
+    assert benchmark.seed0_latency(rows, ["shared"], Args, work, ledger, measure=False) is None
+    assert "latency not measured: --no-train measures nothing" in capsys.readouterr().err
+    # A run of the same settings trained again here (its run started later) left its export at the path the
+    # recorded run had on another machine: that export is not the recorded run's.
+    json.dump({"sittings": [{"started": "2026-12-07T09:00:00+00:00"}]},
+              open(os.path.join(benchmark.run_dir(work, "slots", 0), "run.json"), "w"))
+    assert benchmark.seed0_latency(rows, ["shared"], Args, work, ledger) is None
+    assert "latency not measured: no export here of slots" in capsys.readouterr().err
+    # A latency recorded for runs of these settings is the one reported, wherever the exports are.
+    ledger.add_latency({"ratio_p50": 0.3}, {model: f"key-{model}" for model in models})
+    assert benchmark.seed0_latency(rows, ["shared"], Args, work, ledger) == {"ratio_p50": 0.3}
+    assert "latency from the ledger" in capsys.readouterr().err
+
+
 def test_a_stopped_benchmark_takes_the_stop_out_of_its_epoch_times(tmp_path):
     import signal
     import time
