@@ -367,8 +367,9 @@ class Ledger:
         return next((e["latency"] for e in reversed(self.latencies) if e["keys"] == keys), None)
 
     def add_latency(self, latency, keys):
-        self.latencies.append({"latency": latency, "keys": keys})
-        self._append({"latency": latency, "keys": keys})
+        entry = {"latency": latency, "keys": keys}
+        self.latencies.append(entry)
+        self._append(entry)
 
 
 def shared_rows(args):
@@ -410,16 +411,15 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared", ledger=None, 
     key = settings_key(name, tasks, args, seed, variant)
     keras.backend.clear_session()
     outcome = finished_outcome(config) if args.resume else None
-    recorded = ledger.find(key) if ledger is not None and not needed_here else None
-    if outcome is None and recorded is not None:
-        row = recorded
-        print(f"[multitask] taking {name} seed {seed} from the ledger (trained at {', '.join(row['commits'])}, "
-              f"started {row['started']})", file=sys.stderr, flush=True)
-        return row
-    if outcome is None and ledger is not None and ledger.find(key) is None and ledger.others(name, seed, key):
-        print(f"[multitask] the ledger has {name} seed {seed} only under other settings "
-              f"({', '.join(ledger.others(name, seed, key))}): the benchmark's config of it changed",
-              file=sys.stderr, flush=True)
+    recorded = ledger.find(key) if ledger is not None and outcome is None else None
+    if recorded is not None and not needed_here:
+        print(f"[multitask] taking {name} seed {seed} from the ledger (trained at {', '.join(recorded['commits'])}, "
+              f"started {recorded['started']})", file=sys.stderr, flush=True)
+        return recorded
+    others = ledger.others(name, seed, key) if ledger is not None and outcome is None and recorded is None else []
+    if others:
+        print(f"[multitask] the ledger has {name} seed {seed} only under other settings ({', '.join(others)}): "
+              "the benchmark's config of it changed", file=sys.stderr, flush=True)
     if outcome is None and args.no_train:
         return None
     watch = PauseWatch(os.path.join(work_dir, "paused", f"{os.path.relpath(config.run_dir, work_dir)}.json"),
