@@ -149,6 +149,12 @@ def test_equal_to_argmax_when_argmax_is_valid(graph_decode):
     for t, tag in enumerate([1, 2, 0, 3]):
         probs[0, t, tag] = 0.7
     assert graph_decode(probs, [4], allowed, start).numpy().tolist() == [[1, 2, 0, 3]]
+    # Tags past a text's length do not count: "I-b" after a 2-word "B-a I-a" is cut, not repaired;
+    # within the length it is repaired to "B-b", the next best.
+    probs[0, 2] = 0.05
+    probs[0, 2, 3], probs[0, 2, 4] = 0.2, 0.7
+    assert graph_decode(np.repeat(probs, 2, 0), [2, 3], allowed, start).numpy().tolist() == [
+        [1, 2, 0, 0], [1, 2, 3, 0]]
 
 
 def test_invalid_argmax_is_repaired():
