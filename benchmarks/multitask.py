@@ -101,10 +101,17 @@ GOALS = {"within_points": 0.5, "parameter_ratio": 0.40, "train_time_ratio": 0.50
 
 # Ways to make one shared model pay (issue 24), each a row beside the plain shared model ("shared"): task-private
 # layers, distillation from the single-task models, annealed task sampling, and combinations (parts joined by "_").
-VARIANTS = ("shared", "private", "distill", "private_distill", "annealed", "private_distill_annealed")
+VARIANTS = ("shared", "private", "distill", "private_distill", "annealed", "private_distill_annealed",
+            "private-transformer", "private-transformer_distill")
 # Task-private layers of the "private" rows: a BiLSTM of each token task's own over the shared words, a dense
 # layer of each sentence task's own over the pooled vector.
 PRIVATE_LAYERS = {"token_tagging": {"sequence": "bilstm", "units": 64}, "sentence_classification": {"dense": [128]}}
+# ... of the "private-transformer" rows: a Transformer block of each token task's own instead of the BiLSTM. A
+# private BiLSTM costs about 0.7 ms a text per token task, whatever its width (its steps are sequential), which
+# puts the private rows over the latency goal; a block attends over all words at once (private_latency.py).
+PRIVATE_TRANSFORMER = {"token_tagging": {"sequence": "transformer", "units": 128, "heads": 4},
+                       "sentence_classification": {"dense": [128]}}
+PRIVATE_PARTS = {"private": PRIVATE_LAYERS, "private-transformer": PRIVATE_TRANSFORMER}
 
 
 def variant_model(variant):
@@ -126,7 +133,7 @@ def model_config(name, tasks, args, work_dir, seed, variant="shared", private_la
     models of its seed, so (trained first) they pick its best epoch: the mean
     of each task's dev score relative to its single-task model's. `variant`
     "private" gives each task its own layers (`private_layers`, by task kind;
-    default `PRIVATE_LAYERS`); "distill"
+    default `PRIVATE_LAYERS`; "private-transformer": `PRIVATE_TRANSFORMER`); "distill"
     makes each task learn from its single-task model (the config's default
     teacher; teacher annealing, teachers labelling every source's texts); both.
     """
@@ -167,9 +174,10 @@ def model_config(name, tasks, args, work_dir, seed, variant="shared", private_la
     if args.monitor_window:
         config["training"]["monitor_window"] = args.monitor_window
     parts = variant.split("_")
-    if "private" in parts:
+    private_part = next((part for part in parts if part in PRIVATE_PARTS), None)
+    if private_part:
         for task in tasks:
-            private = (private_layers or PRIVATE_LAYERS).get(TASKS[task][0])
+            private = (private_layers or PRIVATE_PARTS[private_part]).get(TASKS[task][0])
             if private:
                 config["tasks"][task]["private"] = dict(private)
     if "distill" in parts:
@@ -589,8 +597,9 @@ def latency(multi_paths, single_paths, texts, plain="shared"):
 
 def seed0_latency(rows, variants, args, work_dir, ledger, measure=True):
     """The latency of seed 0's models (one loop, `latency`): with a ledger, the one it holds for runs of
-    these settings; else measured on the runs' exports in `work_dir` (and recorded), unless `measure` is
-    False (--no-train: another process may be training) or some export is not here; else None."""
+    these settings; else measured on the runs' models in `work_dir`, each exported again by this code
+    (`fresh_exports`), and recorded, unless `measure` is False (--no-train: another process may be
+    training) or some run is not here; else None."""
     first = {row["model"]: row for row in rows if row["seed"] == 0}
     models = [variant_model(v) for v in variants] + list(TASKS)
     keys = {model: first[model]["key"] for model in models}
@@ -607,11 +616,35 @@ def seed0_latency(rows, variants, args, work_dir, ledger, measure=True):
         why = f"no export here of {', '.join(away)}" if away else "--no-train measures nothing"
         print(f"[multitask] latency not measured: {why}", file=sys.stderr, flush=True)
         return None
+    paths = fresh_exports(models, args, work_dir)
     lat = latency({variant: paths[variant_model(variant)] for variant in variants},
                   [paths[task] for task in TASKS], latency_texts(args, work_dir, args.latency_texts))
+    lat["exported_at"] = _report_commit()
     if ledger is not None:
         ledger.add_latency(lat, keys)
     return lat
+
+
+def fresh_exports(models, args, work_dir, seed=0):
+    """`{model: export}`: each run's kept model exported again by this code, under `work_dir/latency_exports/`.
+
+    The runs' own exports were written by the code of their sittings, and the
+    serving graph (text preprocessing, decoding, entity spans) changes too; the
+    models timed against each other must answer through the same graph.
+    """
+    from mtkeras.runs import parse_config
+    from mtkeras.runs.finish import export_run
+
+    base = os.path.join(work_dir, "latency_exports")
+    shutil.rmtree(base, ignore_errors=True)
+    paths = {}
+    for model in models:
+        tasks = [model] if model in TASKS else list(TASKS)
+        variant = next((v for v in VARIANTS if variant_model(v) == model), "shared")
+        config = parse_config(yaml.safe_dump(model_config(model, tasks, args, work_dir, seed, variant)), source=model)
+        with contextlib.redirect_stdout(sys.stderr):
+            paths[model] = export_run(config, base_path=os.path.join(base, model), version=1)
+    return paths
 
 
 def latency_texts(args, work_dir, count):
@@ -919,7 +952,8 @@ def main(argv=None):
                              "counted once, as an unbroken run would (checkpoints/clock.json)")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=["shared"],
                         help="shared-model rows beside the single-task models (default: shared, the plain one); "
-                        "private: task-private layers; distill: single-task teachers; annealed: annealed task "
+                        "private: task-private layers (a BiLSTM per token task); private-transformer: a Transformer block per "
+                        "token task instead; distill: single-task teachers; annealed: annealed task "
                         "sampling; combinations of them joined by _. Each seed trains the rows in this order, the "
                         "plain one first unless it is listed")
     parser.add_argument("--variant-seeds", nargs="+", default=[], metavar="VARIANT=N",

@@ -43,13 +43,13 @@ def _load_multitask():
 
 multitask = _load_multitask()
 
-# Private parts by task kind; `multitask.PRIVATE_LAYERS` (a BiLSTM of 64 units per token task) is "bilstm64".
+# Private parts by task kind; `multitask.PRIVATE_LAYERS` (a BiLSTM of 64 units per token task) is "bilstm64",
+# `multitask.PRIVATE_TRANSFORMER` (the "private-transformer" rows) "transformer".
 CANDIDATES = {
     "bilstm64": multitask.PRIVATE_LAYERS,
     "bilstm32": {"token_tagging": {"sequence": "bilstm", "units": 32},
                  "sentence_classification": {"dense": [128]}},
-    "transformer": {"token_tagging": {"sequence": "transformer", "units": 128, "heads": 4},
-                    "sentence_classification": {"dense": [128]}},
+    "transformer": multitask.PRIVATE_TRANSFORMER,
     "sentence_only": {"sentence_classification": {"dense": [128]}},
 }
 

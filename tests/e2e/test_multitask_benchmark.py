@@ -103,6 +103,10 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
     assert latency["calls_each"] == latency["texts"] == 12  # 9 + 4 + 4 test texts, taken in turn up to the shortest
     assert 0 < latency["multitask"]["p50_ms"] <= latency["multitask"]["p90_ms"]
     assert 0 < latency["single_task_in_turn"]["p50_ms"]
+    # The models timed are each run's model exported again by this code (one serving graph for all).
+    assert latency["exported_at"] == code
+    for model in ("multitask",) + TASKS:
+        assert (work / "latency_exports" / model / "1" / "saved_model.pb").exists()
 
     markdown = open(out / "RESULTS.md").read()
     assert "quick run: small slices, not a result" in markdown
@@ -276,6 +280,10 @@ def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
     assert both["tasks"]["intent"]["private"] == {"dense": [128]}
     assert both["distillation"] == {"other_sources": True}
     assert both["encoder"] == {"vectors": {"source": "glove-6b-50d"}, "lowercase": False}
+    blocks = parse_config(yaml.safe_dump(benchmark.model_config(
+        "multitask_private-transformer_distill", list(TASKS), Args, work, 2, "private-transformer_distill")))
+    assert blocks.tasks["entities"].private == {"sequence": "transformer", "units": 128, "heads": 4}
+    assert blocks.tasks["intent"].private == {"dense": [128]} and blocks.distillation.other_sources
     # The shared rows' single-task models are the benchmark's single-task rows of the same seed: they are the
     # teachers, and they pick the best epoch (relative scores).
     config = parse_config(yaml.safe_dump(both))
