@@ -625,8 +625,9 @@ def seed0_latency(rows, variants, args, work_dir, ledger, measure=True):
     return lat
 
 
-def fresh_exports(models, args, work_dir, seed=0):
-    """`{model: export}`: each run's kept model exported again by this code, under `work_dir/latency_exports/`.
+def fresh_exports(models, args, work_dir, seed=0, base=None):
+    """`{model: export}`: each run's kept model exported again by this code, under `base`
+    (default `work_dir/latency_exports/`).
 
     The runs' own exports were written by the code of their sittings, and the
     serving graph (text preprocessing, decoding, entity spans) changes too; the
@@ -635,7 +636,7 @@ def fresh_exports(models, args, work_dir, seed=0):
     from mtkeras.runs import parse_config
     from mtkeras.runs.finish import export_run
 
-    base = os.path.join(work_dir, "latency_exports")
+    base = base or os.path.join(work_dir, "latency_exports")
     shutil.rmtree(base, ignore_errors=True)
     paths = {}
     for model in models:

@@ -5,9 +5,10 @@ most 35 % of the time of the four single-task models in turn). Latency does
 not depend on how well a model is trained, so each candidate private part is
 trained for one epoch on a slice of the data (`--max-examples`), with the
 full run's encoder settings, exported, and timed in one loop with the
-exports of a finished `benchmarks/multitask.py` run (`--work-dir`): its four
-single-task models and its plain shared model, and any of its other shared
-rows that are finished. Every export answers each text in turn, so a slow
+models of a finished `benchmarks/multitask.py` run (`--work-dir`), each
+exported again by this code so that all answer through one serving graph:
+its four single-task models and its plain shared model, and any of its other
+shared rows that are finished. Every export answers each text in turn, so a slow
 spell of the machine hits all of them. (Their parameter counts are not
 reported: a slice's vocabulary is smaller than the full run's.)
 
@@ -102,7 +103,12 @@ def main(argv=None):
     if not shared["shared"]:
         parser.error(f"--work-dir {args.work_dir}: the plain shared run of seed 0 is not finished")
     probe_dir = args.probe_dir or tempfile.mkdtemp(prefix="mtkeras-private-latency-")
-    models = {variant: path for variant, path in shared.items() if path}
+    # The finished runs exported again by this code, as the candidates are: one serving graph for all.
+    finished = [multitask.variant_model(variant) for variant, path in shared.items() if path]
+    again = multitask.fresh_exports(finished + list(multitask.TASKS), args, args.work_dir,
+                                    base=os.path.join(probe_dir, "exports"))
+    singles = [again[task] for task in multitask.TASKS]
+    models = {variant: again[multitask.variant_model(variant)] for variant, path in shared.items() if path}
     for name in args.candidates:
         models[f"probe_{name}"] = train_candidate(name, CANDIDATES[name], args, probe_dir)
 
