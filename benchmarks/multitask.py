@@ -607,18 +607,21 @@ def seed0_latency(rows, variants, args, work_dir, ledger, measure=True):
     if recorded is not None:
         print("[multitask] latency from the ledger", file=sys.stderr, flush=True)
         return recorded
-    paths = {model: os.path.join(work_dir, first[model]["export_path"]) for model in models}
-    # An export of this very run: a run taken from the ledger may share its export's path with another
-    # training of this machine (versions count per model folder).
-    away = [model for model in models if not os.path.isdir(paths[model])
+    # This very run's model: a run taken from the ledger may share its run directory with another training
+    # of this machine (same settings, trained again later).
+    away = [model for model in models if not os.path.exists(os.path.join(run_dir(work_dir, model, 0), "model.keras"))
             or run_started(run_dir(work_dir, model, 0)) != first[model]["started"]]
     if away or not measure:
-        why = f"no export here of {', '.join(away)}" if away else "--no-train measures nothing"
+        why = f"no model here of {', '.join(away)}" if away else "--no-train measures nothing"
         print(f"[multitask] latency not measured: {why}", file=sys.stderr, flush=True)
         return None
-    paths = fresh_exports(models, args, work_dir)
-    lat = latency({variant: paths[variant_model(variant)] for variant in variants},
-                  [paths[task] for task in TASKS], latency_texts(args, work_dir, args.latency_texts))
+    try:
+        paths = fresh_exports(models, args, work_dir)
+        lat = latency({variant: paths[variant_model(variant)] for variant in variants},
+                      [paths[task] for task in TASKS], latency_texts(args, work_dir, args.latency_texts))
+    except Exception as error:  # noqa: BLE001  (a failed timing must not end a proof of many sittings)
+        print(f"[multitask] latency not measured: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        return None
     lat["exported_at"] = _report_commit()
     if ledger is not None:
         ledger.add_latency(lat, keys)
@@ -626,8 +629,8 @@ def seed0_latency(rows, variants, args, work_dir, ledger, measure=True):
 
 
 def fresh_exports(models, args, work_dir, seed=0, base=None):
-    """`{model: export}`: each run's kept model exported again by this code, under `base`
-    (default `work_dir/latency_exports/`).
+    """`{model: export}`: each run's kept model exported again by this code, under `base` (default: a new
+    folder `work_dir/latency_exports-*`, so that two processes timing one work dir never share one).
 
     The runs' own exports were written by the code of their sittings, and the
     serving graph (text preprocessing, decoding, entity spans) changes too; the
@@ -636,8 +639,7 @@ def fresh_exports(models, args, work_dir, seed=0, base=None):
     from mtkeras.runs import parse_config
     from mtkeras.runs.finish import export_run
 
-    base = base or os.path.join(work_dir, "latency_exports")
-    shutil.rmtree(base, ignore_errors=True)
+    base = base or tempfile.mkdtemp(prefix="latency_exports-", dir=work_dir)
     paths = {}
     for model in models:
         tasks = [model] if model in TASKS else list(TASKS)
@@ -879,6 +881,7 @@ def results_markdown(results):
             lines += [
                 "",
                 "Ways to make the shared model pay (shared − single in points; `private`: task-private layers, "
+                "`private-transformer`: a Transformer block per token task instead of a BiLSTM, "
                 "`distill`: single-task teachers with teacher annealing; training seconds count the teachers):",
                 "",
                 "| variant (seeds) | " + " | ".join(TASKS)

@@ -3,14 +3,15 @@
 A probe for issue 24's latency goal (one text through the shared model in at
 most 35 % of the time of the four single-task models in turn). Latency does
 not depend on how well a model is trained, so each candidate private part is
-trained for one epoch on a slice of the data (`--max-examples`), with the
-full run's encoder settings, exported, and timed in one loop with the
-models of a finished `benchmarks/multitask.py` run (`--work-dir`), each
-exported again by this code so that all answer through one serving graph:
-its four single-task models and its plain shared model, and any of its other
-shared rows that are finished. Every export answers each text in turn, so a slow
-spell of the machine hits all of them. (Their parameter counts are not
-reported: a slice's vocabulary is smaller than the full run's.)
+trained for one epoch on a slice of the data (`--max-examples`), with the full
+run's encoder settings, exported, and timed in one loop with the models of a
+finished `benchmarks/multitask.py` run (`--work-dir`), each exported again by
+this code so that all answer through one serving graph: its four single-task
+models and its plain shared model, and any of its other shared rows that are
+finished (none of them may be training again meanwhile; `multitask.py
+--resume` leaves finished runs alone). Every export answers each text in turn,
+so a slow spell of the machine hits all of them. (Their parameter counts are
+not reported: a slice's vocabulary is smaller than the full run's.)
 
 Prints one JSON object and appends it to `results/private_latency.jsonl`.
 
@@ -55,14 +56,13 @@ CANDIDATES = {
 }
 
 
-def finished_export(work_dir, name, seed=0):
-    """The export of a finished run in a `multitask.py` work dir, or None."""
+def is_finished(work_dir, name, seed=0):
+    """Whether a model's run in a `multitask.py` work dir is finished."""
     path = os.path.join(multitask.run_dir(work_dir, name, seed), "run.json")
     if not os.path.exists(path):
-        return None
+        return False
     with open(path, encoding="utf-8") as f:
-        state = json.load(f)
-    return state.get("export_path") if state.get("status") == "finished" else None
+        return json.load(f).get("status") == "finished"
 
 
 def train_candidate(name, private_layers, args, probe_dir):
@@ -95,20 +95,18 @@ def main(argv=None):
     revision = commit()
     args.encoder, args.batch_size, args.monitor, args.monitor_window, args.epochs, args.patience = None, None, None, None, 1, 1
 
-    singles = [finished_export(args.work_dir, task) for task in multitask.TASKS]
-    if not all(singles):
+    if not all(is_finished(args.work_dir, task) for task in multitask.TASKS):
         parser.error(f"--work-dir {args.work_dir}: the four single-task runs of seed 0 are not all finished")
-    shared = {variant: finished_export(args.work_dir, multitask.variant_model(variant))
-              for variant in multitask.VARIANTS}
-    if not shared["shared"]:
+    variants = [variant for variant in multitask.VARIANTS
+                if is_finished(args.work_dir, multitask.variant_model(variant))]
+    if "shared" not in variants:
         parser.error(f"--work-dir {args.work_dir}: the plain shared run of seed 0 is not finished")
     probe_dir = args.probe_dir or tempfile.mkdtemp(prefix="mtkeras-private-latency-")
     # The finished runs exported again by this code, as the candidates are: one serving graph for all.
-    finished = [multitask.variant_model(variant) for variant, path in shared.items() if path]
-    again = multitask.fresh_exports(finished + list(multitask.TASKS), args, args.work_dir,
-                                    base=os.path.join(probe_dir, "exports"))
+    again = multitask.fresh_exports([multitask.variant_model(v) for v in variants] + list(multitask.TASKS), args,
+                                    args.work_dir, base=os.path.join(probe_dir, "exports"))
     singles = [again[task] for task in multitask.TASKS]
-    models = {variant: again[multitask.variant_model(variant)] for variant, path in shared.items() if path}
+    models = {variant: again[multitask.variant_model(variant)] for variant in variants}
     for name in args.candidates:
         models[f"probe_{name}"] = train_candidate(name, CANDIDATES[name], args, probe_dir)
 

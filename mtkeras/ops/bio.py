@@ -6,7 +6,10 @@ sequence with the highest sum of log-probabilities among the sequences where
 every `I-x` continues a `B-x` or `I-x`. When the per-word argmax is already
 valid it is that sequence, and that is checked first: the search over the
 time axis only runs for a batch where some text's argmax is not valid (with a
-trained tagger, few), which keeps it off the latency of most requests.
+trained tagger, few), which keeps it off the latency of most requests. (The
+search sums float32 scores, so where two paths differ by a rounding error a
+text may decode either way, depending on whether a batch-mate made the
+search run.)
 
 `viterbi_decode` uses core TensorFlow ops only (a `tf.cond`, and `tf.scan`
 over the time axis; no Python loop over tensor values), so it runs eagerly, inside a

@@ -105,8 +105,9 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
     assert 0 < latency["single_task_in_turn"]["p50_ms"]
     # The models timed are each run's model exported again by this code (one serving graph for all).
     assert latency["exported_at"] == code
+    (exports,) = work.glob("latency_exports-*")
     for model in ("multitask",) + TASKS:
-        assert (work / "latency_exports" / model / "1" / "saved_model.pb").exists()
+        assert (exports / model / "1" / "saved_model.pb").exists()
 
     markdown = open(out / "RESULTS.md").read()
     assert "quick run: small slices, not a result" in markdown
@@ -403,30 +404,40 @@ def test_a_new_machine_trains_only_what_the_ledger_lacks_and_the_teachers_of_it(
     assert ledger.find(key) is None and ledger.others("multitask", 0, key) == [plain_key]
 
 
-def test_seed_0_latency_is_taken_from_the_ledger_or_from_exports_of_the_very_runs(tmp_path, capsys):
+def test_seed_0_latency_is_taken_from_the_ledger_or_from_the_very_runs(tmp_path, capsys):
     benchmark = load_benchmark()
 
     class Args:
         latency_texts, no_train = 10, True
+        data_dir, max_examples, epochs, patience, encoder, batch_size, monitor = str(tmp_path), None, 1, 1, None, None, None
+        monitor_window, vectors, keep_case = None, None, False
 
     work = str(tmp_path / "work")
     models = ["multitask"] + list(TASKS)
     rows = [ledger_row(model, 0, f"key-{model}", "2026-12-06T22:00:00+00:00") for model in models]
-    for row in rows:  # each run's directory and export on this machine
+    for row in rows:  # each run's directory and model on this machine
         run = benchmark.run_dir(work, row["model"], 0)
         os.makedirs(run)
         json.dump({"sittings": [{"started": row["started"]}]}, open(os.path.join(run, "run.json"), "w"))
-        os.makedirs(os.path.join(work, row["export_path"]))
+        open(os.path.join(run, "model.keras"), "w").close()
     ledger = benchmark.Ledger(str(tmp_path / "runs.jsonl"))
     # Nothing recorded and --no-train: not measured (a training process may share the machine).
     assert benchmark.seed0_latency(rows, ["shared"], Args, work, ledger, measure=False) is None
     assert "latency not measured: --no-train measures nothing" in capsys.readouterr().err
-    # A run of the same settings trained again here (its run started later) left its export at the path the
-    # recorded run had on another machine: that export is not the recorded run's.
+    # A run of the same settings trained again here (its run started later) holds the run directory the
+    # recorded run had on another machine: that model is not the recorded run's.
     json.dump({"sittings": [{"started": "2026-12-07T09:00:00+00:00"}]},
               open(os.path.join(benchmark.run_dir(work, "slots", 0), "run.json"), "w"))
     assert benchmark.seed0_latency(rows, ["shared"], Args, work, ledger) is None
-    assert "latency not measured: no export here of slots" in capsys.readouterr().err
+    assert "latency not measured: no model here of slots" in capsys.readouterr().err
+    # The runs are here but a model does not load (here: an empty file): the timing fails, the benchmark goes on
+    # (the latency is measured again by a later sitting: nothing was recorded).
+    json.dump({"sittings": [{"started": rows[1]["started"]}]},
+              open(os.path.join(benchmark.run_dir(work, "slots", 0), "run.json"), "w"))
+    assert benchmark.seed0_latency(rows, ["shared"], Args, work, ledger) is None
+    err = capsys.readouterr().err
+    assert "latency not measured: ValueError" in err and "multitask-seed0/model.keras" in err and ledger.latency(
+        {model: f"key-{model}" for model in models}) is None
     # A latency recorded for runs of these settings is the one reported, wherever the exports are.
     ledger.add_latency({"ratio_p50": 0.3}, {model: f"key-{model}" for model in models})
     assert benchmark.seed0_latency(rows, ["shared"], Args, work, ledger) == {"ratio_p50": 0.3}

@@ -157,6 +157,36 @@ def test_equal_to_argmax_when_argmax_is_valid(graph_decode):
         [1, 2, 0, 0], [1, 2, 3, 0]]
 
 
+def test_a_batch_whose_argmax_is_valid_skips_the_search(monkeypatch):
+    """The latency of most requests: no loop over the words when every text's argmax is valid BIO."""
+    from mtkeras.ops import bio
+
+    def no_search(*args):
+        raise AssertionError("the search ran")
+
+    monkeypatch.setattr(bio, "_constrained_path", no_search)
+    labels = ["O", "B-a", "I-a", "B-b", "I-b"]
+    # "B-a I-a", then an "I-b" past the first text's length (not read), and "O B-b I-b O".
+    probs = np.full([2, 4, 5], 0.05, np.float32)
+    for b, tags in enumerate([[1, 2, 4, 4], [0, 3, 4, 0]]):
+        for t, tag in enumerate(tags):
+            probs[b, t, tag] = 0.8
+    assert decode_bio(probs, [2, 4], labels).numpy().tolist() == [[1, 2, 0, 0], [0, 3, 4, 0]]
+    rng = np.random.default_rng(5)
+    allowed, start = bio_transition_mask(labels), bio_start_mask(labels)
+    for _ in range(20):  # random peaked batches made valid: "I-x" after anything but "x" becomes "B-x"
+        probs, lengths = random_batch(rng, len(labels), batch=8)
+        ids = probs.argmax(-1)
+        for b in range(ids.shape[0]):
+            for t in range(ids.shape[1]):
+                if labels[ids[b, t]].startswith("I-") and (t == 0 or labels[ids[b, t - 1]][2:] != labels[ids[b, t]][2:]):
+                    probs[b, t, ids[b, t] - 1] = probs[b, t, ids[b, t]] + 1.0  # the B- of its type, just before it
+                    ids[b, t] -= 1
+        expected = np.where(np.arange(ids.shape[1])[None, :] < lengths[:, None], ids, 0)
+        np.testing.assert_array_equal(decode_bio(probs, lengths, labels).numpy(), expected)
+        np.testing.assert_array_equal(viterbi_decode_numpy(probs, lengths, allowed, start), expected)
+
+
 def test_invalid_argmax_is_repaired():
     labels = ["O", "B-city", "I-city", "B-time", "I-time"]
     # argmax: O I-city I-city -> the best valid reading starts the city at word 1.
