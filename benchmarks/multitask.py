@@ -280,6 +280,10 @@ def settings_key(name, tasks, args, seed, variant="shared"):
             return "DATA" if attribute == "data_dir" else getattr(args, attribute)
 
     config = model_config(name, tasks, Placed(), "WORK", seed, variant)
+    if any(TASKS[task][0] == "token_tagging" for task in tasks):
+        # Scored since 2026-12-07 with each token task's outside weight fitted on dev (`calibrate_run` brings a
+        # run trained before it up to date): not the rows of the same config scored before.
+        config = {**config, "scored_with": "outside weight"}
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -497,7 +501,7 @@ def finished_outcome(config):
     """What `train` returned for a finished run of the same config in its run directory, else None (--resume)."""
     import math
 
-    from mtkeras.runs import RunDirectory, export_run
+    from mtkeras.runs import RunDirectory, calibrate_run, export_run
 
     run_dir = config.run_dir
     directory = RunDirectory(run_dir)
@@ -505,6 +509,12 @@ def finished_outcome(config):
     scored = directory.file("metrics_test.json")
     if state.get("status") != "finished" or directory.config_changes(config) != [] or not os.path.exists(scored):
         return None
+    if "calibration" not in state:  # trained before run.json kept it: without the token tasks' outside weights
+        print(f"[multitask] calibrating the finished run {run_dir} (it has no outside weights)", file=sys.stderr,
+              flush=True)
+        with contextlib.redirect_stdout(sys.stderr):
+            calibrate_run(config, run_dir)
+        state = directory.read_state()
     with open(scored, encoding="utf-8") as f:
         test = json.load(f)
     export_path = state.get("export_path")

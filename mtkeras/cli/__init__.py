@@ -160,6 +160,14 @@ def _evaluate(args):
     return 0
 
 
+def _calibrate(args):
+    config = _load(args, splits=("valid", "test"))
+    from mtkeras.runs import calibrate_run
+
+    calibrate_run(config, run_dir=args.run_dir)
+    return 0
+
+
 def _validate(args):
     config = _load(args)
     from mtkeras.runs.validate import format_report, report_json, validate_config
@@ -250,6 +258,15 @@ def build_parser():
     evaluate.add_argument("--json", action="store_true",
                           help="print the results as JSON on standard output (the table goes to standard error)")
     evaluate.set_defaults(run=_evaluate)
+
+    calibrate = run_command(
+        "calibrate", "fit a trained run's calibration again on its valid split, without training",
+        "Fits each sentence task's temperature and each token task's outside weight on the valid split as "
+        "training does, saves the run's model.keras again, rewrites metrics_valid.json and metrics_test.json "
+        "and, with export.after_training, exports a new version. For runs trained before a calibration "
+        "existed, or after the valid split changed.",
+    )
+    calibrate.set_defaults(run=_calibrate)
 
     validate = run_command(
         "validate", "check a config and read every dataset, without training",

@@ -7,7 +7,7 @@
 | `history` | `history_rows`, `task_curves`: a training history by epoch and by task |
 | `plots` | `plot_history`, `plot_task_curves`, `plot_confusion_matrix` (PNG, headless) |
 | `report` | `write_report`: `metrics_<split>.json` and the plots of a run |
-| `calibration` | `calibrate(model, dev_examples)`: each sentence task's temperature, fitted after training |
+| `calibration` | `calibrate(model, dev_examples)`: each sentence task's temperature and token task's outside weight, fitted after training |
 
 The scores themselves (`accuracy`, `macro_f1`, `entity_scores`, ...) live
 beside the task kinds that choose them, in `mtkeras.tasks.scores`.

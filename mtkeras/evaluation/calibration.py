@@ -1,54 +1,88 @@
-"""Fitting each sentence task's temperature on the dev split after training (`mtkeras train` calls it).
+"""Fitting each task's calibration on the dev split after training (`mtkeras train` calls it).
 
-The math (temperature scaling, expected calibration error) is in
-`mtkeras.tasks.calibration`; this runs the model over the dev texts and
-stores the fitted temperature in each task.
+Sentence tasks get a temperature (their scores become calibrated; labels do
+not change), token tasks an outside weight (the "O" tag's probability is
+scaled before decoding, for the best entity F1). The math is in
+`mtkeras.tasks.calibration`; this runs the model over the dev texts once and
+stores what it fits in each task, so the saved model and its export use it.
 """
+
+import dataclasses
 
 import numpy as np
 
-from mtkeras import names
-from mtkeras.tasks.calibration import expected_calibration_error, fit_temperature, with_temperature
+from mtkeras.evaluation.evaluator import collect_items
+from mtkeras.names import TOKEN
+from mtkeras.tasks.calibration import (
+    expected_calibration_error,
+    fit_outside_weight,
+    fit_temperature,
+    with_temperature,
+)
 
-# Fewer labelled dev texts than this and the temperature stays as it is: too little to fit on.
+# Fewer labelled dev texts than this and a task's calibration stays as it is: too little to fit on.
 MIN_TEXTS = 20
 
 
-def _probabilities(model, examples):
-    texts = [example.text for example in examples]
-    if any(task.pair for task in model.tasks):
-        pairs = [" ".join(example.pair) if example.pair else "" for example in examples]
-        return model.predict({names.TEXT: texts, names.TEXT_PAIR: pairs}, verbose=0)
-    return model.predict(texts, verbose=0)
+def _fits_temperature(task):
+    return task.level != TOKEN and getattr(task, "calibrate", False)
+
+
+def _fits_outside_weight(task):
+    return task.level == TOKEN and getattr(task, "fit_outside_weight", False) and task.outside is not None
 
 
 def calibrate(model, examples):
-    """Fits and sets each calibrated sentence task's temperature on `examples` (the dev split).
+    """Fits and sets each task's calibration on `examples` (the dev split).
 
-    Returns `{task: {"temperature", "ece_before", "ece_after", "texts"}}` for
-    the tasks fitted.
+    Returns `{task: fitted}` for the tasks fitted: sentence tasks
+    `{"temperature", "ece_before", "ece_after", "texts"}`, token tasks
+    `{"outside_weight", "f1_before", "f1_after", "texts"}` (entity F1 with
+    the weight the task had, and with the fitted one).
     """
-    tasks = [task for task in model.tasks if getattr(task, "calibrate", False)]
+    tasks = [task for task in model.tasks if _fits_temperature(task) or _fits_outside_weight(task)]
     if not tasks or not examples:
         return {}
-    outputs = _probabilities(model, examples)
+    items, _, _ = collect_items(model, examples)
     fitted = {}
     for task in tasks:
-        rows, gold = [], []
-        for i, example in enumerate(examples):
-            label = example.labels.get(task.name)
-            if label is not None and label in task.labels:
-                rows.append(i)
-                gold.append(task.labels.index(label))
-        if len(gold) < MIN_TEXTS:
-            continue
-        probs = np.asarray(outputs[task.name])[rows]
-        before = expected_calibration_error(with_temperature(probs, task.temperature), gold)
-        task.temperature = fit_temperature(probs, gold)
-        fitted[task.name] = {
-            "temperature": round(task.temperature, 4),
-            "ece_before": before,
-            "ece_after": expected_calibration_error(with_temperature(probs, task.temperature), gold),
-            "texts": len(gold),
-        }
+        task_items = items[task.name]
+        if _fits_temperature(task):
+            known = [i for i, gold in enumerate(task_items.gold) if gold >= 0]
+            if len(known) < MIN_TEXTS:
+                continue
+            probs = np.asarray([task_items.probs[i] for i in known])
+            gold = [task_items.gold[i] for i in known]
+            before = expected_calibration_error(with_temperature(probs, task.temperature), gold)
+            task.temperature = fit_temperature(probs, gold)
+            fitted[task.name] = {
+                "temperature": round(task.temperature, 4),
+                "ece_before": before,
+                "ece_after": expected_calibration_error(with_temperature(probs, task.temperature), gold),
+                "texts": len(gold),
+            }
+        elif len(task_items.gold) >= MIN_TEXTS:
+            fitted[task.name] = _fit_outside(task, task_items)
     return fitted
+
+
+def _fit_outside(task, items):
+    """Sets `task.outside_weight` to the weight of the best entity F1 on `items`; returns what was fitted."""
+    lengths = np.array([len(probs) for probs in items.probs], np.int32)
+    padded = np.zeros([len(lengths), max(1, int(lengths.max(initial=0))), task.num_labels], np.float32)
+    for i, probs in enumerate(items.probs):
+        padded[i, : len(probs)] = probs
+    before = task.outside_weight
+
+    def f1(weight):
+        task.outside_weight = weight
+        predicted = dataclasses.replace(items, pred=task.predict_items(padded, lengths))
+        return task.score_items(predicted)["f1"]
+
+    try:
+        f1_before = f1(before)
+        weight, scores = fit_outside_weight(f1)
+    finally:
+        task.outside_weight = before
+    task.outside_weight = weight
+    return {"outside_weight": weight, "f1_before": f1_before, "f1_after": scores[weight], "texts": len(lengths)}

@@ -60,7 +60,7 @@ class TaskItems:
     pred: list = dataclasses.field(default_factory=list)
     mask: list = dataclasses.field(default_factory=list)
     gold_names: list = dataclasses.field(default_factory=list)
-    # Sentence tasks: the model's probabilities for each labelled text (for calibration scores).
+    # The model's probabilities for each labelled text (`[C]`; token tasks `[words, C]` over its model words).
     probs: list = dataclasses.field(default_factory=list)
 
 
@@ -153,6 +153,22 @@ def evaluate(model, data, decode=True, print_table=True, batch_size=32):
         model's `max_words` has no prediction: it is an error and predicts no
         entity. A value without items to score is `nan`.
     """
+    items, sentence_right, sentence_total = collect_items(model, data, decode, batch_size)
+    results = {task.name: task.score_items(items[task.name]) for task in model.tasks}
+    results["sentence_accuracy"] = sentence_right / sentence_total if sentence_total else float("nan")
+    if print_table:
+        print(format_table(results))
+    return results
+
+
+def collect_items(model, data, decode=True, batch_size=32):
+    """`({task: TaskItems}, texts all right, texts labelled)`: `evaluate`'s items before scoring.
+
+    Each item keeps the model's probabilities (`probs`: `[C]` per text, or
+    `[words, C]` over a token task's model words), so a task's decision can be
+    scored again under other settings without running the model
+    (`mtkeras.evaluation.calibrate`).
+    """
     tasks = list(model.tasks)
     dataset, given = _as_dataset(data, tasks, batch_size)
     items = {task.name: TaskItems() for task in tasks}
@@ -191,8 +207,8 @@ def evaluate(model, data, decode=True, print_table=True, batch_size=32):
                 task_items.pred.append(pred)
                 task_items.mask.append(mask)
                 task_items.gold_names.append(names.get(task.name))
-                if task.level != TOKEN:
-                    task_items.probs.append(outputs[task.name][row])
+                task_items.probs.append(outputs[task.name][row][: len(pred)] if task.level == TOKEN
+                                        else outputs[task.name][row])
                 right = task.item_is_right(gold, pred, mask)
                 if right is not None:  # kinds without a right answer stay out
                     labelled_any = True
@@ -204,8 +220,4 @@ def evaluate(model, data, decode=True, print_table=True, batch_size=32):
         logger.warning(
             "evaluate: %d labelled word(s) lie past the model's max_words; they count as errors", cut_words
         )
-    results = {task.name: task.score_items(items[task.name]) for task in tasks}
-    results["sentence_accuracy"] = sentence_right / sentence_total if sentence_total else float("nan")
-    if print_table:
-        print(format_table(results))
-    return results
+    return items, sentence_right, sentence_total

@@ -1,4 +1,4 @@
-"""Training runs described in YAML: `mtkeras train`, `evaluate` and `export CONFIG`.
+"""Training runs described in YAML: `mtkeras train`, `evaluate`, `calibrate` and `export CONFIG`.
 
 | module | what |
 |---|---|
@@ -8,7 +8,7 @@
 | `inputs` | each dataset's splits read, the tasks declared, the training stream |
 | `directory` | the run directory: its files, `run.json`, and whether a run may resume |
 | `trainer` | `train(config)`: build, fit under a strategy, checkpoints, reports, export |
-| `finish` | reports of a split, the trained model, the export |
+| `finish` | reports of a split, the trained model, its calibration fitted again, the export |
 | `single_task` | each task of a config trained alone (`--single-task`), and their scores as references |
 """
 
@@ -29,6 +29,7 @@ _HOMES = {
     "RunDirectory": "mtkeras.runs.directory",
     "RunError": "mtkeras.runs.directory",
     "config_changes": "mtkeras.runs.directory",
+    "calibrate_run": "mtkeras.runs.finish",
     "evaluate_run": "mtkeras.runs.finish",
     "export_model": "mtkeras.runs.finish",
     "export_run": "mtkeras.runs.finish",
@@ -62,6 +63,7 @@ __all__ = [
     "config_changes",
     "config_to_dict",
     "declare_tasks",
+    "calibrate_run",
     "evaluate_run",
     "export_model",
     "export_run",

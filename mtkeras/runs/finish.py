@@ -1,7 +1,8 @@
 """After training: reports of a split, the trained model, the export.
 
-`mtkeras evaluate CONFIG` and `mtkeras export CONFIG` work from a finished
-run's `model.keras`; `train` calls `report` and `export_model` itself.
+`mtkeras evaluate CONFIG`, `mtkeras calibrate CONFIG` and `mtkeras export
+CONFIG` work from a finished run's `model.keras`; `train` calls `report` and
+`export_model` itself.
 """
 
 import json
@@ -67,3 +68,39 @@ def export_run(config, run_dir=None, model_path=None, base_path=None, version=No
     """Exports a run's trained model for TF Serving; returns the version folder."""
     model = load_run_model(config, run_dir, model_path)
     return export_model(config, model, RunDirectory.of(config, run_dir), base_path=base_path, version=version)
+
+
+def calibrate_run(config, run_dir=None):
+    """Fits a finished run's calibration again on its valid split, without training.
+
+    Each sentence task's temperature and token task's outside weight
+    (`mtkeras.evaluation.calibrate`) are fitted as training fits them, then the
+    model is saved again, the valid and test reports written again and the
+    run's state updated; with `export.after_training`, a new version is
+    exported. For a run trained before a calibration existed, or after the
+    valid split changed. Returns `{"calibration", "metrics", "export_path"}`.
+    """
+    from mtkeras.evaluation import calibrate
+    from mtkeras.runs.trainer import _headline, print_calibration
+
+    directory = RunDirectory.of(config, run_dir)
+    state = directory.read_state() or {}
+    if state.get("status") != "finished":
+        raise RunError(f"{directory.path}: no finished run to calibrate (status {state.get('status')!r})")
+    valid = read_split(config, "valid")
+    if not valid:
+        raise ConfigError("datasets: no dataset has a valid split to calibrate on")
+    model = load_run_model(config, run_dir)
+    fitted = calibrate(model, [ex for items in valid.values() for ex in items])
+    print_calibration(fitted)
+    model.save(directory.model_path)
+    metrics = {}
+    for split, sources in (("valid", valid), ("test", read_split(config, "test"))):
+        if sources:
+            metrics[split], _ = report(model, sources, directory, split)
+    state.update(calibration=fitted, metrics={split: _headline(results) for split, results in metrics.items()})
+    directory.write_state(state)  # written before the export, which reads it
+    if config.export.after_training:
+        state["export_path"] = export_model(config, model, directory)
+        directory.write_state(state)
+    return {"calibration": fitted, "metrics": metrics, "export_path": state.get("export_path")}

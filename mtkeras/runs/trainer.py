@@ -344,11 +344,10 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         # outside the multi-worker strategy, whose every step waits for all workers.
         model.save(outcome["model_path"])
         model = keras.models.load_model(outcome["model_path"])
-    # Calibrated scores: each sentence task's temperature, fitted on the valid split, saved with the model.
+    # Fitted on the valid split, saved with the model: each sentence task's temperature (calibrated scores),
+    # each token task's outside weight (entity F1).
     outcome["calibration"] = calibrate(model, [ex for items in valid_sources.values() for ex in items])
-    for task, fitted in outcome["calibration"].items():
-        print(f"[mtkeras] {task}: temperature {fitted['temperature']:.3f} fitted on {fitted['texts']} valid texts; "
-              f"expected calibration error {fitted['ece_before']:.4f} -> {fitted['ece_after']:.4f}", flush=True)
+    print_calibration(outcome["calibration"])
     model.save(outcome["model_path"])
     state.update(
         status="finished",
@@ -359,6 +358,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         trainable_parameters=outcome["trainable_parameters"],
         train_seconds=round(seconds, 1),
         teacher_seconds=outcome["teacher_seconds"],
+        calibration=outcome["calibration"],
     )
     outcome["train_seconds"] = state["train_seconds"]
     if outcome["best_epoch"] is not None:
@@ -382,6 +382,18 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
     directory.write_state(state)
     shutil.rmtree(directory.backup, ignore_errors=True)
     return outcome
+
+
+def print_calibration(fitted):
+    """One line per task of what `calibrate` fitted."""
+    for task, values in fitted.items():
+        if "temperature" in values:
+            print(f"[mtkeras] {task}: temperature {values['temperature']:.3f} fitted on {values['texts']} valid "
+                  f"texts; expected calibration error {values['ece_before']:.4f} -> {values['ece_after']:.4f}",
+                  flush=True)
+        else:
+            print(f"[mtkeras] {task}: outside weight {values['outside_weight']:.3g} fitted on {values['texts']} "
+                  f"valid texts; entity F1 {values['f1_before']:.4f} -> {values['f1_after']:.4f}", flush=True)
 
 
 def _best_epoch(rows, monitor, mode):

@@ -1,4 +1,4 @@
-"""Calibrated confidence: temperature scaling fitted on the dev split, and expected calibration error.
+"""Fitted on the dev split after training: sentence tasks' temperatures, token tasks' outside weights.
 
 A classifier trained to convergence is over-confident: a score of 0.99 is
 right less often than 99% of the time. Temperature scaling (Guo et al.,
@@ -13,6 +13,15 @@ classification task that asks for it (`calibrate: true`, the default) and
 stores it in the task, so the saved model and its export answer with
 calibrated scores. `expected_calibration_error` measures the gap between confidence and
 accuracy (15 equal-width bins, weighted by their share of the texts).
+
+A token tagger can be too cautious instead: on emerging entities (WNUT-17)
+the words it tags are mostly right and most entities go untagged, and a
+multi-task model that learnt from teachers' soft targets is more so. The
+outside weight multiplies the probability of the "O" tag (the others are
+renormalized) before decoding; below 1 more words become entity words.
+`fit_outside_weight` picks it on the dev split by entity F1, the task's own
+score, from a fixed grid (`OUTSIDE_WEIGHTS`); 1 unless another weight scores
+higher, the nearest to 1 among equals.
 """
 
 import math
@@ -28,6 +37,34 @@ def with_temperature(probs, temperature):
     logits -= logits.max(axis=-1, keepdims=True)
     exp = np.exp(logits)
     return exp / exp.sum(axis=-1, keepdims=True)
+
+
+# The outside weights tried: 1/64 to 4 in steps of sqrt(2).
+OUTSIDE_WEIGHTS = tuple(float(2.0 ** (k / 2)) for k in range(-12, 5))
+
+
+def with_outside_weight(probs, outside, weight):
+    """`probs` (numpy `[..., C]`) with column `outside` multiplied by `weight`, each row renormalized.
+
+    Rows of zeros (padding) stay zeros.
+    """
+    probs = np.array(probs, dtype=np.float32)
+    if weight == 1.0 or outside is None:
+        return probs
+    probs[..., outside] *= weight
+    return probs / np.maximum(probs.sum(axis=-1, keepdims=True), np.float32(1e-30))
+
+
+def fit_outside_weight(score, weights=OUTSIDE_WEIGHTS):
+    """The weight of `weights` whose `score(weight)` is highest (ties: the nearest to 1, in ratio).
+
+    Returns `(weight, {weight: score})`; NaN scores never win.
+    """
+    scores = {weight: score(weight) for weight in weights}
+    ranked = [(value, -abs(math.log(weight)), weight) for weight, value in scores.items() if not math.isnan(value)]
+    if not ranked:
+        return 1.0, scores
+    return max(ranked)[2], scores
 
 
 def negative_log_likelihood(probs, gold, temperature=1.0):

@@ -8,6 +8,7 @@ from mtkeras.ops.bio import bio_entity_spans, continuation_tag, decode_bio, deco
 from mtkeras.lazy import lazy_module
 from mtkeras.names import TOKEN
 from mtkeras.tasks.base import ClassificationOptions, ClassificationTask
+from mtkeras.tasks.calibration import with_outside_weight
 from mtkeras.tasks.registry import register_task_kind
 from mtkeras.tasks.scores import entity_errors, entity_scores
 
@@ -21,6 +22,10 @@ class TokenTaggingOptions(ClassificationOptions):
     sentence_context: bool = Field(False, description="the head also reads the pooled text vector")
     crf: bool = Field(
         False, description="linear-chain CRF with learned tag transitions, trained on whole-sequence likelihood"
+    )
+    fit_outside_weight: bool = Field(
+        True, description="after training, fit on the valid split the weight of the \"O\" tag's probability in "
+        "decoding that gives the best entity F1 (below 1: more words tagged; helps a cautious tagger's recall)"
     )
 
 
@@ -49,6 +54,12 @@ class TokenTagging(ClassificationTask):
             each text's whole tag sequence (`MaskedCRFLoss`); the output is
             each word's CRF marginals, so decoding, metrics and export are
             unchanged. Not with `label_smoothing`.
+        outside_weight: float > 0. Multiplies the probability of the "O" tag
+            (the others renormalized) in every answer: tags, entities, their
+            scores and `<name>_probs`. The model's own outputs stay as
+            trained. Fitted after training on the valid split by entity F1
+            when `fit_outside_weight` (`mtkeras.evaluation.calibrate`).
+        fit_outside_weight: bool. Whether training fits `outside_weight`.
 
     Example:
     >>> slots = TokenTagging.from_examples("slots", train)  # "O" first, every B-x with its I-x
@@ -61,10 +72,16 @@ class TokenTagging(ClassificationTask):
     result_format = results.TAGS
     Options = TokenTaggingOptions
 
-    def __init__(self, name, labels, sentence_context=False, crf=False, **kwargs):
+    def __init__(self, name, labels, sentence_context=False, crf=False, outside_weight=1.0, fit_outside_weight=True,
+                 **kwargs):
         super().__init__(name, labels, **kwargs)
         self.sentence_context = bool(sentence_context)
         self.crf = bool(crf)
+        if not isinstance(outside_weight, (int, float)) or isinstance(outside_weight, bool) or not outside_weight > 0:
+            raise ValueError(f"Task {name!r}: `outside_weight` must be a number > 0. "
+                             f"Received: outside_weight={outside_weight!r}")
+        self.outside_weight = float(outside_weight)
+        self.fit_outside_weight = bool(fit_outside_weight)
         if self.crf and self.label_smoothing:
             raise ValueError(
                 f"Task {name!r}: `label_smoothing` does not apply with crf=True (the CRF is trained on the "
@@ -103,7 +120,23 @@ class TokenTagging(ClassificationTask):
         return [metrics.MaskedEntityF1(self.labels, name="f1"), *super().metrics()]
 
     def get_config(self):
-        return {**super().get_config(), "sentence_context": self.sentence_context, "crf": self.crf}
+        return {**super().get_config(), "sentence_context": self.sentence_context, "crf": self.crf,
+                "outside_weight": self.outside_weight, "fit_outside_weight": self.fit_outside_weight}
+
+    @property
+    def outside(self):
+        """The index of the "O" tag, or None."""
+        return self.labels.index("O") if "O" in self.labels else None
+
+    def weighted(self, probs):
+        """`probs` (`[B, T, C]` tensor) with the outside weight: the "O" column scaled, each word renormalized."""
+        if self.outside_weight == 1.0 or self.outside is None:
+            return probs
+        probs = tf.cast(probs, tf.float32)
+        scale = tf.constant([self.outside_weight if i == self.outside else 1.0 for i in range(self.num_labels)],
+                            tf.float32)
+        probs = probs * scale
+        return probs / tf.maximum(tf.reduce_sum(probs, axis=-1, keepdims=True), 1e-30)
 
     def encode(self, value, num_words, source="", unknown="raise"):
         """Tag ids and weights `[num_words]` for one example's aligned tags."""
@@ -119,6 +152,7 @@ class TokenTagging(ClassificationTask):
         return decode_bio(probs, lengths, self.labels)
 
     def export_outputs(self, probs, lengths):
+        probs = self.weighted(probs)
         ids = self.decode(probs, lengths)
         tags = tf.gather(tf.constant(self.labels), ids)
         real = tf.sequence_mask(lengths, maxlen=tf.shape(probs)[1])
@@ -135,8 +169,9 @@ class TokenTagging(ClassificationTask):
 
     # === Evaluation ===
     def predict_items(self, outputs, lengths, decode=True):
-        """Tag ids over each text's model words: constrained BIO Viterbi (`decode`) or per-word argmax."""
-        outputs = np.asarray(outputs, dtype=np.float32)
+        """Tag ids over each text's model words (with the outside weight): constrained BIO Viterbi (`decode`)
+        or per-word argmax."""
+        outputs = with_outside_weight(outputs, self.outside, self.outside_weight)
         lengths = np.minimum(np.asarray(lengths, dtype=np.int32), outputs.shape[1])
         ids = decode_bio_arrays(outputs, lengths, self.labels) if decode else np.argmax(outputs, axis=-1).astype(np.int32)
         return [ids[i, : lengths[i]] for i in range(len(lengths))]

@@ -131,10 +131,19 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
     assert state.pop("export_path") == str(work / "saved_models" / "intent" / "1")
     state.pop("trainable_parameters")  # nor its trainable weights: counted on its saved model
     json.dump(state, open(state_path, "w"))
+    # A run trained before run.json kept its calibration (the token tasks' outside weights) is calibrated again,
+    # once, and exported again.
+    entities_path = work / "runs" / "single-seed0" / "entities" / "run.json"
+    state = json.load(open(entities_path))
+    state.pop("calibration")
+    json.dump(state, open(entities_path, "w"))
     again = benchmark_run(work, tmp_path / "out2", "--resume")
     assert again.err.count("[multitask] reusing the finished run") == 5 and "epoch 1/1" not in again.err
+    assert again.err.count("[multitask] calibrating the finished run") == 1
+    assert "calibration" in json.load(open(entities_path))
     rows = json.loads(again.out)["runs"]
-    assert [row["export_path"] for row in rows if row["model"] == "intent"] == [os.path.join("saved_models", "intent", "2")]
+    assert [row["export_path"] for row in rows if row["model"] in ("intent", "entities")] == [
+        os.path.join("saved_models", task, "2") for task in ("intent", "entities")]
     assert json.load(open(state_path))["export_path"] == str(work / "saved_models" / "intent" / "2")
     exported = ("export_path", "export_bytes")
     assert json.dumps([{k: v for k, v in row.items() if k not in exported} for row in rows]) == json.dumps(

@@ -51,9 +51,11 @@ def every_kind_model(encoder):
 @pytest.mark.parametrize("encoder", sorted(TINY_ENCODERS))
 def test_every_task_kind_answers_through_the_session_loader(encoder, tmp_path):
     model = every_kind_model(encoder)
-    # The sentence task is calibrated and has a fallback label: both are part of the graph TF Serving runs.
+    # The sentence task is calibrated and has a fallback label, a token task an outside weight: all are part of
+    # the graph TF Serving runs.
     intent = model.tasks[0]
     intent.temperature, intent.fallback_label, intent.fallback_threshold = 0.7, "unsure", 0.99
+    {task.name: task for task in model.tasks}["entities"].outside_weight = 0.3
     path = export_saved_model(model, str(tmp_path / encoder))  # warm-up records replayed on the way
     answers = assert_answers_through_tf_serving_loader(path)  # and again here, with every signature
     assert set(answers) == {names.SERVING_SIGNATURE, names.PAIR_SIGNATURE}
