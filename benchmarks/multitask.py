@@ -509,7 +509,8 @@ def finished_outcome(config):
     scored = directory.file("metrics_test.json")
     if state.get("status") != "finished" or directory.config_changes(config) != [] or not os.path.exists(scored):
         return None
-    if "calibration" not in state:  # trained before run.json kept it: without the token tasks' outside weights
+    tokens = any(TASKS[task][0] == "token_tagging" for task in config.tasks)
+    if tokens and "calibration" not in state:  # trained before run.json kept it: without the outside weights
         print(f"[multitask] calibrating the finished run {run_dir} (it has no outside weights)", file=sys.stderr,
               flush=True)
         with contextlib.redirect_stdout(sys.stderr):

@@ -80,8 +80,8 @@ def _fit_outside(task, items):
         return task.score_items(predicted)["f1"]
 
     try:
-        f1_before = f1(before)
         weight, scores = fit_outside_weight(f1)
+        f1_before = scores[before] if before in scores else f1(before)
     finally:
         task.outside_weight = before
     task.outside_weight = weight

@@ -207,8 +207,9 @@ def collect_items(model, data, decode=True, batch_size=32):
                 task_items.pred.append(pred)
                 task_items.mask.append(mask)
                 task_items.gold_names.append(names.get(task.name))
-                task_items.probs.append(outputs[task.name][row][: len(pred)] if task.level == TOKEN
-                                        else outputs[task.name][row])
+                # Copies: a view would keep the whole chunk's outputs alive until the scores are done.
+                task_items.probs.append(np.array(outputs[task.name][row][: len(pred)] if task.level == TOKEN
+                                                 else outputs[task.name][row]))
                 right = task.item_is_right(gold, pred, mask)
                 if right is not None:  # kinds without a right answer stay out
                     labelled_any = True

@@ -90,7 +90,15 @@ def calibrate_run(config, run_dir=None):
     valid = read_split(config, "valid")
     if not valid:
         raise ConfigError("datasets: no dataset has a valid split to calibrate on")
+    changes = directory.config_changes(config)
+    if changes:
+        print(f"[mtkeras] calibrating {directory.path} under a config that differs from its training's: "
+              f"{'; '.join(changes)}", flush=True)
     model = load_run_model(config, run_dir)
+    for task in model.tasks:  # what to fit is the config's to say
+        for switch in ("calibrate", "fit_outside_weight"):
+            if hasattr(task, switch) and task.name in config.tasks:
+                setattr(task, switch, bool(getattr(config.tasks[task.name], switch, getattr(task, switch))))
     fitted = calibrate(model, [ex for items in valid.values() for ex in items])
     print_calibration(fitted)
     model.save(directory.model_path)
@@ -98,9 +106,13 @@ def calibrate_run(config, run_dir=None):
     for split, sources in (("valid", valid), ("test", read_split(config, "test"))):
         if sources:
             metrics[split], _ = report(model, sources, directory, split)
-    state.update(calibration=fitted, metrics={split: _headline(results) for split, results in metrics.items()})
-    directory.write_state(state)  # written before the export, which reads it
+    state["metrics"] = {split: _headline(results) for split, results in metrics.items()}
     if config.export.after_training:
+        directory.write_state(state)  # the export records the run's state
         state["export_path"] = export_model(config, model, directory)
-        directory.write_state(state)
+    elif state.pop("export_path", None):
+        print("[mtkeras] the run's export predates this calibration: `mtkeras export CONFIG` writes one with it",
+              flush=True)
+    state["calibration"] = fitted  # last: a run whose export failed is calibrated again next time
+    directory.write_state(state)
     return {"calibration": fitted, "metrics": metrics, "export_path": state.get("export_path")}

@@ -11,6 +11,7 @@ teacher or changed data computes them again.
 """
 
 import hashlib
+import json
 import os
 import time
 
@@ -20,6 +21,7 @@ from mtkeras import names
 from mtkeras.errors import ConfigError
 from mtkeras.runs.directory import MODEL_FILE
 from mtkeras.runs.single_task import single_task_config
+from mtkeras.tasks.calibration import with_outside_weight
 
 TEACHERS_DIR = "teachers"
 
@@ -55,6 +57,20 @@ def _fingerprint(path, labels, texts):
     return digest.hexdigest()
 
 
+def _without_outside_weight(path, task, probs):
+    """An exported token task's probabilities as its model gave them: its answers carry its outside weight
+    (`TokenTagging.weighted`), which a student must not learn; undone exactly from the export's metadata."""
+    metadata = os.path.join(path, "assets.extra", "mtkeras.json")
+    if probs.ndim != 3 or not os.path.exists(metadata):
+        return probs
+    with open(metadata, encoding="utf-8") as f:
+        config = next((t for t in json.load(f).get("tasks", []) if t.get("name") == task.name), {})
+    weight, labels = config.get("outside_weight", 1.0), config.get("labels", [])
+    if weight == 1.0 or "O" not in labels:
+        return probs
+    return with_outside_weight(probs, labels.index("O"), 1.0 / weight)
+
+
 def _predict(path, task, texts, batch_size=64):
     """The teacher's distributions for `task` on `texts`: `[C]` each, or `[words, C]` for a token task."""
     if path.endswith(".keras"):
@@ -83,6 +99,7 @@ def _predict(path, task, texts, batch_size=64):
         probs = np.concatenate(parts)
         lengths = np.concatenate([chunk[names.LENGTHS].numpy() for chunk in chunks]) if widest is not None else None
         labels = task.labels  # an export names its labels in its own outputs; the task's order is assumed
+        probs = _without_outside_weight(path, task, probs)
     if list(labels) != list(task.labels):
         missing = sorted(set(task.labels) - set(labels))
         if missing:

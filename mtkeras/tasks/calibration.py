@@ -19,9 +19,10 @@ the words it tags are mostly right and most entities go untagged, and a
 multi-task model that learnt from teachers' soft targets is more so. The
 outside weight multiplies the probability of the "O" tag (the others are
 renormalized) before decoding; below 1 more words become entity words.
-`fit_outside_weight` picks it on the dev split by entity F1, the task's own
-score, from a fixed grid (`OUTSIDE_WEIGHTS`); 1 unless another weight scores
-higher, the nearest to 1 among equals.
+`mtkeras.evaluation.calibrate` picks it on the dev split by entity F1, the
+task's own score, from a fixed grid (`OUTSIDE_WEIGHTS`, `fit_outside_weight`):
+1 unless another weight scores higher; among equals the nearest to 1 (w and
+1/w: the larger).
 """
 
 import math

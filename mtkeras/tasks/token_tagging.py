@@ -1,5 +1,8 @@
 """One tag per word: named entities, slot filling (BIO tags)."""
 
+import math
+import numbers
+
 import numpy as np
 from pydantic import Field
 
@@ -77,8 +80,9 @@ class TokenTagging(ClassificationTask):
         super().__init__(name, labels, **kwargs)
         self.sentence_context = bool(sentence_context)
         self.crf = bool(crf)
-        if not isinstance(outside_weight, (int, float)) or isinstance(outside_weight, bool) or not outside_weight > 0:
-            raise ValueError(f"Task {name!r}: `outside_weight` must be a number > 0. "
+        if (not isinstance(outside_weight, numbers.Real) or isinstance(outside_weight, bool)
+                or not 0 < outside_weight < math.inf):
+            raise ValueError(f"Task {name!r}: `outside_weight` must be a finite number > 0. "
                              f"Received: outside_weight={outside_weight!r}")
         self.outside_weight = float(outside_weight)
         self.fit_outside_weight = bool(fit_outside_weight)

@@ -41,8 +41,11 @@ def test_the_answers_use_the_weight():
     # Saved with the task, so that the .keras file and the export keep it.
     rebuilt = mtkeras.Task.from_config(task.get_config())
     assert (rebuilt.outside_weight, rebuilt.fit_outside_weight) == (0.5, True)
-    with pytest.raises(ValueError, match="`outside_weight` must be a number > 0. Received: outside_weight=0"):
+    with pytest.raises(ValueError, match="`outside_weight` must be a finite number > 0. Received: outside_weight=0"):
         mtkeras.TokenTagging("slots", LABELS, outside_weight=0)
+    with pytest.raises(ValueError, match="Received: outside_weight=inf"):
+        mtkeras.TokenTagging("slots", LABELS, outside_weight=float("inf"))
+    assert mtkeras.TokenTagging("slots", LABELS, outside_weight=np.float32(0.5)).outside_weight == 0.5
 
 
 def test_the_fit_takes_the_best_score_and_among_equals_the_nearest_to_1():
@@ -72,3 +75,20 @@ def test_fitting_on_dev_items_by_hand():
     assert fitted == {"outside_weight": 0.5, "f1_before": 0.0, "f1_after": 1.0, "texts": 25}
     assert task.outside_weight == 0.5
     assert MIN_TEXTS == 20
+
+
+def test_an_exported_teacher_s_weight_is_undone_for_its_students(tmp_path):
+    """A student learns the teacher model's distribution, not the weighted answers its export gives."""
+    import json
+    import os
+
+    from mtkeras.runs.teachers import _without_outside_weight
+
+    task = mtkeras.TokenTagging("slots", LABELS)
+    os.makedirs(tmp_path / "assets.extra")
+    raw = np.array([[[0.6, 0.3, 0.1], [0.2, 0.5, 0.3]], [[0.9, 0.1, 0.0], [0.0, 0.0, 0.0]]], np.float32)
+    answered = with_outside_weight(raw, 0, 0.25)
+    for weight, expected in ((0.25, raw), (1.0, answered)):
+        config = mtkeras.TokenTagging("slots", LABELS, outside_weight=weight).get_config()
+        (tmp_path / "assets.extra" / "mtkeras.json").write_text(json.dumps({"tasks": [config]}))
+        np.testing.assert_allclose(_without_outside_weight(str(tmp_path), task, answered), expected, atol=1e-6)
