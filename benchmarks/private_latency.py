@@ -1,9 +1,9 @@
 """What task-private layers cost in latency: candidate private parts against the models of a finished run.
 
 A probe for issue 24's latency goal (one text through the shared model in at
-most 35 % of the time of the four single-task models in turn). Latency does
-not depend on how well a model is trained, so each candidate private part is
-trained for one epoch on a slice of the data (`--max-examples`), with the full
+most 35 % of the time of the four single-task models in turn). Each
+candidate private part is trained for one epoch on a slice of the data
+(`--max-examples`), with the full
 run's encoder settings, exported, and timed in one loop with the models of a
 finished `benchmarks/multitask.py` run (`--work-dir`), each exported again by
 this code so that all answer through one serving graph: its four single-task
@@ -11,7 +11,12 @@ models and its plain shared model, and any of its other shared rows that are
 finished (none of them may be training again meanwhile; `multitask.py
 --resume` leaves finished runs alone). Every export answers each text in turn,
 so a slow spell of the machine hits all of them. (Their parameter counts are
-not reported: a slice's vocabulary is smaller than the full run's.)
+not reported: a slice's vocabulary is smaller than the full run's.) Since
+decoding checks the per-word argmax before searching (`mtkeras.ops.bio`), a
+tagger's latency depends a little on its training: a candidate trained on a
+slice often has an argmax that is not valid BIO, and pays the search that a
+trained model mostly skips, so its figure is an upper bound; a finished
+shared row of the work dir is timed as trained.
 
 Prints one JSON object and appends it to `results/private_latency.jsonl`.
 
