@@ -9,15 +9,16 @@ import pytest
 
 import mtkeras
 from helpers.data import write_mixed_jsonl, write_reproducible_config
-from mtkeras.runs import load_config, train
+from mtkeras.cli import main
+from mtkeras.runs import RunDirectory, load_config, train
 from mtkeras.tasks.calibration import OUTSIDE_WEIGHTS, with_temperature
 
 
-def test_training_calibrates_every_task_on_the_valid_split(tmp_path):
+def test_training_calibrates_every_task_on_the_valid_split_and_calibrate_fits_an_old_run_again(tmp_path, capsys):
     data = write_mixed_jsonl(tmp_path / "data.jsonl", copies=5)  # enough labelled valid texts of each task
-    config = load_config(write_reproducible_config(tmp_path / "c.yaml", data, training="epochs: 3\nbatch_size: 8",
-                                                   valid=True))
-    outcome = train(config, run_dir=str(tmp_path / "run"), verbose=0)
+    path = write_reproducible_config(tmp_path / "c.yaml", data, training="epochs: 3\nbatch_size: 8", valid=True,
+                                     extra="export: {after_training: true, base_path: %s}" % (tmp_path / "exports"))
+    outcome = train(load_config(path), run_dir=str(tmp_path / "run"), verbose=0)
     assert set(outcome["calibration"]) == {"intent", "sentiment", "slots"}
     for task in ("intent", "sentiment"):
         fitted = outcome["calibration"][task]
@@ -43,18 +44,9 @@ def test_training_calibrates_every_task_on_the_valid_split(tmp_path):
                                with_temperature(probs, intent.temperature).max(-1), rtol=1e-4)
     assert {task.name: task for task in model.tasks}["slots"].outside_weight == slots["outside_weight"]
 
-
-def test_a_run_trained_before_the_outside_weight_is_calibrated_again_without_training(tmp_path, capsys):
-    from mtkeras.cli import main
-    from mtkeras.runs import RunDirectory
-
-    data = write_mixed_jsonl(tmp_path / "data.jsonl", copies=5)
-    path = write_reproducible_config(tmp_path / "c.yaml", data, training="epochs: 2\nbatch_size: 8", valid=True,
-                                     extra="export: {after_training: true, base_path: %s}" % (tmp_path / "exports"))
-    run = str(tmp_path / "run")
-    outcome = train(load_config(path), run_dir=run, verbose=0)
-    fitted = outcome["calibration"]["slots"]
-    # As such a run was: its model answers with weight 1, its state and reports know no calibration.
+    # `mtkeras calibrate` on a run trained before the outside weight, as such a run was: its model answers with
+    # weight 1, its state knows no calibration.
+    run, fitted = outcome["run_dir"], slots
     directory = RunDirectory(run)
     model = mtkeras.load_model(directory.model_path)
     {task.name: task for task in model.tasks}["slots"].outside_weight = 1.0
