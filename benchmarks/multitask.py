@@ -114,6 +114,11 @@ PRIVATE_TRANSFORMER = {"token_tagging": {"sequence": "transformer", "units": 128
 PRIVATE_PARTS = {"private": PRIVATE_LAYERS, "private-transformer": PRIVATE_TRANSFORMER}
 
 
+def has_token_task(tasks):
+    """Whether a model of `tasks` (names) tags words: its scores depend on the fitted outside weights."""
+    return any(TASKS[task][0] == "token_tagging" for task in tasks)
+
+
 def variant_model(variant):
     """The model name of a variant's rows: `multitask` for the plain shared model, `multitask_<variant>` otherwise."""
     return "multitask" if variant == "shared" else f"multitask_{variant}"
@@ -280,7 +285,7 @@ def settings_key(name, tasks, args, seed, variant="shared"):
             return "DATA" if attribute == "data_dir" else getattr(args, attribute)
 
     config = model_config(name, tasks, Placed(), "WORK", seed, variant)
-    if any(TASKS[task][0] == "token_tagging" for task in tasks):
+    if has_token_task(tasks):
         # Scored since 2026-12-07 with each token task's outside weight fitted on dev (`calibrate_run` brings a
         # run trained before it up to date): not the rows of the same config scored before.
         config = {**config, "scored_with": "outside weight"}
@@ -509,8 +514,7 @@ def finished_outcome(config):
     scored = directory.file("metrics_test.json")
     if state.get("status") != "finished" or directory.config_changes(config) != [] or not os.path.exists(scored):
         return None
-    tokens = any(TASKS[task][0] == "token_tagging" for task in config.tasks)
-    if tokens and "calibration" not in state:  # trained before run.json kept it: without the outside weights
+    if has_token_task(config.tasks) and "calibration" not in state:  # trained before run.json kept it: without the outside weights
         print(f"[multitask] calibrating the finished run {run_dir} (it has no outside weights)", file=sys.stderr,
               flush=True)
         with contextlib.redirect_stdout(sys.stderr):

@@ -49,9 +49,10 @@ def with_outside_weight(probs, outside, weight):
 
     Rows of zeros (padding) stay zeros.
     """
-    probs = np.array(probs, dtype=np.float32)
+    probs = np.asarray(probs, dtype=np.float32)
     if weight == 1.0 or outside is None:
-        return probs
+        return probs  # no copy: evaluation decodes most tasks at weight 1
+    probs = probs.copy()
     probs[..., outside] *= weight
     return probs / np.maximum(probs.sum(axis=-1, keepdims=True), np.float32(1e-30))
 
