@@ -43,7 +43,8 @@ def calibrate(model, examples):
     tasks = [task for task in model.tasks if _fits_temperature(task) or _fits_outside_weight(task)]
     if not tasks or not examples:
         return {}
-    items, _, _ = collect_items(model, examples)
+    # Argmax tags while collecting: a token task's fit decodes its probabilities again at each weight.
+    items, _, _ = collect_items(model, examples, decode=False)
     fitted = {}
     for task in tasks:
         task_items = items[task.name]

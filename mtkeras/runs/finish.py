@@ -11,7 +11,7 @@ import os
 import keras
 
 from mtkeras.errors import ConfigError
-from mtkeras.evaluation import evaluate, format_table, write_report
+from mtkeras.evaluation import calibrate, evaluate, format_table, write_report
 from mtkeras.export import ExportError, export_saved_model
 from mtkeras.runs.directory import RunDirectory, RunError
 from mtkeras.runs.inputs import read_split
@@ -28,6 +28,66 @@ def report(model, sources, directory, split, history=None):
     print(f"[mtkeras] {split} split ({len(examples)} texts):\n{format_table(results)}", flush=True)
     written = write_report(directory.path, results, history=history, tasks=[t.name for t in model.tasks], split=split)
     return results, list(written.values()) if isinstance(written, dict) else list(written)
+
+
+def calibrate_and_report(config, model, directory, valid, state, history=None):
+    """What every finished model goes through: calibration, saving, reports, export.
+
+    Fits each sentence task's temperature and token task's outside weight on
+    the `valid` examples (`mtkeras.evaluation.calibrate`), saves the model to
+    the run's `model.keras`, writes the valid and test reports (`history`
+    goes with the valid one) and, with `export.after_training`, exports a new
+    version. `state` (the run's run.json) gets `metrics`, `calibration` and
+    `export_path`, and is written last: a run whose export failed is
+    calibrated again by the next `mtkeras calibrate`. Returns
+    `{"calibration", "metrics", "reports", "export_path"}`.
+    """
+    fitted = calibrate(model, [ex for items in valid.values() for ex in items])
+    print_calibration(fitted)
+    model.save(directory.model_path)
+    metrics, reports = {}, []
+    for split, sources in (("valid", valid), ("test", read_split(config, "test"))):
+        if sources:
+            metrics[split], written = report(model, sources, directory, split,
+                                             history=history if split == "valid" else None)
+            reports += written
+    state["metrics"] = {split: _headline(results) for split, results in metrics.items()}
+    state.pop("calibration", None)
+    if config.export.after_training:
+        directory.write_state(state)  # the export records the run's state
+        state["export_path"] = export_model(config, model, directory)
+    elif state.pop("export_path", None):
+        print("[mtkeras] the run's export predates this calibration: `mtkeras export CONFIG` writes one with it",
+              flush=True)
+    state["calibration"] = fitted
+    directory.write_state(state)
+    return {"calibration": fitted, "metrics": metrics, "reports": reports, "export_path": state.get("export_path")}
+
+
+def print_calibration(fitted):
+    """One line per task of what `calibrate` fitted."""
+    for task, values in fitted.items():
+        if "temperature" in values:
+            print(f"[mtkeras] {task}: temperature {values['temperature']:.3f} fitted on {values['texts']} valid "
+                  f"texts; expected calibration error {values['ece_before']:.4f} -> {values['ece_after']:.4f}",
+                  flush=True)
+        else:
+            print(f"[mtkeras] {task}: outside weight {values['outside_weight']:.3g} fitted on {values['texts']} "
+                  f"valid texts; entity F1 {values['f1_before']:.4f} -> {values['f1_after']:.4f}", flush=True)
+
+
+def _headline(results):
+    """One number per task for run.json: accuracy, entity F1 or Pearson."""
+    headline = {}
+    for task, metrics in results.items():
+        if not isinstance(metrics, dict):
+            headline[task] = metrics
+            continue
+        for key in ("f1", "accuracy", "exact_match", "pearson"):
+            if key in metrics and not (key == "accuracy" and "f1" in metrics):
+                headline[task] = {key: metrics[key]}
+                break
+    return headline
 
 
 def load_run_model(config, run_dir=None, model_path=None):
@@ -80,9 +140,6 @@ def calibrate_run(config, run_dir=None):
     exported. For a run trained before a calibration existed, or after the
     valid split changed. Returns `{"calibration", "metrics", "export_path"}`.
     """
-    from mtkeras.evaluation import calibrate
-    from mtkeras.runs.trainer import _headline, print_calibration
-
     directory = RunDirectory.of(config, run_dir)
     state = directory.read_state() or {}
     if state.get("status") != "finished":
@@ -99,20 +156,5 @@ def calibrate_run(config, run_dir=None):
         for switch in ("calibrate", "fit_outside_weight"):
             if hasattr(task, switch) and task.name in config.tasks:
                 setattr(task, switch, bool(getattr(config.tasks[task.name], switch, getattr(task, switch))))
-    fitted = calibrate(model, [ex for items in valid.values() for ex in items])
-    print_calibration(fitted)
-    model.save(directory.model_path)
-    metrics = {}
-    for split, sources in (("valid", valid), ("test", read_split(config, "test"))):
-        if sources:
-            metrics[split], _ = report(model, sources, directory, split)
-    state["metrics"] = {split: _headline(results) for split, results in metrics.items()}
-    if config.export.after_training:
-        directory.write_state(state)  # the export records the run's state
-        state["export_path"] = export_model(config, model, directory)
-    elif state.pop("export_path", None):
-        print("[mtkeras] the run's export predates this calibration: `mtkeras export CONFIG` writes one with it",
-              flush=True)
-    state["calibration"] = fitted  # last: a run whose export failed is calibrated again next time
-    directory.write_state(state)
-    return {"calibration": fitted, "metrics": metrics, "export_path": state.get("export_path")}
+    done = calibrate_and_report(config, model, directory, valid, state)
+    return {key: done[key] for key in ("calibration", "metrics", "export_path")}

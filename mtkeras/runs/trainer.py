@@ -21,10 +21,9 @@ import keras
 from mtkeras.data import DataError
 from mtkeras.encoders import is_pretrained
 from mtkeras.errors import ConfigError
-from mtkeras.evaluation import calibrate
 from mtkeras.models import build_model
 from mtkeras.runs.directory import CLOCK_FILE, HISTORY_FILE, PATIENCE_FILE, RunDirectory
-from mtkeras.runs.finish import export_model, report
+from mtkeras.runs.finish import calibrate_and_report
 from mtkeras.runs.inputs import declare_tasks, distilled_tasks, read_split, training_stream, validation_stream
 from mtkeras.runs.provenance import sitting
 from mtkeras.runs.single_task import reference_scores
@@ -344,11 +343,6 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         # outside the multi-worker strategy, whose every step waits for all workers.
         model.save(outcome["model_path"])
         model = keras.models.load_model(outcome["model_path"])
-    # Fitted on the valid split, saved with the model: each sentence task's temperature (calibrated scores),
-    # each token task's outside weight (entity F1).
-    outcome["calibration"] = calibrate(model, [ex for items in valid_sources.values() for ex in items])
-    print_calibration(outcome["calibration"])
-    model.save(outcome["model_path"])
     state.update(
         status="finished",
         epochs_done=len(history_rows),
@@ -358,7 +352,6 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         trainable_parameters=outcome["trainable_parameters"],
         train_seconds=round(seconds, 1),
         teacher_seconds=outcome["teacher_seconds"],
-        calibration=outcome["calibration"],
     )
     outcome["train_seconds"] = state["train_seconds"]
     if outcome["best_epoch"] is not None:
@@ -370,30 +363,15 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
             print(f"[mtkeras] the last epoch was the best: {monitor} was still improving after "
                   f"{run_epochs(config)} epochs; more epochs (with training.patience to stop) may "
                   "score higher", flush=True)
-    for split in ("valid", "test"):
-        sources = valid_sources if split == "valid" else read_split(config, "test")
-        if sources:
-            results, written = report(model, sources, directory, split, history=history_rows if split == "valid" else None)
-            outcome["metrics"][split] = results
-            outcome["reports"] += written
-    state["metrics"] = {split: _headline(results) for split, results in outcome["metrics"].items()}
-    if config.export.after_training:
-        outcome["export_path"] = state["export_path"] = export_model(config, model, directory)
-    directory.write_state(state)
+    # Fitted on the valid split, saved with the model: each sentence task's temperature (calibrated scores),
+    # each token task's outside weight (entity F1).
+    done = calibrate_and_report(config, model, directory, valid_sources, state, history=history_rows)
+    outcome.update(calibration=done["calibration"], reports=outcome["reports"] + done["reports"])
+    outcome["metrics"].update(done["metrics"])
+    if done["export_path"]:
+        outcome["export_path"] = done["export_path"]
     shutil.rmtree(directory.backup, ignore_errors=True)
     return outcome
-
-
-def print_calibration(fitted):
-    """One line per task of what `calibrate` fitted."""
-    for task, values in fitted.items():
-        if "temperature" in values:
-            print(f"[mtkeras] {task}: temperature {values['temperature']:.3f} fitted on {values['texts']} valid "
-                  f"texts; expected calibration error {values['ece_before']:.4f} -> {values['ece_after']:.4f}",
-                  flush=True)
-        else:
-            print(f"[mtkeras] {task}: outside weight {values['outside_weight']:.3g} fitted on {values['texts']} "
-                  f"valid texts; entity F1 {values['f1_before']:.4f} -> {values['f1_after']:.4f}", flush=True)
 
 
 def _best_epoch(rows, monitor, mode):
@@ -401,17 +379,3 @@ def _best_epoch(rows, monitor, mode):
     if not scored:
         return None
     return (min(scored) if mode == "min" else max(scored, key=lambda item: (item[0], -item[1])))[1]
-
-
-def _headline(results):
-    """One number per task for run.json: accuracy, entity F1 or Pearson."""
-    headline = {}
-    for task, metrics in results.items():
-        if not isinstance(metrics, dict):
-            headline[task] = metrics
-            continue
-        for key in ("f1", "accuracy", "exact_match", "pearson"):
-            if key in metrics and not (key == "accuracy" and "f1" in metrics):
-                headline[task] = {key: metrics[key]}
-                break
-    return headline
