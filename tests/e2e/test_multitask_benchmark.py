@@ -58,8 +58,11 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
     benchmark = load_benchmark()
     data, out, work = tmp_path / "data", tmp_path / "out", tmp_path / "work"
     write_data_dir(data)
+    # --ledger (benchmarks/results/*.jsonl): the finished runs are recorded, then seed 0's latency.
+    ledger = tmp_path / "results" / "runs.jsonl"
     result = subprocess.run(
-        [sys.executable, SCRIPT, "--data-dir", str(data), "--quick", "--output-dir", str(out), "--work-dir", str(work)],
+        [sys.executable, SCRIPT, "--data-dir", str(data), "--quick", "--output-dir", str(out), "--work-dir", str(work),
+         "--ledger", str(ledger)],
         capture_output=True, text=True, timeout=900, cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-5000:]
@@ -108,6 +111,9 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
     (exports,) = work.glob("latency_exports-*")
     for model in ("multitask",) + TASKS:
         assert (exports / model / "1" / "saved_model.pb").exists()
+    lines = [json.loads(line) for line in open(ledger)]
+    assert [line["run"] for line in lines[:-1]] == runs
+    assert lines[-1]["keys"] == {row["model"]: row["key"] for row in runs} and lines[-1]["latency"] == latency
 
     markdown = open(out / "RESULTS.md").read()
     assert "quick run: small slices, not a result" in markdown
@@ -162,22 +168,16 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
         assert scores[split] == {task: round(100 * reported[task]["f1" if task in ("slots", "entities") else "accuracy"], 2)
                                  for task in TASKS}
 
-    # --ledger. The end of a sitting records the finished runs (--no-train, beside a training process: it
-    # measures no latency). A training process measures seed 0's latency once and records it. On a machine
-    # without the work folder nothing trains again and the report is the same, latency included.
-    ledger = tmp_path / "results" / "runs.jsonl"
-    recorded = benchmark_run(work, tmp_path / "out3", "--ledger", str(ledger), "--no-train")  # the work folder's
+    # The end of a sitting records the finished runs (--no-train, beside a training process: it measures
+    # no latency). On a machine without the work folder nothing trains again and the report is the same,
+    # latency included.
+    sitting = tmp_path / "results" / "sitting.jsonl"
+    recorded = benchmark_run(work, tmp_path / "out3", "--ledger", str(sitting), "--no-train")
     assert "latency not measured: --no-train measures nothing" in recorded.err
-    lines = [json.loads(line) for line in open(ledger)]
-    assert [line["run"] for line in lines] == rows  # the runs as the resumed report gave them, in order
-    measured = benchmark_run(work, tmp_path / "out4", "--ledger", str(ledger), "--resume")
-    assert "epoch 1/1" not in measured.err
-    lines = [json.loads(line) for line in open(ledger)]
-    assert len(lines) == 6 and lines[-1]["keys"] == {row["model"]: row["key"] for row in rows}
-    assert lines[-1]["latency"] == json.loads(measured.out)["latency"]
+    assert [json.loads(line)["run"] for line in open(sitting)] == rows  # as the resumed report gave them, in order
     elsewhere = benchmark_run(tmp_path / "new-machine", tmp_path / "out5", "--ledger", str(ledger), "--resume")
     assert elsewhere.err.count("from the ledger") == 6 and "epoch 1/1" not in elsewhere.err
-    report, moved = json.loads(measured.out), json.loads(elsewhere.out)
+    moved = json.loads(elsewhere.out)
     assert moved["runs"] == report["runs"] and moved["latency"] == report["latency"] and moved["tasks"] == report["tasks"]
     assert len(open(ledger).read().splitlines()) == 6  # nothing new to record
     # A machine with neither the runs nor their lines says what is still to train, and trains nothing.
