@@ -37,9 +37,10 @@ def calibrate_and_report(config, model, directory, valid, state, history=None):
     the `valid` examples (`mtkeras.evaluation.calibrate`), saves the model to
     the run's `model.keras`, writes the valid and test reports (`history`
     goes with the valid one) and, with `export.after_training`, exports a new
-    version. `state` (the run's run.json) gets `metrics`, `calibration` and
-    `export_path`, and is written last: a run whose export failed is
-    calibrated again by the next `mtkeras calibrate`. Returns
+    version. `state` (the run's run.json, recorded in the export) gets
+    `metrics`, `calibration` and `export_path`, and is written last: a
+    training killed while exporting is not finished yet, and resumes into
+    the export. Returns
     `{"calibration", "metrics", "reports", "export_path"}`.
     """
     fitted = calibrate(model, [ex for items in valid.values() for ex in items])
@@ -52,10 +53,8 @@ def calibrate_and_report(config, model, directory, valid, state, history=None):
                                              history=history if split == "valid" else None)
             reports += written
     state["metrics"] = {split: _headline(results) for split, results in metrics.items()}
-    state.pop("calibration", None)
     if config.export.after_training:
-        directory.write_state(state)  # the export records the run's state
-        state["export_path"] = export_model(config, model, directory)
+        state["export_path"] = export_model(config, model, directory, state=state)
     elif state.pop("export_path", None):
         print("[mtkeras] the run's export predates this calibration: `mtkeras export CONFIG` writes one with it",
               flush=True)
@@ -108,9 +107,12 @@ def evaluate_run(config, split="test", run_dir=None, model_path=None):
     return results
 
 
-def export_model(config, model, directory, base_path=None, version=None):
-    """Exports `model` as the next version under the config's export base path."""
-    state = directory.read_state() or {}
+def export_model(config, model, directory, base_path=None, version=None, state=None):
+    """Exports `model` as the next version under the config's export base path.
+
+    The export records the run's `state` (default: its run.json).
+    """
+    state = state if state is not None else directory.read_state() or {}
     extra = {"config": config_to_dict(config), "run": {k: state.get(k) for k in ("epochs_done", "best_epoch", "monitor", "train_seconds", "parameters", "metrics")}}
     try:
         path = export_saved_model(
@@ -152,6 +154,9 @@ def calibrate_run(config, run_dir=None):
         print(f"[mtkeras] calibrating {directory.path} under a config that differs from its training's: "
               f"{'; '.join(changes)}", flush=True)
     model = load_run_model(config, run_dir)
+    # Not calibrated until every step below is done: one killed on the way is calibrated again next time.
+    state.pop("calibration", None)
+    directory.write_state(state)
     for task in model.tasks:  # what to fit is the config's to say
         for switch in ("calibrate", "fit_outside_weight"):
             if hasattr(task, switch) and task.name in config.tasks:

@@ -159,7 +159,7 @@ def test_early_stopping_ends_a_run_and_its_resumption_trains_no_further(tmp_path
     def killed(*args, **kwargs):
         raise KeyboardInterrupt("killed while exporting")
 
-    monkeypatch.setattr(mtkeras.runs.trainer, "export_model", killed)
+    monkeypatch.setattr(mtkeras.runs.finish, "export_model", killed)
     with pytest.raises(KeyboardInterrupt):
         mtkeras.runs.train(config, run_dir=run_dir, verbose=0)
     record = json.load(open(os.path.join(run_dir, "checkpoints", "patience.json")))
@@ -174,6 +174,9 @@ def test_early_stopping_ends_a_run_and_its_resumption_trains_no_further(tmp_path
     assert outcome["epochs_done"] == 2 and outcome["resumed_from"] == 2
     assert os.path.isdir(outcome["export_path"])
     assert json.load(open(os.path.join(run_dir, "run.json")))["status"] == "finished"
+    # The export records the finished run: its epochs and scores.
+    run = json.load(open(os.path.join(outcome["export_path"], "assets.extra", "mtkeras.json")))["run"]
+    assert run["epochs_done"] == 2 and run["best_epoch"] == 1 and set(run["metrics"]) == {"valid"}
 
 
 def test_the_training_screen_shows_each_epoch_once_and_no_tensorflow_log_lines(trained):
