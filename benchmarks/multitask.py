@@ -287,8 +287,9 @@ def settings_key(name, tasks, args, seed, variant="shared"):
     config = model_config(name, tasks, Placed(), "WORK", seed, variant)
     if has_token_task(tasks):
         # Scored since 2026-12-07 with each token task's outside weight fitted on dev (`calibrate_run` brings a
-        # run trained before it up to date): not the rows of the same config scored before.
-        config = {**config, "scored_with": "outside weight"}
+        # run trained before it up to date), and its epoch picked by the dev scores under the weight fitted for
+        # each epoch (FittedDecisionScores, since 2026-12-07 too): not the rows of the same config before.
+        config = {**config, "scored_with": "outside weight", "epoch_picked_by": "fitted outside weights"}
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -6,6 +6,9 @@ the last epoch, for example `training.monitor_window` on a run that ended on
 the best window, this scores that epoch without training the run again: the
 run's `model.keras` (architecture, vocabularies) with the checkpoint's
 weights, through `mtkeras.evaluate`, on the splits of the run's config.
+The calibration (temperatures, the token tasks' outside weights) is fitted
+again for these weights on the valid split, as training fits it for the
+epoch it keeps (`--no-calibrate`: keep the kept epoch's).
 Decide which epoch to score from the history (dev), never from these test
 scores.
 
@@ -41,6 +44,8 @@ def main(argv=None):
     parser.add_argument("--weights", default="last", help="checkpoints/<weights>.weights.h5 (default: last)")
     parser.add_argument("--note", default=None, help="why this checkpoint (recorded with the scores)")
     parser.add_argument("--no-record", action="store_true", help="print only; do not append to results/")
+    parser.add_argument("--no-calibrate", action="store_true",
+                        help="score with the calibration fitted for the run's kept epoch, not for these weights")
     args = parser.parse_args(argv)
     revision = commit()
 
@@ -58,9 +63,11 @@ def main(argv=None):
     model = keras.models.load_model(directory.model_path)
     model.load_weights(weights)
     history = directory.history()
+    splits = {split: [example for items in read_split(config, split).values() for example in items]
+              for split in ("valid", "test")}
+    fitted = None if args.no_calibrate else mtkeras.evaluation.calibrate(model, splits["valid"])
     scores = {}
-    for split in ("valid", "test"):
-        examples = [example for items in read_split(config, split).values() for example in items]
+    for split, examples in splits.items():
         results = mtkeras.evaluate(model, examples, print_table=False)
         scores[split] = {task: headline(results[task]) for task in config.tasks}
     result = {
@@ -70,6 +77,7 @@ def main(argv=None):
         "best_epoch": state.get("best_epoch"),
         "monitor": state.get("monitor"),
         "trained_at": [sitting.get("commit") for sitting in state.get("sittings", [])],
+        "calibration": fitted if fitted is not None else "the kept epoch's",
         **scores,
     }
     if args.note:

@@ -7,7 +7,7 @@
 | `history` | `history_rows`, `task_curves`: a training history by epoch and by task |
 | `plots` | `plot_history`, `plot_task_curves`, `plot_confusion_matrix` (PNG, headless) |
 | `report` | `write_report`: `metrics_<split>.json` and the plots of a run |
-| `calibration` | `calibrate(model, dev_examples)`: each sentence task's temperature and token task's outside weight, fitted after training |
+| `calibration` | `calibrate(model, dev_examples)`: each sentence task's temperature and token task's outside weight, fitted after training; `FittedDecisionScores`: each epoch's dev score under the weight fitted for it |
 
 The scores themselves (`accuracy`, `macro_f1`, `entity_scores`, ...) live
 beside the task kinds that choose them, in `mtkeras.tasks.scores`.
@@ -18,6 +18,7 @@ from mtkeras.lazy import lazy_exports
 # Each name is imported from its module on first use (`mtkeras.lazy`).
 _HOMES = {
     "calibrate": "mtkeras.evaluation.calibration",
+    "FittedDecisionScores": "mtkeras.evaluation.calibration",
     "TaskItems": "mtkeras.evaluation.evaluator",
     "evaluate": "mtkeras.evaluation.evaluator",
     "history_rows": "mtkeras.evaluation.history",
@@ -41,6 +42,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _HOMES)
 
 __all__ = [
     "calibrate",
+    "FittedDecisionScores",
     "TaskItems",
     "accuracy",
     "confusion_matrix",

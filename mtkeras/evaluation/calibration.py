@@ -9,6 +9,7 @@ stores what it fits in each task, so the saved model and its export use it.
 
 import dataclasses
 
+import keras
 import numpy as np
 
 from mtkeras.evaluation.evaluator import collect_items
@@ -69,6 +70,13 @@ def calibrate(model, examples):
 
 def _fit_outside(task, items):
     """Sets `task.outside_weight` to the weight of the best entity F1 on `items`; returns what was fitted."""
+    fitted = _best_outside(task, items)
+    task.outside_weight = fitted["outside_weight"]
+    return fitted
+
+
+def _best_outside(task, items):
+    """The outside weight of the best entity F1 on `items`, and the F1 before and after; `task` is left as it was."""
     lengths = np.array([len(probs) for probs in items.probs], np.int32)
     padded = np.zeros([len(lengths), max(1, int(lengths.max(initial=0))), task.num_labels], np.float32)
     for i, probs in enumerate(items.probs):
@@ -85,5 +93,55 @@ def _fit_outside(task, items):
         f1_before = scores[before] if before in scores else f1(before)
     finally:
         task.outside_weight = before
-    task.outside_weight = weight
     return {"outside_weight": weight, "f1_before": f1_before, "f1_after": scores[weight], "texts": len(lengths)}
+
+
+class FittedDecisionScores(keras.callbacks.Callback):
+    """Scores each epoch's token tasks on dev as the finished model will decide: under a fitted outside weight.
+
+    Training ends by fitting each token task's outside weight on the dev
+    split (`calibrate`), so the model is served with the weight that gives
+    its best entity F1 there. The epoch it keeps should be picked by that
+    score too: a tagger's entity F1 at weight 1 moves with how many words it
+    dares to tag, which changes over training (a student learning from soft
+    targets tags fewer and fewer) while its entity F1 at its own best weight
+    does not. After each epoch this runs the model over the dev texts
+    labelled for such tasks, fits each one's weight as `calibrate` would
+    (the task keeps its own), and logs `val_<task>_f1_fitted` and
+    `val_<task>_outside_weight`; `val_score` becomes the mean of the tasks'
+    scores with the fitted F1 in place of the logged one, each divided by
+    the model's `reference_scores` as `MultiTaskModel` divides them. Put it
+    before the callbacks that read `val_score` (`WindowMean`, checkpoints).
+
+    Args:
+        examples: list of `Example`. The dev split.
+
+    Example:
+    >>> model.fit(train, validation_data=valid, epochs=10,
+    ...           callbacks=[FittedDecisionScores(valid_examples), keras.callbacks.ModelCheckpoint(...)])
+    """
+
+    def __init__(self, examples):
+        super().__init__()
+        self.examples = list(examples)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        tasks = [task for task in self.model.tasks if _fits_outside_weight(task)]
+        names = {task.name for task in tasks}
+        examples = [example for example in self.examples if names & set(example.labels)]
+        if not examples:
+            return
+        items, _, _ = collect_items(self.model, examples, decode=False)
+        for task in tasks:
+            if len(items[task.name].gold) >= MIN_TEXTS:
+                fitted = _best_outside(task, items[task.name])
+                logs[f"val_{task.name}_{task.score_metric}_fitted"] = fitted["f1_after"]
+                logs[f"val_{task.name}_outside_weight"] = fitted["outside_weight"]
+        scores = [logs.get(f"val_{task.name}_{task.score_metric}_fitted", logs.get(f"val_{task.name}_{task.score_metric}"))
+                  for task in self.model.tasks]
+        if "val_score" in logs and None not in scores:
+            references = getattr(self.model, "reference_scores", None) or {}
+            logs["val_score"] = float(np.mean([float(score) / float(references.get(task.name, 1.0))
+                                               for task, score in zip(self.model.tasks, scores)]))

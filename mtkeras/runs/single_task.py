@@ -107,14 +107,20 @@ def _trained_otherwise(directory, single):
 
 
 def finished_scores(single, task):
-    """What a finished single-task run scored: its task's `score_metric` on dev at the best epoch, and on test."""
+    """What a finished single-task run scored: its task's `score_metric` on dev at the best epoch, and on test.
+
+    The dev score is the one its epoch was picked by: a token task's entity F1
+    under the outside weight fitted for that epoch, when it was logged.
+    """
     directory = RunDirectory(single.run_dir)
     state = directory.read_state() or {}
     if state.get("status") != "finished":
         return None
     metric = task_kind(single.tasks[task].kind).score_metric
     best = state.get("best_epoch")
-    dev = next((row.get(f"val_{task}_{metric}") for row in directory.history() if row["epoch"] == best), None)
+    # A token task's kept epoch was scored under its fitted outside weight, as it is served (FittedDecisionScores).
+    dev = next((row.get(f"val_{task}_{metric}_fitted", row.get(f"val_{task}_{metric}"))
+                for row in directory.history() if row["epoch"] == best), None)
     test = ((_read_json(directory.file("metrics_test.json")) or {}).get(task) or {}).get(metric)
     return {"run_dir": directory.path, "metric": metric, "best_epoch": best, "valid": dev, "test": test,
             "train_seconds": state.get("train_seconds"), "parameters": state.get("parameters")}

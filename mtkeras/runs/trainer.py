@@ -21,6 +21,7 @@ import keras
 from mtkeras.data import DataError
 from mtkeras.encoders import is_pretrained
 from mtkeras.errors import ConfigError
+from mtkeras.evaluation.calibration import FittedDecisionScores
 from mtkeras.models import build_model
 from mtkeras.runs.directory import CLOCK_FILE, HISTORY_FILE, PATIENCE_FILE, RunDirectory
 from mtkeras.runs.finish import calibrate_and_report
@@ -64,7 +65,8 @@ def _patience_monitors(config, tasks):
     return TaskPatience.monitors_for(tasks, monitor, mode, config.training.patience_per_task)
 
 
-def _callbacks(config, directory, tasks, initial_best, strategy, patience, clock, progress_bar, history_rows):
+def _callbacks(config, directory, tasks, initial_best, strategy, patience, clock, progress_bar, history_rows,
+               valid_examples=()):
     monitor, mode = config.selection  # the monitor, or its mean over training.monitor_window epochs
     _, _, chief = worker_identity(strategy)
     checkpoints = directory.file("checkpoints")
@@ -76,6 +78,9 @@ def _callbacks(config, directory, tasks, initial_best, strategy, patience, clock
         logged = config.monitor[0]
         callbacks.insert(0, WindowMean(logged, config.training.monitor_window, previous={
             row["epoch"] - 1: row[logged] for row in history_rows if logged in row}))
+    if valid_examples and any(getattr(task, "fit_outside_weight", False) for task in tasks):
+        # Before everything that reads val_score: the epoch is picked by the decisions the model will be served with.
+        callbacks.insert(0, FittedDecisionScores(valid_examples))
     if chief:  # the logs are the same on every worker; one writes them
         # The screen: a bar while the epoch runs (Keras' own is off), then the epoch's table.
         callbacks += [ProgressBar()] if progress_bar else []
@@ -302,7 +307,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
                 # A stream of several epochs (an annealed mix holds every remaining one): fit reads on through it.
                 steps_per_epoch=steps if int(data.cardinality()) > steps else None,
                 callbacks=_callbacks(config, directory, tasks, initial_best, strategy, patience, clock, verbose == 1,
-                                     history_rows),
+                                     history_rows, [ex for items in valid_sources.values() for ex in items]),
                 verbose=0,
             )
         seconds = clock.seconds()

@@ -33,6 +33,17 @@ def test_training_calibrates_every_task_on_the_valid_split_and_calibrate_fits_an
     assert metrics["intent"]["temperature"] == pytest.approx(outcome["calibration"]["intent"]["temperature"], rel=1e-3)
     assert metrics["intent"]["ece"] == pytest.approx(outcome["calibration"]["intent"]["ece_after"], abs=1e-6)
     assert metrics["slots"]["f1"] == pytest.approx(slots["f1_after"], abs=1e-9)  # the report decodes with the weight
+    # The epoch was picked by the score the model is served with: each epoch's slot F1 under the weight fitted
+    # for it, in the mean over tasks; the kept epoch's is the finished model's.
+    history = RunDirectory(outcome["run_dir"]).history()
+    for row in history:
+        assert row["val_slots_outside_weight"] in OUTSIDE_WEIGHTS and 0.0 <= row["val_slots_f1_fitted"] <= 1.0
+        assert row["val_score"] == pytest.approx(
+            (row["val_intent_accuracy"] + row["val_sentiment_accuracy"] + row["val_slots_f1_fitted"]) / 3, abs=1e-6)
+    kept = next(row for row in history if row["epoch"] == outcome["best_epoch"])
+    assert kept["val_score"] == max(row["val_score"] for row in history)
+    assert kept["val_slots_f1_fitted"] == pytest.approx(slots["f1_after"], abs=1e-6)
+    assert kept["val_slots_outside_weight"] == slots["outside_weight"]
     # The saved model answers with the temperature.
     model = mtkeras.load_model(outcome["model_path"])
     intent = model.tasks[0]
