@@ -11,12 +11,16 @@ RESULTS = os.path.join(HERE, "results")
 
 
 def commit():
-    """The checkout's short commit (read before training, while HEAD is still the code that runs)."""
+    """The checkout's short commit, with "+dirty" when tracked files differ from it (read before training,
+    while HEAD is still the code that runs); None outside a checkout."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True,
+                                  text=True, check=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE,
+                                 capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
+    return revision + ("+dirty" if changed else "")
 
 
 def append_run(path, command, revision, **fields):
