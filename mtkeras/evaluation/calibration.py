@@ -7,8 +7,6 @@ scaled before decoding, for the best entity F1). The math is in
 stores what it fits in each task, so the saved model and its export use it.
 """
 
-import dataclasses
-
 import keras
 import numpy as np
 
@@ -83,10 +81,11 @@ def _best_outside(task, items):
         padded[i, : len(probs)] = probs
     before = task.outside_weight
 
+    score = task.entity_f1_of(items)
+
     def f1(weight):
         task.outside_weight = weight
-        predicted = dataclasses.replace(items, pred=task.predict_items(padded, lengths))
-        return task.score_items(predicted)["f1"]
+        return score(task.predict_items(padded, lengths))
 
     try:
         weight, scores = fit_outside_weight(f1)

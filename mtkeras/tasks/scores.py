@@ -18,6 +18,7 @@ from mtkeras.ops.bio import bio_entity_part
 
 # seqeval imports scikit-learn (1.4 s here): only evaluation pays it.
 seqeval = lazy_module("seqeval.metrics")
+seqeval_labeling = lazy_module("seqeval.metrics.sequence_labeling")
 
 
 def accuracy(gold, pred):
@@ -157,6 +158,18 @@ def entity_scores(gold_tags, pred_tags):
         "f1": float(seqeval.f1_score(gold_tags, pred_tags, zero_division=0)),
         "per_type": dict(sorted(per_type.items())),
     }
+
+
+def entity_set(tag_sequences):
+    """Every entity of `tag_sequences` (lists of tag strings) as `(text index, type, first word, last word)`,
+    read as `entity_scores` reads them (seqeval's default)."""
+    return {(i, *entity) for i, tags in enumerate(tag_sequences) for entity in seqeval_labeling.get_entities(list(tags))}
+
+
+def entity_f1(gold, predicted):
+    """Micro entity F1 of two `entity_set`s: `entity_scores(...)["f1"]` without the rest of its report."""
+    right = len(gold & predicted)
+    return 2 * right / (len(gold) + len(predicted)) if right else 0.0
 
 
 def entity_errors(gold_tags, pred_tags, top=10):

@@ -77,6 +77,23 @@ def test_fitting_on_dev_items_by_hand():
     assert MIN_TEXTS == 20
 
 
+def test_the_fit_s_entity_f1_is_the_report_s():
+    """Scoring many weights reads the gold entities once; the F1 must be `score_items`' (seqeval) to the bit."""
+    labels = ["O", "B-city", "I-city", "B-date", "I-date"]
+    task = mtkeras.TokenTagging("slots", labels)
+    rng = np.random.default_rng(0)
+    items = TaskItems()
+    for _ in range(200):  # gold and predictions of any shape: I- without B-, unlabelled words, cut predictions
+        size = int(rng.integers(1, 9))
+        items.gold.append(rng.integers(0, len(labels), size).astype(np.int32))
+        items.mask.append(rng.random(size) > 0.1)
+        items.gold_names.append(None)
+        items.pred.append(rng.integers(0, len(labels), int(rng.integers(0, size + 1))).astype(np.int32))
+    assert task.entity_f1_of(items)(items.pred) == pytest.approx(task.score_items(items)["f1"], abs=1e-12)
+    nothing = [np.zeros(len(gold), np.int32) for gold in items.gold]
+    assert task.entity_f1_of(items)(nothing) == 0.0
+
+
 def test_an_exported_teacher_s_weight_is_undone_for_its_students(tmp_path):
     """A student learns the teacher model's distribution, not the weighted answers its export gives."""
     import json
