@@ -294,6 +294,10 @@ def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
         "multitask_private-transformer_distill", list(TASKS), Args, work, 2, "private-transformer_distill")))
     assert blocks.tasks["entities"].private == {"sequence": "transformer", "units": 128, "heads": 4}
     assert blocks.tasks["intent"].private == {"dense": [128]} and blocks.distillation.other_sources
+    wide = parse_config(yaml.safe_dump(benchmark.model_config("multitask_wide_distill", list(TASKS), Args, work, 0,
+                                                              "wide_distill")))
+    assert wide.encoder.config == {"hidden_dim": 256} and wide.distillation.other_sources
+    assert wide.encoder.vectors.source == "glove-6b-50d" and all(task.private is None for task in wide.tasks.values())
     # The shared rows' single-task models are the benchmark's single-task rows of the same seed: they are the
     # teachers, and they pick the best epoch (relative scores).
     config = parse_config(yaml.safe_dump(both))
