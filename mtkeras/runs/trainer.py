@@ -31,7 +31,7 @@ from mtkeras.runs.single_task import reference_scores
 from mtkeras.runs.teachers import teacher_targets
 from mtkeras.text.vectors import load_vectors
 from mtkeras.training import set_mixed_precision
-from mtkeras.training.callbacks import TaskPatience, TrainingClock, WindowMean
+from mtkeras.training.callbacks import HistoryLogger, TaskPatience, TrainingClock, WindowMean
 from mtkeras.training.distillation import check_distillable
 from mtkeras.training.recipes import recipe_for
 from mtkeras.training.screen import EpochTable, ProgressBar
@@ -87,7 +87,7 @@ def _callbacks(config, directory, tasks, initial_best, strategy, patience, clock
         callbacks += [
             EpochTable([task.name for task in tasks], run_epochs(config), monitor=monitor, mode=mode,
                        best=initial_best, saved_to=os.path.relpath(best, directory.path)),
-            keras.callbacks.CSVLogger(directory.file(HISTORY_FILE), append=True),
+            HistoryLogger(directory.file(HISTORY_FILE)),
             keras.callbacks.TensorBoard(log_dir=directory.file("logs"), write_graph=False),
         ]
     callbacks += [

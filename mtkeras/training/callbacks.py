@@ -1,5 +1,6 @@
 """Model selection on a validation split with mtkeras' own evaluation."""
 
+import csv
 import json
 import logging
 import math
@@ -374,3 +375,38 @@ class TimeBudget(keras.callbacks.Callback):
         if self.elapsed > self.seconds:
             logger.info("TimeBudget: %.0f s spent (budget %.0f s); stopping", self.elapsed, self.seconds)
             self.model.stop_training = True
+
+
+class HistoryLogger(keras.callbacks.CSVLogger):
+    """Keras' `CSVLogger` appending to a run's history, which keeps every value under its own column.
+
+    Keras writes each sitting's rows in the order of that sitting's logs and
+    the header only when the file is new: a run resumed under code that logs
+    more or other metrics than its first sitting (a new task score, a new
+    callback's log) would write values under the wrong names. When the
+    sitting's logs differ from the file's header, the file is written again
+    once with every column of both (a value a row lacks reads `NA`), and
+    the new rows follow in that order.
+
+    Args:
+        filename: str. The CSV file (`history.csv` of the run directory).
+    """
+
+    def __init__(self, filename):
+        super().__init__(filename, append=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.keys is None and logs and not self.append_header:  # the first epoch of a sitting, after others
+            with open(self.filename, newline="", encoding="utf-8") as handle:
+                reader = csv.DictReader(handle, delimiter=self.sep)
+                header, rows = reader.fieldnames or [], list(reader)
+            keys = sorted(set(logs) | set(header) - {"epoch"})
+            if header != ["epoch"] + keys:
+                self.csv_file.close()
+                with open(self.filename, "w", newline="", encoding="utf-8") as handle:
+                    writer = csv.DictWriter(handle, fieldnames=["epoch"] + keys, restval="NA", delimiter=self.sep)
+                    writer.writeheader()
+                    writer.writerows(rows)
+                self.csv_file = open(self.filename, "a", newline="", encoding="utf-8")
+            self.keys = keys
+        super().on_epoch_end(epoch, logs)

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from mtkeras.training.callbacks import TaskPatience, TrainingClock
+from mtkeras.training.callbacks import HistoryLogger, TaskPatience, TrainingClock
 
 
 def stop_epoch(callback, rows, first_epoch=0):
@@ -266,3 +266,31 @@ def test_the_screen_shows_the_window_mean_that_picks_the_epoch():
     line = table.format(3, {"loss": 0.5, "val_score": 0.95, "val_score_mean3": 0.92}, 1.0, table._improvement(
         {"val_score_mean3": 0.92})).splitlines()[0]
     assert line == "epoch 4/4  1.0 s  loss 0.5000  val_score 0.9500  val_score_mean3 0.9200  (improved)"
+
+
+def test_a_sitting_that_logs_other_metrics_keeps_every_value_under_its_name(tmp_path):
+    """A run resumed under code that logs a new metric: Keras' CSVLogger would shift the columns."""
+    from mtkeras.evaluation import history_rows
+
+    path = str(tmp_path / "history.csv")
+    first = HistoryLogger(path)
+    first.on_train_begin()
+    for epoch in range(2):
+        first.on_epoch_end(epoch, {"loss": 1.0 - epoch / 10, "val_score": 0.5 + epoch / 10})
+    first.on_train_end()
+    again = HistoryLogger(path)  # the next sitting logs a new key, between the others in sorted order
+    again.on_train_begin()
+    again.on_epoch_end(2, {"loss": 0.7, "val_f1_fitted": 0.9, "val_score": 0.8})
+    again.on_epoch_end(3, {"loss": 0.6, "val_f1_fitted": 0.95, "val_score": 0.85})
+    again.on_train_end()
+    rows = history_rows(path)
+    assert [row["loss"] for row in rows] == pytest.approx([1.0, 0.9, 0.7, 0.6])
+    assert [row["val_score"] for row in rows] == pytest.approx([0.5, 0.6, 0.8, 0.85])
+    assert [row.get("val_f1_fitted") for row in rows][2:] == pytest.approx([0.9, 0.95])
+    assert all(np.isnan(row.get("val_f1_fitted", np.nan)) for row in rows[:2])
+    # A sitting that logs the same keys only appends.
+    same = HistoryLogger(path)
+    same.on_train_begin()
+    same.on_epoch_end(4, {"loss": 0.5, "val_f1_fitted": 0.96, "val_score": 0.86})
+    same.on_train_end()
+    assert open(path).read().count("epoch") == 1 and len(history_rows(path)) == 5
