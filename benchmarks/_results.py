@@ -2,7 +2,6 @@
 
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -13,14 +12,10 @@ RESULTS = os.path.join(HERE, "results")
 def commit():
     """The checkout's short commit, with "+dirty" when tracked files differ from it (read before training,
     while HEAD is still the code that runs); None outside a checkout."""
-    try:
-        revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True,
-                                  text=True, check=True).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE,
-                                 capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return revision + ("+dirty" if changed else "")
+    from mtkeras.runs.provenance import source_commit
+
+    revision, dirty = source_commit(os.path.join(os.path.dirname(HERE), "mtkeras"))
+    return revision[:7] + ("+dirty" if dirty else "") if revision else None
 
 
 def append_run(path, command, revision, **fields):

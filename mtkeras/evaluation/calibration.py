@@ -27,7 +27,8 @@ def _fits_temperature(task):
     return task.level != TOKEN and getattr(task, "calibrate", False)
 
 
-def _fits_outside_weight(task):
+def fits_outside_weight(task):
+    """Whether `task` is a token task whose outside weight is fitted on dev (`fit_outside_weight`)."""
     return task.level == TOKEN and getattr(task, "fit_outside_weight", False) and task.outside is not None
 
 
@@ -39,7 +40,7 @@ def calibrate(model, examples):
     `{"outside_weight", "f1_before", "f1_after", "texts"}` (entity F1 with
     the weight the task had, and with the fitted one).
     """
-    tasks = [task for task in model.tasks if _fits_temperature(task) or _fits_outside_weight(task)]
+    tasks = [task for task in model.tasks if _fits_temperature(task) or fits_outside_weight(task)]
     if not tasks or not examples:
         return {}
     # Argmax tags while collecting: a token task's fit decodes its probabilities again at each weight.
@@ -108,8 +109,8 @@ class FittedDecisionScores(keras.callbacks.Callback):
     labelled for such tasks, fits each one's weight as `calibrate` would
     (the task keeps its own), and logs `val_<task>_f1_fitted` and
     `val_<task>_outside_weight`; `val_score` becomes the mean of the tasks'
-    scores with the fitted F1 in place of the logged one, each divided by
-    the model's `reference_scores` as `MultiTaskModel` divides them. Put it
+    scores with the fitted F1 in place of the logged one
+    (`MultiTaskModel.relative_score`). Put it
     before the callbacks that read `val_score` (`WindowMean`, checkpoints).
 
     Args:
@@ -123,24 +124,23 @@ class FittedDecisionScores(keras.callbacks.Callback):
     def __init__(self, examples):
         super().__init__()
         self.examples = list(examples)
+        self._tasks, self._texts = [], []
+
+    def on_train_begin(self, logs=None):
+        self._tasks = [task for task in self.model.tasks if fits_outside_weight(task)]
+        names = {task.name for task in self._tasks}
+        self._texts = [example for example in self.examples if names & set(example.labels)]
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is None:
+        if logs is None or not self._texts:
             return
-        tasks = [task for task in self.model.tasks if _fits_outside_weight(task)]
-        names = {task.name for task in tasks}
-        examples = [example for example in self.examples if names & set(example.labels)]
-        if not examples:
-            return
-        items, _, _ = collect_items(self.model, examples, decode=False)
-        for task in tasks:
+        items, _, _ = collect_items(self.model, self._texts, decode=False)
+        for task in self._tasks:
             if len(items[task.name].gold) >= MIN_TEXTS:
                 fitted = _best_outside(task, items[task.name])
                 logs[f"val_{task.name}_{task.score_metric}_fitted"] = fitted["f1_after"]
                 logs[f"val_{task.name}_outside_weight"] = fitted["outside_weight"]
-        scores = [logs.get(f"val_{task.name}_{task.score_metric}_fitted", logs.get(f"val_{task.name}_{task.score_metric}"))
-                  for task in self.model.tasks]
-        if "val_score" in logs and None not in scores:
-            references = getattr(self.model, "reference_scores", None) or {}
-            logs["val_score"] = float(np.mean([float(score) / float(references.get(task.name, 1.0))
-                                               for task, score in zip(self.model.tasks, scores)]))
+        scores = {task.name: logs.get(f"val_{task.name}_{task.score_metric}_fitted",
+                                      logs.get(f"val_{task.name}_{task.score_metric}")) for task in self.model.tasks}
+        if "val_score" in logs and None not in scores.values():
+            logs["val_score"] = float(self.model.relative_score({task: float(v) for task, v in scores.items()}))

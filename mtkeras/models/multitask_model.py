@@ -300,17 +300,21 @@ class MultiTaskModel(keras.Model):
             exact = results.pop(f"{task.name}_{LABELLED_LOSS}", None)
             if exact is not None:
                 results[f"{task.name}_loss"] = exact
-        scores = [results.get(f"{task.name}_{task.score_metric}") for task in self.tasks]
-        if scores and all(score is not None for score in scores):
-            references = self.reference_scores or {}
-            scores = [tf.cast(score, tf.float32) / float(references.get(task.name, 1.0))
-                      for task, score in zip(self.tasks, scores)]
-            results[names.SCORE] = tf.add_n(scores) / len(scores)
+        scores = {task.name: results.get(f"{task.name}_{task.score_metric}") for task in self.tasks}
+        if scores and None not in scores.values():
+            results[names.SCORE] = self.relative_score({task: tf.cast(score, tf.float32)
+                                                        for task, score in scores.items()})
         if self.uncertainty is not None:
             weights = self.uncertainty.task_weights()
             for i, task in enumerate(self.tasks):
                 results[f"{task.name}_weight"] = weights[i]
         return results
+
+    def relative_score(self, scores):
+        """`score` of `{task: its score_metric}`: the mean over tasks of each one's score divided by its
+        `reference_scores` entry (1 without one). Tensors or floats."""
+        references = self.reference_scores or {}
+        return sum(score / float(references.get(task, 1.0)) for task, score in scores.items()) / len(scores)
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Under a tf.distribute strategy, Keras' fit/evaluate reduce the first

@@ -21,7 +21,7 @@ import keras
 from mtkeras.data import DataError
 from mtkeras.encoders import is_pretrained
 from mtkeras.errors import ConfigError
-from mtkeras.evaluation.calibration import FittedDecisionScores
+from mtkeras.evaluation.calibration import FittedDecisionScores, fits_outside_weight
 from mtkeras.models import build_model
 from mtkeras.runs.directory import CLOCK_FILE, HISTORY_FILE, PATIENCE_FILE, RunDirectory
 from mtkeras.runs.finish import calibrate_and_report
@@ -78,7 +78,7 @@ def _callbacks(config, directory, tasks, initial_best, strategy, patience, clock
         logged = config.monitor[0]
         callbacks.insert(0, WindowMean(logged, config.training.monitor_window, previous={
             row["epoch"] - 1: row[logged] for row in history_rows if logged in row}))
-    if valid_examples and any(getattr(task, "fit_outside_weight", False) for task in tasks):
+    if valid_examples and any(fits_outside_weight(task) for task in tasks):
         # Before everything that reads val_score: the epoch is picked by the decisions the model will be served with.
         callbacks.insert(0, FittedDecisionScores(valid_examples))
     if chief:  # the logs are the same on every worker; one writes them

@@ -193,7 +193,7 @@ class TokenTagging(ClassificationTask):
             right += int(np.sum(_right_words(gold, pred) & mask))
             total += int(np.sum(mask))
             gold_sequences.append(self._gold_tags(gold, mask, given))
-            pred_sequences.append([self.labels[p] if p >= 0 else "O" for p in pred])
+            pred_sequences.append(self._pred_tags(pred))
         if not gold_sequences:
             nan = float("nan")
             return {
@@ -217,14 +217,17 @@ class TokenTagging(ClassificationTask):
         gold = entity_set(self._gold_tags(*row) for row in zip(items.gold, items.mask, items.gold_names))
 
         def f1(pred_items):
-            return entity_f1(gold, entity_set(
-                [self.labels[p] if p >= 0 else "O" for p in _over_words(pred, len(ids))]
-                for ids, pred in zip(items.gold, pred_items)))
+            return entity_f1(gold, entity_set(self._pred_tags(_over_words(pred, len(ids)))
+                                              for ids, pred in zip(items.gold, pred_items)))
 
         return f1
 
     def item_is_right(self, gold, pred, mask):
         return bool(np.all(_right_words(gold, _over_words(pred, len(gold)))[mask]))
+
+    def _pred_tags(self, pred):
+        """Tag strings of predicted ids; no prediction (-1) reads as "O"."""
+        return [self.labels[p] if p >= 0 else "O" for p in pred]
 
     def _gold_tags(self, gold, mask, given):
         """Gold tag strings of one text; unlabelled words read as "O", a run of unknown ids as one entity."""
