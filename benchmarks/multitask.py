@@ -297,6 +297,10 @@ def settings_key(name, tasks, args, seed, variant="shared"):
         # run trained before it up to date), and its epoch picked by the dev scores under the weight fitted for
         # each epoch (FittedDecisionScores, since 2026-12-07 too): not the rows of the same config before.
         config = {**config, "scored_with": "outside weight", "epoch_picked_by": "fitted outside weights"}
+    if len({TASKS[task][1] for task in tasks}) > 1:
+        # Since 2026-12-07 each source keeps its own most frequent words (one cap over all sources let SST-2's
+        # phrases push SNIPS words out): not the rows of the same config before.
+        config = {**config, "vocabulary": "per source"}
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 

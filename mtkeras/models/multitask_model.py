@@ -437,9 +437,12 @@ def build_model(
             named from-scratch encoder adapted on `texts` gets the
             preprocessor's `first_singleton_id` for its singleton dropout; an
             encoder layer keeps its own (pass `first_singleton_id=` yourself).
-        texts: iterable of str. Training texts to adapt the vocabulary on.
+        texts: iterable of str, or a dict of source name to texts. Training
+            texts to adapt the vocabulary on; from a dict each source keeps
+            its own `max_vocabulary_size` words (see
+            `WordPreprocessor.from_texts`).
         vocabulary: list of str. A fixed vocabulary instead of `texts`.
-        max_vocabulary_size: int. Cap on adapted vocabulary entries.
+        max_vocabulary_size: int. Cap on adapted vocabulary entries (per source).
         max_words: int or None. Words kept per text.
         lowercase: bool. Lower-case words before the lookup.
         vectors: `mtkeras.text.WordVectors`, or a source for

@@ -223,7 +223,8 @@ class EncoderConfig(_Section):
 
     name: str = Field("bilstm", description="a registered encoder (bilstm, cnn, transformer, minilm, bert), or a preset directory")
     config: dict[str, Any] = Field(default_factory=dict, description="the encoder's own arguments")
-    max_vocabulary_size: StrictInt = Field(20000, gt=0, description="from-scratch encoders: words kept in the vocabulary")
+    max_vocabulary_size: StrictInt = Field(20000, gt=0, description="from-scratch encoders: words kept in the vocabulary "
+                                     "from each dataset (the most frequent; the vocabulary is their union)")
     max_words: Optional[StrictInt] = Field(128, gt=0, description="words kept per text")
     lowercase: bool = Field(True, description="from-scratch encoders: lower-case words")
     sequence_length: StrictInt = Field(128, gt=0, description="pretrained encoders: word pieces kept per text")

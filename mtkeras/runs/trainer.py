@@ -142,9 +142,10 @@ def build_compiled_model(config, tasks, train_sources, steps_per_epoch, distille
     }
     if not pretrained:
         options.update(
-            # Both texts of sentence-pair examples feed the vocabulary and its counts.
-            texts=[text for examples in train_sources.values() for ex in examples
-                   for text in ((ex.text, ex.text_pair) if ex.pair else (ex.text,))],
+            # Each dataset keeps its own most frequent words (`WordPreprocessor.from_texts`); both texts of
+            # sentence-pair examples feed the vocabulary and its counts.
+            texts={source: [text for ex in examples for text in ((ex.text, ex.text_pair) if ex.pair else (ex.text,))]
+                   for source, examples in train_sources.items()},
             max_vocabulary_size=encoder.max_vocabulary_size,
             lowercase=encoder.lowercase,
         )

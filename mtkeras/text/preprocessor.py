@@ -1,6 +1,7 @@
 """Raw text to word ids, inside the model graph."""
 
 import collections
+import collections.abc
 
 import keras
 import tensorflow as tf
@@ -122,29 +123,42 @@ class WordPreprocessor(keras.layers.Layer):
 
         Words are ranked by frequency (ties broken alphabetically, so the result
         is deterministic) and cut to `max_vocabulary_size` entries seen at least
-        `min_count` times. The result's `first_singleton_id` is the id of the
-        first word seen only once (every later id is one too), which the
-        from-scratch encoders' `singleton_dropout` uses; it is not part of the
-        saved config, and None on a preprocessor built from a vocabulary.
+        `min_count` times. `texts` may also be a mapping of source name to
+        texts (a multi-task model's datasets): then each source keeps its own
+        `max_vocabulary_size` most frequent words and the vocabulary is their
+        union, ranked by the counts over all sources, so that a large source's
+        words never push out a small one's. The model then knows every word
+        each task's own model would (without it, the SNIPS words that SST-2's
+        phrases pushed out of a shared 20,000 cost the shared model's slots 3 to 5
+        points of F1 on the SNIPS test sentences holding one; benchmarks/README.md).
+
+        The result's `first_singleton_id` is the id of the first word seen
+        only once (every later id is one too), which the from-scratch
+        encoders' `singleton_dropout` uses; it is not part of the saved
+        config, and None on a preprocessor built from a vocabulary.
         `extra_words` (e.g. the most frequent words of pretrained vectors) are
         added after the training words, those already in it skipped; the
         result's `first_extra_id` is the id of the first one.
         """
         lowercase = kwargs.get("lowercase", True)
+        sources = texts if isinstance(texts, collections.abc.Mapping) else {None: texts}
+        source_counts = {source: cls._count_words(group, lowercase, batch_size) for source, group in sources.items()}
         counts = collections.Counter()
-        texts = list(texts)
-        for start in range(0, len(texts), batch_size):
-            words = split_words(texts[start : start + batch_size]).flat_values
-            if lowercase:
-                words = tf.strings.lower(words, encoding="utf-8")
-            values, _, word_counts = tf.unique_with_counts(words)
-            for word, count in zip(values.numpy(), word_counts.numpy()):
-                counts[word.decode("utf-8")] += int(count)
-        ranked = sorted(
-            (w for w, c in counts.items() if c >= min_count and w not in (PADDING_TOKEN, OOV_TOKEN)),
-            key=lambda w: (-counts[w], w),
-        )
-        vocabulary = ranked[:max_vocabulary_size]
+        for source_count in source_counts.values():
+            counts.update(source_count)
+
+        def ranked(by):
+            return sorted((w for w in by if counts[w] >= min_count and w not in (PADDING_TOKEN, OOV_TOKEN)),
+                          key=lambda w: (-by[w], w))
+
+        if len(sources) == 1:
+            candidates = ranked(counts)
+            vocabulary = candidates[:max_vocabulary_size]
+        else:
+            kept = set()
+            for source_count in source_counts.values():
+                kept.update(ranked(source_count)[:max_vocabulary_size])
+            candidates = vocabulary = ranked({w: counts[w] for w in kept})
         known = set(vocabulary)
         extra = []
         for word in extra_words:
@@ -154,9 +168,23 @@ class WordPreprocessor(keras.layers.Layer):
                 extra.append(word)
         preprocessor = cls(vocabulary=vocabulary + extra, **kwargs)
         # Ids 0 and 1 are padding and OOV; the ranking puts singletons last.
-        preprocessor.first_singleton_id = 2 + sum(1 for w in ranked if counts[w] > 1)
+        preprocessor.first_singleton_id = 2 + sum(1 for w in candidates if counts[w] > 1)
         preprocessor.first_extra_id = 2 + len(vocabulary)
         return preprocessor
+
+    @staticmethod
+    def _count_words(texts, lowercase, batch_size):
+        """`Counter` of the words of `texts`, split (and lower-cased) as the lookup sees them."""
+        counts = collections.Counter()
+        texts = list(texts)
+        for start in range(0, len(texts), batch_size):
+            words = split_words(texts[start : start + batch_size]).flat_values
+            if lowercase:
+                words = tf.strings.lower(words, encoding="utf-8")
+            values, _, word_counts = tf.unique_with_counts(words)
+            for word, count in zip(values.numpy(), word_counts.numpy()):
+                counts[word.decode("utf-8")] += int(count)
+        return counts
 
     def tokenize(self, text):
         """Returns `(words, lengths)`: dense `[B, T]` words ("" padded), int32 `[B]`."""

@@ -57,6 +57,7 @@ datasets:
 mixing: {{examples_per_epoch: {examples_per_epoch}}}
 encoder:
   config: {{embedding_dim: 8, hidden_dim: 8, num_layers: 1, char_filters: 8, char_dim: 8}}
+  max_vocabulary_size: 30  # the assistant texts' words; with the feedback's, 42
 training:
   epochs: {epochs}
   batch_size: 4
@@ -238,6 +239,10 @@ def test_evaluate_and_export(trained, capsys):
     model = keras.models.load_model(os.path.join(root, "runs", "tiny", "model.keras"))
     expected = model.predict(["play some jazz", "this is useless"], verbose=0)
     np.testing.assert_allclose(outputs["intent_probs"].numpy(), expected["intent"], atol=1e-5)
+    # Each dataset kept its own 30 most frequent words: the larger one did not push the other's out.
+    texts = [row[0] for row in TINY_ASSISTANT + TINY_FEEDBACK]
+    words = {word.decode().lower() for word in mtkeras.text.split_words(texts).flat_values.numpy()}
+    assert len(words) == 42 and set(model.preprocessor.vocabulary) == words
 
 
 def test_user_errors_are_one_line_messages(tmp_path, capsys):

@@ -59,6 +59,22 @@ def test_preprocessor_vocabulary_is_frequency_ranked_and_deterministic():
     assert capped.vocabulary == ["a"]
 
 
+def test_each_source_keeps_its_own_most_frequent_words():
+    # One cap over all texts: the large source's words fill it and the small one's are lost.
+    large = ["good film", "good plot", "bad film", "dull plot", "good cast"]
+    small = ["play jazz", "hum rock"]
+    assert WordPreprocessor.from_texts(large + small, max_vocabulary_size=3).vocabulary == ["good", "film", "plot"]
+    # Capped per source, the union holds each source's top words, ranked by the counts over all sources.
+    pre = WordPreprocessor.from_texts({"reviews": large, "music": small}, max_vocabulary_size=3)
+    assert pre.vocabulary == ["good", "film", "plot", "hum", "jazz", "play"]
+    ids = pre(tf.constant(["play jazz", "hum rock"]))["token_ids"].numpy().tolist()
+    assert ids == [[7, 6], [5, 1]]  # rock: the small source's fourth word, past its cap
+    # Singletons still come last, and their first id is reported.
+    assert pre.first_singleton_id == 5
+    # One source in a dict is the flat list.
+    assert WordPreprocessor.from_texts({"all": large + small}, max_vocabulary_size=3).vocabulary == ["good", "film", "plot"]
+
+
 def test_preprocessor_reports_where_the_words_seen_once_start():
     # a: 4, b: 2, then c and d once each: ids 2, 3, then 4 and 5.
     pre = WordPreprocessor.from_texts(["b a d", "a c", "A b", "a"])
