@@ -423,13 +423,14 @@ def must_train_here(plan, args, seed, ledger):
     return lacking
 
 
-def train_one(name, tasks, args, work_dir, seed, variant="shared", ledger=None, needed_here=True):
+def train_one(name, tasks, args, work_dir, seed, variant="shared", ledger=None, needed_here=True, exported=None):
     """Trains one model with `mtkeras.runs.train`; returns its row of results.
 
     With --resume a finished run in `work_dir` is taken as it is. Else, with a
     `ledger`, its row of the same settings is taken, unless the run is
     `needed_here` (`must_train_here`). A run trained or found finished is
     recorded in the ledger. With --no-train a run that would train returns None.
+    The export this process writes for the run is added to the set `exported`.
     """
     import keras
 
@@ -439,7 +440,8 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared", ledger=None, 
     config = parse_config(yaml.safe_dump(model_config(name, tasks, args, work_dir, seed, variant)), source=name)
     key = settings_key(name, tasks, args, seed, variant)
     keras.backend.clear_session()
-    outcome = finished_outcome(config) if args.resume else None
+    exported = set() if exported is None else exported
+    outcome = finished_outcome(config, exported) if args.resume else None
     recorded = ledger.find(key) if ledger is not None and outcome is None else None
     if recorded is not None and not needed_here:
         print(f"[multitask] taking {name} seed {seed} from the ledger (trained at {', '.join(recorded['commits'])}, "
@@ -457,6 +459,7 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared", ledger=None, 
         with watch, contextlib.redirect_stdout(sys.stderr):  # the run's tables; stdout keeps the one JSON object
             # --resume: an unfinished run goes on from its last backed-up epoch (mtkeras' own resume).
             outcome = train(config, overwrite=not args.resume, verbose=0)
+        exported.add(os.path.abspath(outcome["export_path"]))
     test = outcome["metrics"]["test"]
     seconds, paused = watch.epoch_seconds(config.run_dir, outcome["train_seconds"])
     row = {
@@ -514,8 +517,11 @@ def trained_at(run_dir):
     return commits
 
 
-def finished_outcome(config):
-    """What `train` returned for a finished run of the same config in its run directory, else None (--resume)."""
+def finished_outcome(config, exported=None):
+    """What `train` returned for a finished run of the same config in its run directory, else None (--resume).
+
+    A run exported again here (calibrated, or from before run.json named its export) adds its new export to
+    the set `exported`."""
     import math
 
     from mtkeras.runs import RunDirectory, calibrate_run, export_run
@@ -526,6 +532,7 @@ def finished_outcome(config):
     scored = directory.file("metrics_test.json")
     if state.get("status") != "finished" or directory.config_changes(config) != [] or not os.path.exists(scored):
         return None
+    exported_before = state.get("export_path")
     if has_token_task(config.tasks) and "calibration" not in state:  # trained before run.json kept it: without the outside weights
         print(f"[multitask] calibrating the finished run {run_dir} (it has no outside weights)", file=sys.stderr,
               flush=True)
@@ -539,6 +546,8 @@ def finished_outcome(config):
         with contextlib.redirect_stdout(sys.stderr):
             export_path = export_run(config, run_dir)
         directory.write_state({**state, "export_path": export_path})  # exported once, not at every resume
+    if exported is not None and export_path != exported_before:
+        exported.add(os.path.abspath(export_path))
     print(f"[multitask] reusing the finished run {run_dir}", file=sys.stderr, flush=True)
     return {
         # metrics_test.json holds `mtkeras.evaluate`'s results, NaN written as null.
@@ -622,11 +631,12 @@ def latency(multi_paths, single_paths, texts, plain="shared"):
     return result
 
 
-def seed0_latency(rows, variants, args, work_dir, ledger, measure=True):
+def seed0_latency(rows, variants, args, work_dir, ledger, measure=True, exported=frozenset()):
     """The latency of seed 0's models (one loop, `latency`): with a ledger, the one it holds for runs of
-    these settings; else measured on the runs' models in `work_dir`, each exported again by this code
-    (`fresh_exports`), and recorded, unless `measure` is False (--no-train: another process may be
-    training) or some run is not here; else None."""
+    these settings; else measured on the runs' models in `work_dir`, each through an export of this code
+    (the one this process wrote, in `exported`, else one written again by `fresh_exports`), and recorded,
+    unless `measure` is False (--no-train: another process may be training) or some run is not here;
+    else None."""
     first = {row["model"]: row for row in rows if row["seed"] == 0}
     models = [variant_model(v) for v in variants] + list(TASKS)
     keys = {model: first[model]["key"] for model in models}
@@ -643,7 +653,9 @@ def seed0_latency(rows, variants, args, work_dir, ledger, measure=True):
         print(f"[multitask] latency not measured: {why}", file=sys.stderr, flush=True)
         return None
     try:
-        paths = fresh_exports(models, args, work_dir)
+        paths = {model: os.path.join(work_dir, first[model]["export_path"]) for model in models}
+        paths = {model: path for model, path in paths.items() if os.path.abspath(path) in exported}
+        paths.update(fresh_exports([model for model in models if model not in paths], args, work_dir))
         lat = latency({variant: paths[variant_model(variant)] for variant in variants},
                       [paths[task] for task in TASKS], latency_texts(args, work_dir, args.latency_texts))
     except Exception as error:  # noqa: BLE001  (a failed timing must not end a proof of many sittings)
@@ -666,6 +678,8 @@ def fresh_exports(models, args, work_dir, seed=0, base=None):
     from mtkeras.runs import parse_config
     from mtkeras.runs.finish import export_run
 
+    if not models:
+        return {}
     base = base or tempfile.mkdtemp(prefix="latency_exports-", dir=work_dir)
     paths = {}
     for model in models:
@@ -1048,12 +1062,14 @@ def main(argv=None):
     ledger = Ledger(args.ledger) if args.ledger else None
     started = time.perf_counter()
     rows, missing, lat = [], [], None
+    exported = set()  # the exports this process wrote: this code's serving graph, timed as they are
     try:
         for seed in range(args.seeds):
             plan = seed_plan(args, seed)
             here = must_train_here(plan, args, seed, ledger)
             for name, tasks, variant in plan:
-                row = train_one(name, tasks, args, work_dir, seed, variant, ledger, needed_here=name in here)
+                row = train_one(name, tasks, args, work_dir, seed, variant, ledger, needed_here=name in here,
+                                exported=exported)
                 if row is None:
                     missing.append(f"{name} seed {seed}")
                     continue
@@ -1063,7 +1079,8 @@ def main(argv=None):
                       file=sys.stderr, flush=True)
             if seed == 0 and not missing:
                 # Measured as soon as seed 0 is done, while its exports are here and nothing else trains.
-                lat = seed0_latency(rows, shared_rows(args), args, work_dir, ledger, measure=not args.no_train)
+                lat = seed0_latency(rows, shared_rows(args), args, work_dir, ledger, measure=not args.no_train,
+                                    exported=exported)
     finally:
         if args.work_dir is None:
             shutil.rmtree(work_dir, ignore_errors=True)
