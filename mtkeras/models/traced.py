@@ -61,7 +61,8 @@ def predict_texts(model, inputs, batch_size):
     def outputs_and_lengths(x):
         return model(x, training=False), model.preprocessor.tokenize(x[names.TEXT])[1]
 
-    call = traced(model, ("predict", pairs), lambda: tf.function(outputs_and_lengths, input_signature=text_signature(pairs)))
+    call = traced(model, ("predict", pairs), lambda: tf.function(
+        outputs_and_lengths, input_signature=text_signature(pairs), autograph=False))
     count = int(inputs[names.TEXT].shape[0])
     chunks, lengths = [], []
     for start in range(0, count, batch_size):

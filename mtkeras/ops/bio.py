@@ -231,6 +231,7 @@ def decode_bio_arrays(probs, lengths, labels):
                     tf.TensorSpec([None, None], tf.bool),
                     tf.TensorSpec([None], tf.bool),
                 ],
+                autograph=False,  # graph code as written, as the export traces it
             )
         )
     decode = _TRACED_VITERBI[0]
