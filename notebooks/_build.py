@@ -391,7 +391,10 @@ Build the model first; `compile()` gives each task its masked loss and its weigh
     ("code", """\
 strategy = mtkeras.get_strategy()
 with strategy.scope():
-    model = mtkeras.build_model(tasks, texts=[ex.text for ex in train], encoder_config=ENCODER_CONFIG)
+    # One list of texts per source: each keeps its own most frequent words, so a large source cannot push a
+    # small one's words out of the vocabulary.
+    texts = {name: [ex.text for ex in examples] for name, examples in sources.items()}
+    model = mtkeras.build_model(tasks, texts=texts, encoder_config=ENCODER_CONFIG)
     model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE))"""),
     ("markdown", """\
 **The loss.** A task's loss on a batch is `sum(loss * weight) / sum(weight)`: the mean over the items labelled
