@@ -45,6 +45,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import statistics
@@ -441,7 +442,11 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared", ledger=None, 
     key = settings_key(name, tasks, args, seed, variant)
     keras.backend.clear_session()
     exported = set() if exported is None else exported
-    outcome = finished_outcome(config, exported) if args.resume else None
+    stale = args.resume and one_cap_vocabulary(config)
+    if stale:
+        print(f"[multitask] {config.run_dir} was trained with one vocabulary cap over all sources: training it "
+              "again", file=sys.stderr, flush=True)
+    outcome = finished_outcome(config, exported) if args.resume and not stale else None
     recorded = ledger.find(key) if ledger is not None and outcome is None else None
     if recorded is not None and not needed_here:
         print(f"[multitask] taking {name} seed {seed} from the ledger (trained at {', '.join(recorded['commits'])}, "
@@ -454,11 +459,11 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared", ledger=None, 
     if outcome is None and args.no_train:
         return None
     watch = PauseWatch(os.path.join(work_dir, "paused", f"{os.path.relpath(config.run_dir, work_dir)}.json"),
-                       fresh=not args.resume)
+                       fresh=not args.resume or stale)
     if outcome is None:
         with watch, contextlib.redirect_stdout(sys.stderr):  # the run's tables; stdout keeps the one JSON object
             # --resume: an unfinished run goes on from its last backed-up epoch (mtkeras' own resume).
-            outcome = train(config, overwrite=not args.resume, verbose=0)
+            outcome = train(config, overwrite=not args.resume or stale, verbose=0)
         exported.add(os.path.abspath(outcome["export_path"]))
     test = outcome["metrics"]["test"]
     seconds, paused = watch.epoch_seconds(config.run_dir, outcome["train_seconds"])
@@ -515,6 +520,41 @@ def trained_at(run_dir):
         if name not in commits:
             commits.append(name)
     return commits
+
+
+def one_cap_vocabulary(config):
+    """Whether the run in `config.run_dir` (finished or not) was trained with one vocabulary cap over all its
+    sources, as mtkeras did before each dataset kept its own words: a run of several sources whose run.json
+    does not record its vocabulary and whose word embedding holds exactly `max_vocabulary_size` words (the
+    per-source rule gives more whenever the one cap cut anything)."""
+    import zipfile
+
+    import h5py
+
+    from mtkeras.runs import RunDirectory
+
+    directory = RunDirectory(config.run_dir)
+    state = directory.read_state()
+    if len(config.datasets) < 2 or state is None or "vocabulary" in state:
+        return False
+
+    def words(weights):
+        found = []
+        weights.visititems(lambda name, item: found.append(item.shape[0]) if re.fullmatch(
+            r"layers/[^/]+/embedding/vars/0", name) else None)
+        return found[0] - 2 if found else None
+
+    try:
+        if os.path.exists(directory.model_path):
+            with zipfile.ZipFile(directory.model_path) as archive, archive.open("model.weights.h5") as handle, \
+                    h5py.File(handle, "r") as weights:
+                trained = words(weights)
+        else:
+            with h5py.File(os.path.join(directory.backup, "latest.weights.h5"), "r") as weights:
+                trained = words(weights)
+    except (OSError, KeyError):
+        return False
+    return trained == config.encoder.max_vocabulary_size
 
 
 def finished_outcome(config, exported=None):

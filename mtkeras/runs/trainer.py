@@ -20,7 +20,7 @@ import keras
 
 from mtkeras.data import DataError
 from mtkeras.encoders import is_pretrained
-from mtkeras.errors import ConfigError
+from mtkeras.errors import ConfigError, RunError
 from mtkeras.evaluation.calibration import FittedDecisionScores, fits_outside_weight
 from mtkeras.models import build_model
 from mtkeras.runs.directory import CLOCK_FILE, HISTORY_FILE, PATIENCE_FILE, RunDirectory
@@ -129,6 +129,41 @@ def _strategy(config):
     return get_strategy(kind)
 
 
+# The rule run.json's "vocabulary" records: each dataset keeps its own `max_vocabulary_size` words (runs
+# started before it was recorded had one cap over all datasets' words together).
+VOCABULARY_RULE = "per dataset"
+
+
+def _check_vocabulary(directory, state, model, resumed_from):
+    """Records the vocabulary of a from-scratch run in `state` (run.json); raises `RunError` when a resumed
+    run's checkpoints were trained on another one."""
+    extra = getattr(model.encoder, "first_extra_id", None)
+    words = (extra if extra is not None else model.preprocessor.vocabulary_size) - 2  # the trained words
+    recorded = state.get("vocabulary")
+    if resumed_from:
+        # A run started before run.json kept it: its backed-up word embedding tells.
+        trained = recorded["words"] if recorded else _backed_up_words(directory, model)
+        if (trained is not None and trained != words) or (recorded and recorded.get("rule") != VOCABULARY_RULE):
+            raise RunError(
+                f"{directory.path}: its checkpoints were trained with a vocabulary of {trained:,} words; this "
+                f"mtkeras builds {words:,} from the same data (each dataset keeps its own "
+                "encoder.max_vocabulary_size words), which they do not fit. Train it again with --overwrite "
+                "(or keep it and train in another --run-dir)."
+            )
+    state["vocabulary"] = {"words": words, "rule": VOCABULARY_RULE}
+
+
+def _backed_up_words(directory, model):
+    """The trained words of the word embedding in the run's backup (Keras' weights file), or None."""
+    import h5py
+
+    try:
+        with h5py.File(os.path.join(directory.backup, "latest.weights.h5"), "r") as weights:
+            return int(weights[f"layers/{model.encoder.name}/embedding/vars/0"].shape[0]) - 2
+    except (OSError, KeyError):
+        return None
+
+
 def build_compiled_model(config, tasks, train_sources, steps_per_epoch, distilled=()):
     """Builds and compiles the model of `config` (call inside the strategy's scope)."""
     encoder = config.encoder
@@ -222,12 +257,9 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
     tasks = declare_tasks(config, train_examples)
     if chief:
         resumed_from = directory.prepare(config, overwrite)
-        state = directory.read_state()
+        this_sitting = sitting(resumed_from)  # which code trains which epochs; recorded once the model is built
         if resumed_from:
             print(f"[mtkeras] resuming {run_dir} after epoch {resumed_from} of {run_epochs(config)}", flush=True)
-            state["resumed_at_epochs"].append(resumed_from)
-        state.setdefault("sittings", []).append(sitting(resumed_from))  # which code trained which epochs
-        directory.write_state(state)
     else:
         # Other workers write only their own checkpoints and backup, beside the chief's.
         private = [worker_path(directory.backup, strategy),
@@ -261,6 +293,14 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
             raise DataError(str(error)) from None
         with strategy.scope():
             model = build_compiled_model(config, tasks, train_sources, steps, distilled)
+        if chief:
+            state = directory.read_state()
+            if not is_pretrained(config.encoder.name):
+                _check_vocabulary(directory, state, model, resumed_from)
+            if resumed_from:
+                state["resumed_at_epochs"].append(resumed_from)
+            state.setdefault("sittings", []).append(this_sitting)
+            directory.write_state(state)
         where = f"worker {worker} of {workers} ({'chief' if chief else 'writes only its own checkpoints'}); " if workers > 1 else ""
         print(
             f"[mtkeras] {config.name}: {len(train_examples)} training texts from {len(train_sources)} source(s), "

@@ -168,7 +168,11 @@ class Task:
 
     # === Export ===
     def export_outputs(self, prediction, lengths):
-        """Named serving outputs from this task's model output."""
+        """Named serving outputs from this task's model output.
+
+        Traced without autograph (the export and `mtkeras.predict`): write graph code as it runs, with
+        `tf.cond`, `tf.while_loop` or `tf.scan` where a branch or loop depends on a tensor's value.
+        """
         raise NotImplementedError
 
     # === Evaluation ===

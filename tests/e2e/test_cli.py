@@ -343,6 +343,24 @@ def test_a_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, capsy
     assert json.loads(backup.read_text())["epoch"] == 1, "the test wants epoch 2 in progress when killed"
     assert json.load(open(killed / "run.json"))["status"] == "running"
 
+    # Checkpoints of another vocabulary (e.g. a run started by an mtkeras that capped it over all datasets
+    # together) cannot go on: the command says why and what to do, and leaves the run as it was.
+    state_file = killed / "run.json"
+    kept = state_file.read_text()
+    state = json.loads(kept)
+    words = state["vocabulary"]["words"]
+    assert state["vocabulary"] == {"words": words, "rule": "per dataset"} and words > 0
+    state_file.write_text(json.dumps({**state, "vocabulary": {"words": words + 1, "rule": "per dataset"}}))
+    changed = state_file.read_text()
+    capsys.readouterr()
+    assert main(["train", str(config), "--run-dir", str(killed)]) == 1
+    err = capsys.readouterr().err
+    assert f"{killed}: its checkpoints were trained with a vocabulary of {words + 1:,} words" in err
+    assert "--overwrite" in err and "Traceback" not in err and state_file.read_text() == changed
+    # A run.json from before it recorded the vocabulary: the backed-up word embedding is checked instead.
+    state.pop("vocabulary")
+    state_file.write_text(json.dumps(state))
+
     # The same command again (here in this process: the resumption reads only what the killed one left).
     capsys.readouterr()
     assert main(["train", str(config), "--run-dir", str(killed)]) == 0
@@ -351,6 +369,7 @@ def test_a_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, capsy
     assert "epoch 1/3" not in out and "epoch 2/3" in out and "epoch 3/3" in out
     state = json.load(open(killed / "run.json"))
     assert state["status"] == "finished" and state["resumed_at_epochs"] == [1] and state["epochs_done"] == 3
+    assert state["vocabulary"] == {"words": words, "rule": "per dataset"}
     assert [sitting["from_epoch"] for sitting in state["sittings"]] == [0, 1]  # each sitting names its code
     assert state["sittings"][0]["started"] <= state["sittings"][1]["started"]
     # The optimizer went on from its saved state: 3 epochs of 102 steps, as in the uninterrupted run.

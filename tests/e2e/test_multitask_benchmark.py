@@ -495,3 +495,35 @@ def test_a_stopped_benchmark_takes_the_stop_out_of_its_epoch_times(tmp_path):
     # A clock written before it kept when epochs ended: nothing taken out.
     json.dump({"epoch_seconds": [10.0, 20.0, 5.0]}, open(run / "checkpoints" / "clock.json", "w"))
     assert watch.epoch_seconds(str(run), 35.0) == (35.0, 0.0)
+
+
+def test_a_run_trained_with_one_vocabulary_cap_over_all_sources_is_trained_again(tmp_path):
+    """A work folder from before each source kept its own words: its shared runs are not taken as they are."""
+    import h5py
+    import yaml
+
+    from mtkeras.runs import RunDirectory, parse_config
+
+    benchmark = load_benchmark()
+
+    class Args:
+        data_dir, max_examples, epochs, patience, encoder, batch_size, monitor = str(tmp_path), None, None, None, None, None, None
+        monitor_window, vectors, keep_case = None, None, False
+
+    def run(name, tasks, words, state):
+        config = parse_config(yaml.safe_dump(benchmark.model_config(name, tasks, Args, str(tmp_path), 0)))
+        directory = RunDirectory(config.run_dir)
+        os.makedirs(directory.backup)
+        directory.write_state(state)
+        with h5py.File(os.path.join(directory.backup, "latest.weights.h5"), "w") as weights:  # Keras' layout
+            weights.create_dataset("layers/bi_lstm_encoder/embedding/vars/0", shape=(words + 2, 4), dtype="f4")
+        return config
+
+    cap = 20000  # encoder.max_vocabulary_size
+    assert benchmark.one_cap_vocabulary(run("multitask", list(TASKS), cap, {"status": "running"}))
+    # More words than the cap: the per-source rule; a vocabulary in run.json: recorded by mtkeras since then.
+    assert not benchmark.one_cap_vocabulary(run("multitask_distill", list(TASKS), cap + 13749, {"status": "running"}))
+    recorded = {"status": "finished", "vocabulary": {"words": cap, "rule": "per dataset"}}
+    assert not benchmark.one_cap_vocabulary(run("multitask_private", list(TASKS), cap, recorded))
+    # One source: both rules give the same words.
+    assert not benchmark.one_cap_vocabulary(run("slots", ["slots"], cap, {"status": "running"}))
