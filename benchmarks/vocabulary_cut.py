@@ -57,6 +57,8 @@ def main(argv=None):
     parser.add_argument("--data-dir", required=True, help="the folder of snips/, wnut17/, sst2/ (../shared/datasets)")
     parser.add_argument("--max-vocabulary-size", type=int, default=20000)
     parser.add_argument("--keep-case", action="store_true", help="count words as a lowercase: false model does")
+    parser.add_argument("--vectors", help="the models' word vectors (glove-6b-50d): count the cut words that still "
+                        "have one (the 100,000 most frequent vector words join the vocabulary, untrained)")
     parser.add_argument("exports", nargs="*", metavar="NAME=EXPORT", help="SavedModels answering a `slots` task")
     parser.add_argument("--no-record", action="store_true", help="print only")
     args = parser.parse_args(argv)
@@ -78,6 +80,14 @@ def main(argv=None):
               "vocabulary": {"one_cap": len(one_cap), "per_source": len(per_source)},
               "own_words_lost": {source: {"one_cap": len(words - one_cap), "per_source": len(words - per_source),
                                           "of": len(words)} for source, words in own.items()}}
+    if args.vectors:
+        from mtkeras.text import load_vectors
+
+        # A cut word still read its vector (looked up lower-cased when not found as it is), not a trained row.
+        vector_words = {word.lower() for word in load_vectors(args.vectors).words[:100000]}
+        for source, words in own.items():
+            result["own_words_lost"][source]["one_cap_with_a_vector"] = sum(
+                word.lower() in vector_words for word in words - one_cap)
 
     test = test["snips"]
     # Gold tags on the model's words (a data word the model splits, "dolorosa:", continues its tag).
