@@ -43,6 +43,7 @@ and `sst2/{train/sentiment-train,dev/sentiment-dev,test/sentiment-test}`
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import re
@@ -499,8 +500,11 @@ def _short(commit, dirty):
     return commit[:7] + ("+dirty" if dirty else "") if commit else "unknown"
 
 
+@functools.lru_cache(maxsize=None)
 def _report_commit():
-    """The code writing this report (scoring, latency); None outside a checkout."""
+    """The code writing this report (scoring, latency): the checkout's commit when this process first asks,
+    which `main` does as it starts (the code it runs, should the checkout move on meanwhile); None outside
+    a checkout."""
     from mtkeras.runs.provenance import source_commit
 
     commit, dirty = source_commit()
@@ -1099,6 +1103,7 @@ def main(argv=None):
     os.makedirs(output_dir, exist_ok=True)
     work_dir = args.work_dir or tempfile.mkdtemp(prefix="mtkeras-multitask-")
 
+    _report_commit()  # the code this process runs
     ledger = Ledger(args.ledger) if args.ledger else None
     started = time.perf_counter()
     rows, missing, lat = [], [], None
