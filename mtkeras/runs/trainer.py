@@ -134,11 +134,17 @@ def _strategy(config):
 VOCABULARY_RULE = "per dataset"
 
 
+def trained_words(model):
+    """The words of a from-scratch model's vocabulary that have a trained embedding (not padding, OOV, or
+    words of the pretrained vectors)."""
+    extra = getattr(model.encoder, "first_extra_id", None)
+    return (extra if extra is not None else model.preprocessor.vocabulary_size) - 2
+
+
 def _check_vocabulary(directory, state, model, resumed_from):
     """Records the vocabulary of a from-scratch run in `state` (run.json); raises `RunError` when a resumed
     run's checkpoints were trained on another one."""
-    extra = getattr(model.encoder, "first_extra_id", None)
-    words = (extra if extra is not None else model.preprocessor.vocabulary_size) - 2  # the trained words
+    words = trained_words(model)
     recorded = state.get("vocabulary")
     if resumed_from:
         # A run started before run.json kept it: its backed-up word embedding tells.
@@ -308,6 +314,14 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
             f"under {strategy_name(strategy)}, {policy}; {where}run directory {run_dir}",
             flush=True,
         )
+        # A stacked encoder's preprocessor holds the word one (`words`).
+        coverage = getattr(getattr(model.preprocessor, "words", model.preprocessor), "source_coverage", None)
+        if coverage:
+            extra = getattr(model.encoder, "first_extra_id", None)
+            vectors = f", then {model.preprocessor.vocabulary_size - extra:,} words of the vectors" if extra else ""
+            print(f"[mtkeras] vocabulary: {trained_words(model):,} trained words ("
+                  + ", ".join(f"{source}: {kept:,} of its {seen:,}" for source, (kept, seen) in coverage.items())
+                  + f"){vectors}", flush=True)
         # Read by every worker (their run directories sit side by side), so every worker logs the same score.
         references = reference_scores(config, run_dir)
         if references:

@@ -132,7 +132,9 @@ class WordPreprocessor(keras.layers.Layer):
         phrases pushed out of a shared 20,000 cost the shared model's slots 3 to 5
         points of F1 on the SNIPS test sentences holding one; benchmarks/README.md).
 
-        The result's `first_singleton_id` is the id of the first word seen
+        The result's `source_coverage` maps each source (None for a plain
+        list) to `(words kept, words seen at least min_count times)`. Its
+        `first_singleton_id` is the id of the first word seen
         only once (every later id is one too), which the from-scratch
         encoders' `singleton_dropout` uses; it is not part of the saved
         config, and None on a preprocessor built from a vocabulary.
@@ -159,6 +161,10 @@ class WordPreprocessor(keras.layers.Layer):
             for source_count in source_counts.values():
                 kept.update(ranked(source_count)[:max_vocabulary_size])
             candidates = vocabulary = ranked({w: counts[w] for w in kept})
+        trained = set(vocabulary)
+        # How much of each source's own words the vocabulary holds (the words a model of it alone would know).
+        coverage = {source: (sum(w in trained for w in own), len(own))
+                    for source, own in ((source, ranked(source_count)) for source, source_count in source_counts.items())}
         known = set(vocabulary)
         extra = []
         for word in extra_words:
@@ -170,6 +176,7 @@ class WordPreprocessor(keras.layers.Layer):
         # Ids 0 and 1 are padding and OOV; the ranking puts singletons last.
         preprocessor.first_singleton_id = 2 + sum(1 for w in candidates if counts[w] > 1)
         preprocessor.first_extra_id = 2 + len(vocabulary)
+        preprocessor.source_coverage = coverage  # {source: (words kept, words seen)}; not saved either
         return preprocessor
 
     @staticmethod

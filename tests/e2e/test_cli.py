@@ -113,6 +113,8 @@ def test_train_writes_a_complete_run_directory(trained):
     assert sitting["from_epoch"] == 0 and sitting["mtkeras"] == mtkeras.__version__
     assert state["monitor"] == "val_score"  # the default with a valid split: the mean of each task's score
     assert f"; {state['parameters']:,} parameters;" in raw  # the weight count of the trained model
+    # Each dataset's words are all in the vocabulary (30 + 13, one shared).
+    assert "[mtkeras] vocabulary: 42 trained words (assistant: 30 of its 30, feedback: 13 of its 13)" in raw
     history = open(os.path.join(run, "history.csv")).read().splitlines()
     assert len(history) == 4 and "val_intent_accuracy" in history[0]
     rows = list(csv.DictReader(open(os.path.join(run, "history.csv"))))

@@ -71,6 +71,9 @@ def test_each_source_keeps_its_own_most_frequent_words():
     assert ids == [[7, 6], [5, 1]]  # rock: the small source's fourth word, past its cap
     # Singletons still come last, and their first id is reported.
     assert pre.first_singleton_id == 5
+    # What each source keeps of its own words, under one cap and under a cap per source.
+    assert WordPreprocessor.from_texts(large + small, max_vocabulary_size=3).source_coverage == {None: (3, 10)}
+    assert pre.source_coverage == {"reviews": (3, 6), "music": (3, 4)}
     # One source in a dict is the flat list.
     assert WordPreprocessor.from_texts({"all": large + small}, max_vocabulary_size=3).vocabulary == ["good", "film", "plot"]
 
