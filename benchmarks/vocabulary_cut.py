@@ -67,6 +67,7 @@ def main(argv=None):
 
     from mtkeras.data.pipeline import align_tags
     from mtkeras.names import TOKEN
+    from mtkeras.tasks.scores import entity_scores
     from mtkeras.text import WordPreprocessor, split_words
 
     revision = commit()
@@ -120,6 +121,11 @@ def main(argv=None):
             "without": slot_f1([g for g, c in zip(gold, cut) if not c],
                                [p for p, c in zip(predicted, cut) if not c]),
         }
+        # Where the points are on the sentences the vocabularies agree on: F1 by slot type (20+ gold slots).
+        report = entity_scores([g for g, c in zip(gold, cut) if not c], [p for p, c in zip(predicted, cut) if not c])
+        result["slot_f1"][name]["without_by_type"] = {
+            kind: [round(100 * row["f1"], 2), row["support"]] for kind, row in report["per_type"].items()
+            if row["support"] >= 20}
     print(json.dumps(result, indent=1))
     if not args.no_record:
         record("vocabulary_cut.jsonl", "benchmarks/vocabulary_cut.py", revision, result)
