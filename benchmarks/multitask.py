@@ -46,7 +46,6 @@ import contextlib
 import functools
 import json
 import os
-import re
 import shlex
 import shutil
 import statistics
@@ -531,34 +530,13 @@ def one_cap_vocabulary(config):
     sources, as mtkeras did before each dataset kept its own words: a run of several sources whose run.json
     does not record its vocabulary and whose word embedding holds exactly `max_vocabulary_size` words (the
     per-source rule gives more whenever the one cap cut anything)."""
-    import zipfile
-
-    import h5py
-
     from mtkeras.runs import RunDirectory
 
     directory = RunDirectory(config.run_dir)
     state = directory.read_state()
     if len(config.datasets) < 2 or state is None or "vocabulary" in state:
         return False
-
-    def words(weights):
-        found = []
-        weights.visititems(lambda name, item: found.append(item.shape[0]) if re.fullmatch(
-            r"layers/[^/]+/embedding/vars/0", name) else None)
-        return found[0] - 2 if found else None
-
-    try:
-        if os.path.exists(directory.model_path):
-            with zipfile.ZipFile(directory.model_path) as archive, archive.open("model.weights.h5") as handle, \
-                    h5py.File(handle, "r") as weights:
-                trained = words(weights)
-        else:
-            with h5py.File(os.path.join(directory.backup, "latest.weights.h5"), "r") as weights:
-                trained = words(weights)
-    except (OSError, KeyError):
-        return False
-    return trained == config.encoder.max_vocabulary_size
+    return directory.embedded_words() == config.encoder.max_vocabulary_size
 
 
 def finished_outcome(config, exported=None):

@@ -168,6 +168,37 @@ class RunDirectory:
     def checkpoint(self, name):
         return self.file("checkpoints", name)
 
+    def embedded_words(self):
+        """The trained words of the run's word embedding (a from-scratch encoder's), read from its weights:
+        the backup of an unfinished run, else its saved model; None without either or without one.
+
+        Keras keeps a layer's weights under `layers/<layer>/<attribute>/vars/<i>`; the encoders' trained
+        word rows (padding and OOV first) are their `embedding`.
+        """
+        import re
+        import zipfile
+
+        import h5py
+
+        def rows(weights):
+            found = []
+            weights.visititems(lambda name, item: found.append(item.shape[0])
+                               if re.fullmatch(r"layers/[^/]+/embedding/vars/0", name) else None)
+            return found[0] - 2 if found else None
+
+        backup = os.path.join(self.backup, "latest.weights.h5")
+        try:
+            if os.path.exists(backup):
+                with h5py.File(backup, "r") as weights:
+                    return rows(weights)
+            if os.path.exists(self.model_path):
+                with zipfile.ZipFile(self.model_path) as archive, archive.open("model.weights.h5") as handle, \
+                        h5py.File(handle, "r") as weights:
+                    return rows(weights)
+        except (OSError, KeyError, zipfile.BadZipFile):
+            pass
+        return None
+
     # === State (run.json) ===
     def read_state(self):
         """`run.json` as a dict, or None for a folder that holds no run."""

@@ -148,7 +148,7 @@ def _check_vocabulary(directory, state, model, resumed_from):
     recorded = state.get("vocabulary")
     if resumed_from:
         # A run started before run.json kept it: its backed-up word embedding tells.
-        trained = recorded["words"] if recorded else _backed_up_words(directory, model)
+        trained = recorded["words"] if recorded else directory.embedded_words()
         if (trained is not None and trained != words) or (recorded and recorded.get("rule") != VOCABULARY_RULE):
             raise RunError(
                 f"{directory.path}: its checkpoints were trained with a vocabulary of {trained:,} words; this "
@@ -157,17 +157,6 @@ def _check_vocabulary(directory, state, model, resumed_from):
                 "(or keep it and train in another --run-dir)."
             )
     state["vocabulary"] = {"words": words, "rule": VOCABULARY_RULE}
-
-
-def _backed_up_words(directory, model):
-    """The trained words of the word embedding in the run's backup (Keras' weights file), or None."""
-    import h5py
-
-    try:
-        with h5py.File(os.path.join(directory.backup, "latest.weights.h5"), "r") as weights:
-            return int(weights[f"layers/{model.encoder.name}/embedding/vars/0"].shape[0]) - 2
-    except (OSError, KeyError):
-        return None
 
 
 def build_compiled_model(config, tasks, train_sources, steps_per_epoch, distilled=()):

@@ -154,19 +154,16 @@ class WordPreprocessor(keras.layers.Layer):
             return sorted((w for w in by if counts[w] >= min_count and w not in (PADDING_TOKEN, OOV_TOKEN)),
                           key=lambda w: (-by[w], w))
 
-        if len(sources) == 1:
-            candidates = ranked(counts)
+        own = {source: ranked(source_count) for source, source_count in source_counts.items()}
+        if len(own) == 1:  # its counts are the total ones
+            (candidates,) = own.values()
             vocabulary = candidates[:max_vocabulary_size]
         else:
-            kept = set()
-            for source_count in source_counts.values():
-                kept.update(ranked(source_count)[:max_vocabulary_size])
+            kept = set().union(*(words[:max_vocabulary_size] for words in own.values()))
             candidates = vocabulary = ranked({w: counts[w] for w in kept})
-        trained = set(vocabulary)
-        # How much of each source's own words the vocabulary holds (the words a model of it alone would know).
-        coverage = {source: (sum(w in trained for w in own), len(own))
-                    for source, own in ((source, ranked(source_count)) for source, source_count in source_counts.items())}
         known = set(vocabulary)
+        # How much of each source's own words the vocabulary holds (the words a model of it alone would know).
+        coverage = {source: (sum(w in known for w in words), len(words)) for source, words in own.items()}
         extra = []
         for word in extra_words:
             word = word.lower() if lowercase else word
