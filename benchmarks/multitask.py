@@ -298,9 +298,12 @@ def settings_key(name, tasks, args, seed, variant="shared"):
         # run trained before it up to date), and its epoch picked by the dev scores under the weight fitted for
         # each epoch (FittedDecisionScores, since 2026-12-07 too): not the rows of the same config before.
         config = {**config, "scored_with": "outside weight", "epoch_picked_by": "fitted outside weights"}
-    if len({TASKS[task][1] for task in tasks}) > 1:
+    from mtkeras.encoders import is_pretrained
+
+    if len({TASKS[task][1] for task in tasks}) > 1 and not is_pretrained(args.encoder or "bilstm"):
         # Since 2026-12-07 each source keeps its own most frequent words (one cap over all sources let SST-2's
-        # phrases push SNIPS words out): not the rows of the same config before.
+        # phrases push SNIPS words out): not the rows of the same config before. A pretrained encoder brings
+        # its own vocabulary, which did not change.
         config = {**config, "vocabulary": "per source"}
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -529,7 +532,8 @@ def one_cap_vocabulary(config):
     """Whether the run in `config.run_dir` (finished or not) was trained with one vocabulary cap over all its
     sources, as mtkeras did before each dataset kept its own words: a run of several sources whose run.json
     does not record its vocabulary and whose word embedding holds exactly `max_vocabulary_size` words (the
-    per-source rule gives more whenever the one cap cut anything)."""
+    per-source rule gives more whenever the one cap cut anything, unless one source's own words hold every
+    other source's kept ones; such a run is trained again needlessly, not wrongly)."""
     from mtkeras.runs import RunDirectory
 
     directory = RunDirectory(config.run_dir)
@@ -988,7 +992,8 @@ def write_results_markdown(output_dir, path):
 # === Main ===
 
 
-def main(argv=None):
+def parse_args(argv=None):
+    """The command line's settings, the encoder's recipe filled in (exits on a bad one, as argparse does)."""
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", required=True, help="folder holding snips/, wnut17/ and sst2/")
@@ -1075,6 +1080,11 @@ def main(argv=None):
         for split in ("train", "valid", "test"):
             if not os.path.exists(os.path.join(args.data_dir, spec[split])):
                 parser.error(f"--data-dir {args.data_dir}: no {spec[split]} (the {source} {split} split)")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     here = os.path.dirname(os.path.abspath(__file__))
     output_dir = args.output_dir or os.path.join(here, "results", "quick" if args.quick else "")
     results_md = args.results_md or os.path.join(output_dir if args.quick else here, "RESULTS.md")

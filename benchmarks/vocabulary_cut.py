@@ -32,16 +32,14 @@ sys.path.insert(0, HERE)
 from _results import commit, record  # noqa: E402
 
 
-
 def splits(data_dir):
     """`{source: examples}` of the train and test splits, read as benchmarks/multitask.py reads them."""
     import yaml
 
-    from multitask import TASKS, model_config
+    from multitask import TASKS, model_config, parse_args
     from mtkeras.runs import parse_config, read_split
 
-    settings = argparse.Namespace(data_dir=data_dir, max_examples=None, encoder=None, vectors=None, keep_case=False,
-                                  batch_size=None, monitor=None, monitor_window=None, epochs=None, patience=None)
+    settings = parse_args(["--data-dir", data_dir])
     config = parse_config(yaml.safe_dump(model_config("vocabulary", list(TASKS), settings, "WORK", 0)))
     return read_split(config, "train"), read_split(config, "test")
 
@@ -67,12 +65,13 @@ def main(argv=None):
 
     from mtkeras.data.pipeline import align_tags
     from mtkeras.names import TOKEN
+    from mtkeras.runs.trainer import vocabulary_texts
     from mtkeras.tasks.scores import entity_scores
     from mtkeras.text import WordPreprocessor, split_words
 
     revision = commit()
     train, test = splits(args.data_dir)
-    texts = {source: [ex.text for ex in examples] for source, examples in train.items()}
+    texts = vocabulary_texts(train)  # as the trainer builds a model's vocabulary
     options = {"max_vocabulary_size": args.max_vocabulary_size, "lowercase": not args.keep_case}
     one_cap = set(WordPreprocessor.from_texts([t for group in texts.values() for t in group], **options).vocabulary)
     per_source = set(WordPreprocessor.from_texts(texts, **options).vocabulary)

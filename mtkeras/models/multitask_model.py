@@ -442,7 +442,8 @@ def build_model(
             its own `max_vocabulary_size` words (see
             `WordPreprocessor.from_texts`).
         vocabulary: list of str. A fixed vocabulary instead of `texts`.
-        max_vocabulary_size: int. Cap on adapted vocabulary entries (per source).
+        max_vocabulary_size: int. Cap on adapted vocabulary entries: on the
+            whole vocabulary for a list of texts, on each source's for a dict.
         max_words: int or None. Words kept per text.
         lowercase: bool. Lower-case words before the lookup.
         vectors: `mtkeras.text.WordVectors`, or a source for

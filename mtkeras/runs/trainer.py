@@ -11,6 +11,7 @@ Example:
 >>> outcome["metrics"]["test"]["intent"]["accuracy"]
 """
 
+import hashlib
 import math
 import os
 import shutil
@@ -134,6 +135,19 @@ def _strategy(config):
 VOCABULARY_RULE = "per dataset"
 
 
+def vocabulary_texts(train_sources):
+    """`{source: texts}` a from-scratch model's vocabulary is built from: each training example's text, and its
+    second text for sentence-pair examples (`WordPreprocessor.from_texts` keeps each source's own most frequent
+    words)."""
+    return {source: [text for ex in examples for text in ((ex.text, ex.text_pair) if ex.pair else (ex.text,))]
+            for source, examples in train_sources.items()}
+
+
+def _word_preprocessor(model):
+    # A stacked encoder's preprocessor holds the word one (`words`).
+    return getattr(model.preprocessor, "words", model.preprocessor)
+
+
 def trained_words(model):
     """The words of a from-scratch model's vocabulary that have a trained embedding (not padding, OOV, or
     words of the pretrained vectors)."""
@@ -141,22 +155,35 @@ def trained_words(model):
     return (extra if extra is not None else model.preprocessor.vocabulary_size) - 2
 
 
+def vocabulary_digest(model):
+    """sha256 of a from-scratch model's vocabulary in id order: equal digests, equal word ids."""
+    return hashlib.sha256("\n".join(_word_preprocessor(model).vocabulary).encode("utf-8")).hexdigest()
+
+
 def _check_vocabulary(directory, state, model, resumed_from):
     """Records the vocabulary of a from-scratch run in `state` (run.json); raises `RunError` when a resumed
     run's checkpoints were trained on another one."""
-    words = trained_words(model)
+    record = {"words": trained_words(model), "rule": VOCABULARY_RULE, "sha256": vocabulary_digest(model)}
     recorded = state.get("vocabulary")
     if resumed_from:
-        # A run started before run.json kept it: its backed-up word embedding tells.
-        trained = recorded["words"] if recorded else directory.embedded_words()
-        if (trained is not None and trained != words) or (recorded and recorded.get("rule") != VOCABULARY_RULE):
+        if recorded:
+            # Runs recorded before the digest was kept are compared by their number of words and the rule.
+            keys = ("words", "rule", "sha256") if "sha256" in recorded else ("words", "rule")
+            same = all(recorded.get(key) == record[key] for key in keys)
+            before = f"{recorded['words']:,} words ({recorded.get('rule', 'one cap over all datasets')})"
+        else:
+            # A run started before run.json kept it: its backed-up word embedding tells.
+            trained = directory.embedded_words()
+            same = trained is None or trained == record["words"]
+            before = f"{trained:,} words" if trained is not None else None
+        if not same:
             raise RunError(
-                f"{directory.path}: its checkpoints were trained with a vocabulary of {trained:,} words; this "
-                f"mtkeras builds {words:,} from the same data (each dataset keeps its own "
-                "encoder.max_vocabulary_size words), which they do not fit. Train it again with --overwrite "
-                "(or keep it and train in another --run-dir)."
+                f"{directory.path}: its checkpoints were trained with another vocabulary ({before}) than the one "
+                f"this mtkeras builds from its data now ({record['words']:,} words, {VOCABULARY_RULE}): the "
+                "training data or the vocabulary rule changed, and the trained word rows would belong to other "
+                "words. Train it again with --overwrite (or keep it and train in another --run-dir)."
             )
-    state["vocabulary"] = {"words": words, "rule": VOCABULARY_RULE}
+    state["vocabulary"] = record
 
 
 def build_compiled_model(config, tasks, train_sources, steps_per_epoch, distilled=()):
@@ -174,8 +201,7 @@ def build_compiled_model(config, tasks, train_sources, steps_per_epoch, distille
         options.update(
             # Each dataset keeps its own most frequent words (`WordPreprocessor.from_texts`); both texts of
             # sentence-pair examples feed the vocabulary and its counts.
-            texts={source: [text for ex in examples for text in ((ex.text, ex.text_pair) if ex.pair else (ex.text,))]
-                   for source, examples in train_sources.items()},
+            texts=vocabulary_texts(train_sources),
             max_vocabulary_size=encoder.max_vocabulary_size,
             lowercase=encoder.lowercase,
         )
@@ -303,14 +329,13 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
             f"under {strategy_name(strategy)}, {policy}; {where}run directory {run_dir}",
             flush=True,
         )
-        # A stacked encoder's preprocessor holds the word one (`words`).
-        coverage = getattr(getattr(model.preprocessor, "words", model.preprocessor), "source_coverage", None)
+        coverage = getattr(_word_preprocessor(model), "source_coverage", None)
         if coverage:
-            extra = getattr(model.encoder, "first_extra_id", None)
-            vectors = f", then {model.preprocessor.vocabulary_size - extra:,} words of the vectors" if extra else ""
-            print(f"[mtkeras] vocabulary: {trained_words(model):,} trained words ("
+            trained = trained_words(model)
+            vectors = _word_preprocessor(model).vocabulary_size - 2 - trained
+            print(f"[mtkeras] vocabulary: {trained:,} trained words ("
                   + ", ".join(f"{source}: {kept:,} of its {seen:,}" for source, (kept, seen) in coverage.items())
-                  + f"){vectors}", flush=True)
+                  + (f"), then {vectors:,} words of the vectors" if vectors else ")"), flush=True)
         # Read by every worker (their run directories sit side by side), so every worker logs the same score.
         references = reference_scores(config, run_dir)
         if references:

@@ -123,14 +123,15 @@ class WordPreprocessor(keras.layers.Layer):
 
         Words are ranked by frequency (ties broken alphabetically, so the result
         is deterministic) and cut to `max_vocabulary_size` entries seen at least
-        `min_count` times. `texts` may also be a mapping of source name to
-        texts (a multi-task model's datasets): then each source keeps its own
-        `max_vocabulary_size` most frequent words and the vocabulary is their
-        union, ranked by the counts over all sources, so that a large source's
-        words never push out a small one's: the model knows every word each task's
-        own model would. (One cap of 20,000 over SNIPS, SST-2 and WNUT-17 cut
-        5,244 of SNIPS' 11,286 words; a SNIPS slots model given that vocabulary
-        lost 1.9 points of F1 on the test sentences holding one;
+        `min_count` times (counted over all the texts). `texts` may also be a
+        mapping of source name to texts (a multi-task model's datasets): then
+        each source keeps its own `max_vocabulary_size` most frequent words
+        (ranked by its own counts) and the vocabulary is their union, ranked by
+        the counts over all sources, so that a large source's words never push
+        out a small one's: the model knows every word each task's own model
+        would. (One cap of 20,000 over SNIPS, SST-2 and WNUT-17 cut 5,244 of
+        SNIPS' 11,286 words; a SNIPS slots model given that vocabulary lost 1.9
+        points of F1 on the test sentences holding one;
         benchmarks/README.md.)
 
         The result's `source_coverage` maps each source (None for a plain
@@ -172,7 +173,7 @@ class WordPreprocessor(keras.layers.Layer):
                 extra.append(word)
         preprocessor = cls(vocabulary=vocabulary + extra, **kwargs)
         # Ids 0 and 1 are padding and OOV; the ranking puts singletons last.
-        preprocessor.first_singleton_id = 2 + sum(1 for w in candidates if counts[w] > 1)
+        preprocessor.first_singleton_id = 2 + min(len(vocabulary), sum(1 for w in candidates if counts[w] > 1))
         preprocessor.first_extra_id = 2 + len(vocabulary)
         preprocessor.source_coverage = coverage  # {source: (words kept, words seen)}; not saved either
         return preprocessor

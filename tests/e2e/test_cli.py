@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import mtkeras
+from mtkeras.runs import RunDirectory
 from helpers.data import TINY_ASSISTANT, TINY_FEEDBACK
 from helpers.processes import repository_commit, run_in_terminal, screen_lines
 
@@ -350,16 +351,22 @@ def test_a_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, capsy
     state_file = killed / "run.json"
     kept = state_file.read_text()
     state = json.loads(kept)
-    words = state["vocabulary"]["words"]
-    assert state["vocabulary"] == {"words": words, "rule": "per dataset"} and words > 0
-    state_file.write_text(json.dumps({**state, "vocabulary": {"words": words + 1, "rule": "per dataset"}}))
-    changed = state_file.read_text()
-    capsys.readouterr()
-    assert main(["train", str(config), "--run-dir", str(killed)]) == 1
-    err = capsys.readouterr().err
-    assert f"{killed}: its checkpoints were trained with a vocabulary of {words + 1:,} words" in err
-    assert "--overwrite" in err and "Traceback" not in err and state_file.read_text() == changed
-    # A run.json from before it recorded the vocabulary: the backed-up word embedding is checked instead.
+    recorded = state["vocabulary"]
+    words = recorded["words"]
+    assert recorded["rule"] == "per dataset" and words > 0 and len(recorded["sha256"]) == 64
+    for changed_record in ({**recorded, "words": words + 1}, {**recorded, "sha256": "0" * 64}):
+        # Another number of words, or as many other ones (e.g. the training data was edited).
+        state_file.write_text(json.dumps({**state, "vocabulary": changed_record}))
+        changed = state_file.read_text()
+        capsys.readouterr()
+        assert main(["train", str(config), "--run-dir", str(killed)]) == 1
+        err = capsys.readouterr().err
+        assert f"{killed}: its checkpoints were trained with another vocabulary ({changed_record['words']:,} words" in err
+        assert f"builds from its data now ({words:,} words" in err
+        assert "--overwrite" in err and "Traceback" not in err and state_file.read_text() == changed
+    # A run.json from before it recorded the vocabulary: the backed-up word embedding is checked instead,
+    # read from the weights file Keras wrote.
+    assert RunDirectory(str(killed)).embedded_words() == words
     state.pop("vocabulary")
     state_file.write_text(json.dumps(state))
 
@@ -371,7 +378,7 @@ def test_a_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, capsy
     assert "epoch 1/3" not in out and "epoch 2/3" in out and "epoch 3/3" in out
     state = json.load(open(killed / "run.json"))
     assert state["status"] == "finished" and state["resumed_at_epochs"] == [1] and state["epochs_done"] == 3
-    assert state["vocabulary"] == {"words": words, "rule": "per dataset"}
+    assert state["vocabulary"] == recorded
     assert [sitting["from_epoch"] for sitting in state["sittings"]] == [0, 1]  # each sitting names its code
     assert state["sittings"][0]["started"] <= state["sittings"][1]["started"]
     # The optimizer went on from its saved state: 3 epochs of 102 steps, as in the uninterrupted run.
