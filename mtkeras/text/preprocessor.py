@@ -173,7 +173,7 @@ class WordPreprocessor(keras.layers.Layer):
                 extra.append(word)
         preprocessor = cls(vocabulary=vocabulary + extra, **kwargs)
         # Ids 0 and 1 are padding and OOV; the ranking puts singletons last.
-        preprocessor.first_singleton_id = 2 + min(len(vocabulary), sum(1 for w in candidates if counts[w] > 1))
+        preprocessor.first_singleton_id = 2 + sum(1 for w in candidates if counts[w] > 1)
         preprocessor.first_extra_id = 2 + len(vocabulary)
         preprocessor.source_coverage = coverage  # {source: (words kept, words seen)}; not saved either
         return preprocessor
