@@ -143,11 +143,6 @@ def vocabulary_texts(train_sources):
             for source, examples in train_sources.items()}
 
 
-def _word_preprocessor(model):
-    # A stacked encoder's preprocessor holds the word one (`words`).
-    return getattr(model.preprocessor, "words", model.preprocessor)
-
-
 def trained_words(model):
     """The words of a from-scratch model's vocabulary that have a trained embedding (not padding, OOV, or
     words of the pretrained vectors)."""
@@ -157,7 +152,7 @@ def trained_words(model):
 
 def vocabulary_digest(model):
     """sha256 of a from-scratch model's vocabulary in id order: equal digests, equal word ids."""
-    return hashlib.sha256("\n".join(_word_preprocessor(model).vocabulary).encode("utf-8")).hexdigest()
+    return hashlib.sha256("\n".join(model.preprocessor.vocabulary).encode("utf-8")).hexdigest()
 
 
 def _check_vocabulary(directory, state, model, resumed_from):
@@ -329,10 +324,11 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
             f"under {strategy_name(strategy)}, {policy}; {where}run directory {run_dir}",
             flush=True,
         )
-        coverage = getattr(_word_preprocessor(model), "source_coverage", None)
+        # A stacked encoder's preprocessor holds the word one (`words`).
+        coverage = getattr(getattr(model.preprocessor, "words", model.preprocessor), "source_coverage", None)
         if coverage:
             trained = trained_words(model)
-            vectors = _word_preprocessor(model).vocabulary_size - 2 - trained
+            vectors = model.preprocessor.vocabulary_size - 2 - trained
             print(f"[mtkeras] vocabulary: {trained:,} trained words ("
                   + ", ".join(f"{source}: {kept:,} of its {seen:,}" for source, (kept, seen) in coverage.items())
                   + (f"), then {vectors:,} words of the vectors" if vectors else ")"), flush=True)
