@@ -57,6 +57,12 @@ CANDIDATES = {
     "bilstm32": {"token_tagging": {"sequence": "bilstm", "units": 32},
                  "sentence_classification": {"dense": [128]}},
     "transformer": multitask.PRIVATE_TRANSFORMER,
+    # The same block over a projection of the words to 64 or 32 of the encoder's 256 dimensions (PALs' projected
+    # attention): a quarter or an eighth of the work per word.
+    "transformer_w64": {"token_tagging": {"sequence": "transformer", "units": 128, "heads": 4, "width": 64},
+                        "sentence_classification": {"dense": [128]}},
+    "transformer_w32": {"token_tagging": {"sequence": "transformer", "units": 64, "heads": 4, "width": 32},
+                        "sentence_classification": {"dense": [128]}},
     "sentence_only": {"sentence_classification": {"dense": [128]}},
 }
 

@@ -31,6 +31,11 @@ class TaskPrivateLayers(keras.layers.Layer):
             encoder's width).
         heads: int. Transformer: attention heads (must divide the encoder's width).
         layers: int. How many sequence layers, stacked.
+        width: int or None. Project the shared words to this width (a
+            linear layer) before the sequence layers: the task attends or
+            recurs over a narrow view of its own, as PALs' projected
+            attention does, at a fraction of the work per word. None: the
+            sequence layers read the encoder's words as they are.
         dense: list of int. Widths of dense layers over the pooled vector.
         dropout: float. Dropout after each layer.
 
@@ -39,7 +44,7 @@ class TaskPrivateLayers(keras.layers.Layer):
     >>> head(private(encoder(preprocessor(texts))))
     """
 
-    def __init__(self, sequence=None, units=128, heads=4, layers=1, dense=(), dropout=0.1, **kwargs):
+    def __init__(self, sequence=None, units=128, heads=4, layers=1, dense=(), dropout=0.1, width=None, **kwargs):
         super().__init__(**kwargs)
         if sequence not in (None,) + SEQUENCE_LAYERS:
             raise ValueError(f"Received an invalid `sequence`, expected one of {SEQUENCE_LAYERS} or None. "
@@ -47,24 +52,34 @@ class TaskPrivateLayers(keras.layers.Layer):
         for option, value in (("units", units), ("heads", heads), ("layers", layers)):
             _positive_int(option, value)
         dense = list(dense or ())
-        for width in dense:
-            _positive_int("dense", width)
+        for size in dense:
+            _positive_int("dense", size)
         _fraction("dropout", dropout)
         if sequence is None and not dense:
             raise ValueError("TaskPrivateLayers needs `sequence` layers, `dense` layers, or both.")
+        if width is not None:
+            _positive_int("width", width)
+            if sequence is None:
+                raise ValueError(f"`width` projects the words for `sequence` layers; there are none. Received: "
+                                 f"width={width}, sequence=None")
         self.sequence = sequence
         self.units = units
         self.heads = heads
         self.num_layers = layers
         self.dense = dense
         self.dropout = dropout
+        self.width = width
         # === Layers ===
+        self.projection = keras.layers.Dense(width, name="projection") if width else None
         self.sequence_layers = []
         self.dense_layers = [keras.layers.Dense(width, activation="gelu", name=f"dense_{i}") for i, width in enumerate(dense)]
         self.dropout_layer = keras.layers.Dropout(dropout)
 
     def build(self, encoded_shape):
         width = encoded_shape["sequence_output"][-1]
+        if self.projection is not None:
+            self.projection.build(tuple(encoded_shape["sequence_output"][:-1]) + (width,))
+            width = self.width
         for i in range(self.num_layers if self.sequence else 0):
             if self.sequence == "bilstm":
                 layer = keras.layers.Bidirectional(keras.layers.LSTM(self.units, return_sequences=True), name=f"bilstm_{i}")
@@ -72,7 +87,8 @@ class TaskPrivateLayers(keras.layers.Layer):
                 width = 2 * self.units
             else:
                 if width % self.heads:
-                    raise ValueError(f"A private Transformer's `heads` must divide the encoder's width {width}. "
+                    raise ValueError(f"A private Transformer's `heads` must divide the width of the words it reads, "
+                                     f"{width} ({'`width`' if self.width else 'the encoder'}). "
                                      f"Received: heads={self.heads}")
                 import keras_hub  # only a private Transformer needs it
 
@@ -91,6 +107,8 @@ class TaskPrivateLayers(keras.layers.Layer):
         pooled = encoded["pooled_output"]
         if self.sequence_layers:
             mask = ops.cast(mask, "bool")
+            if self.projection is not None:
+                words = self.projection(words)
             for layer in self.sequence_layers:
                 if self.sequence == "bilstm":
                     words = layer(words, mask=mask, training=training)
@@ -109,7 +127,7 @@ class TaskPrivateLayers(keras.layers.Layer):
         if self.sequence == "bilstm":
             width = pooled_width = 2 * self.units
         elif self.sequence == "transformer":
-            pooled_width = width
+            width = pooled_width = self.width or width
         return width, (self.dense[-1] if self.dense else pooled_width)
 
     def compute_output_spec(self, encoded, training=None):
@@ -121,4 +139,4 @@ class TaskPrivateLayers(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "sequence": self.sequence, "units": self.units, "heads": self.heads,
-                "layers": self.num_layers, "dense": list(self.dense), "dropout": self.dropout}
+                "layers": self.num_layers, "dense": list(self.dense), "dropout": self.dropout, "width": self.width}

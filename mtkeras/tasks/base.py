@@ -53,11 +53,16 @@ class PrivateLayersOptions(BaseModel):
     layers: StrictInt = Field(1, gt=0, description="sequence layers, stacked")
     dense: list[Annotated[StrictInt, Field(gt=0)]] = Field(default_factory=list, description="widths of dense layers over the pooled vector")
     dropout: Fraction = Field(0.1, description="dropout after each private layer")
+    width: Optional[Annotated[StrictInt, Field(gt=0)]] = Field(
+        None, description="project the shared words to this width before the sequence layers (PALs); null: the encoder's width")
 
     @model_validator(mode="after")
     def _some_layer(self):
         if self.sequence is None and not self.dense:
             raise ValueError("give sequence layers (sequence: bilstm or transformer), dense layers, or both")
+        if self.width is not None and self.sequence is None:
+            raise ValueError(f"width: {self.width} projects the words for sequence layers; give sequence: bilstm or "
+                             "transformer, or leave width out")
         return self
 
 

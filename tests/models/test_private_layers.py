@@ -14,7 +14,8 @@ from mtkeras.errors import ConfigError
 from mtkeras.export import export_saved_model
 from mtkeras.runs import parse_config
 
-PRIVATE = {"intent": {"sequence": "transformer", "units": 8, "heads": 2, "dropout": 0.0},
+# intent attends over a projection of the words to 6 of the encoder's 16 dimensions (`width`, as PALs do).
+PRIVATE = {"intent": {"sequence": "transformer", "units": 8, "heads": 2, "dropout": 0.0, "width": 6},
            "slots": {"sequence": "bilstm", "units": 8, "dropout": 0.0},
            "sentiment": {"dense": [8], "dropout": 0.0}}
 
@@ -59,7 +60,7 @@ def test_a_batch_without_a_task_leaves_its_private_layers_alone():
 def test_each_task_reads_its_own_layers_and_the_model_learns(model):
     assert model.get_layer("slots_private").sequence == "bilstm"
     assert model.get_layer("slots").dense.kernel.shape[0] == 16  # the private BiLSTM's 2 x 8 units
-    assert model.get_layer("intent").dense.kernel.shape[0] == 16  # the encoder's 2 x 8, through a Transformer
+    assert model.get_layer("intent").dense.kernel.shape[0] == 6  # the private Transformer's projected width
     assert model.get_layer("sentiment").dense.kernel.shape[0] == 8  # the private dense layer's width
     report = mtkeras.evaluate(model, tiny_examples(), print_table=False)
     assert report["intent"]["accuracy"] == 1.0
@@ -88,6 +89,14 @@ def test_a_bad_declaration_names_the_task_and_the_option():
         mtkeras.TokenTagging("slots", ["O", "B-x"], private={"sequence": "gru"})
     with pytest.raises(ValueError, match="give sequence layers"):
         mtkeras.TokenTagging("slots", ["O", "B-x"], private={})
+    with pytest.raises(ValueError, match="(?s)Task 'intent'.*width: 32 projects the words for sequence layers"):
+        mtkeras.SentenceClassification("intent", ["a", "b"], private={"dense": [8], "width": 32})
+    # Attention heads split the projected width: a width they do not divide is named when the model is built.
+    examples = tiny_examples()
+    tasks = [type(task).from_config({**task.get_config(), "private": {"sequence": "transformer", "heads": 4, "width": 6}})
+             for task in tiny_tasks(examples)]
+    with pytest.raises(ValueError, match=r"`heads` must divide the width of the words it reads, 6 \(`width`\)"):
+        build_tiny_model(examples, tasks=tasks)
 
 
 CONFIG = """\
