@@ -61,6 +61,8 @@ CANDIDATES = {
     # attention): a quarter or an eighth of the work per word.
     "transformer_w64": {"token_tagging": {"sequence": "transformer", "units": 128, "heads": 4, "width": 64},
                         "sentence_classification": {"dense": [128]}},
+    # Each word through a feed-forward layer of the task's own: no steps, no attention.
+    "feedforward": multitask.PRIVATE_FEEDFORWARD,
     "transformer_w32": {"token_tagging": {"sequence": "transformer", "units": 64, "heads": 4, "width": 32},
                         "sentence_classification": {"dense": [128]}},
     "sentence_only": {"sentence_classification": {"dense": [128]}},

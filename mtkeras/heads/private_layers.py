@@ -12,7 +12,7 @@ from keras import ops
 
 from mtkeras.encoders.word_encoder import _fraction, _positive_int, contract_output_spec
 
-SEQUENCE_LAYERS = ("bilstm", "transformer")
+SEQUENCE_LAYERS = ("bilstm", "transformer", "feedforward")
 
 
 @keras.saving.register_keras_serializable(package="mtkeras")
@@ -25,10 +25,14 @@ class TaskPrivateLayers(keras.layers.Layer):
     vector, which sentence heads read (and token heads with `sentence_context`).
 
     Args:
-        sequence: `"bilstm"`, `"transformer"` or None. Layers over the words.
+        sequence: `"bilstm"`, `"transformer"`, `"feedforward"` or None. Layers
+            over the words. A feed-forward layer (GELU) reads each word on its
+            own: features of the task's own without mixing words, the
+            cheapest to serve (no steps, no attention).
         units: int. BiLSTM: units per direction (the words become `2 * units`
             wide); Transformer: its feed-forward width (the words keep the
-            encoder's width).
+            encoder's width); feed-forward: its width (the words become
+            `units` wide).
         heads: int. Transformer: attention heads (must divide the encoder's width).
         layers: int. How many sequence layers, stacked.
         width: int or None. Project the shared words to this width (a
@@ -85,6 +89,10 @@ class TaskPrivateLayers(keras.layers.Layer):
                 layer = keras.layers.Bidirectional(keras.layers.LSTM(self.units, return_sequences=True), name=f"bilstm_{i}")
                 layer.build(tuple(encoded_shape["sequence_output"][:-1]) + (width,))
                 width = 2 * self.units
+            elif self.sequence == "feedforward":
+                layer = keras.layers.Dense(self.units, activation="gelu", name=f"feedforward_{i}")
+                layer.build(tuple(encoded_shape["sequence_output"][:-1]) + (width,))
+                width = self.units
             else:
                 if width % self.heads:
                     raise ValueError(f"A private Transformer's `heads` must divide the width of the words it reads, "
@@ -112,6 +120,8 @@ class TaskPrivateLayers(keras.layers.Layer):
             for layer in self.sequence_layers:
                 if self.sequence == "bilstm":
                     words = layer(words, mask=mask, training=training)
+                elif self.sequence == "feedforward":
+                    words = layer(words)
                 else:
                     words = layer(words, padding_mask=mask, training=training)
                 words = self.dropout_layer(words, training=training)
@@ -126,6 +136,8 @@ class TaskPrivateLayers(keras.layers.Layer):
         """`(words, pooled)` widths out, given the encoder's."""
         if self.sequence == "bilstm":
             width = pooled_width = 2 * self.units
+        elif self.sequence == "feedforward":
+            width = pooled_width = self.units
         elif self.sequence == "transformer":
             width = pooled_width = self.width or width
         return width, (self.dense[-1] if self.dense else pooled_width)

@@ -47,8 +47,9 @@ class PrivateLayersOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sequence: Optional[Literal["bilstm", "transformer"]] = Field(None, description="layers over the words: bilstm or transformer")
-    units: StrictInt = Field(128, gt=0, description="BiLSTM units per direction, or the Transformer's feed-forward width")
+    sequence: Optional[Literal["bilstm", "transformer", "feedforward"]] = Field(
+        None, description="layers over the words: bilstm, transformer, or feedforward (each word on its own)")
+    units: StrictInt = Field(128, gt=0, description="BiLSTM units per direction, the Transformer's feed-forward width, or the feed-forward layer's width")
     heads: StrictInt = Field(4, gt=0, description="Transformer attention heads")
     layers: StrictInt = Field(1, gt=0, description="sequence layers, stacked")
     dense: list[Annotated[StrictInt, Field(gt=0)]] = Field(default_factory=list, description="widths of dense layers over the pooled vector")
@@ -59,10 +60,10 @@ class PrivateLayersOptions(BaseModel):
     @model_validator(mode="after")
     def _some_layer(self):
         if self.sequence is None and not self.dense:
-            raise ValueError("give sequence layers (sequence: bilstm or transformer), dense layers, or both")
+            raise ValueError("give sequence layers (sequence: bilstm, transformer or feedforward), dense layers, or both")
         if self.width is not None and self.sequence is None:
-            raise ValueError(f"width: {self.width} projects the words for sequence layers; give sequence: bilstm or "
-                             "transformer, or leave width out")
+            raise ValueError(f"width: {self.width} projects the words for sequence layers; give sequence: bilstm, "
+                             "transformer or feedforward, or leave width out")
         return self
 
 

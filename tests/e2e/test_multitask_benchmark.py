@@ -296,6 +296,10 @@ def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
         "multitask_private-transformer_distill", list(TASKS), Args, work, 2, "private-transformer_distill")))
     assert blocks.tasks["entities"].private == {"sequence": "transformer", "units": 128, "heads": 4}
     assert blocks.tasks["intent"].private == {"dense": [128]} and blocks.distillation.other_sources
+    cheap = parse_config(yaml.safe_dump(benchmark.model_config(
+        "multitask_private-feedforward_distill", list(TASKS), Args, work, 2, "private-feedforward_distill")))
+    assert cheap.tasks["slots"].private == {"sequence": "feedforward", "units": 256}
+    assert cheap.tasks["sentiment"].private == {"dense": [128]} and cheap.distillation.other_sources
     wide = parse_config(yaml.safe_dump(benchmark.model_config("multitask_wide_distill", list(TASKS), Args, work, 0,
                                                               "wide_distill")))
     assert wide.encoder.config == {"hidden_dim": 256} and wide.distillation.other_sources
@@ -330,6 +334,41 @@ def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
     assert parse_config(yaml.safe_dump(benchmark.model_config("m", list(TASKS), Args, work, 0))).selection == (
         "val_score_mean3", "max")
 
+
+
+def test_the_shipped_recipe_is_the_proofs_best_row(tmp_path):
+    """configs/multitask_distilled.yaml, the README's recipe, trains the model the full-data proof measured
+    as its best shared row (`private-transformer_distill` with the proof's flags): every setting but the
+    paths, names and seed."""
+    import yaml
+
+    from mtkeras.runs import config_to_dict, load_config, parse_config
+    from mtkeras.runs.trainer import run_epochs, run_patience
+
+    benchmark = load_benchmark()
+    write_data_dir(tmp_path / "data", copies=1)
+    args = benchmark.parse_args(["--data-dir", str(tmp_path / "data"), "--vectors", "glove-6b-50d", "--keep-case",
+                                 "--monitor-window", "3"])
+    proof = config_to_dict(parse_config(yaml.safe_dump(benchmark.model_config(
+        "multitask_private-transformer_distill", list(TASKS), args, str(tmp_path / "W"), 0,
+        "private-transformer_distill"))))
+    shipped_config = load_config(os.path.join(ROOT, "configs", "multitask_distilled.yaml"))
+    shipped = config_to_dict(shipped_config)
+    for section in ("tasks", "mixing", "encoder", "distillation"):
+        assert shipped[section] == proof[section], section
+    # The proof writes the encoder's recipe out (epochs, patience); the shipped config leaves it to the package.
+    recipe = (run_epochs(shipped_config), run_patience(shipped_config))
+    assert recipe == (proof["training"]["epochs"], proof["training"]["patience"])
+    for config in (shipped, proof):
+        for key in ("seed", "epochs", "patience"):
+            config["training"].pop(key)
+    assert shipped["training"] == proof["training"]
+    paths = ("train", "valid", "test")
+    assert {name: {k: v for k, v in d.items() if k not in paths} for name, d in shipped["datasets"].items()} == {
+        name: {k: v for k, v in d.items() if k not in paths} for name, d in proof["datasets"].items()}
+    for name, dataset in shipped["datasets"].items():
+        assert {split: dataset[split].split("data/", 1)[1] for split in paths} == {
+            split: os.path.relpath(proof["datasets"][name][split], str(tmp_path / "data")) for split in paths}
 
 def ledger_row(model, seed, key, started, **fields):
     """A run line of the ledger, with every field a report reads."""

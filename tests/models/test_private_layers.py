@@ -17,7 +17,8 @@ from mtkeras.runs import parse_config
 # intent attends over a projection of the words to 6 of the encoder's 16 dimensions (`width`, as PALs do).
 PRIVATE = {"intent": {"sequence": "transformer", "units": 8, "heads": 2, "dropout": 0.0, "width": 6},
            "slots": {"sequence": "bilstm", "units": 8, "dropout": 0.0},
-           "sentiment": {"dense": [8], "dropout": 0.0}}
+           # each word through two feed-forward layers of its own, then a dense layer over their mean
+           "sentiment": {"sequence": "feedforward", "units": 12, "layers": 2, "dense": [8], "dropout": 0.0}}
 
 
 def private_tasks(examples):
@@ -62,6 +63,8 @@ def test_each_task_reads_its_own_layers_and_the_model_learns(model):
     assert model.get_layer("slots").dense.kernel.shape[0] == 16  # the private BiLSTM's 2 x 8 units
     assert model.get_layer("intent").dense.kernel.shape[0] == 6  # the private Transformer's projected width
     assert model.get_layer("sentiment").dense.kernel.shape[0] == 8  # the private dense layer's width
+    feedforward = model.get_layer("sentiment_private").sequence_layers
+    assert [layer.kernel.shape for layer in feedforward] == [(16, 12), (12, 12)]  # each word: 16 -> 12 -> 12
     report = mtkeras.evaluate(model, tiny_examples(), print_table=False)
     assert report["intent"]["accuracy"] == 1.0
     assert report["sentiment"]["accuracy"] == 1.0
