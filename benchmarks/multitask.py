@@ -152,7 +152,8 @@ def model_config(name, tasks, args, work_dir, seed, variant="shared", private_la
     models of its seed, so (trained first) they pick its best epoch: the mean
     of each task's dev score relative to its single-task model's. `variant`
     "private" gives each task its own layers (`private_layers`, by task kind;
-    default `PRIVATE_LAYERS`; "private-transformer": `PRIVATE_TRANSFORMER`); "wide" widens the
+    default `PRIVATE_LAYERS`; "private-transformer": `PRIVATE_TRANSFORMER`; "private-feedforward":
+    `PRIVATE_FEEDFORWARD`); "wide" widens the
     shared encoder (`WIDE_ENCODER`); "distill"
     makes each task learn from its single-task model (the config's default
     teacher; teacher annealing, teachers labelling every source's texts); both.

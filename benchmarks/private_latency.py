@@ -11,12 +11,13 @@ models and its plain shared model, and any of its other shared rows that are
 finished (none of them may be training again meanwhile; `multitask.py
 --resume` leaves finished runs alone). Every export answers each text in turn,
 so a slow spell of the machine hits all of them. (Their parameter counts are
-not reported: a slice's vocabulary is smaller than the full run's.) Since
-decoding checks the per-word argmax before searching (`mtkeras.ops.bio`), a
-tagger's latency depends a little on its training: a candidate trained on a
-slice often has an argmax that is not valid BIO, and pays the search that a
-trained model mostly skips, so its figure is an upper bound; a finished
-shared row of the work dir is timed as trained.
+not reported: a slice's vocabulary is smaller than the full run's.) A
+tagger's latency depends on its training (decoding checks the per-word
+argmax before it searches, `mtkeras.ops.bio`, and a trained model's fitted
+decision differs), and not in one direction: the Transformer candidate timed
+39.5 % of the four models where the trained row of the same private part,
+in the same loop, timed 44.4 %. Compare candidates with each other; a
+finished shared row of the work dir is timed as trained.
 
 Prints one JSON object and appends it to `results/private_latency.jsonl`.
 
@@ -57,8 +58,8 @@ CANDIDATES = {
     "bilstm32": {"token_tagging": {"sequence": "bilstm", "units": 32},
                  "sentence_classification": {"dense": [128]}},
     "transformer": multitask.PRIVATE_TRANSFORMER,
-    # The same block over a projection of the words to 64 or 32 of the encoder's 256 dimensions (PALs' projected
-    # attention): a quarter or an eighth of the work per word.
+    # A block over a projection of the words to 64 (or 32, with a 64-wide feed-forward) of the encoder's 256
+    # dimensions (PALs' projected attention): a quarter or an eighth of the work per word.
     "transformer_w64": {"token_tagging": {"sequence": "transformer", "units": 128, "heads": 4, "width": 64},
                         "sentence_classification": {"dense": [128]}},
     # Each word through a feed-forward layer of the task's own: no steps, no attention.

@@ -28,12 +28,14 @@ class TaskPrivateLayers(keras.layers.Layer):
         sequence: `"bilstm"`, `"transformer"`, `"feedforward"` or None. Layers
             over the words. A feed-forward layer (GELU) reads each word on its
             own: features of the task's own without mixing words, the
-            cheapest to serve (no steps, no attention).
+            cheapest to serve (no steps, no attention). It has no residual
+            connection: the head reads its output only.
         units: int. BiLSTM: units per direction (the words become `2 * units`
             wide); Transformer: its feed-forward width (the words keep the
             encoder's width); feed-forward: its width (the words become
             `units` wide).
-        heads: int. Transformer: attention heads (must divide the encoder's width).
+        heads: int. Transformer: attention heads (must divide the width of
+            the words it reads: `width` when given, else the encoder's).
         layers: int. How many sequence layers, stacked.
         width: int or None. Project the shared words to this width (a
             linear layer) before the sequence layers: the task attends or
@@ -66,6 +68,9 @@ class TaskPrivateLayers(keras.layers.Layer):
             if sequence is None:
                 raise ValueError(f"`width` projects the words for `sequence` layers; there are none. Received: "
                                  f"width={width}, sequence=None")
+            if sequence == "transformer" and width % heads:
+                raise ValueError(f"A private Transformer's `heads` must divide `width`. Received: heads={heads}, "
+                                 f"width={width}")
         self.sequence = sequence
         self.units = units
         self.heads = heads
@@ -76,7 +81,7 @@ class TaskPrivateLayers(keras.layers.Layer):
         # === Layers ===
         self.projection = keras.layers.Dense(width, name="projection") if width else None
         self.sequence_layers = []
-        self.dense_layers = [keras.layers.Dense(width, activation="gelu", name=f"dense_{i}") for i, width in enumerate(dense)]
+        self.dense_layers = [keras.layers.Dense(size, activation="gelu", name=f"dense_{i}") for i, size in enumerate(dense)]
         self.dropout_layer = keras.layers.Dropout(dropout)
 
     def build(self, encoded_shape):
@@ -95,8 +100,8 @@ class TaskPrivateLayers(keras.layers.Layer):
                 width = self.units
             else:
                 if width % self.heads:
-                    raise ValueError(f"A private Transformer's `heads` must divide the width of the words it reads, "
-                                     f"{width} ({'`width`' if self.width else 'the encoder'}). "
+                    raise ValueError(f"{self.name}: a private Transformer's `heads` must divide the width of the "
+                                     f"words it reads, {width} ({'`width`' if self.width else 'the encoder'}). "
                                      f"Received: heads={self.heads}")
                 import keras_hub  # only a private Transformer needs it
 

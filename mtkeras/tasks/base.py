@@ -64,6 +64,9 @@ class PrivateLayersOptions(BaseModel):
         if self.width is not None and self.sequence is None:
             raise ValueError(f"width: {self.width} projects the words for sequence layers; give sequence: bilstm, "
                              "transformer or feedforward, or leave width out")
+        if self.sequence == "transformer" and self.width is not None and self.width % self.heads:
+            raise ValueError(f"heads: {self.heads} must divide width: {self.width} (each attention head reads an "
+                             "equal share of the projected words)")
         return self
 
 

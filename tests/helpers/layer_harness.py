@@ -45,6 +45,8 @@ def run_layer_test(make, inputs, tmp_path, atol=1e-6):
     spec = make()(*_symbolic(inputs)) if isinstance(inputs, tuple) else make()(_symbolic(inputs))
     for declared, real in zip(tf.nest.flatten(spec), tf.nest.flatten(expected)):
         assert len(declared.shape) == len(real.shape), (declared.shape, real.shape)
+        # Every size the symbolic call knows (widths, not the batch or the number of words) is the real one.
+        assert all(d is None or d == r for d, r in zip(declared.shape, real.shape)), (declared.shape, real.shape)
         assert keras.backend.standardize_dtype(declared.dtype) == keras.backend.standardize_dtype(real.dtype)
 
     config = json.loads(json.dumps(layer.get_config()))  # plain data only

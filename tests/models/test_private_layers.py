@@ -94,11 +94,15 @@ def test_a_bad_declaration_names_the_task_and_the_option():
         mtkeras.TokenTagging("slots", ["O", "B-x"], private={})
     with pytest.raises(ValueError, match="(?s)Task 'intent'.*width: 32 projects the words for sequence layers"):
         mtkeras.SentenceClassification("intent", ["a", "b"], private={"dense": [8], "width": 32})
-    # Attention heads split the projected width: a width they do not divide is named when the model is built.
+    # Attention heads split the words they read: a projected width they do not divide is refused with the task...
+    with pytest.raises(ValueError, match="(?s)Task 'slots'.*heads: 4 must divide width: 6"):
+        mtkeras.TokenTagging("slots", ["O", "B-x"], private={"sequence": "transformer", "heads": 4, "width": 6})
+    # ... and the encoder's width, known when the model is built, names the task's layers.
     examples = tiny_examples()
-    tasks = [type(task).from_config({**task.get_config(), "private": {"sequence": "transformer", "heads": 4, "width": 6}})
-             for task in tiny_tasks(examples)]
-    with pytest.raises(ValueError, match=r"`heads` must divide the width of the words it reads, 6 \(`width`\)"):
+    tasks = [type(task).from_config({**task.get_config(), "private": {"sequence": "transformer", "heads": 3}})
+             if task.name == "intent" else task for task in tiny_tasks(examples)]
+    with pytest.raises(ValueError, match=r"intent_private: .*`heads` must divide the width of the words it reads, "
+                                         r"16 \(the encoder\)\. Received: heads=3"):
         build_tiny_model(examples, tasks=tasks)
 
 
@@ -121,3 +125,35 @@ def test_a_config_declares_private_layers_with_the_task():
         parse_config(CONFIG.replace("sequence: bilstm", "sequence: gru"), "private.yaml")
     assert "private.yaml:6: tasks.slots.private.sequence" in str(caught.value)
     assert "gru" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(CONFIG.replace("sequence: bilstm, units: 32", "sequence: transformer, heads: 4, width: 30"),
+                     "private.yaml")
+    assert "private.yaml:6: tasks.slots.private" in str(caught.value) and "heads: 4 must divide width: 30" in str(caught.value)
+
+
+@pytest.mark.parametrize("sequence", ["bilstm", "transformer", "feedforward"])
+@pytest.mark.parametrize("width", [None, 4])
+@pytest.mark.parametrize("layers,dense", [(1, []), (2, [3])])
+def test_padding_never_reaches_a_tasks_words_and_widths_are_as_declared(sequence, width, layers, dense):
+    """What the words after the text's end hold changes nothing a head reads, for every kind of private layer;
+    the widths out are the ones the layer declares (which the heads are built for)."""
+    import tensorflow as tf
+
+    private = mtkeras.heads.TaskPrivateLayers(sequence, units=5, heads=2, layers=layers, dense=dense, width=width,
+                                              dropout=0.0)
+    mask = tf.constant([[True, True, True, True], [True, True, False, False]])
+    words = tf.random.stateless_normal([2, 4, 8], seed=[5, 6])
+    encoded = {"sequence_output": words, "pooled_output": tf.reduce_mean(words, axis=1), "padding_mask": mask}
+    noisy = dict(encoded, sequence_output=tf.where(mask[..., None], words, 100.0 + words))  # other padding
+    out, again = private(encoded), private(noisy)
+    real = mask[..., None]
+    np.testing.assert_allclose(tf.where(real, out["sequence_output"], 0.0), tf.where(real, again["sequence_output"], 0.0),
+                               atol=1e-5)
+    np.testing.assert_allclose(out["pooled_output"], again["pooled_output"], atol=1e-5)
+    assert float(tf.reduce_max(tf.abs(tf.where(real, 0.0, out["sequence_output"])))) == 0.0  # padded words are zero
+    declared = private.compute_output_spec(encoded)
+    assert out["sequence_output"].shape == declared["sequence_output"].shape
+    assert out["pooled_output"].shape == declared["pooled_output"].shape
+    expected_words = {"bilstm": 10, "feedforward": 5, "transformer": width or 8}[sequence]
+    assert out["sequence_output"].shape[-1] == expected_words
+    assert out["pooled_output"].shape[-1] == (dense[-1] if dense else expected_words)

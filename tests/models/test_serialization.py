@@ -87,6 +87,10 @@ LAYERS = {
     "TaskPrivateLayers(bilstm, dense)": (lambda: heads.TaskPrivateLayers("bilstm", units=3, layers=2, dense=[5]), encoded),
     "TaskPrivateLayers(transformer)": (lambda: heads.TaskPrivateLayers("transformer", units=8, heads=2), encoded),
     "TaskPrivateLayers(dense)": (lambda: heads.TaskPrivateLayers(dense=[4, 3], dropout=0.0), encoded),
+    "TaskPrivateLayers(transformer, width)": (lambda: heads.TaskPrivateLayers("transformer", units=8, heads=2, width=4),
+                                              encoded),
+    "TaskPrivateLayers(feedforward, width, dense)": (
+        lambda: heads.TaskPrivateLayers("feedforward", units=5, layers=2, width=3, dense=[2]), encoded),
 }
 
 
