@@ -45,6 +45,7 @@ and `sst2/{train/sentiment-train,dev/sentiment-dev,test/sentiment-test}`
 import argparse
 import contextlib
 import functools
+import glob
 import json
 import os
 import shlex
@@ -222,10 +223,12 @@ class PauseWatch:
     run's epoch times.
     """
 
-    def __init__(self, path, fresh, tick=0.5, threshold=5.0):
+    def __init__(self, path, fresh, tick=0.5, threshold=5.0, others=None):
         import threading
 
-        self.path, self.tick, self.threshold = path, tick, threshold
+        # `others`: a folder of other watches' stop files (the work dir's `paused/`): a run's teacher labels may
+        # have been computed under another run's watch (`share_teacher_labels`).
+        self.path, self.tick, self.threshold, self.others = path, tick, threshold, others
         self.stops = []
         if not fresh and os.path.exists(path):
             with open(path, encoding="utf-8") as f:
@@ -260,9 +263,26 @@ class PauseWatch:
         self._thread.join()
         self._save()
 
-    def within(self, start, end):
-        """Seconds of the stops inside `[start, end]` (Unix time)."""
-        return sum(max(0.0, min(end, b) - max(start, a)) for a, b in self.stops)
+    def within(self, start, end, stops=None):
+        """Seconds of the stops inside `[start, end]` (Unix time); `stops` (default: this watch's) must not overlap."""
+        return sum(max(0.0, min(end, b) - max(start, a)) for a, b in (self.stops if stops is None else stops))
+
+    def every_stop(self):
+        """This watch's stops and those the watches in `others` recorded, overlaps merged (the machine's stops)."""
+        spans = list(self.stops)
+        for folder, _, files in os.walk(self.others) if self.others else ():
+            for name in files:
+                path = os.path.join(folder, name)
+                if name.endswith(".json") and os.path.abspath(path) != os.path.abspath(self.path):
+                    with open(path, encoding="utf-8") as f:
+                        spans += json.load(f)["stops"]
+        merged = []
+        for a, b in sorted(spans):
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        return merged
 
     def epoch_seconds(self, run_dir, recorded):
         """`(training seconds less the stops inside its epochs, seconds taken out)` of the run in `run_dir`.
@@ -288,7 +308,8 @@ class PauseWatch:
         spans = cached_labelling(run_dir).values()
         if any(seconds is None or ended is None for seconds, ended in spans):
             return None
-        return round(sum(seconds - self.within(ended - seconds, ended) for seconds, ended in spans), 1)
+        stops = self.every_stop()
+        return round(sum(seconds - self.within(ended - seconds, ended, stops) for seconds, ended in spans), 1)
 
 
 # === The ledger: finished runs kept with the results ===
@@ -472,7 +493,13 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared", ledger=None, 
     if outcome is None and args.no_train:
         return None
     watch = PauseWatch(os.path.join(work_dir, "paused", f"{os.path.relpath(config.run_dir, work_dir)}.json"),
-                       fresh=not args.resume or stale)
+                       fresh=not args.resume or stale, others=os.path.join(work_dir, "paused"))
+    if outcome is None and config.distillation and args.resume and not stale:
+        # (A run trained over afresh starts from an empty folder: nothing to share into.)
+        from mtkeras.runs import RunDirectory
+
+        RunDirectory.of(config).prepare(config)  # a new run's folder, as `train` makes it; an unfinished one as it is
+        share_teacher_labels(config.run_dir, work_dir, seed)
     if outcome is None:
         with watch, contextlib.redirect_stdout(sys.stderr):  # the run's tables; stdout keeps the one JSON object
             # --resume: an unfinished run goes on from its last backed-up epoch (mtkeras' own resume).
@@ -505,6 +532,38 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared", ledger=None, 
     if ledger is not None and ledger.add(row):
         print(f"[multitask] {name} seed {seed} recorded in the ledger {ledger.path}", file=sys.stderr, flush=True)
     return row
+
+
+def share_teacher_labels(run_dir, work_dir, seed):
+    """Links into `run_dir/teachers/` the teachers' labels another distilled row of `seed` has cached.
+
+    A seed's distilled rows learn from the same single-task models on the
+    same texts: each labelling takes minutes (MiniLM's, most of an hour), the
+    cache is hundreds of MB. The trainer checks each cache's fingerprint
+    (teacher files, labels, texts) and labels again where it does not match;
+    a cache keeps the seconds its labelling took, so the row's cost still
+    counts them. Returns the linked files' names.
+    """
+    from mtkeras.runs.teachers import TEACHERS_DIR
+
+    own = os.path.join(run_dir, TEACHERS_DIR)
+    linked = []
+    for other in sorted(glob.glob(os.path.join(work_dir, "runs", f"*-seed{seed}", TEACHERS_DIR))):
+        if os.path.abspath(other) == os.path.abspath(own):
+            continue
+        for name in sorted(os.listdir(other)):
+            target = os.path.join(own, name)
+            if not name.endswith(".npz") or name.endswith(".partial.npz") or os.path.exists(target):
+                continue
+            os.makedirs(own, exist_ok=True)
+            try:
+                os.link(os.path.join(other, name), target)  # the trainer replaces, never writes into, a cache
+            except OSError:
+                shutil.copyfile(os.path.join(other, name), target)
+            linked.append(name)
+            print(f"[multitask] {os.path.join(other, name)} shared with {own} (used if its teacher and texts are "
+                  "this run's)", file=sys.stderr, flush=True)
+    return linked
 
 
 def _short(commit, dirty):

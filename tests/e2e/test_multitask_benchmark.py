@@ -569,3 +569,40 @@ def test_a_run_trained_with_one_vocabulary_cap_over_all_sources_is_trained_again
     assert not benchmark.one_cap_vocabulary(run("multitask_private", list(TASKS), cap, recorded))
     # One source: both rules give the same words.
     assert not benchmark.one_cap_vocabulary(run("slots", ["slots"], cap, {"status": "running"}))
+
+
+def test_a_seeds_distilled_rows_share_their_teachers_labels(tmp_path):
+    """The second distilled row of a seed links the first one's teacher caches instead of labelling again (the
+    trainer uses a cache only if its fingerprint is this run's), and its labelling time still counts them, less
+    the stops a watch of the work dir saw while they were computed."""
+    import numpy as np
+
+    from mtkeras.runs.teachers import _write_cache
+
+    benchmark = load_benchmark()
+    work = tmp_path / "W"
+    first = work / "runs" / "multitask_distill-seed0" / "teachers"
+    other_seed = work / "runs" / "multitask_distill-seed1" / "teachers"
+    own = work / "runs" / "multitask_private-feedforward_distill-seed0"
+    for folder, names in ((first, ("intent", "slots")), (other_seed, ("entities",)), (own / "teachers", ("slots",))):
+        for name in names:
+            _write_cache(str(folder / f"{name}.npz"), f"{folder.parent.name}-{name}", [np.ones([2], np.float32)], 10.0)
+    (first / "sentiment.npz.partial.npz").write_text("being written")
+    assert benchmark.share_teacher_labels(str(own), str(work), 0) == ["intent.npz"]
+    assert os.path.samefile(own / "teachers" / "intent.npz", first / "intent.npz")
+    assert not (own / "teachers" / "entities.npz").exists()  # another seed's teachers
+    assert str(np.load(own / "teachers" / "slots.npz")["fingerprint"]).startswith(own.name)  # its own, kept
+    assert benchmark.share_teacher_labels(str(own), str(work), 0) == []
+
+    # Each cache took 10 s and ended when written (just now); a stop of 4 s inside them, seen by the first row's
+    # watch, and one of 1 s seen by this row's own (overlapping it, counted once) come out of each.
+    ended = float(np.load(own / "teachers" / "intent.npz")["ended"])
+    paused = work / "paused" / "runs"
+    paused.mkdir(parents=True)
+    json.dump({"stops": [[ended - 6.0, ended - 2.0]]}, open(paused / "multitask_distill-seed0.json", "w"))
+    mine = paused / "multitask_private-feedforward_distill-seed0.json"
+    json.dump({"stops": [[ended - 2.5, ended - 1.5]]}, open(mine, "w"))
+    watch = benchmark.PauseWatch(str(mine), fresh=False, others=str(work / "paused"))
+    assert watch.every_stop() == [[ended - 6.0, ended - 1.5]]
+    assert watch.labelling_seconds(str(own)) == pytest.approx(2 * (10.0 - 4.5), abs=0.2)
+    assert benchmark.PauseWatch(str(mine), fresh=False).labelling_seconds(str(own)) == pytest.approx(18.0, abs=0.2)
