@@ -55,18 +55,17 @@ multitask = _load_multitask()
 # `multitask.PRIVATE_TRANSFORMER` (the "private-transformer" rows) "transformer".
 CANDIDATES = {
     "bilstm64": multitask.PRIVATE_LAYERS,
-    "bilstm32": {"token_tagging": {"sequence": "bilstm", "units": 32},
-                 "sentence_classification": {"dense": [128]}},
+    "bilstm32": {**multitask.PRIVATE_LAYERS, "token_tagging": {"sequence": "bilstm", "units": 32}},
     "transformer": multitask.PRIVATE_TRANSFORMER,
     # A block over a projection of the words to 64 (or 32, with a 64-wide feed-forward) of the encoder's 256
     # dimensions (PALs' projected attention): a quarter or an eighth of the work per word.
-    "transformer_w64": {"token_tagging": {"sequence": "transformer", "units": 128, "heads": 4, "width": 64},
-                        "sentence_classification": {"dense": [128]}},
+    "transformer_w64": {**multitask.PRIVATE_TRANSFORMER,
+                        "token_tagging": {**multitask.PRIVATE_TRANSFORMER["token_tagging"], "width": 64}},
+    "transformer_w32": {**multitask.PRIVATE_TRANSFORMER,
+                        "token_tagging": {"sequence": "transformer", "units": 64, "heads": 4, "width": 32}},
     # Each word through a feed-forward layer of the task's own: no steps, no attention.
     "feedforward": multitask.PRIVATE_FEEDFORWARD,
-    "transformer_w32": {"token_tagging": {"sequence": "transformer", "units": 64, "heads": 4, "width": 32},
-                        "sentence_classification": {"dense": [128]}},
-    "sentence_only": {"sentence_classification": {"dense": [128]}},
+    "sentence_only": {"sentence_classification": multitask.PRIVATE_TRANSFORMER["sentence_classification"]},
 }
 
 

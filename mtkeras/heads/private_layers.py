@@ -85,18 +85,19 @@ class TaskPrivateLayers(keras.layers.Layer):
         self.dropout_layer = keras.layers.Dropout(dropout)
 
     def build(self, encoded_shape):
-        width = encoded_shape["sequence_output"][-1]
+        *steps, width = encoded_shape["sequence_output"]  # (batch, words), and each word's width
+        steps = tuple(steps)
         if self.projection is not None:
-            self.projection.build(tuple(encoded_shape["sequence_output"][:-1]) + (width,))
+            self.projection.build(steps + (width,))
             width = self.width
         for i in range(self.num_layers if self.sequence else 0):
             if self.sequence == "bilstm":
                 layer = keras.layers.Bidirectional(keras.layers.LSTM(self.units, return_sequences=True), name=f"bilstm_{i}")
-                layer.build(tuple(encoded_shape["sequence_output"][:-1]) + (width,))
+                layer.build(steps + (width,))
                 width = 2 * self.units
             elif self.sequence == "feedforward":
                 layer = keras.layers.Dense(self.units, activation="gelu", name=f"feedforward_{i}")
-                layer.build(tuple(encoded_shape["sequence_output"][:-1]) + (width,))
+                layer.build(steps + (width,))
                 width = self.units
             else:
                 if width % self.heads:
@@ -107,7 +108,7 @@ class TaskPrivateLayers(keras.layers.Layer):
 
                 layer = keras_hub.layers.TransformerEncoder(self.units, self.heads, dropout=self.dropout,
                                                             name=f"transformer_{i}")
-                layer.build(tuple(encoded_shape["sequence_output"][:-1]) + (width,))
+                layer.build(steps + (width,))
             self.sequence_layers.append(layer)
         pooled = width if self.sequence else encoded_shape["pooled_output"][-1]
         for layer in self.dense_layers:
