@@ -371,7 +371,7 @@ class Ledger:
     on any machine, unless a run still to train needs it on disk
     (`must_train_here`). Lines: `{"run": row}`, the row as `train_one` returns
     it, with its `key` and `started`; `{"latency": ..., "keys": {model: key}}`,
-    the latency measured on seed 0's exports of runs of those settings. A model
+    a latency loop timed on exports of runs of those settings (`row_latency`). A model
     trained again (its run lost with a machine) is another line; the one
     started last counts. Lines are appended whole, so two processes may write
     the file; `add` reads it again first, so each training is recorded once.
@@ -680,7 +680,7 @@ def latency(multi_paths, single_paths, texts, plain="shared"):
     """Median and p90 milliseconds per text: one call of each shared model, and the single models in turn.
 
     `multi_paths` is `{variant: export}`, `plain` the plain shared model's
-    variant; each text goes to every model in turn, so a slow spell of the
+    variant (the top-level `multitask` and `ratio_p50`, when it is timed); each text goes to every model in turn, so a slow spell of the
     machine hits all. Ratios are of the rounded medians.
     """
     import numpy as np
@@ -715,9 +715,10 @@ def latency(multi_paths, single_paths, texts, plain="shared"):
         return {"p50_ms": round(float(np.median(values)), 3), "p90_ms": round(float(np.percentile(values, 90)), 3)}
 
     others = [name for name in multis if name != plain]
-    result = {"texts": len(texts), "calls_each": len(singles_ms), "multitask": summary(multis_ms[plain]),
-              "single_task_in_turn": summary(singles_ms)}
-    result["ratio_p50"] = round(result["multitask"]["p50_ms"] / result["single_task_in_turn"]["p50_ms"], 3)
+    result = {"texts": len(texts), "calls_each": len(singles_ms), "single_task_in_turn": summary(singles_ms)}
+    if plain in multis:
+        result["multitask"] = summary(multis_ms[plain])
+        result["ratio_p50"] = round(result["multitask"]["p50_ms"] / result["single_task_in_turn"]["p50_ms"], 3)
     result["variants"] = {}
     for name in others:
         result["variants"][name] = summary(multis_ms[name])
@@ -726,40 +727,73 @@ def latency(multi_paths, single_paths, texts, plain="shared"):
     return result
 
 
-def seed0_latency(rows, variants, args, work_dir, ledger, measure=True, exported=frozenset()):
-    """The latency of seed 0's models (one loop, `latency`): with a ledger, the one it holds for runs of
-    these settings; else measured on the runs' models in `work_dir`, each through an export of this code
-    (the one this process wrote, in `exported`, else one written again by `fresh_exports`), and recorded,
-    unless `measure` is False (--no-train: another process may be training) or some run is not here;
-    else None."""
-    first = {row["model"]: row for row in rows if row["seed"] == 0}
-    models = [variant_model(v) for v in variants] + list(TASKS)
-    keys = {model: first[model]["key"] for model in models}
-    recorded = ledger.latency(keys) if ledger is not None else None
-    if recorded is not None:
-        print("[multitask] latency from the ledger", file=sys.stderr, flush=True)
-        return recorded
-    # This very run's model: a run taken from the ledger may share its run directory with another training
-    # of this machine (same settings, trained again later).
-    away = [model for model in models if not os.path.exists(os.path.join(run_dir(work_dir, model, 0), "model.keras"))
-            or run_started(run_dir(work_dir, model, 0)) != first[model]["started"]]
+def row_latency(row, rows, args, work_dir, ledger, loops, measure=True, exported=frozenset()):
+    """Times a shared row's model as soon as its run is here: one loop (`latency`) of it, the other shared
+    models of its seed that are here, and its seed's four single-task models answering in turn, each
+    through an export of this code (the one this process wrote, in `exported`, else one written again by
+    `fresh_exports`). The loop is recorded in the ledger (without one, appended to `loops`). Nothing is timed
+    when a loop of the ledger (or `loops`) holds a run of the row's settings, when --no-train (`measure` False:
+    another process may be training), or when a model is not here: a run taken from the ledger, or one of
+    the same settings trained again here (a sitting on a new machine). Returns the loop, else None.
+
+    A proof whose sittings each get a new machine thus times every row beside the single-task models that
+    sitting trained, and a row is never timed twice.
+    """
+    known = ledger.latencies if ledger is not None else loops
+    if any(entry["keys"].get(row["model"]) == row["key"] for entry in known):
+        return None
+    seed = row["seed"]
+    first = {r["model"]: r for r in rows if r["seed"] == seed}
+
+    def here(model):
+        return model in first and os.path.exists(os.path.join(run_dir(work_dir, model, seed), "model.keras")) \
+            and run_started(run_dir(work_dir, model, seed)) == first[model]["started"]
+
+    shared = [model for model in first if model not in TASKS and here(model)]
+    away = [model for model in [row["model"], *TASKS] if not here(model)]
     if away or not measure:
         why = f"no model here of {', '.join(away)}" if away else "--no-train measures nothing"
-        print(f"[multitask] latency not measured: {why}", file=sys.stderr, flush=True)
+        print(f"[multitask] latency of {row['model']} seed {seed} not measured: {why}", file=sys.stderr, flush=True)
         return None
+    models = shared + list(TASKS)
+    variants = {model: next(v for v in VARIANTS if variant_model(v) == model) for model in shared}
     try:
         paths = {model: os.path.join(work_dir, first[model]["export_path"]) for model in models}
         paths = {model: path for model, path in paths.items() if os.path.abspath(path) in exported}
-        paths.update(fresh_exports([model for model in models if model not in paths], args, work_dir))
-        lat = latency({variant: paths[variant_model(variant)] for variant in variants},
-                      [paths[task] for task in TASKS], latency_texts(args, work_dir, args.latency_texts))
+        paths.update(fresh_exports([model for model in models if model not in paths], args, work_dir, seed=seed))
+        lat = latency({variants[model]: paths[model] for model in shared}, [paths[task] for task in TASKS],
+                      latency_texts(args, work_dir, args.latency_texts))
     except Exception as error:  # noqa: BLE001  (a failed timing must not end a proof of many sittings)
-        print(f"[multitask] latency not measured: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        print(f"[multitask] latency of {row['model']} seed {seed} not measured: {type(error).__name__}: {error}",
+              file=sys.stderr, flush=True)
         return None
-    lat["exported_at"] = _report_commit()
+    lat.update(seed=seed, exported_at=_report_commit())
+    keys = {model: first[model]["key"] for model in models}
     if ledger is not None:
         ledger.add_latency(lat, keys)
+    else:
+        loops.append({"latency": lat, "keys": keys})
     return lat
+
+
+def report_latency(rows, loops):
+    """The latency a report gives, from the timing loops (`row_latency`) of runs of its rows' settings: each
+    shared row's from the last loop that timed it, as the ratio to the four single-task models in that same
+    loop; the plain row's loop gives the top-level fields (`latency`'s). None when no row was timed."""
+    keys = {(row["model"], row["key"]) for row in rows}
+    loops = [entry for entry in loops if set(entry["keys"].items()) <= keys]
+    if not loops:
+        return None
+    result = {"variants": {}}
+    for entry in loops:  # later loops win
+        lat = entry["latency"]
+        if "multitask" in lat:
+            result.update({k: v for k, v in lat.items() if k not in ("variants",)})
+        for variant, timing in lat.get("variants", {}).items():
+            result["variants"][variant] = {**timing, "seed": lat.get("seed", 0),
+                                           "single_task_in_turn_p50_ms": lat["single_task_in_turn"]["p50_ms"]}
+    result["loops"] = len(loops)
+    return result
 
 
 def fresh_exports(models, args, work_dir, seed=0, base=None):
@@ -889,7 +923,7 @@ def summarize(rows, lat, args):
         "every_task_within_0.5_points": all(t["goal_met"] for t in tasks.values()),
         "parameters_at_most_40_percent": cost["parameters"]["ratio"] <= GOALS["parameter_ratio"],
         "train_time_at_most_50_percent": cost["train_seconds"]["ratio"] <= GOALS["train_time_ratio"],
-        "one_call_faster_than_four": lat["ratio_p50"] < 1.0 if lat else None,
+        "one_call_faster_than_four": lat["ratio_p50"] < 1.0 if lat and "ratio_p50" in lat else None,
     }
     return {
         "benchmark": "multitask",
@@ -1002,7 +1036,7 @@ def results_markdown(results):
             f"| latency, one text, p50 (p90) | {lat['multitask']['p50_ms']:.2f} ({lat['multitask']['p90_ms']:.2f}) ms "
             f"| {lat['single_task_in_turn']['p50_ms']:.2f} ({lat['single_task_in_turn']['p90_ms']:.2f}) ms in turn "
             f"| {lat['ratio_p50']:.1%} | faster: {'met' if result['goals']['one_call_faster_than_four'] else '**missed**'} |"
-            if lat else "| latency, one text | not measured (exports on another machine) | | | |",
+            if lat and "multitask" in lat else "| latency, one text | not measured (exports on another machine) | | | |",
             "",
             "Per single-task model: " + "; ".join(
                 f"{task} {cost['parameters']['single_task'][task]:,} parameters, "
@@ -1011,7 +1045,9 @@ def results_markdown(results):
             ) + f". Epochs run (best): shared {cost['epochs_done']['multitask']} ({cost['best_epoch']['multitask']}); "
             + "; ".join(f"{task} {cost['epochs_done'][task]} ({cost['best_epoch'][task]})" for task in TASKS) + ".",
             f"Latency: {lat['calls_each']} calls of each over {lat['texts']} test texts, exported SavedModels "
-            "loaded in one process (`serving_default`, batch of one text)." if lat else "",
+            "loaded in one process (`serving_default`, batch of one text); each shared row timed in one loop "
+            "with its seed's four single-task models as soon as it was trained (a ratio is to the four of its "
+            "own loop)." if lat and "calls_each" in lat else "",
         ]
         if result.get("variants"):
             lines += [
@@ -1112,7 +1148,7 @@ def parse_args(argv=None):
                         help="finished runs kept in the repository (JSON lines, e.g. benchmarks/results/"
                         "multitask_full_runs.jsonl): each run trained or found finished is added; a run found there "
                         "with the same settings is not trained again on any machine, unless a run still to train "
-                        "needs it on disk (a seed's single-task models); the latency measured on seed 0 is kept too")
+                        "needs it on disk (a seed's single-task models); the latency loops timed are kept too")
     parser.add_argument("--no-train", action="store_true",
                         help="train nothing: take the finished runs (from --work-dir, recording them in --ledger, and "
                         "from the ledger); with every run there, report as usual, else print the runs still to train "
@@ -1164,7 +1200,7 @@ def main(argv=None):
     _report_commit()  # the code this process runs
     ledger = Ledger(args.ledger) if args.ledger else None
     started = time.perf_counter()
-    rows, missing, lat = [], [], None
+    rows, missing, loops = [], [], []  # loops: the latency timings this process made (without a ledger)
     exported = set()  # the exports this process wrote: this code's serving graph, timed as they are
     try:
         for seed in range(args.seeds):
@@ -1180,17 +1216,17 @@ def main(argv=None):
                 what = f"{name} alone" if len(tasks) == 1 else f"shared model ({variant})"
                 print(f"[multitask] seed {seed} {what}: {row['test']} in {row['train_seconds']} s",
                       file=sys.stderr, flush=True)
-            if seed == 0 and not missing:
-                # Measured as soon as seed 0 is done, while its exports are here and nothing else trains.
-                lat = seed0_latency(rows, shared_rows(args), args, work_dir, ledger, measure=not args.no_train,
-                                    exported=exported)
+                if len(tasks) > 1:
+                    # Timed as soon as it is here, beside its seed's single-task models, while nothing trains.
+                    row_latency(row, rows, args, work_dir, ledger, loops, measure=not args.no_train,
+                                exported=exported)
     finally:
         if args.work_dir is None:
             shutil.rmtree(work_dir, ignore_errors=True)
     if missing:
         print(json.dumps({"finished": len(rows), "still_to_train": missing}))
         return
-    result = summarize(rows, lat, args)
+    result = summarize(rows, report_latency(rows, ledger.latencies if ledger is not None else loops), args)
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
     if args.note:
         result["note"] = args.note

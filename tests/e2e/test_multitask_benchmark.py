@@ -111,7 +111,9 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
     assert latency["exported_at"] == code and not list(work.glob("latency_exports-*"))
     lines = [json.loads(line) for line in open(ledger)]
     assert [line["run"] for line in lines[:-1]] == runs
-    assert lines[-1]["keys"] == {row["model"]: row["key"] for row in runs} and lines[-1]["latency"] == latency
+    # One loop, timed as the shared row finished: recorded with its runs' settings, the report's latency.
+    assert lines[-1]["keys"] == {row["model"]: row["key"] for row in runs}
+    assert lines[-1]["latency"] == {k: v for k, v in latency.items() if k != "loops"} and latency["loops"] == 1
 
     markdown = open(out / "RESULTS.md").read()
     assert "quick run: small slices, not a result" in markdown
@@ -175,10 +177,11 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
     # latency included.
     sitting = tmp_path / "results" / "sitting.jsonl"
     recorded = benchmark_run(work, tmp_path / "out3", "--ledger", str(sitting), "--no-train")
-    assert "latency not measured: --no-train measures nothing" in recorded.err
+    assert "latency of multitask seed 0 not measured: --no-train measures nothing" in recorded.err
     assert [json.loads(line)["run"] for line in open(sitting)] == rows  # as the resumed report gave them, in order
     elsewhere = benchmark_run(tmp_path / "new-machine", tmp_path / "out5", "--ledger", str(ledger), "--resume")
-    assert elsewhere.err.count("from the ledger") == 6 and "epoch 1/1" not in elsewhere.err
+    assert elsewhere.err.count("from the ledger") == 5 and "epoch 1/1" not in elsewhere.err
+    assert "latency" not in elsewhere.err  # the ledger's loop timed the plain row: nothing to time again
     moved = json.loads(elsewhere.out)
     assert moved["runs"] == report["runs"] and moved["latency"] == report["latency"] and moved["tasks"] == report["tasks"]
     assert len(open(ledger).read().splitlines()) == 6  # nothing new to record
@@ -461,7 +464,7 @@ def test_a_new_machine_trains_only_what_the_ledger_lacks_and_the_teachers_of_it(
     assert ledger.find(key) is None and ledger.others("multitask", 0, key) == [plain_key]
 
 
-def test_seed_0_latency_is_taken_from_the_ledger_or_from_the_very_runs(tmp_path, capsys):
+def test_a_row_is_timed_once_beside_its_seeds_single_task_models_when_its_run_is_here(tmp_path, capsys):
     benchmark = load_benchmark()
 
     class Args:
@@ -478,27 +481,72 @@ def test_seed_0_latency_is_taken_from_the_ledger_or_from_the_very_runs(tmp_path,
         json.dump({"sittings": [{"started": row["started"]}]}, open(os.path.join(run, "run.json"), "w"))
         open(os.path.join(run, "model.keras"), "w").close()
     ledger = benchmark.Ledger(str(tmp_path / "runs.jsonl"))
-    # Nothing recorded and --no-train: not measured (a training process may share the machine).
-    assert benchmark.seed0_latency(rows, ["shared"], Args, work, ledger, measure=False) is None
-    assert "latency not measured: --no-train measures nothing" in capsys.readouterr().err
+    plain = rows[0]
+    # --no-train: not measured (a training process may share the machine).
+    assert benchmark.row_latency(plain, rows, Args, work, ledger, [], measure=False) is None
+    assert "latency of multitask seed 0 not measured: --no-train measures nothing" in capsys.readouterr().err
     # A run of the same settings trained again here (its run started later) holds the run directory the
     # recorded run had on another machine: that model is not the recorded run's.
     json.dump({"sittings": [{"started": "2026-12-07T09:00:00+00:00"}]},
               open(os.path.join(benchmark.run_dir(work, "slots", 0), "run.json"), "w"))
-    assert benchmark.seed0_latency(rows, ["shared"], Args, work, ledger) is None
-    assert "latency not measured: no model here of slots" in capsys.readouterr().err
+    assert benchmark.row_latency(plain, rows, Args, work, ledger, []) is None
+    assert "latency of multitask seed 0 not measured: no model here of slots" in capsys.readouterr().err
     # The runs are here but a model does not load (here: an empty file): the timing fails, the benchmark goes on
-    # (the latency is measured again by a later sitting: nothing was recorded).
+    # (the row is timed by a later sitting: nothing was recorded).
     json.dump({"sittings": [{"started": rows[1]["started"]}]},
               open(os.path.join(benchmark.run_dir(work, "slots", 0), "run.json"), "w"))
-    assert benchmark.seed0_latency(rows, ["shared"], Args, work, ledger) is None
+    assert benchmark.row_latency(plain, rows, Args, work, ledger, []) is None
     err = capsys.readouterr().err
-    assert "latency not measured: ValueError" in err and "multitask-seed0/model.keras" in err and ledger.latency(
-        {model: f"key-{model}" for model in models}) is None
-    # A latency recorded for runs of these settings is the one reported, wherever the exports are.
+    assert "latency of multitask seed 0 not measured: ValueError" in err and "multitask-seed0/model.keras" in err
+    assert ledger.latencies == [] and not os.path.exists(ledger.path)
+    # A loop that timed a run of the row's settings, on any machine: the row is not timed again.
     ledger.add_latency({"ratio_p50": 0.3}, {model: f"key-{model}" for model in models})
-    assert benchmark.seed0_latency(rows, ["shared"], Args, work, ledger) == {"ratio_p50": 0.3}
-    assert "latency from the ledger" in capsys.readouterr().err
+    assert benchmark.row_latency(plain, rows, Args, work, ledger, []) is None
+    assert capsys.readouterr().err == ""
+    # Without a ledger, the loops this process timed say the same.
+    loops = [{"latency": {"ratio_p50": 0.3}, "keys": {"multitask": "key-multitask"}}]
+    assert benchmark.row_latency(plain, rows, Args, work, None, loops) is None
+
+
+def test_the_report_takes_each_rows_latency_from_the_last_loop_that_timed_it():
+    benchmark = load_benchmark()
+
+    def loop(seed, keys, single_ms, **timed):
+        lat = {"texts": 5, "calls_each": 5, "seed": seed, "single_task_in_turn": {"p50_ms": single_ms, "p90_ms": 20.0},
+               "variants": {}}
+        for variant, ms in timed.items():
+            timing = {"p50_ms": ms, "p90_ms": ms + 1, "ratio_p50": round(ms / single_ms, 3)}
+            if variant == "shared":
+                lat.update(multitask={"p50_ms": ms, "p90_ms": ms + 1}, ratio_p50=timing["ratio_p50"])
+            else:
+                lat["variants"][variant] = timing
+        return {"latency": lat, "keys": keys}
+
+    rows = [ledger_row(model, seed, f"{model}-{seed}", "2026-12-07T10:00")
+            for seed in (0, 1) for model in ("multitask", "multitask_distill", *TASKS)]
+    singles = {task: f"{task}-0" for task in TASKS}
+    loops = [
+        loop(0, {"multitask": "multitask-0", **singles}, 10.0, shared=3.0),  # a sitting: the plain row only
+        # Another machine: the distilled row of seed 1, beside the single-task models trained there.
+        loop(1, {"multitask_distill": "multitask_distill-1", **{t: f"{t}-1" for t in TASKS}}, 12.0, distill=4.8),
+        # A loop of runs under other settings (an older recipe): not this report's.
+        loop(0, {"multitask": "old-key", **singles}, 10.0, shared=9.0),
+    ]
+    assert benchmark.report_latency(rows, []) is None
+    lat = benchmark.report_latency(rows, loops)
+    assert lat["multitask"] == {"p50_ms": 3.0, "p90_ms": 4.0} and lat["ratio_p50"] == 0.3 and lat["seed"] == 0
+    assert lat["variants"] == {"distill": {"p50_ms": 4.8, "p90_ms": 5.8, "ratio_p50": 0.4, "seed": 1,
+                                           "single_task_in_turn_p50_ms": 12.0}}
+    assert lat["loops"] == 2
+    # A later loop timing a row again (here: with the plain row beside it) is the one reported.
+    loops.append(loop(1, {"multitask": "multitask-1", "multitask_distill": "multitask_distill-1",
+                          **{t: f"{t}-1" for t in TASKS}}, 11.0, shared=3.3, distill=4.4))
+    lat = benchmark.report_latency(rows, loops)
+    assert lat["ratio_p50"] == 0.3 and lat["seed"] == 1 and lat["variants"]["distill"]["ratio_p50"] == 0.4
+    assert lat["variants"]["distill"]["single_task_in_turn_p50_ms"] == 11.0 and lat["loops"] == 3
+    # Only variants timed: no plain row's line in RESULTS.md, nor the goal it decides.
+    only = benchmark.report_latency([row for row in rows if row["model"] != "multitask" or row["seed"] > 1], loops[1:2])
+    assert "multitask" not in only and only["variants"]["distill"]["ratio_p50"] == 0.4
 
 
 def test_a_stopped_benchmark_takes_the_stop_out_of_its_epoch_times(tmp_path):
