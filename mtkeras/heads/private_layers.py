@@ -10,9 +10,10 @@ Stickland & Murray 2019). The model still answers every task in one pass.
 import keras
 from keras import ops
 
-from mtkeras.encoders.word_encoder import _fraction, _positive_int, contract_output_spec
+from mtkeras.encoders.word_encoder import _fraction, _positive_int, contract_output_spec, masked_max_pool
 
 SEQUENCE_LAYERS = ("bilstm", "transformer", "feedforward")
+POOLINGS = ("mean", "max", "attention")
 
 
 @keras.saving.register_keras_serializable(package="mtkeras")
@@ -21,8 +22,9 @@ class TaskPrivateLayers(keras.layers.Layer):
 
     Sequence layers read the shared `sequence_output` and give the task its
     own word vectors; its `pooled_output` is then the mean of those over the
-    text's words. Dense layers (GELU, with dropout) transform the pooled
-    vector, which sentence heads read (and token heads with `sentence_context`).
+    text's words (or `pooling`'s summary). Dense layers (GELU, with dropout)
+    transform the pooled vector, which sentence heads read (and token heads
+    with `sentence_context`).
 
     Args:
         sequence: `"bilstm"`, `"transformer"`, `"feedforward"` or None. Layers
@@ -44,13 +46,24 @@ class TaskPrivateLayers(keras.layers.Layer):
             sequence layers read the encoder's words as they are.
         dense: list of int. Widths of dense layers over the pooled vector.
         dropout: float. Dropout after each layer.
+        pooling: `"mean"`, `"max"`, `"attention"` or None. How the task
+            sums a text up from its words (the private ones after sequence
+            layers, else the shared ones): their mean or maximum over the
+            text's words, or `"attention"`, a weighted mean whose weights
+            the task learns (a score per word from a tanh layer as wide as
+            the words, softmaxed over the text; the self-attentive pooling
+            of Lin et al. 2017 with one head), so each sentence task reads
+            the words that matter to it. None: the mean after sequence
+            layers, else the encoder's own `pooled_output`. A text without
+            words pools to zeros.
 
     Example:
     >>> private = TaskPrivateLayers(sequence="bilstm", units=128)
     >>> head(private(encoder(preprocessor(texts))))
     """
 
-    def __init__(self, sequence=None, units=128, heads=4, layers=1, dense=(), dropout=0.1, width=None, **kwargs):
+    def __init__(self, sequence=None, units=128, heads=4, layers=1, dense=(), dropout=0.1, width=None, pooling=None,
+                 **kwargs):
         super().__init__(**kwargs)
         if sequence not in (None,) + SEQUENCE_LAYERS:
             raise ValueError(f"Received an invalid `sequence`, expected one of {SEQUENCE_LAYERS} or None. "
@@ -61,8 +74,11 @@ class TaskPrivateLayers(keras.layers.Layer):
         for size in dense:
             _positive_int("dense", size)
         _fraction("dropout", dropout)
-        if sequence is None and not dense:
-            raise ValueError("TaskPrivateLayers needs `sequence` layers, `dense` layers, or both.")
+        if pooling not in (None,) + POOLINGS:
+            raise ValueError(f"Received an invalid `pooling`, expected one of {POOLINGS} or None. "
+                             f"Received: pooling={pooling!r}")
+        if sequence is None and not dense and pooling is None:
+            raise ValueError("TaskPrivateLayers needs `sequence` layers, `dense` layers or a `pooling`.")
         if width is not None:
             _positive_int("width", width)
             if sequence is None:
@@ -78,11 +94,13 @@ class TaskPrivateLayers(keras.layers.Layer):
         self.dense = dense
         self.dropout = dropout
         self.width = width
+        self.pooling = pooling
         # === Layers ===
         self.projection = keras.layers.Dense(width, name="projection") if width else None
         self.sequence_layers = []
         self.dense_layers = [keras.layers.Dense(size, activation="gelu", name=f"dense_{i}") for i, size in enumerate(dense)]
         self.dropout_layer = keras.layers.Dropout(dropout)
+        self.attention_hidden = self.attention_score = None
 
     def build(self, encoded_shape):
         *steps, width = encoded_shape["sequence_output"]  # (batch, words), and each word's width
@@ -110,17 +128,21 @@ class TaskPrivateLayers(keras.layers.Layer):
                                                             name=f"transformer_{i}")
                 layer.build(steps + (width,))
             self.sequence_layers.append(layer)
-        pooled = width if self.sequence else encoded_shape["pooled_output"][-1]
+        if self.pooling == "attention":
+            self.attention_hidden = keras.layers.Dense(width, activation="tanh", name="attention_hidden")
+            self.attention_hidden.build(steps + (width,))
+            self.attention_score = keras.layers.Dense(1, use_bias=False, name="attention_score")
+            self.attention_score.build(steps + (width,))
+        pooled = width if self.sequence or self.pooling else encoded_shape["pooled_output"][-1]
         for layer in self.dense_layers:
             layer.build((None, pooled))
             pooled = layer.units
         self.built = True
 
     def call(self, encoded, training=None):
-        words, mask = encoded["sequence_output"], encoded["padding_mask"]
+        words, mask = encoded["sequence_output"], ops.cast(encoded["padding_mask"], "bool")
         pooled = encoded["pooled_output"]
         if self.sequence_layers:
-            mask = ops.cast(mask, "bool")
             if self.projection is not None:
                 words = self.projection(words)
             for layer in self.sequence_layers:
@@ -131,12 +153,28 @@ class TaskPrivateLayers(keras.layers.Layer):
                 else:
                     words = layer(words, padding_mask=mask, training=training)
                 words = self.dropout_layer(words, training=training)
-            real = ops.expand_dims(ops.cast(mask, words.dtype), -1)
-            words = words * real
-            pooled = ops.sum(words, axis=1) / ops.maximum(ops.sum(real, axis=1), ops.cast(1, words.dtype))
+            words = words * ops.expand_dims(ops.cast(mask, words.dtype), -1)
+            if self.pooling is None:
+                pooled = self._pool(words, mask, "mean")
+        if self.pooling is not None:
+            pooled = self._pool(words, mask, self.pooling)
         for layer in self.dense_layers:
             pooled = self.dropout_layer(layer(pooled), training=training)
         return {"sequence_output": words, "pooled_output": pooled, "padding_mask": encoded["padding_mask"]}
+
+    def _pool(self, words, mask, how):
+        """`[B, width]`: the text's words summed up (`pooling`); zeros for a text without words."""
+        real = ops.expand_dims(ops.cast(mask, words.dtype), -1)
+        if how == "max":
+            return masked_max_pool(words, mask)
+        count = ops.sum(real, axis=1)
+        if how == "mean":
+            return ops.sum(words * real, axis=1) / ops.maximum(count, ops.cast(1, words.dtype))
+        scores = self.attention_score(self.attention_hidden(words))  # [B, T, 1]
+        # Padding gets no weight: -1e4 is far below any score (tanh features, so bounded) and fits float16.
+        scores = ops.where(ops.cast(real, "bool"), scores, ops.cast(-1e4, scores.dtype))
+        weights = ops.softmax(scores, axis=1) * real
+        return ops.where(count > 0, ops.sum(weights * words, axis=1), ops.zeros_like(words[:, 0]))
 
     def output_widths(self, width, pooled_width):
         """`(words, pooled)` widths out, given the encoder's."""
@@ -146,6 +184,8 @@ class TaskPrivateLayers(keras.layers.Layer):
             width = pooled_width = self.units
         elif self.sequence == "transformer":
             width = pooled_width = self.width or width
+        if self.pooling:
+            pooled_width = width  # the words' summary, as wide as they are
         return width, (self.dense[-1] if self.dense else pooled_width)
 
     def compute_output_spec(self, encoded, training=None):
@@ -157,4 +197,5 @@ class TaskPrivateLayers(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "sequence": self.sequence, "units": self.units, "heads": self.heads,
-                "layers": self.num_layers, "dense": list(self.dense), "dropout": self.dropout, "width": self.width}
+                "layers": self.num_layers, "dense": list(self.dense), "dropout": self.dropout, "width": self.width,
+                "pooling": self.pooling}

@@ -56,11 +56,15 @@ class PrivateLayersOptions(BaseModel):
     dropout: Fraction = Field(0.1, description="dropout after each private layer")
     width: Optional[Annotated[StrictInt, Field(gt=0)]] = Field(
         None, description="project the shared words to this width before the sequence layers (PALs); null: the encoder's width")
+    pooling: Optional[Literal["mean", "max", "attention"]] = Field(
+        None, description="how the task sums a text up from its words: mean, max, or attention (weights it learns); "
+        "null: the mean after sequence layers, else the encoder's pooled vector")
 
     @model_validator(mode="after")
     def _some_layer(self):
-        if self.sequence is None and not self.dense:
-            raise ValueError("give sequence layers (sequence: bilstm, transformer or feedforward), dense layers, or both")
+        if self.sequence is None and not self.dense and self.pooling is None:
+            raise ValueError("give sequence layers (sequence: bilstm, transformer or feedforward), dense layers, "
+                             "a pooling, or several")
         if self.width is not None and self.sequence is None:
             raise ValueError(f"width: {self.width} projects the words for sequence layers; give sequence: bilstm, "
                              "transformer or feedforward, or leave width out")

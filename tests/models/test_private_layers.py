@@ -15,7 +15,9 @@ from mtkeras.export import export_saved_model
 from mtkeras.runs import parse_config
 
 # intent attends over a projection of the words to 6 of the encoder's 16 dimensions (`width`, as PALs do).
-PRIVATE = {"intent": {"sequence": "transformer", "units": 8, "heads": 2, "dropout": 0.0, "width": 6},
+# Its words are summed up by weights it learns (`pooling: attention`) instead of their mean.
+PRIVATE = {"intent": {"sequence": "transformer", "units": 8, "heads": 2, "dropout": 0.0, "width": 6,
+                      "pooling": "attention"},
            "slots": {"sequence": "bilstm", "units": 8, "dropout": 0.0},
            # each word through two feed-forward layers of its own, then a dense layer over their mean
            "sentiment": {"sequence": "feedforward", "units": 12, "layers": 2, "dense": [8], "dropout": 0.0}}
@@ -129,18 +131,27 @@ def test_a_config_declares_private_layers_with_the_task():
         parse_config(CONFIG.replace("sequence: bilstm, units: 32", "sequence: transformer, heads: 4, width: 30"),
                      "private.yaml")
     assert "private.yaml:6: tasks.slots.private" in str(caught.value) and "heads: 4 must divide width: 30" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(CONFIG.replace("private: {dense: [16]}", "private: {pooling: sum}"), "private.yaml")
+    assert "private.yaml:3: tasks.intent.private.pooling" in str(caught.value) and "sum" in str(caught.value)
+    assert parse_config(CONFIG.replace("private: {dense: [16]}", "private: {pooling: attention}"),
+                        "private.yaml").tasks["intent"].options.private.pooling == "attention"
 
 
-@pytest.mark.parametrize("sequence", ["bilstm", "transformer", "feedforward"])
-@pytest.mark.parametrize("width", [None, 4])
-@pytest.mark.parametrize("layers,dense", [(1, []), (2, [3])])
-def test_padding_never_reaches_a_tasks_words_and_widths_are_as_declared(sequence, width, layers, dense):
-    """What the words after the text's end hold changes nothing a head reads, for every kind of private layer;
-    the widths out are the ones the layer declares (which the heads are built for)."""
+@pytest.mark.parametrize("sequence,width,layers,dense,pooling", [
+    (sequence, width, layers, dense, pooling)
+    for sequence, width in [("bilstm", None), ("bilstm", 4), ("transformer", None), ("transformer", 4),
+                            ("feedforward", None), ("feedforward", 4), (None, None)]
+    for layers, dense in [(1, []), (2, [3])]
+    for pooling in [None, "mean", "max", "attention"]
+    if sequence or dense or pooling])  # not without any layer (refused: test_a_private_pooling_alone...)
+def test_padding_never_reaches_a_tasks_words_and_widths_are_as_declared(sequence, width, layers, dense, pooling):
+    """What the words after the text's end hold changes nothing a head reads, for every kind of private layer
+    and pooling; the widths out are the ones the layer declares (which the heads are built for)."""
     import tensorflow as tf
 
     private = mtkeras.heads.TaskPrivateLayers(sequence, units=5, heads=2, layers=layers, dense=dense, width=width,
-                                              dropout=0.0)
+                                              dropout=0.0, pooling=pooling)
     mask = tf.constant([[True, True, True, True], [True, True, False, False]])
     words = tf.random.stateless_normal([2, 4, 8], seed=[5, 6])
     encoded = {"sequence_output": words, "pooled_output": tf.reduce_mean(words, axis=1), "padding_mask": mask}
@@ -150,10 +161,38 @@ def test_padding_never_reaches_a_tasks_words_and_widths_are_as_declared(sequence
     np.testing.assert_allclose(tf.where(real, out["sequence_output"], 0.0), tf.where(real, again["sequence_output"], 0.0),
                                atol=1e-5)
     np.testing.assert_allclose(out["pooled_output"], again["pooled_output"], atol=1e-5)
-    assert float(tf.reduce_max(tf.abs(tf.where(real, 0.0, out["sequence_output"])))) == 0.0  # padded words are zero
+    if sequence is not None:  # its own words: padded ones are zero (else the shared words pass as they are)
+        assert float(tf.reduce_max(tf.abs(tf.where(real, 0.0, out["sequence_output"])))) == 0.0
     declared = private.compute_output_spec(encoded)
     assert out["sequence_output"].shape == declared["sequence_output"].shape
     assert out["pooled_output"].shape == declared["pooled_output"].shape
-    expected_words = {"bilstm": 10, "feedforward": 5, "transformer": width or 8}[sequence]
+    expected_words = {"bilstm": 10, "feedforward": 5, "transformer": width or 8, None: 8}[sequence]
     assert out["sequence_output"].shape[-1] == expected_words
     assert out["pooled_output"].shape[-1] == (dense[-1] if dense else expected_words)
+    if dense or sequence is None and pooling is None:
+        return
+    # What the pooled vector is: each text's own words summed up, the padded ones left out.
+    two = out["sequence_output"][1, :2].numpy()
+    expected = {None: two.mean(0), "mean": two.mean(0), "max": two.max(0)}.get(pooling)
+    if pooling == "attention":
+        scores = private.attention_score(private.attention_hidden(out["sequence_output"][1:, :2]))[0, :, 0].numpy()
+        weights = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
+        expected = weights @ two
+    np.testing.assert_allclose(out["pooled_output"][1], expected, atol=1e-5)
+
+
+def test_a_private_pooling_alone_sums_the_shared_words_up_and_a_text_without_words_is_zeros():
+    import tensorflow as tf
+
+    words = tf.random.stateless_normal([3, 4, 8], seed=[1, 2])
+    mask = tf.constant([[True, True, True, False], [True, False, False, False], [False] * 4])
+    encoded = {"sequence_output": words, "pooled_output": tf.zeros([3, 8]), "padding_mask": mask}
+    for pooling in ("mean", "max", "attention"):
+        out = mtkeras.heads.TaskPrivateLayers(pooling=pooling, dropout=0.0)(encoded)
+        assert out["sequence_output"] is words  # the task's words are the shared ones
+        np.testing.assert_allclose(out["pooled_output"][1], words[1, 0], atol=1e-6)  # one word: itself
+        assert float(tf.reduce_max(tf.abs(out["pooled_output"][2]))) == 0.0  # the empty text
+    with pytest.raises(ValueError, match="Received an invalid `pooling`.*Received: pooling='sum'"):
+        mtkeras.heads.TaskPrivateLayers(pooling="sum")
+    with pytest.raises(ValueError, match="needs `sequence` layers, `dense` layers or a `pooling`"):
+        mtkeras.heads.TaskPrivateLayers()

@@ -91,6 +91,9 @@ LAYERS = {
                                               encoded),
     "TaskPrivateLayers(feedforward, width, dense)": (
         lambda: heads.TaskPrivateLayers("feedforward", units=5, layers=2, width=3, dense=[2]), encoded),
+    "TaskPrivateLayers(attention pooling)": (lambda: heads.TaskPrivateLayers(pooling="attention"), encoded),
+    "TaskPrivateLayers(feedforward, max pooling)": (
+        lambda: heads.TaskPrivateLayers("feedforward", units=5, pooling="max", dense=[2]), encoded),
 }
 
 
@@ -157,6 +160,7 @@ TASKS = [
     lambda: mtkeras.Regression("rating", loss_weight=2.0),
     lambda: mtkeras.TokenTagging("tags", ["O", "B-x", "I-x"], private={"sequence": "bilstm", "units": 16}),
     lambda: mtkeras.Regression("score", private={"dense": [32, 16], "dropout": 0.2}),
+    lambda: mtkeras.SentenceClassification("mood", ["a", "b"], private={"pooling": "attention"}),
 ]
 
 
