@@ -303,6 +303,10 @@ def test_variant_configs_add_private_layers_and_single_task_teachers(tmp_path):
         "multitask_private-feedforward_distill", list(TASKS), Args, work, 2, "private-feedforward_distill")))
     assert cheap.tasks["slots"].private == {"sequence": "feedforward", "units": 256}
     assert cheap.tasks["sentiment"].private == {"dense": [128]} and cheap.distillation.other_sources
+    attention = parse_config(yaml.safe_dump(benchmark.model_config(
+        "m", list(TASKS), Args, work, 0, "private-transformer-attention_distill")))
+    assert attention.tasks["sentiment"].private == {"dense": [128], "pooling": "attention"}
+    assert attention.tasks["slots"].private == blocks.tasks["slots"].private and attention.distillation.other_sources
     wide = parse_config(yaml.safe_dump(benchmark.model_config("multitask_wide_distill", list(TASKS), Args, work, 0,
                                                               "wide_distill")))
     assert wide.encoder.config == {"hidden_dim": 256} and wide.distillation.other_sources
