@@ -30,7 +30,8 @@ def history_rows(history):
               one the rows are numbered 1, 2, ...;
             - the path (str or `os.PathLike`) of a `keras.callbacks.CSVLogger`
               file: an `epoch` column numbered from 0 plus one column per
-              metric (`NA` or empty reads as `nan`).
+              metric (`NA` or empty reads as `nan`). An empty file (a run
+              stopped during its first epoch) has no rows.
             When an epoch appears twice (a resumed run that ran it again),
             the last row wins; rows are sorted by epoch.
 
@@ -123,7 +124,11 @@ def _csv_rows(path):
         raise ValueError(f"history_rows: no CSVLogger file at `history`. Received: history={path!r}")
     with open(path, newline="", encoding="utf-8") as file:
         reader = csv.DictReader(file)
-        if not reader.fieldnames or "epoch" not in reader.fieldnames:
+        if reader.fieldnames is None:
+            # Empty: CSVLogger opens its file as training begins and writes the header with the first epoch's
+            # row, so a run stopped during its first epoch leaves an empty file: no epoch yet.
+            return []
+        if "epoch" not in reader.fieldnames:
             raise ValueError(
                 f"history_rows: {path} is not a CSVLogger file: it needs an `epoch` column. "
                 f"Received columns: {reader.fieldnames}"

@@ -309,6 +309,36 @@ def _optimizer_steps(path):
         return int(f["optimizer"]["vars"]["0"][()])
 
 
+def test_a_run_killed_during_its_first_epoch_starts_again_with_the_same_command(tmp_path):
+    """SIGKILL before any epoch ended: the run directory holds a running run with an empty history; the same
+    command trains it from the start (it once failed on the empty CSVLogger file)."""
+    from helpers.data import write_mixed_jsonl, write_reproducible_config
+
+    data = write_mixed_jsonl(tmp_path / "data.jsonl", copies=34)  # 102 steps per epoch
+    config = tmp_path / "first.yaml"
+    write_reproducible_config(config, data, training="epochs: 1\nbatch_size: 4")
+    run = tmp_path / "runs" / "first"
+    command = MTKERAS + ["train", str(config), "--run-dir", str(run)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and process.poll() is None and not (run / "history.csv").exists():
+            time.sleep(0.01)
+        assert process.poll() is None, "the run ended before it could be killed:\n" + process.stdout.read()[-3000:]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert (run / "history.csv").read_text() == "", "the test wants the first epoch in progress when killed"
+    assert json.load(open(run / "run.json"))["status"] == "running"
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    state = json.load(open(run / "run.json"))
+    assert state["status"] == "finished" and state["epochs_done"] == 1
+    assert [row["epoch"] for row in RunDirectory(str(run)).history()] == [1]
+
+
 def test_a_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, capsys):
     """SIGKILL during epoch 2 of 3; the same command finishes the run, as if nothing happened."""
     from helpers.data import write_mixed_jsonl, write_reproducible_config

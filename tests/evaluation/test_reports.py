@@ -113,6 +113,10 @@ def test_csv_keeps_the_last_row_of_a_repeated_epoch(tmp_path):
     assert history_rows(path) == rows  # a pathlib.Path as well
     path.write_text("epoch,loss\n0,1.0\n1,NA\n")
     assert math.isnan(history_rows(path)[1]["loss"])
+    # CSVLogger opens its file as training begins and writes the header with the first epoch's row: a run
+    # stopped during its first epoch leaves it empty, no epoch yet (its resumption reads it).
+    path.write_text("")
+    assert history_rows(path) == []
 
 
 def test_a_real_csvlogger_file_matches_the_history(run):
