@@ -435,10 +435,6 @@ class Ledger:
         self._append({"run": row})
         return True
 
-    def latency(self, keys):
-        """The latest latency measured on runs of these settings (`{model: key}`), else None."""
-        return next((e["latency"] for e in reversed(self.latencies) if e["keys"] == keys), None)
-
     def add_latency(self, latency, keys):
         entry = {"latency": latency, "keys": keys}
         self.latencies.append(entry)
@@ -786,22 +782,27 @@ def row_latency(row, rows, args, work_dir, ledger, loops, measure=True, exported
 
 
 def report_latency(rows, loops):
-    """The latency a report gives, from the timing loops (`row_latency`) of runs of its rows' settings: each
-    shared row's from the last loop that timed it, as the ratio to the four single-task models in that same
-    loop; the plain row's loop gives the top-level fields (`latency`'s). None when no row was timed."""
+    """The latency a report gives, from the timing loops (`row_latency`): each shared row's from the last loop
+    that timed a run of its settings beside single-task models of its rows' settings, as the ratio to those
+    four in that same loop (a loop's other models do not matter); the top-level fields (`latency`'s) from the
+    last loop that timed the plain row. `loops` counts the loops that gave something. None when none did."""
     keys = {(row["model"], row["key"]) for row in rows}
-    loops = [entry for entry in loops if set(entry["keys"].items()) <= keys]
-    if not loops:
-        return None
-    result = {"variants": {}}
-    for entry in loops:  # later loops win
-        lat = entry["latency"]
-        if "multitask" in lat:
-            result.update({k: v for k, v in lat.items() if k not in ("variants",)})
+    result, used = {"variants": {}}, set()
+    for number, entry in enumerate(loops):  # later loops win
+        lat, timed = entry["latency"], entry["keys"]
+        if not all((task, timed.get(task)) in keys for task in TASKS):
+            continue
+        if "multitask" in lat and ("multitask", timed.get("multitask")) in keys:
+            result.update({k: v for k, v in lat.items() if k != "variants"})
+            used.add(number)
         for variant, timing in lat.get("variants", {}).items():
-            result["variants"][variant] = {**timing, "seed": lat.get("seed", 0),
-                                           "single_task_in_turn_p50_ms": lat["single_task_in_turn"]["p50_ms"]}
-    result["loops"] = len(loops)
+            if (variant_model(variant), timed.get(variant_model(variant))) in keys:
+                result["variants"][variant] = {**timing, "seed": lat.get("seed", 0),
+                                               "single_task_in_turn_p50_ms": lat["single_task_in_turn"]["p50_ms"]}
+                used.add(number)
+    if not used:
+        return None
+    result["loops"] = len(used)
     return result
 
 
@@ -1237,7 +1238,8 @@ def main(argv=None):
     if missing:
         print(json.dumps({"finished": len(rows), "still_to_train": missing}))
         return
-    result = summarize(rows, report_latency(rows, ledger.latencies if ledger is not None else loops), args)
+    # The ledger read again: another process (a sitting's --no-train) may have added loops since.
+    result = summarize(rows, report_latency(rows, Ledger(args.ledger).latencies if ledger is not None else loops), args)
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
     if args.note:
         result["note"] = args.note

@@ -55,7 +55,8 @@ class TaskPrivateLayers(keras.layers.Layer):
             of Lin et al. 2017 with one head), so each sentence task reads
             the words that matter to it. None: the mean after sequence
             layers, else the encoder's own `pooled_output`. A text without
-            words pools to zeros.
+            words pools to zeros. Sentence heads read the pooled vector;
+            token heads only with `sentence_context`.
 
     Example:
     >>> private = TaskPrivateLayers(sequence="bilstm", units=128)
@@ -170,10 +171,11 @@ class TaskPrivateLayers(keras.layers.Layer):
         count = ops.sum(real, axis=1)
         if how == "mean":
             return ops.sum(words * real, axis=1) / ops.maximum(count, ops.cast(1, words.dtype))
-        scores = self.attention_score(self.attention_hidden(words))  # [B, T, 1]
-        # Padding gets no weight: -1e4 is far below any score (tanh features, so bounded) and fits float16.
-        scores = ops.where(ops.cast(real, "bool"), scores, ops.cast(-1e4, scores.dtype))
-        weights = ops.softmax(scores, axis=1) * real
+        # [B, T, 1], softmaxed in float32 under a float16 policy too (an exp over the text's words).
+        scores = ops.cast(self.attention_score(self.attention_hidden(words)), "float32")
+        # Padding gets no weight: exp(-1e9 - max) is 0 (the `* real` keeps it so for a text without words).
+        scores = ops.where(ops.cast(real, "bool"), scores, -1e9)
+        weights = ops.cast(ops.softmax(scores, axis=1), words.dtype) * real
         return ops.where(count > 0, ops.sum(weights * words, axis=1), ops.zeros_like(words[:, 0]))
 
     def output_widths(self, width, pooled_width):

@@ -325,6 +325,7 @@ def test_a_run_killed_during_its_first_epoch_starts_again_with_the_same_command(
         while time.monotonic() < deadline and process.poll() is None and not (run / "history.csv").exists():
             time.sleep(0.01)
         assert process.poll() is None, "the run ended before it could be killed:\n" + process.stdout.read()[-3000:]
+        assert (run / "history.csv").exists(), "training did not begin within 300 s"
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     finally:

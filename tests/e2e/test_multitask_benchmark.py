@@ -417,8 +417,7 @@ def test_the_ledger_keeps_finished_runs_by_their_settings(tmp_path):
     ledger.add_latency({"ratio_p50": 0.31}, keys)
     # Read back (another sitting): the latest training of each settings counts, and the latency of those runs.
     read = benchmark.Ledger(path)
-    assert read.find(key) == again and read.latency(keys) == {"ratio_p50": 0.31}
-    assert read.latency({"multitask_distill": "0" * 16}) is None
+    assert read.find(key) == again and read.latencies == [{"latency": {"ratio_p50": 0.31}, "keys": keys}]
     assert len(open(path).read().splitlines()) == 3
     # Lines merged from another machine's copy may come in any order: the training started last counts.
     with open(path, "a") as f:
@@ -510,6 +509,7 @@ def test_a_row_is_timed_once_beside_its_seeds_single_task_models_when_its_run_is
     # Without a ledger, the loops this process timed say the same.
     loops = [{"latency": {"ratio_p50": 0.3}, "keys": {"multitask": "key-multitask"}}]
     assert benchmark.row_latency(plain, rows, Args, work, None, loops) is None
+    assert capsys.readouterr().err == ""  # not timed (the empty model files would have failed, and said so)
 
 
 def test_the_report_takes_each_rows_latency_from_the_last_loop_that_timed_it():
@@ -546,8 +546,18 @@ def test_the_report_takes_each_rows_latency_from_the_last_loop_that_timed_it():
     loops.append(loop(1, {"multitask": "multitask-1", "multitask_distill": "multitask_distill-1",
                           **{t: f"{t}-1" for t in TASKS}}, 11.0, shared=3.3, distill=4.4))
     lat = benchmark.report_latency(rows, loops)
-    assert lat["ratio_p50"] == 0.3 and lat["seed"] == 1 and lat["variants"]["distill"]["ratio_p50"] == 0.4
+    assert lat["multitask"]["p50_ms"] == 3.3 and lat["seed"] == 1 and lat["variants"]["distill"]["p50_ms"] == 4.4
     assert lat["variants"]["distill"]["single_task_in_turn_p50_ms"] == 11.0 and lat["loops"] == 3
+    # A loop that also timed a model this report does not hold (fewer --variants, or settings changed since)
+    # still gives the rows it timed that the report holds.
+    loops.append(loop(0, {"multitask": "multitask-0", "multitask_old": "old", **singles}, 9.0, shared=2.7,
+                      old=5.0))
+    lat = benchmark.report_latency(rows, loops)
+    assert lat["multitask"]["p50_ms"] == 2.7 and lat["seed"] == 0 and "old" not in lat["variants"]
+    assert lat["variants"]["distill"]["p50_ms"] == 4.4 and lat["loops"] == 4
+    # Single-task models of other settings: not a ratio to the report's four.
+    assert benchmark.report_latency(rows, [loop(0, {"multitask": "multitask-0", **singles, "slots": "old"}, 9.0,
+                                                    shared=2.7)]) is None
     # Only variants timed: no plain row's line in RESULTS.md, nor the goal it decides.
     only = benchmark.report_latency([row for row in rows if row["model"] != "multitask" or row["seed"] > 1], loops[1:2])
     assert "multitask" not in only and only["variants"]["distill"]["ratio_p50"] == 0.4

@@ -192,6 +192,16 @@ def test_a_private_pooling_alone_sums_the_shared_words_up_and_a_text_without_wor
         assert out["sequence_output"] is words  # the task's words are the shared ones
         np.testing.assert_allclose(out["pooled_output"][1], words[1, 0], atol=1e-6)  # one word: itself
         assert float(tf.reduce_max(tf.abs(out["pooled_output"][2]))) == 0.0  # the empty text
+    # Under a float16 policy (mixed precision) the weights are softmaxed in float32: the same summary.
+    private = mtkeras.heads.TaskPrivateLayers(pooling="attention", dropout=0.0)
+    full = private(encoded)["pooled_output"]
+    half = mtkeras.heads.TaskPrivateLayers(pooling="attention", dropout=0.0, dtype="mixed_float16")
+    half.build({key: value.shape for key, value in encoded.items()})
+    half.set_weights(private.get_weights())
+    out = half(encoded)["pooled_output"]
+    assert out.dtype == tf.float16 and bool(tf.reduce_all(tf.math.is_finite(out)))
+    np.testing.assert_allclose(tf.cast(out, tf.float32), full, atol=1e-2)
+    assert float(tf.reduce_max(tf.abs(out[2]))) == 0.0
     with pytest.raises(ValueError, match="Received an invalid `pooling`.*Received: pooling='sum'"):
         mtkeras.heads.TaskPrivateLayers(pooling="sum")
     with pytest.raises(ValueError, match="needs `sequence` layers, `dense` layers or a `pooling`"):
