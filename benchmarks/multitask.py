@@ -148,6 +148,11 @@ def variant_model(variant):
     return "multitask" if variant == "shared" else f"multitask_{variant}"
 
 
+def model_variant(model):
+    """The variant whose rows are named `model` (`variant_model`'s inverse); "shared" for any other name."""
+    return next((v for v in VARIANTS if variant_model(v) == model), "shared")
+
+
 def run_dir(work_dir, name, seed):
     """A model's run directory; the single-task models of a seed sit together in `runs/single-seed<seed>/<task>`."""
     if name in TASKS:
@@ -685,8 +690,9 @@ def latency(multi_paths, single_paths, texts, plain="shared"):
     """Median and p90 milliseconds per text: one call of each shared model, and the single models in turn.
 
     `multi_paths` is `{variant: export}`, `plain` the plain shared model's
-    variant (the top-level `multitask` and `ratio_p50`, when it is timed); each text goes to every model in turn, so a slow spell of the
-    machine hits all. Ratios are of the rounded medians.
+    variant (the top-level `multitask` and `ratio_p50`, when it is timed);
+    each text goes to every model in turn, so a slow spell of the machine
+    hits all. Ratios are of the rounded medians.
     """
     import numpy as np
     import tensorflow as tf
@@ -732,6 +738,13 @@ def latency(multi_paths, single_paths, texts, plain="shared"):
     return result
 
 
+def _timed_in(entry, keys, model):
+    """Whether the timing loop `entry` timed a run of `model` in `keys` (`{(model, settings key)}`, a report's
+    rows) beside single-task models of settings in `keys` too: its ratio is then to the report's four."""
+    timed = entry["keys"]
+    return all((name, timed.get(name)) in keys for name in (model, *TASKS))
+
+
 def row_latency(row, rows, args, work_dir, ledger, loops, measure=True, exported=frozenset()):
     """Times a shared row's model as soon as its run is here: one loop (`latency`) of it, the other shared
     models of its seed that are here, and its seed's four single-task models answering in turn, each
@@ -761,23 +774,22 @@ def row_latency(row, rows, args, work_dir, ledger, loops, measure=True, exported
         print(f"[multitask] latency of {row['model']} seed {seed} not measured: {why}", file=sys.stderr, flush=True)
         return None
     models = shared + list(TASKS)
-    variants = {model: next(v for v in VARIANTS if variant_model(v) == model) for model in shared}
     try:
         paths = {model: os.path.join(work_dir, first[model]["export_path"]) for model in models}
         paths = {model: path for model, path in paths.items() if os.path.abspath(path) in exported}
         paths.update(fresh_exports([model for model in models if model not in paths], args, work_dir, seed=seed))
-        lat = latency({variants[model]: paths[model] for model in shared}, [paths[task] for task in TASKS],
+        lat = latency({model_variant(model): paths[model] for model in shared}, [paths[task] for task in TASKS],
                       latency_texts(args, work_dir, args.latency_texts))
     except Exception as error:  # noqa: BLE001  (a failed timing must not end a proof of many sittings)
         print(f"[multitask] latency of {row['model']} seed {seed} not measured: {type(error).__name__}: {error}",
               file=sys.stderr, flush=True)
         return None
     lat.update(seed=seed, exported_at=_report_commit())
-    keys = {model: first[model]["key"] for model in models}
+    timed = {model: first[model]["key"] for model in models}
     if ledger is not None:
-        ledger.add_latency(lat, keys)
+        ledger.add_latency(lat, timed)
     else:
-        loops.append({"latency": lat, "keys": keys})
+        loops.append({"latency": lat, "keys": timed})
     return lat
 
 
@@ -789,14 +801,12 @@ def report_latency(rows, loops):
     keys = {(row["model"], row["key"]) for row in rows}
     result, used = {"variants": {}}, set()
     for number, entry in enumerate(loops):  # later loops win
-        lat, timed = entry["latency"], entry["keys"]
-        if not all((task, timed.get(task)) in keys for task in TASKS):
-            continue
-        if "multitask" in lat and ("multitask", timed.get("multitask")) in keys:
+        lat = entry["latency"]
+        if "multitask" in lat and _timed_in(entry, keys, "multitask"):
             result.update({k: v for k, v in lat.items() if k != "variants"})
             used.add(number)
         for variant, timing in lat.get("variants", {}).items():
-            if (variant_model(variant), timed.get(variant_model(variant))) in keys:
+            if _timed_in(entry, keys, variant_model(variant)):
                 result["variants"][variant] = {**timing, "seed": lat.get("seed", 0),
                                                "single_task_in_turn_p50_ms": lat["single_task_in_turn"]["p50_ms"]}
                 used.add(number)
@@ -823,7 +833,7 @@ def fresh_exports(models, args, work_dir, seed=0, base=None):
     paths = {}
     for model in models:
         tasks = [model] if model in TASKS else list(TASKS)
-        variant = next((v for v in VARIANTS if variant_model(v) == model), "shared")
+        variant = model_variant(model)
         config = parse_config(yaml.safe_dump(model_config(model, tasks, args, work_dir, seed, variant)), source=model)
         with contextlib.redirect_stdout(sys.stderr):
             paths[model] = export_run(config, base_path=os.path.join(base, model), version=1)

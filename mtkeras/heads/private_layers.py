@@ -154,29 +154,31 @@ class TaskPrivateLayers(keras.layers.Layer):
                 else:
                     words = layer(words, padding_mask=mask, training=training)
                 words = self.dropout_layer(words, training=training)
-            words = words * ops.expand_dims(ops.cast(mask, words.dtype), -1)
-            if self.pooling is None:
-                pooled = self._pool(words, mask, "mean")
-        if self.pooling is not None:
-            pooled = self._pool(words, mask, self.pooling)
+        how = self.pooling or ("mean" if self.sequence_layers else None)
+        if how:
+            real = ops.expand_dims(ops.cast(mask, words.dtype), -1)
+            # Zero after the text's end: the task's own words as it returns them; the shared ones only to pool.
+            zeroed = words * real
+            if self.sequence_layers:
+                words = zeroed
+            pooled = self._pool(zeroed, mask, real, how)
         for layer in self.dense_layers:
             pooled = self.dropout_layer(layer(pooled), training=training)
         return {"sequence_output": words, "pooled_output": pooled, "padding_mask": encoded["padding_mask"]}
 
-    def _pool(self, words, mask, how):
-        """`[B, width]`: the text's words summed up (`pooling`); zeros for a text without words."""
-        real = ops.expand_dims(ops.cast(mask, words.dtype), -1)
+    def _pool(self, words, mask, real, how):
+        """`[B, width]`: the text's words (zero after its end; `real` is 1 on its words) summed up; zeros for a
+        text without words."""
         if how == "max":
             return masked_max_pool(words, mask)
-        count = ops.sum(real, axis=1)
         if how == "mean":
-            return ops.sum(words * real, axis=1) / ops.maximum(count, ops.cast(1, words.dtype))
+            return ops.sum(words, axis=1) / ops.maximum(ops.sum(real, axis=1), ops.cast(1, words.dtype))
         # [B, T, 1], softmaxed in float32 under a float16 policy too (an exp over the text's words).
         scores = ops.cast(self.attention_score(self.attention_hidden(words)), "float32")
-        # Padding gets no weight: exp(-1e9 - max) is 0 (the `* real` keeps it so for a text without words).
-        scores = ops.where(ops.cast(real, "bool"), scores, -1e9)
+        # Padding gets no weight: exp(-1e9 - max) is 0, and `* real` keeps a text without words at zeros.
+        scores = ops.where(ops.expand_dims(mask, -1), scores, -1e9)
         weights = ops.cast(ops.softmax(scores, axis=1), words.dtype) * real
-        return ops.where(count > 0, ops.sum(weights * words, axis=1), ops.zeros_like(words[:, 0]))
+        return ops.sum(weights * words, axis=1)
 
     def output_widths(self, width, pooled_width):
         """`(words, pooled)` widths out, given the encoder's."""
