@@ -14,6 +14,7 @@ does, and prints one JSON object:
 
 Usage:
     python benchmarks/training_step.py --data-dir ../shared/datasets/snips --encoder minilm --steps 100
+    python benchmarks/training_step.py --data-dir ../shared/datasets/snips --encoder minilm --mixed-precision mixed_bfloat16
 """
 
 import argparse
@@ -52,7 +53,10 @@ def main(argv=None):
     parser.add_argument("--encoder", default="bilstm", help="bilstm, cnn, transformer or minilm")
     parser.add_argument("--steps", type=int, default=100, help="training steps (one epoch of them)")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--mixed-precision", default="float32", choices=mtkeras.training.precision.POLICIES,
+                        help="Keras dtype policy (as training.mixed_precision)")
     args = parser.parse_args(argv)
+    policy = mtkeras.training.set_mixed_precision(args.mixed_precision)
 
     count = args.steps * args.batch_size
     examples = [dataclasses.replace(example, labels={"slots": example.labels["slots"]})
@@ -71,6 +75,7 @@ def main(argv=None):
     steps = [b - a for a, b in zip(clock.ends, clock.ends[1:])]
     report = {
         "encoder": args.encoder,
+        "mixed_precision": policy,
         "steps": len(clock.ends),
         "batch_size": args.batch_size,
         "first_step_seconds": round(clock.ends[0] - started, 2),
