@@ -57,6 +57,10 @@ class StackedPreprocessor(keras.layers.Layer):
     def tokenize(self, text):
         return self.words.tokenize(text)
 
+    def sequence_lengths(self, text):
+        """The pieces' steps: the pretrained model reading them costs the most."""
+        return self.pieces.sequence_lengths(text)
+
     def call(self, text):
         outputs = dict(self.words(text))
         outputs.update({PIECES + key: value for key, value in self.pieces(text).items()})

@@ -118,8 +118,9 @@ class MultiTaskModel(keras.Model):
         (Keras itself returns a ragged tensor when batches differ, and softmax
         rows on padding). Raw texts without `steps` or `callbacks` go through
         one traced function kept with the model (`mtkeras.models.traced`), as
-        fast as the exported SavedModel; datasets and other Keras inputs go
-        through Keras' own loop.
+        fast as the exported SavedModel, in batches of texts of about the same
+        length (the answers come back in the order given); datasets and other
+        Keras inputs go through Keras' own loop, in their order.
         """
         inputs = self._standardize(x)
         lengths = None

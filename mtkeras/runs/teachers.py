@@ -87,8 +87,12 @@ def _predict(path, task, texts, batch_size=64):
     else:
         import tensorflow as tf
 
+        from mtkeras.models.traced import length_order
+
         signature = tf.saved_model.load(path).signatures[names.SERVING_SIGNATURE]
-        chunks = [signature(text=tf.constant(texts[i : i + batch_size])) for i in range(0, len(texts), batch_size)]
+        given = tf.constant(list(texts), tf.string)
+        order = length_order(given)  # batches of texts about as long as each other: little padding
+        chunks = [signature(text=tf.gather(given, order[i : i + batch_size])) for i in range(0, len(texts), batch_size)]
         key = names.probs_key(task.name)
         if key not in chunks[0]:
             raise ConfigError(f"distillation: the teacher {path} exports no {key!r}")
@@ -96,8 +100,9 @@ def _predict(path, task, texts, batch_size=64):
         parts = [chunk[key].numpy() for chunk in chunks]
         if widest is not None:
             parts = [np.pad(p, [(0, 0), (0, widest - p.shape[1]), (0, 0)]) for p in parts]
-        probs = np.concatenate(parts)
-        lengths = np.concatenate([chunk[names.LENGTHS].numpy() for chunk in chunks]) if widest is not None else None
+        restore = np.argsort(order)
+        probs = np.concatenate(parts)[restore]
+        lengths = np.concatenate([chunk[names.LENGTHS].numpy() for chunk in chunks])[restore] if widest is not None else None
         labels = task.labels  # an export names its labels in its own outputs; the task's order is assumed
         probs = _without_outside_weight(path, task, probs)
     if list(labels) != list(task.labels):

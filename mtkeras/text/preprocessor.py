@@ -196,6 +196,10 @@ class WordPreprocessor(keras.layers.Layer):
         """Returns `(words, lengths)`: dense `[B, T]` words ("" padded), int32 `[B]`."""
         return pad_words(split_words(text), self.max_words)
 
+    def sequence_lengths(self, text):
+        """int32 `[B]`: the steps each text takes in a padded batch (its words, at most `max_words`)."""
+        return tf.cast(tf.minimum(split_words(text).row_lengths(), self.max_words), tf.int32)
+
     def call(self, text):
         words, _ = self.tokenize(text)
         char_ids = self.char_ids(words)

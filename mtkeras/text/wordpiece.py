@@ -184,6 +184,11 @@ class WordPiecePreprocessor(keras.layers.Layer):
         words, _, _ = self._align(tf.convert_to_tensor(text, tf.string))
         return pad_words(words)
 
+    def sequence_lengths(self, text):
+        """int32 `[B]`: the steps each text takes in a padded batch (its pieces kept, `[CLS]` and `[SEP]` included)."""
+        _, pieces, _ = self._align(tf.convert_to_tensor(text, tf.string))
+        return tf.cast(pieces.merge_dims(1, 2).row_lengths() + 2, tf.int32)
+
     def call(self, text):
         words, pieces, offsets = self._align(tf.convert_to_tensor(text, tf.string))
         batch = words.nrows()

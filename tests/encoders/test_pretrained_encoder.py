@@ -95,6 +95,8 @@ def test_words_are_aligned_to_their_first_piece(pretrained):
     assert out["token_ids"][2].tolist()[:3] == [CLS, SEP, PAD]
     assert out["token_ids"][3].tolist()[:4] == [CLS, UNK, ID["jazz"], SEP]
     assert out["padding_mask"].sum(axis=1).tolist() == [13, 9, 2, 4]
+    # What a batch pads to, text by text: batching by it (model.predict) leaves no piece of padding.
+    assert preprocessor.sequence_lengths(tf.constant(TEXTS)).numpy().tolist() == [13, 9, 2, 4]
     assert (out["segment_ids"] == 0).all()
     assert out["word_starts"].tolist()[0] == [1, 4, 6, 7, 10, 11, 0]
     assert out["word_starts"].tolist()[3] == [1, 2, 0, 0, 0, 0, 0]
@@ -126,6 +128,7 @@ def test_truncation_drops_whole_words_and_tokenize_agrees(pretrained):
     assert out["word_mask"].numpy().tolist() == [[1, 1, 1], [1, 0, 0], [1, 0, 0]]
     words, lengths = short.tokenize(texts)
     assert lengths.numpy().tolist() == [3, 1, 1]
+    assert short.sequence_lengths(texts).numpy().tolist() == [8, 3, 5]  # the pieces kept, [CLS] and [SEP]
     assert words.numpy()[0].tolist() == [b"unbelievable", b"tables", b"play"]
     # A first word that does not fit leaves no word at all, never a cut word.
     tiny = WordPiecePreprocessor.from_config({**preprocessor.get_config(), "sequence_length": 4})

@@ -4,6 +4,7 @@ import keras
 import keras_hub
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import mtkeras
 from helpers.data import tiny_examples, tiny_tasks
@@ -43,6 +44,9 @@ def test_words_carry_the_transformer_s_vector_at_their_first_piece(preset):
     assert out.shape[1] == 7 and expected.shape[1] == 6  # 8 pieces: [CLS], 6 words, [SEP]; the 7th word is cut
     np.testing.assert_allclose(out[:, :6, -8:], expected, atol=1e-5)
     np.testing.assert_allclose(out[0, 6, -8:], 0.0)  # past the transformer's sequence length
+    # Batches are sorted by the pieces the transformer reads, its most costly part.
+    lengths = model.preprocessor.sequence_lengths(tf.constant(texts)).numpy().tolist()
+    assert lengths == inputs["pieces_padding_mask"].numpy().sum(axis=1).tolist() == [8, 3]
 
 
 def test_stacked_trains_round_trips_and_answers_through_tf_serving_s_loader(preset, tmp_path):

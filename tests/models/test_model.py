@@ -10,6 +10,7 @@ from helpers.data import tiny_examples, tiny_tasks
 from helpers.models import build_tiny_model
 from mtkeras import names
 from mtkeras.encoders import BiLSTMEncoder
+from mtkeras.models.traced import length_order
 from mtkeras.tasks.calibration import with_temperature
 
 TEXTS = ["book a table for two", "play jazz", ""]
@@ -48,6 +49,26 @@ def test_predict_pads_token_outputs_across_batches():
     # Inside one batch too: no softmax rows past a text's words.
     mixed = model.predict(["play jazz", "book a table for two"], verbose=0)["slots"]
     assert not mixed[0, 2:].any() and mixed[1].sum(axis=-1) == pytest.approx(np.ones(5))
+
+
+def test_predict_batches_texts_by_length_and_answers_in_the_order_given():
+    model = build_tiny_model()
+    # Long and short texts interleaved: batches of 2 in this order would pad every short text to a long one.
+    texts = ["book a table for two in paris tonight", "play jazz", "what is the weather like in rome", "",
+             "hi", "play some music by the beatles now", "rate it", "book"]
+    order = length_order(tf.constant(texts))
+    assert [len(texts[i]) for i in order] == sorted(len(t) for t in texts)
+    # By the steps the model pads (here words), ties by bytes.
+    by_words = length_order(tf.constant(texts), positions=model.preprocessor.sequence_lengths)
+    assert [texts[i] for i in by_words] == sorted(texts, key=lambda t: (len(t.split()), len(t)))
+    out = model.predict(texts, batch_size=2, verbose=0)
+    words = [len(t.split()) for t in texts]
+    for i, text in enumerate(texts):
+        alone = model.predict([text], verbose=0)
+        np.testing.assert_allclose(out["intent"][i], alone["intent"][0], atol=1e-6)
+        np.testing.assert_allclose(out["slots"][i, : words[i]], alone["slots"][0, : words[i]], atol=1e-6)
+        assert not out["slots"][i, words[i]:].any()
+    assert out["slots"].shape[1] == max(words)
 
 
 def test_predict_on_raw_texts_traces_once_and_answers_as_keras_loop_does():

@@ -169,3 +169,44 @@ def test_a_distilled_run_learns_from_its_single_task_teachers_scores_relative_to
     assert_answers_through_tf_serving_loader(outcome["export_path"], ["book a table in rome", "that was great"])
     student = keras.models.load_model(outcome["model_path"])
     assert student.compiled and "intent" in student.predict(["play jazz"])
+
+
+def test_exported_teachers_label_every_text_as_their_models_do_in_the_order_given(single_task_runs, tmp_path):
+    """A teacher given as an export version labels as the model it was exported from; batched by length,
+    each text's distribution still lands on that text (the token task's trimmed to its words)."""
+    import numpy as np
+    import tensorflow as tf
+
+    import mtkeras
+    from mtkeras.models.traced import length_order
+    from mtkeras.runs import declare_tasks, read_split
+    from mtkeras.runs.teachers import _predict, teacher_targets
+
+    config_path, teachers_of = single_task_runs
+    models, exports = {}, {}
+    for name in ("intent", "slots"):
+        models[name] = mtkeras.load_model(str(pathlib.Path(teachers_of + "-single") / name / "model.keras"))
+        exports[name] = str(tmp_path / name / "1")
+        models[name].export(exports[name])
+    distilled = tmp_path / "exported-teachers.yaml"
+    distilled.write_text(config_path.read_text() + f"run_dir: {tmp_path / 'student'}\n"
+                         "distillation: {other_sources: true, tasks: [intent, slots], "
+                         f"teachers: {{intent: {exports['intent']}, slots: {exports['slots']}}}}}\n")
+    config = load_config(str(distilled))
+    sources = read_split(config, "train")
+    tasks = {task.name: task for task in declare_tasks(config, [ex for items in sources.values() for ex in items])}
+    examples = [ex for items in sources.values() for ex in items]
+    texts = [ex.text for ex in examples]
+    assert list(length_order(tf.constant(texts))) != list(range(len(texts)))  # the order does move texts
+    expected = {name: models[name].predict(texts, verbose=0)[name] for name in exports}
+
+    targets = teacher_targets(config, list(tasks.values()), sources)
+    for name in exports:
+        given = [row for source in sources for row in targets[source][name]]
+        alone = _predict(exports[name], tasks[name], texts, batch_size=2)  # several batches of the length order
+        for i, example in enumerate(examples):
+            want = expected[name][i, : len(example.words)] if name == "slots" else expected[name][i]
+            for got in (given[i], alone[i]):
+                assert got.shape == want.shape
+                np.testing.assert_allclose(got, want, atol=1e-5)
+    assert all(set(by_task) == {"intent", "slots"} for by_task in targets.values())  # sentiment: gold alone

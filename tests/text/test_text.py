@@ -103,6 +103,10 @@ def test_preprocessor_ids_lowercase_oov_and_padding():
     out = pre(tf.constant(["Book the TABLE", ""]))
     assert out["token_ids"].numpy().tolist() == [[2, 1, 3], [0, 0, 0]]
     assert out["padding_mask"].numpy().tolist() == [[True, True, True], [False, False, False]]
+    assert pre.sequence_lengths(tf.constant(["Book the TABLE", "", "a b"])).numpy().tolist() == [3, 0, 2]
+    short = WordPreprocessor(["book"], max_words=2)
+    assert short.sequence_lengths(tf.constant(["book a table"])).numpy().tolist() == [2]  # cut as tokenize cuts
+    assert short.tokenize(tf.constant(["book a table"]))[1].numpy().tolist() == [2]
 
 
 def test_preprocessor_rejects_bad_arguments():
