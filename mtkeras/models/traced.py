@@ -49,7 +49,7 @@ def is_raw_texts(x):
     return False
 
 
-def length_order(texts, pairs=None, positions=None):
+def length_order(texts, pairs=None, positions=None, chunk=4096):
     """Indices that put texts of similar length side by side (stable).
 
     A batch is padded to its longest text, so texts taken in the order they
@@ -57,15 +57,20 @@ def length_order(texts, pairs=None, positions=None):
     in batches of 64 of the SNIPS, WNUT-17 and SST-2 training texts in file
     order, 55 % are padding. Sorted by `positions` (a function of a `[N]`
     string tensor giving the steps each text takes once padded, e.g. a
-    preprocessor's `sequence_lengths`), ties and the default by bytes; a
-    pair's two texts count together.
+    preprocessor's `sequence_lengths`, called on slices of `chunk` texts),
+    ties and the default by bytes; a pair's two texts count together.
     """
-    sides = [texts] if pairs is None else [texts, pairs]
+    sides = [tf.convert_to_tensor(side, tf.string) for side in ([texts] if pairs is None else [texts, pairs])]
     size = sum(tf.strings.length(side).numpy().astype(np.int64) for side in sides)
     if positions is None:
         return np.argsort(size, kind="stable")
-    steps = sum(np.asarray(positions(side), np.int64) for side in sides)
-    return np.lexsort((size, steps))
+    count = int(size.shape[0])
+
+    def steps_of(side):  # in slices: all texts at once would hold all their words (or pieces) in memory together
+        parts = [np.asarray(positions(side[i : i + chunk]), np.int64) for i in range(0, count, chunk)]
+        return np.concatenate(parts) if parts else np.zeros([0], np.int64)
+
+    return np.lexsort((size, sum(steps_of(side) for side in sides)))
 
 
 def predict_texts(model, inputs, batch_size):
@@ -85,26 +90,38 @@ def predict_texts(model, inputs, batch_size):
     call = traced(model, ("predict", pairs), lambda: tf.function(
         outputs_and_lengths, input_signature=text_signature(pairs), autograph=False))
     count = int(inputs[names.TEXT].shape[0])
+    if pairs and int(inputs[names.TEXT_PAIR].shape[0]) != count:
+        raise ValueError(
+            f"Received {count} texts and {int(inputs[names.TEXT_PAIR].shape[0])} text pairs: "
+            "give one `text_pair` per `text`."
+        )
     if count > batch_size:
         positions = getattr(model.preprocessor, "sequence_lengths", None)
         order = length_order(inputs[names.TEXT], inputs.get(names.TEXT_PAIR), positions)
     else:
         order = np.arange(count)
-    chunks, lengths = [], []
+    chunks = []
     for start in range(0, count, batch_size):
         taken = order[start : start + batch_size]
         batch = {key: tf.gather(value, taken) for key, value in inputs.items()}
         outputs, batch_lengths = call(batch)
-        chunks.append({key: value.numpy() for key, value in outputs.items()})
-        lengths.append(batch_lengths.numpy())
+        chunks.append((taken, {key: value.numpy() for key, value in outputs.items()}, batch_lengths.numpy()))
     if not chunks:
         return {}, np.zeros([0], np.int32)
-    restore = np.argsort(order)  # position of each given text in the length order
+    # Each batch's answers written straight to their texts' rows, token outputs zero past the batch's width.
     outputs = {}
-    for key in chunks[0]:
-        parts = [chunk[key] for chunk in chunks]
-        if parts[0].ndim == 3:
-            steps = max(part.shape[1] for part in parts)
-            parts = [np.pad(part, [(0, 0), (0, steps - part.shape[1]), (0, 0)]) for part in parts]
-        outputs[key] = np.concatenate(parts, axis=0)[restore]
-    return outputs, np.concatenate(lengths)[restore]
+    for key, first in chunks[0][1].items():
+        shape = list(first.shape)
+        if first.ndim == 3:
+            shape[1] = max(parts[key].shape[1] for _, parts, _ in chunks)
+        outputs[key] = np.zeros([count] + shape[1:], first.dtype)
+        for taken, parts, _ in chunks:
+            part = parts[key]
+            if part.ndim == 3:
+                outputs[key][taken, : part.shape[1]] = part
+            else:
+                outputs[key][taken] = part
+    lengths = np.zeros([count], chunks[0][2].dtype)
+    for taken, _, batch_lengths in chunks:
+        lengths[taken] = batch_lengths
+    return outputs, lengths

@@ -88,10 +88,13 @@ def _predict(path, task, texts, batch_size=64):
         import tensorflow as tf
 
         from mtkeras.models.traced import length_order
+        from mtkeras.text import split_words
 
         signature = tf.saved_model.load(path).signatures[names.SERVING_SIGNATURE]
         given = tf.constant(list(texts), tf.string)
-        order = length_order(given)  # batches of texts about as long as each other: little padding
+        # Batches of texts of about as many words: an export keeps its preprocessor inside, so its own steps
+        # (word pieces for a pretrained encoder) are not at hand; words are them for a from-scratch encoder.
+        order = length_order(given, positions=lambda texts: split_words(texts).row_lengths())
         chunks = [signature(text=tf.gather(given, order[i : i + batch_size])) for i in range(0, len(texts), batch_size)]
         key = names.probs_key(task.name)
         if key not in chunks[0]:

@@ -198,7 +198,10 @@ class WordPreprocessor(keras.layers.Layer):
 
     def sequence_lengths(self, text):
         """int32 `[B]`: the steps each text takes in a padded batch (its words, at most `max_words`)."""
-        return tf.cast(tf.minimum(split_words(text).row_lengths(), self.max_words), tf.int32)
+        lengths = split_words(text).row_lengths()
+        if self.max_words is not None:
+            lengths = tf.minimum(lengths, self.max_words)
+        return tf.cast(lengths, tf.int32)
 
     def call(self, text):
         words, _ = self.tokenize(text)

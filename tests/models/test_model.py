@@ -58,10 +58,14 @@ def test_predict_batches_texts_by_length_and_answers_in_the_order_given():
              "hi", "play some music by the beatles now", "rate it", "book"]
     order = length_order(tf.constant(texts))
     assert [len(texts[i]) for i in order] == sorted(len(t) for t in texts)
-    # By the steps the model pads (here words), ties by bytes.
-    by_words = length_order(tf.constant(texts), positions=model.preprocessor.sequence_lengths)
-    assert [texts[i] for i in by_words] == sorted(texts, key=lambda t: (len(t.split()), len(t)))
+    # What the traced function is given: batches of texts of about one number of words.
+    model.predict(texts[:1], verbose=0)
+    functions = model.__dict__["_mtkeras_traced_functions"]
+    traced_call, batches = functions[("predict", False)], []
+    functions[("predict", False)] = lambda batch: batches.append(batch[names.TEXT].numpy()) or traced_call(batch)
     out = model.predict(texts, batch_size=2, verbose=0)
+    functions[("predict", False)] = traced_call
+    assert [[len(t.split()) for t in batch] for batch in batches] == [[0, 1], [1, 2], [2, 7], [7, 8]]
     words = [len(t.split()) for t in texts]
     for i, text in enumerate(texts):
         alone = model.predict([text], verbose=0)

@@ -62,6 +62,19 @@ def test_pair_models_have_a_second_input_and_train(trained):
     assert model.predict(["book a table for two in paris"], verbose=0)["intent"].shape[0] == 1
 
 
+def test_many_pairs_are_batched_by_length_and_answered_in_the_order_given(trained):
+    model, _ = trained
+    texts = [a for a, _, _, _ in PAIRS] + ["play jazz", "book a table for two in paris tonight please"]
+    pairs = [b for _, b, _, _ in PAIRS] + ["a very long second text of many words here", "ok"]
+    out = model.predict({names.TEXT: texts, names.TEXT_PAIR: pairs}, batch_size=3, verbose=0)
+    for i, (text, pair) in enumerate(zip(texts, pairs)):
+        alone = model.predict({names.TEXT: [text], names.TEXT_PAIR: [pair]}, verbose=0)
+        for name in ("nli", "similarity", "intent"):
+            np.testing.assert_allclose(out[name][i], alone[name][0], atol=1e-5)
+    with pytest.raises(ValueError, match="Received 8 texts and 7 text pairs"):
+        model.predict({names.TEXT: texts, names.TEXT_PAIR: pairs[:7]}, batch_size=3, verbose=0)
+
+
 def test_pair_labels_without_a_second_text_name_the_example(trained):
     model, _ = trained
     bad = [Example(("a", "b"), {"nli": "entailment"}, "nli.tsv:7")]

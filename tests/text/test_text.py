@@ -107,6 +107,8 @@ def test_preprocessor_ids_lowercase_oov_and_padding():
     short = WordPreprocessor(["book"], max_words=2)
     assert short.sequence_lengths(tf.constant(["book a table"])).numpy().tolist() == [2]  # cut as tokenize cuts
     assert short.tokenize(tf.constant(["book a table"]))[1].numpy().tolist() == [2]
+    unbounded = WordPreprocessor(["book"], max_words=None)
+    assert unbounded.sequence_lengths(tf.constant(["book a table", ""])).numpy().tolist() == [3, 0]
 
 
 def test_preprocessor_rejects_bad_arguments():
