@@ -7,6 +7,7 @@
 | `history` | `history_rows`, `task_curves`: a training history by epoch and by task |
 | `plots` | `plot_history`, `plot_task_curves`, `plot_confusion_matrix` (PNG, headless) |
 | `report` | `write_report`: `metrics_<split>.json` and the plots of a run |
+| `significance` | `paired_bootstrap(task, before, after)`: one model's score minus another's on the same texts, with a bootstrap interval |
 | `calibration` | `calibrate(model, dev_examples)`: each sentence task's temperature and token task's outside weight, fitted after training; `FittedDecisionScores`: each epoch's dev score under the weight fitted for it |
 
 The scores themselves (`accuracy`, `macro_f1`, `entity_scores`, ...) live
@@ -20,6 +21,8 @@ _HOMES = {
     "calibrate": "mtkeras.evaluation.calibration",
     "FittedDecisionScores": "mtkeras.evaluation.calibration",
     "TaskItems": "mtkeras.evaluation.evaluator",
+    "collect_items": "mtkeras.evaluation.evaluator",
+    "paired_bootstrap": "mtkeras.evaluation.significance",
     "evaluate": "mtkeras.evaluation.evaluator",
     "history_rows": "mtkeras.evaluation.history",
     "task_curves": "mtkeras.evaluation.history",
@@ -45,6 +48,7 @@ __all__ = [
     "FittedDecisionScores",
     "TaskItems",
     "accuracy",
+    "collect_items",
     "confusion_matrix",
     "entity_errors",
     "entity_scores",
@@ -52,6 +56,7 @@ __all__ = [
     "format_table",
     "history_rows",
     "macro_f1",
+    "paired_bootstrap",
     "pearson",
     "plot_confusion_matrix",
     "plot_history",

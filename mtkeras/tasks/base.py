@@ -9,7 +9,7 @@ A task kind is a `Task` subclass, registered by its `kind` string
 | the model | `build_head`, `loss`, `metrics`, `logged_metrics`, `score_metric` |
 | the data | `level` (a label per text or per word), `encode` |
 | the export | `export_outputs`, and `result_format`, how a client reads them |
-| evaluation | `predict_items`, `score_items`, `item_is_right` |
+| evaluation | `predict_items`, `score_items`, `item_is_right`; `text_counts`, `score_of_counts` (optional) |
 """
 
 from typing import Annotated, Literal, Optional
@@ -204,6 +204,21 @@ class Task:
     def item_is_right(self, gold, pred, mask):
         """Whether one text's prediction is right, for `sentence_accuracy`; None: the kind has no right answer."""
         return None
+
+    def text_counts(self, items):
+        """`score_metric` as a sum over texts: float `[N, k]`, k counts per labelled text of `items`.
+
+        `score_of_counts` turns the counts summed over any texts into their
+        score, so texts can be drawn again and again without scoring them
+        again (`mtkeras.evaluation.paired_bootstrap`). None (the default):
+        the score is no such sum (a macro average, a correlation), and each
+        draw is scored with `score_items`.
+        """
+        return None
+
+    def score_of_counts(self, sums):
+        """The `score_metric` of `text_counts` summed over texts: `[..., k]` to `[...]`."""
+        raise NotImplementedError
 
     # === Config ===
     def get_config(self):

@@ -118,3 +118,12 @@ class SentenceClassification(ClassificationTask):
 
     def item_is_right(self, gold, pred, mask):
         return gold != names.UNKNOWN_LABEL_ID and gold == pred
+
+    def text_counts(self, items):
+        """Per text: right (1 or 0), and 1 (a text): `accuracy` is their ratio."""
+        right = np.asarray(items.gold) == np.asarray(items.pred)
+        return np.stack([right, np.ones_like(right)], axis=-1).astype(np.float64).reshape(-1, 2)
+
+    def score_of_counts(self, sums):
+        sums = np.asarray(sums, np.float64)
+        return sums[..., 0] / sums[..., 1]

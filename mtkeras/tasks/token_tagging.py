@@ -225,6 +225,20 @@ class TokenTagging(ClassificationTask):
     def item_is_right(self, gold, pred, mask):
         return bool(np.all(_right_words(gold, _over_words(pred, len(gold)))[mask]))
 
+    def text_counts(self, items):
+        """Per text: entities right, gold entities, predicted entities (exact span and type): micro `f1`."""
+        rows = []
+        for gold, pred, mask, given in zip(items.gold, items.pred, items.mask, items.gold_names):
+            gold_entities = entity_set([self._gold_tags(gold, mask, given)])
+            pred_entities = entity_set([self._pred_tags(_over_words(pred, len(gold)))])
+            rows.append((len(gold_entities & pred_entities), len(gold_entities), len(pred_entities)))
+        return np.asarray(rows, np.float64).reshape(-1, 3)
+
+    def score_of_counts(self, sums):
+        sums = np.asarray(sums, np.float64)
+        right, found = sums[..., 0], sums[..., 1] + sums[..., 2]
+        return np.where(right > 0, 2.0 * right / np.maximum(found, 1.0), 0.0)
+
     def _pred_tags(self, pred):
         """Tag strings of predicted ids; no prediction (-1) reads as "O"."""
         return [self.labels[p] if p >= 0 else "O" for p in pred]

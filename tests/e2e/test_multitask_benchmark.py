@@ -172,6 +172,21 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
         assert scores[split] == {task: round(100 * reported[task]["f1" if task in ("slots", "entities") else "accuracy"], 2)
                                  for task in TASKS}
 
+    # benchmarks/paired.py puts an interval around each shared − single-task gap of a seed, from the same runs.
+    spec = importlib.util.spec_from_file_location("paired", os.path.join(ROOT, "benchmarks", "paired.py"))
+    paired = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(paired)
+    paired_ledger = tmp_path / "results" / "paired.jsonl"
+    paired.main(["--work-dir", str(work), "--seed", "0", "--samples", "200", "--ledger", str(paired_ledger)])
+    gaps = json.loads(capsys.readouterr().out)
+    assert list(gaps["rows"]) == ["multitask"] and gaps["samples"] == 200
+    test_scores = {row["model"]: row["test"] for row in rows}
+    for task, gap in gaps["rows"]["multitask"].items():
+        assert gap["single"] == round(test_scores[task][task], 2) and gap["shared"] == round(test_scores["multitask"][task], 2)
+        assert gap["interval"][0] <= gap["interval"][1] and 0.0 <= gap["share_below_zero"] <= 1.0
+    (line,) = [json.loads(text) for text in open(paired_ledger)]
+    assert line["rows"] == gaps["rows"] and line["command"].startswith("python benchmarks/paired.py --work-dir ")
+
     # The end of a sitting records the finished runs (--no-train, beside a training process: it measures
     # no latency). On a machine without the work folder nothing trains again and the report is the same,
     # latency included.

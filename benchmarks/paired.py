@@ -1,0 +1,111 @@
+"""Which gaps between a shared model and its single-task models are real: paired bootstrap on the test texts.
+
+Reads the finished runs of one seed of `benchmarks/multitask.py` (its
+`--work-dir`): the four single-task models (`runs/single-seed<S>/<task>`)
+and each shared row (`runs/<model>-seed<S>`). Every model answers its own
+config's test split again (`mtkeras.evaluation.collect_items`; its score
+must equal the run's `metrics_test.json`), and for each row and task
+`mtkeras.evaluation.paired_bootstrap` draws the test texts again and again
+to put an interval around shared − single-task. A gap whose interval holds
+0 is within what the test set's own sampling moves.
+
+Prints one JSON object (differences in points); with `--ledger FILE`, also
+appends it with the command and commit.
+
+Usage:
+    python benchmarks/paired.py --work-dir W --seed 0
+    python benchmarks/paired.py --work-dir W --seed 0 --rows multitask multitask_private-transformer_distill
+"""
+
+import argparse
+import datetime
+import glob
+import json
+import os
+import shlex
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+
+import mtkeras  # noqa: E402,F401  (registers mtkeras' layers for keras.models.load_model)
+from mtkeras.evaluation import collect_items, paired_bootstrap  # noqa: E402
+from mtkeras.runs import load_config, read_split  # noqa: E402
+
+TASKS = ("intent", "slots", "entities", "sentiment")
+
+
+def test_items(run_dir):
+    """`({task: TaskItems}, {task: Task}, {task: score in metrics_test.json})` of a finished run's model."""
+    config = load_config(os.path.join(run_dir, "config.yaml"))
+    model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
+    examples = [ex for items in read_split(config, "test").values() for ex in items]
+    items, _, _ = collect_items(model, examples)
+    with open(os.path.join(run_dir, "metrics_test.json"), encoding="utf-8") as f:
+        reported = json.load(f)
+    tasks = {task.name: task for task in model.tasks}
+    return items, tasks, {name: reported[name][task.score_metric] for name, task in tasks.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work-dir", required=True, help="a --work-dir of benchmarks/multitask.py")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rows", nargs="+", default=None,
+                        help="shared models by name (default: every finished one of the seed)")
+    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--ledger", default=None, metavar="FILE", help="append the result to this JSON-lines file")
+    args = parser.parse_args(argv)
+
+    runs = os.path.join(args.work_dir, "runs")
+    single = {}
+    for task in TASKS:
+        run_dir = os.path.join(runs, f"single-seed{args.seed}", task)
+        if not os.path.exists(os.path.join(run_dir, "model.keras")):
+            parser.error(f"--work-dir {args.work_dir}: no finished single-task run of {task} at {run_dir}")
+        items, _, reported = test_items(run_dir)
+        single[task] = (items[task], reported[task])
+    names = args.rows or sorted(
+        os.path.basename(path)[: -len(f"-seed{args.seed}")]
+        for path in glob.glob(os.path.join(runs, f"multitask*-seed{args.seed}"))
+        if os.path.exists(os.path.join(path, "model.keras")))
+    result = {"work_dir": args.work_dir, "seed": args.seed, "samples": args.samples, "rows": {}}
+    for name in names:
+        run_dir = os.path.join(runs, f"{name}-seed{args.seed}")
+        items, tasks, reported = test_items(run_dir)
+        row = {}
+        for task in TASKS:
+            alone, alone_reported = single[task]
+            compared = paired_bootstrap(tasks[task], alone, items[task], samples=args.samples)
+            # The scores drawn from must be the ones the runs reported.
+            for value, expected, who in ((compared["before"], alone_reported, f"{task} alone"),
+                                         (compared["after"], reported[task], name)):
+                if abs(value - expected) > 1e-9:
+                    raise SystemExit(f"{who}: scored {value} on test now, {expected} in its metrics_test.json")
+            row[task] = {
+                "metric": compared["metric"],
+                "texts": compared["texts"],
+                "single": round(100 * compared["before"], 2),
+                "shared": round(100 * compared["after"], 2),
+                "difference": round(100 * compared["difference"], 2),
+                "interval": [round(100 * compared["low"], 2), round(100 * compared["high"], 2)],
+                "share_below_zero": round(compared["share_below_zero"], 3),
+            }
+        result["rows"][name] = row
+    print(json.dumps(result, indent=1))
+    if args.ledger:
+        from mtkeras.runs.provenance import source_commit
+
+        commit, dirty = source_commit()
+        entry = {"date": datetime.date.today().isoformat(),
+                 "commit": (commit[:7] + ("+dirty" if dirty else "")) if commit else None,
+                 "command": "python benchmarks/paired.py " + shlex.join(sys.argv[1:] if argv is None else argv),
+                 **result}
+        with open(args.ledger, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
