@@ -27,9 +27,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-
-import mtkeras  # noqa: E402,F401  (registers mtkeras' layers for keras.models.load_model)
+import mtkeras  # noqa: E402
 from mtkeras.evaluation import collect_items, paired_bootstrap  # noqa: E402
 from mtkeras.runs import load_config, read_split  # noqa: E402
 
@@ -39,7 +37,7 @@ TASKS = ("intent", "slots", "entities", "sentiment")
 def test_items(run_dir):
     """`({task: TaskItems}, {task: Task}, {task: score in metrics_test.json})` of a finished run's model."""
     config = load_config(os.path.join(run_dir, "config.yaml"))
-    model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
+    model = mtkeras.load_model(os.path.join(run_dir, "model.keras"))
     examples = [ex for items in read_split(config, "test").values() for ex in items]
     items, _, _ = collect_items(model, examples)
     with open(os.path.join(run_dir, "metrics_test.json"), encoding="utf-8") as f:
