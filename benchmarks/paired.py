@@ -27,6 +27,8 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
+
 import mtkeras  # noqa: E402
 from mtkeras.evaluation import collect_items, paired_bootstrap  # noqa: E402
 from mtkeras.runs import load_config, read_split  # noqa: E402
@@ -43,7 +45,14 @@ def test_items(run_dir):
     with open(os.path.join(run_dir, "metrics_test.json"), encoding="utf-8") as f:
         reported = json.load(f)
     tasks = {task.name: task for task in model.tasks}
-    return items, tasks, {name: reported[name][task.score_metric] for name, task in tasks.items()}
+    del model
+    keras.backend.clear_session()  # one model in memory at a time, however many rows
+    return items, tasks, {name: reported.get(name, {}).get(task.score_metric) for name, task in tasks.items()}
+
+
+def finished(run_dir):
+    """Whether a run got as far as its test report (a run killed while reporting has its model only)."""
+    return all(os.path.exists(os.path.join(run_dir, name)) for name in ("model.keras", "metrics_test.json"))
 
 
 def main(argv=None):
@@ -60,26 +69,28 @@ def main(argv=None):
     single = {}
     for task in TASKS:
         run_dir = os.path.join(runs, f"single-seed{args.seed}", task)
-        if not os.path.exists(os.path.join(run_dir, "model.keras")):
+        if not finished(run_dir):
             parser.error(f"--work-dir {args.work_dir}: no finished single-task run of {task} at {run_dir}")
         items, _, reported = test_items(run_dir)
         single[task] = (items[task], reported[task])
-    names = args.rows or sorted(
-        os.path.basename(path)[: -len(f"-seed{args.seed}")]
-        for path in glob.glob(os.path.join(runs, f"multitask*-seed{args.seed}"))
-        if os.path.exists(os.path.join(path, "model.keras")))
+    found = sorted(os.path.basename(path)[: -len(f"-seed{args.seed}")]
+                   for path in glob.glob(os.path.join(runs, f"multitask*-seed{args.seed}")) if finished(path))
+    for name in args.rows or ():
+        if name not in found:
+            parser.error(f"--rows: no finished run {name}-seed{args.seed} in {runs} (finished: {', '.join(found)})")
     result = {"work_dir": args.work_dir, "seed": args.seed, "samples": args.samples, "rows": {}}
-    for name in names:
-        run_dir = os.path.join(runs, f"{name}-seed{args.seed}")
-        items, tasks, reported = test_items(run_dir)
+    for name in args.rows or found:
+        items, tasks, reported = test_items(os.path.join(runs, f"{name}-seed{args.seed}"))
         row = {}
         for task in TASKS:
+            if task not in tasks:  # a row without the task: nothing to compare
+                continue
             alone, alone_reported = single[task]
             compared = paired_bootstrap(tasks[task], alone, items[task], samples=args.samples)
             # The scores drawn from must be the ones the runs reported.
             for value, expected, who in ((compared["before"], alone_reported, f"{task} alone"),
                                          (compared["after"], reported[task], name)):
-                if abs(value - expected) > 1e-9:
+                if expected is None or abs(value - expected) > 1e-9:
                     raise SystemExit(f"{who}: scored {value} on test now, {expected} in its metrics_test.json")
             row[task] = {
                 "metric": compared["metric"],
@@ -89,6 +100,7 @@ def main(argv=None):
                 "difference": round(100 * compared["difference"], 2),
                 "interval": [round(100 * compared["low"], 2), round(100 * compared["high"], 2)],
                 "share_below_zero": round(compared["share_below_zero"], 3),
+                "share_tied": round(compared["share_tied"], 3),
             }
         result["rows"][name] = row
     print(json.dumps(result, indent=1))

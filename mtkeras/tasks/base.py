@@ -211,8 +211,8 @@ class Task:
         `score_of_counts` turns the counts summed over any texts into their
         score, so texts can be drawn again and again without scoring them
         again (`mtkeras.evaluation.paired_bootstrap`). None (the default):
-        the score is no such sum (a macro average, a correlation), and each
-        draw is scored with `score_items`.
+        each draw is scored with `score_items`, as a score that is no such
+        sum (a macro average, a correlation) must be.
         """
         return None
 

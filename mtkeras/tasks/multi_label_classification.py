@@ -139,6 +139,19 @@ class MultiLabelClassification(ClassificationTask):
     def item_is_right(self, gold, pred, mask):
         return bool(np.array_equal(np.asarray(gold) > 0.5, np.asarray(pred)))
 
+    def text_counts(self, items):
+        """Per text: labels right, wrongly on, wrongly off: `micro_f1`."""
+        gold = np.array(items.gold, dtype=bool).reshape(-1, self.num_labels)
+        pred = np.array(items.pred, dtype=bool).reshape(-1, self.num_labels)
+        return np.stack([np.sum(gold & pred, axis=1), np.sum(~gold & pred, axis=1), np.sum(gold & ~pred, axis=1)],
+                        axis=-1).astype(np.float64)
+
+    def score_of_counts(self, sums):
+        sums = np.asarray(sums, np.float64)
+        found = 2.0 * sums[..., 0] + sums[..., 1] + sums[..., 2]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(found > 0, 2.0 * sums[..., 0] / found, np.nan)  # no label on or gold: no score
+
     def get_config(self):
         return {**super().get_config(), "thresholds": self.thresholds, "separator": self.separator}
 

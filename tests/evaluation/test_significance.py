@@ -10,15 +10,17 @@ TAGS = ["O", "B-city", "I-city", "B-date", "I-date"]
 
 
 def random_tags(rng, texts=200, labels=TAGS, cut=True):
-    """Token items of any shape: I- without B-, unlabelled words, predictions cut short (past max_words)."""
+    """Token items of any shape: I- without B-, unlabelled words, predictions cut short (past max_words), gold
+    tags the model does not know (-1), read from the ids or, for half the texts, given as the data named them."""
     before, after = TaskItems(), TaskItems()
     for _ in range(texts):
         size = int(rng.integers(1, 9))
-        gold, mask = rng.integers(0, len(labels), size).astype(np.int32), rng.random(size) > 0.1
+        gold, mask = rng.integers(-1, len(labels), size).astype(np.int32), rng.random(size) > 0.1
+        given = [labels[g] if g >= 0 else "B-festival" for g in gold] if rng.random() < 0.5 else None
         for items in (before, after):
             items.gold.append(gold)
             items.mask.append(mask)
-            items.gold_names.append(None)
+            items.gold_names.append(given)
             items.pred.append(rng.integers(0, len(labels), int(rng.integers(0, size + 1)) if cut else size)
                               .astype(np.int32))
     return before, after
@@ -41,6 +43,10 @@ def test_the_counts_of_each_text_add_up_to_the_report_s_score():
     counts = classifier.text_counts(items)
     assert classifier.score_of_counts(counts.sum(axis=0)) == pytest.approx(classifier.score_items(items)["accuracy"])
     assert classifier.text_counts(classes([], [])).shape == (0, 2)
+    labels = mtkeras.MultiLabelClassification("topics", ["sport", "art", "food"])
+    items = classes(list(rng.random((300, 3)) < 0.3), list(rng.random((300, 3)) < 0.3))
+    counts = labels.text_counts(items)
+    assert labels.score_of_counts(counts.sum(axis=0)) == pytest.approx(labels.score_items(items)["micro_f1"])
 
 
 def test_a_difference_by_hand():
@@ -56,24 +62,29 @@ def test_a_difference_by_hand():
     assert result["share_below_zero"] == 0.0 and 0.0 <= result["low"] < 0.09 < result["high"]
     same = paired_bootstrap(task, before, before)
     assert (same["difference"], same["low"], same["high"], same["share_below_zero"]) == (0.0, 0.0, 0.0, 0.0)
+    assert same["share_tied"] == 1.0
     swapped = paired_bootstrap(task, after, before, samples=500)
     assert (swapped["low"], swapped["high"]) == (pytest.approx(-result["high"]), pytest.approx(-result["low"]))
     assert swapped["share_below_zero"] == 1.0
 
 
-def test_the_interval_is_as_wide_as_the_texts_make_it():
-    """Accuracies of two models that are right on each text independently, with the same chance: on 2,000 texts
-    the paired difference spreads by sqrt(discordant share / texts), and the 95 % interval is about ±1.96 of it."""
+def test_the_interval_is_as_wide_as_the_texts_on_which_the_models_differ_make_it():
+    """Two models that agree on most texts: the paired difference spreads by sqrt(discordant share / texts), the
+    95 % interval about ±1.96 of it; drawing each model's texts apart would spread it by sqrt(2 p (1 - p) / texts),
+    more than twice as much here."""
     rng = np.random.default_rng(1)
     task = mtkeras.SentenceClassification("sentiment", ["negative", "positive"])
     gold = rng.integers(0, 2, 2000)
-    right_before, right_after = rng.random(2000) < 0.83, rng.random(2000) < 0.83
+    right_before = rng.random(2000) < 0.83
+    right_after = np.where(rng.random(2000) < 0.05, ~right_before, right_before)  # 5 % of the answers change
     before = classes(gold, np.where(right_before, gold, 1 - gold))
     after = classes(gold, np.where(right_after, gold, 1 - gold))
     result = paired_bootstrap(task, before, after, samples=2000)
-    spread = np.sqrt(np.mean(right_before != right_after) / 2000)
-    assert (result["high"] - result["low"]) / 2 == pytest.approx(1.96 * spread, rel=0.1)
+    paired = np.sqrt(np.mean(right_before != right_after) / 2000)
+    assert (result["high"] - result["low"]) / 2 == pytest.approx(1.96 * paired, rel=0.1)
+    assert 1.96 * np.sqrt(2 * 0.83 * 0.17 / 2000) > 2 * (result["high"] - result["low"]) / 2
     assert result["low"] < result["difference"] < result["high"]
+    assert result["draws_without_score"] == 0
 
 
 def test_a_score_that_is_no_sum_over_texts_is_scored_draw_by_draw():
@@ -94,14 +105,23 @@ def test_a_score_that_is_no_sum_over_texts_is_scored_draw_by_draw():
     regression = mtkeras.Regression("quality")
     result = paired_bootstrap(regression, classes(gold, far), classes(gold, near), samples=200)
     assert result["metric"] == "pearson" and result["difference"] > 0 and result["low"] > 0
+    # On 3 texts some draws repeat one text: no correlation there. They are left out and counted.
+    few = paired_bootstrap(regression, classes(gold[:3], far[:3]), classes(gold[:3], near[:3]), samples=200)
+    assert 0 < few["draws_without_score"] < 200 and np.isfinite([few["low"], few["high"]]).all()
 
 
 def test_different_texts_are_refused_with_their_place():
     task = mtkeras.SentenceClassification("intent", ["a", "b"])
     with pytest.raises(ValueError, match="'intent' has 3 labelled texts before and 2 after"):
         paired_bootstrap(task, classes([0, 1, 1], [0, 1, 1]), classes([0, 1], [0, 1]))
-    with pytest.raises(ValueError, match="'intent', labelled text 1: the gold labels differ"):
+    with pytest.raises(ValueError, match="'intent', labelled text 1: the gold differ"):
         paired_bootstrap(task, classes([0, 1, 1], [0, 1, 1]), classes([0, 0, 1], [0, 1, 1]))
+    named = classes([0, 1, 1], [0, 1, 1])
+    named.gold_names[2] = "c"  # a label the model does not know, named by the data
+    with pytest.raises(ValueError, match="labelled text 2: the gold_names differ"):
+        paired_bootstrap(task, classes([0, 1, 1], [0, 1, 1]), named)
+    with pytest.raises(ValueError, match="samples"):
+        paired_bootstrap(task, classes([0], [0]), classes([0], [0]), samples=0)
     with pytest.raises(ValueError, match="no labelled texts"):
         paired_bootstrap(task, classes([], []), classes([], []))
     with pytest.raises(ValueError, match="level"):
