@@ -161,7 +161,7 @@ def test_every_reader_raises_or_skips_bad_records(tmp_path, caplog, kind):
     assert len(reader.skipped) == 1
     assert reader.skipped[0][0] == location and reader.skipped[0][1].startswith(problem)
     (message, _) = skipped_warnings(caplog)  # one warning per iteration
-    assert f"skipped 1 bad" in message and "of 2" in message and f"{location}: {problem}" in message
+    assert "skipped 1 bad" in message and "of 2" in message and f"{location}: {problem}" in message
     assert set(examples[0].labels) == set(reader.tasks)
 
 

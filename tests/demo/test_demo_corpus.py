@@ -98,8 +98,8 @@ def test_line_counts_match_sizes_and_summary(corpus):
 
 
 def test_custom_sizes(tmp_path):
-    summary = generate_demo_corpus(tmp_path, seed=3, assistant_sizes=(50, 8, 9),
-                                   feedback_sizes=(20, 4, 5))
+    generate_demo_corpus(tmp_path, seed=3, assistant_sizes=(50, 8, 9),
+                         feedback_sizes=(20, 4, 5))
     for source, sizes in (("assistant", (50, 8, 9)), ("feedback", (20, 4, 5))):
         for split, size in zip(SPLITS, sizes):
             for name in SOURCE_FILES[source]:

@@ -6,7 +6,6 @@ import warnings
 
 import keras
 import keras_hub
-import warnings
 
 import numpy as np
 import pytest

@@ -332,7 +332,7 @@ def test_decode_repairs_invalid_argmax_tags():
 
 
 def test_print_table(capsys):
-    results = evaluate(crafted_model(), [ex for ex, _ in CRAFTED], print_table=True)
+    evaluate(crafted_model(), [ex for ex, _ in CRAFTED], print_table=True)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["task", "metric", "value"]
     assert lines[1].split() == ["intent", "examples", "4"]

@@ -78,7 +78,7 @@ def test_exported_predictions_equal_the_model_in_a_fresh_process(exported_model,
     got = np.array(result[f"{len(TEXTS)}/slots"][0])
     for i, n in enumerate([7, 6, 0, 4, 3]):
         np.testing.assert_allclose(got[i, :n], expected["slots"][i, :n], atol=1e-6)
-        single = np.array(result[f"1/slots"][i])[0]
+        single = np.array(result["1/slots"][i])[0]
         np.testing.assert_allclose(single[:n], expected["slots"][i, :n], atol=1e-6)
 
 

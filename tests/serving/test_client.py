@@ -131,7 +131,7 @@ def test_client_errors_say_what_to_do(server, tmp_path):
     closed = free_port()
     result = predict_without_tensorflow("--target", f"127.0.0.1:{closed}", "--model", MODEL, "hi")
     assert result.returncode == 1
-    assert "UNAVAILABLE" in result.stderr and f"is `mtkeras serve` (or tensorflow_model_server) running there?" in result.stderr
+    assert "UNAVAILABLE" in result.stderr and "is `mtkeras serve` (or tensorflow_model_server) running there?" in result.stderr
     # A model the server does not serve: mtkeras serve says which it does.
     for client in (Client(f"127.0.0.1:{server.port}", "nope"), RestClient(f"127.0.0.1:{server.rest_api_port}", "nope")):
         with client, pytest.raises(ServingError) as info:
