@@ -9,12 +9,15 @@ must equal the run's `metrics_test.json`), and for each row and task
 to put an interval around shared − single-task. A gap whose interval holds
 0 is within what the test set's own sampling moves.
 
-Prints one JSON object (differences in points); with `--ledger FILE`, also
-appends it with the command and commit.
+With `--baseline ROW` the rows are compared with that shared row instead:
+what one mechanism buys over another, on the same texts. Prints one JSON
+object (differences in points; "single" is the baseline's score); with
+`--ledger FILE`, also appends it with the command and commit.
 
 Usage:
     python benchmarks/paired.py --work-dir W --seed 0
     python benchmarks/paired.py --work-dir W --seed 0 --rows multitask multitask_private-transformer_distill
+    python benchmarks/paired.py --work-dir W --seed 0 --baseline multitask   # each row against plain sharing
 """
 
 import argparse
@@ -61,34 +64,42 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rows", nargs="+", default=None,
                         help="shared models by name (default: every finished one of the seed)")
+    parser.add_argument("--baseline", default=None, metavar="ROW",
+                        help="compare the rows with this shared row instead of the single-task models (what one "
+                             "mechanism buys over another, e.g. multitask: over plain sharing)")
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--ledger", default=None, metavar="FILE", help="append the result to this JSON-lines file")
     args = parser.parse_args(argv)
 
     runs = os.path.join(args.work_dir, "runs")
-    single = {}
-    for task in TASKS:
-        run_dir = os.path.join(runs, f"single-seed{args.seed}", task)
-        if not finished(run_dir):
-            parser.error(f"--work-dir {args.work_dir}: no finished single-task run of {task} at {run_dir}")
-        items, _, reported = test_items(run_dir)
-        single[task] = (items[task], reported[task])
     found = sorted(os.path.basename(path)[: -len(f"-seed{args.seed}")]
                    for path in glob.glob(os.path.join(runs, f"multitask*-seed{args.seed}")) if finished(path))
-    for name in args.rows or ():
+    for name in (args.rows or []) + ([args.baseline] if args.baseline else []):
         if name not in found:
-            parser.error(f"--rows: no finished run {name}-seed{args.seed} in {runs} (finished: {', '.join(found)})")
-    result = {"work_dir": args.work_dir, "seed": args.seed, "samples": args.samples, "rows": {}}
-    for name in args.rows or found:
+            parser.error(f"no finished run {name}-seed{args.seed} in {runs} (finished: {', '.join(found) or 'none'})")
+    single = {}  # what each row is compared with: {task: (items, reported score)}
+    if args.baseline:
+        items, _, reported = test_items(os.path.join(runs, f"{args.baseline}-seed{args.seed}"))
+        single = {task: (items[task], reported[task]) for task in TASKS if task in items}
+    else:
+        for task in TASKS:
+            run_dir = os.path.join(runs, f"single-seed{args.seed}", task)
+            if not finished(run_dir):
+                parser.error(f"--work-dir {args.work_dir}: no finished single-task run of {task} at {run_dir}")
+            items, _, reported = test_items(run_dir)
+            single[task] = (items[task], reported[task])
+    result = {"work_dir": args.work_dir, "seed": args.seed, "samples": args.samples,
+              "baseline": args.baseline or "single-task models", "rows": {}}
+    for name in args.rows or [name for name in found if name != args.baseline]:
         items, tasks, reported = test_items(os.path.join(runs, f"{name}-seed{args.seed}"))
         row = {}
         for task in TASKS:
-            if task not in tasks:  # a row without the task: nothing to compare
+            if task not in tasks or task not in single:  # a row or baseline without the task: nothing to compare
                 continue
             alone, alone_reported = single[task]
             compared = paired_bootstrap(tasks[task], alone, items[task], samples=args.samples)
             # The scores drawn from must be the ones the runs reported.
-            for value, expected, who in ((compared["before"], alone_reported, f"{task} alone"),
+            for value, expected, who in ((compared["before"], alone_reported, args.baseline or f"{task} alone"),
                                          (compared["after"], reported[task], name)):
                 if expected is None or abs(value - expected) > 1e-9:
                     raise SystemExit(f"{who}: scored {value} on test now, {expected} in its metrics_test.json")

@@ -186,6 +186,14 @@ def test_quick_run_compares_one_shared_model_with_four_single_task_models(tmp_pa
         assert gap["interval"][0] <= gap["interval"][1] and 0.0 <= gap["share_below_zero"] <= 1.0
     (line,) = [json.loads(text) for text in open(paired_ledger)]
     assert line["rows"] == gaps["rows"] and line["command"].startswith("python benchmarks/paired.py --work-dir ")
+    # Against another shared row instead (here itself): nothing between them on any draw.
+    paired.main(["--work-dir", str(work), "--samples", "50", "--baseline", "multitask", "--rows", "multitask"])
+    itself = json.loads(capsys.readouterr().out)
+    assert itself["baseline"] == "multitask" and len(itself["rows"]["multitask"]) == 4
+    assert all((gap["difference"], gap["interval"]) == (0.0, [0.0, 0.0]) for gap in itself["rows"]["multitask"].values())
+    with pytest.raises(SystemExit):
+        paired.main(["--work-dir", str(work), "--baseline", "multitask_distill"])
+    assert "no finished run multitask_distill-seed0" in capsys.readouterr().err
 
     # The end of a sitting records the finished runs (--no-train, beside a training process: it measures
     # no latency). On a machine without the work folder nothing trains again and the report is the same,
