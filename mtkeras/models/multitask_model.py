@@ -116,16 +116,18 @@ class MultiTaskModel(keras.Model):
         Returns numpy arrays for every task: token outputs are `[N, T, C]`
         for the longest text of all batches, zero past each text's words
         (Keras itself returns a ragged tensor when batches differ, and softmax
-        rows on padding). Raw texts without `steps` or `callbacks` go through
-        one traced function kept with the model (`mtkeras.models.traced`), as
-        fast as the exported SavedModel, in batches of texts of about the same
-        length (the answers come back in the order given); datasets and other
-        Keras inputs go through Keras' own loop, in their order.
+        rows on padding). Raw texts without `steps` go through one traced
+        function kept with the model (`mtkeras.models.traced`), as fast as the
+        exported SavedModel, in batches of texts of about the same length (the
+        answers come back in the order given; `callbacks` see those batches,
+        and `verbose="auto"` shows progress only for more than one batch);
+        datasets and other Keras inputs go through Keras' own loop, in their
+        order.
         """
         inputs = self._standardize(x)
         lengths = None
-        if is_raw_texts(x) and steps is None and not callbacks:
-            outputs, lengths = predict_texts(self, inputs, batch_size or 32)
+        if is_raw_texts(x) and steps is None:
+            outputs, lengths = predict_texts(self, inputs, batch_size or 32, verbose=verbose, callbacks=callbacks)
         else:
             outputs = super().predict(inputs, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
         outputs = {

@@ -7,6 +7,7 @@ and outputs), with a `[None]` string signature so that any number of texts
 reuses the same graph, as the exported SavedModel does.
 """
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -73,14 +74,19 @@ def length_order(texts, pairs=None, positions=None, chunk=4096):
     return np.lexsort((size, sum(steps_of(side) for side in sides)))
 
 
-def predict_texts(model, inputs, batch_size):
+def predict_texts(model, inputs, batch_size, verbose=0, callbacks=None):
     """`model.predict` of raw texts (`{"text": tensor}`) through one traced call per batch of `batch_size`.
 
     The batches take the texts by length (`length_order`), so each pads to
     texts about as long as its own; the outputs come back in the order given.
-    Returns `(outputs, lengths)`: numpy arrays, token outputs padded to the
-    longest text of all batches (zeros), as `MultiTaskModel.predict`
-    documents, and each text's number of words.
+    `callbacks` (Keras callbacks) get `on_predict_begin`, each batch's
+    `on_predict_batch_begin` and `on_predict_batch_end` (with its
+    `outputs`, in the length order) and `on_predict_end`, as in
+    `keras.Model.predict`; `stop_predicting` is not read. `verbose` shows
+    Keras' progress bar: 1 or 2 always, `"auto"` only for more than one
+    batch (a single call stays silent). Returns `(outputs, lengths)`: numpy
+    arrays, token outputs padded to the longest text of all batches (zeros),
+    as `MultiTaskModel.predict` documents, and each text's number of words.
     """
     pairs = names.TEXT_PAIR in inputs
 
@@ -100,12 +106,26 @@ def predict_texts(model, inputs, batch_size):
         order = length_order(inputs[names.TEXT], inputs.get(names.TEXT_PAIR), positions)
     else:
         order = np.arange(count)
+    steps = -(-count // batch_size)
+    progress = verbose != 0 and not (verbose == "auto" and steps <= 1)
+    hooks = callbacks
+    if (callbacks or progress) and not isinstance(callbacks, keras.callbacks.CallbackList):
+        hooks = keras.callbacks.CallbackList(callbacks, add_progbar=progress, verbose=1 if verbose == "auto" else verbose,
+                                             epochs=1, steps=steps, model=model)
+    if hooks:
+        hooks.on_predict_begin()
     chunks = []
-    for start in range(0, count, batch_size):
+    for step, start in enumerate(range(0, count, batch_size)):
+        if hooks:
+            hooks.on_predict_batch_begin(step)
         taken = order[start : start + batch_size]
         batch = {key: tf.gather(value, taken) for key, value in inputs.items()}
         outputs, batch_lengths = call(batch)
         chunks.append((taken, {key: value.numpy() for key, value in outputs.items()}, batch_lengths.numpy()))
+        if hooks:
+            hooks.on_predict_batch_end(step, {"outputs": outputs})
+    if hooks:
+        hooks.on_predict_end()
     if not chunks:
         return {}, np.zeros([0], np.int32)
     # Each batch's answers written straight to their texts' rows, token outputs zero past the batch's width.

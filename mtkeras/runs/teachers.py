@@ -71,9 +71,27 @@ def _without_outside_weight(path, task, probs):
     return with_outside_weight(probs, labels.index("O"), 1.0 / weight)
 
 
+def _progress(task, count, batch_size):
+    """`done(batch)`: prints how far `task`'s teacher is, at each tenth of its `count` texts (a labelling by a
+    pretrained teacher takes minutes); batches are counted from 0."""
+    started, shown = time.perf_counter(), [0]
+
+    def done(batch):
+        texts = min((batch + 1) * batch_size, count)
+        if texts * 10 // count > shown[0]:
+            shown[0] = texts * 10 // count
+            print(f"[mtkeras] distillation: {task}'s teacher labelled {texts:,} of {count:,} texts "
+                  f"({time.perf_counter() - started:.0f} s)", flush=True)
+
+    return done
+
+
 def _predict(path, task, texts, batch_size=64):
     """The teacher's distributions for `task` on `texts`: `[C]` each, or `[words, C]` for a token task."""
+    done = _progress(task.name, len(texts), batch_size)
     if path.endswith(".keras"):
+        import keras
+
         from mtkeras.models import load_model
 
         teacher = load_model(path)
@@ -82,7 +100,8 @@ def _predict(path, task, texts, batch_size=64):
             raise ConfigError(f"distillation: the teacher {path} has no task {task.name!r} (its tasks: "
                               f"{[t.name for t in teacher.tasks]})")
         labels = teachers_task.labels
-        probs = teacher.predict(list(texts), batch_size=batch_size)[task.name]
+        progress = keras.callbacks.LambdaCallback(on_predict_batch_end=lambda batch, logs: done(batch))
+        probs = teacher.predict(list(texts), batch_size=batch_size, verbose=0, callbacks=[progress])[task.name]
         lengths = teacher.preprocessor.tokenize(np.asarray(texts, dtype=object))[1].numpy() if probs.ndim == 3 else None
     else:
         import tensorflow as tf
@@ -95,7 +114,10 @@ def _predict(path, task, texts, batch_size=64):
         # Batches of texts of about as many words: an export keeps its preprocessor inside, so its own steps
         # (word pieces for a pretrained encoder) are not at hand; words are them for a from-scratch encoder.
         order = length_order(given, positions=lambda texts: split_words(texts).row_lengths())
-        chunks = [signature(text=tf.gather(given, order[i : i + batch_size])) for i in range(0, len(texts), batch_size)]
+        chunks = []
+        for batch, start in enumerate(range(0, len(texts), batch_size)):
+            chunks.append(signature(text=tf.gather(given, order[start : start + batch_size])))
+            done(batch)
         key = names.probs_key(task.name)
         if key not in chunks[0]:
             raise ConfigError(f"distillation: the teacher {path} exports no {key!r}")

@@ -75,6 +75,28 @@ def test_predict_batches_texts_by_length_and_answers_in_the_order_given():
     assert out["slots"].shape[1] == max(words)
 
 
+def test_predict_on_many_texts_calls_keras_callbacks_and_shows_progress(capsys):
+    model = build_tiny_model()
+    texts = ["book a table for two in paris tonight", "play jazz", "what is the weather like in rome", "hi", "rate"]
+    calls = []
+    recorder = keras.callbacks.LambdaCallback(
+        on_predict_begin=lambda logs: calls.append("begin"),
+        on_predict_batch_end=lambda batch, logs: calls.append((batch, sorted(logs))),  # outputs, as Keras logs them
+        on_predict_end=lambda logs: calls.append("end"))
+    out = model.predict(texts, batch_size=2, verbose=0, callbacks=[recorder])
+    assert calls == ["begin"] + [(batch, ["intent", "sentiment", "slots"]) for batch in range(3)] + ["end"]
+    np.testing.assert_allclose(out["intent"], model.predict(texts, batch_size=2, verbose=0)["intent"])
+    assert capsys.readouterr().out == ""
+    # Keras' progress bar: by default for more than one batch, never for a single call.
+    model.predict(texts, batch_size=2)
+    assert "3/3" in capsys.readouterr().out
+    model.predict(texts[:1])
+    model.predict(texts, batch_size=2, verbose=0)
+    assert capsys.readouterr().out == ""
+    model.predict(texts[:1], verbose=1)
+    assert "1/1" in capsys.readouterr().out
+
+
 def test_predict_on_raw_texts_traces_once_and_answers_as_keras_loop_does():
     model = build_tiny_model()
     texts = ["book a table for two in paris tonight", "play jazz", "", "what is the weather"]

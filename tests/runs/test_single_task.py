@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import re
 
 import pytest
 
@@ -125,6 +126,7 @@ def test_a_distilled_run_learns_from_its_single_task_teachers_scores_relative_to
     outcome = mtkeras.runs.train(config, verbose=0)
     printed = capsys.readouterr().out
     assert printed.count("training texts (assistant, feedback); cached in") == 3  # every teacher labels every text
+    assert len(re.findall(r"teacher labelled (\d+) of \1 texts", printed)) == 3  # how far each is, as it goes
     # The best epoch is picked by each task's dev score relative to its single-task model's.
     assert "relative to its single-task model's" in printed
     scores = json.loads((pathlib.Path(teachers_of + "-single") / "scores.json").read_text())
