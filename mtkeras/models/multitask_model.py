@@ -119,8 +119,10 @@ class MultiTaskModel(keras.Model):
         rows on padding). Raw texts without `steps` go through one traced
         function kept with the model (`mtkeras.models.traced`), as fast as the
         exported SavedModel, in batches of texts of about the same length (the
-        answers come back in the order given; `callbacks` see those batches,
-        and `verbose="auto"` shows progress only for more than one batch);
+        answers come back in the order given; `callbacks` see those batches in
+        that length order, not the order given, a callback setting
+        `stop_predicting` leaves the texts not reached at zeros, and
+        `verbose="auto"` shows progress only for more than one batch);
         datasets and other Keras inputs go through Keras' own loop, in their
         order.
         """

@@ -80,13 +80,16 @@ def predict_texts(model, inputs, batch_size, verbose=0, callbacks=None):
     The batches take the texts by length (`length_order`), so each pads to
     texts about as long as its own; the outputs come back in the order given.
     `callbacks` (Keras callbacks) get `on_predict_begin`, each batch's
-    `on_predict_batch_begin` and `on_predict_batch_end` (with its
-    `outputs`, in the length order) and `on_predict_end`, as in
-    `keras.Model.predict`; `stop_predicting` is not read. `verbose` shows
-    Keras' progress bar: 1 or 2 always, `"auto"` only for more than one
-    batch (a single call stays silent). Returns `(outputs, lengths)`: numpy
-    arrays, token outputs padded to the longest text of all batches (zeros),
-    as `MultiTaskModel.predict` documents, and each text's number of words.
+    `on_predict_batch_begin` and `on_predict_batch_end` (with its numpy
+    `outputs`; the batches come in the length order, so a batch's number
+    does not say which texts it holds) and `on_predict_end`, as in
+    `keras.Model.predict`; a callback setting `model.stop_predicting` ends
+    it after that batch, and the texts not reached answer zeros (and 0
+    words). `verbose` shows Keras' progress bar: 1 or 2 always, `"auto"`
+    only for more than one batch (a single call stays silent). Returns
+    `(outputs, lengths)`: numpy arrays, token outputs padded to the longest
+    text of all batches (zeros), as `MultiTaskModel.predict` documents, and
+    each text's number of words.
     """
     pairs = names.TEXT_PAIR in inputs
 
@@ -107,24 +110,29 @@ def predict_texts(model, inputs, batch_size, verbose=0, callbacks=None):
     else:
         order = np.arange(count)
     steps = -(-count // batch_size)
-    progress = verbose != 0 and not (verbose == "auto" and steps <= 1)
-    hooks = callbacks
-    if (callbacks or progress) and not isinstance(callbacks, keras.callbacks.CallbackList):
-        hooks = keras.callbacks.CallbackList(callbacks, add_progbar=progress, verbose=1 if verbose == "auto" else verbose,
-                                             epochs=1, steps=steps, model=model)
-    if hooks:
+    progress = steps > 0 and verbose != 0 and not (verbose == "auto" and steps == 1)
+    hooks = None
+    if isinstance(callbacks, keras.callbacks.CallbackList):
+        hooks = callbacks
+    elif callbacks or progress:
+        hooks = keras.callbacks.CallbackList(callbacks, add_progbar=progress, verbose=verbose, epochs=1, steps=steps,
+                                             model=model)
+    model.stop_predicting = False  # as Keras' loop: a callback may set it
+    if hooks is not None:
         hooks.on_predict_begin()
     chunks = []
     for step, start in enumerate(range(0, count, batch_size)):
-        if hooks:
+        if hooks is not None:
             hooks.on_predict_batch_begin(step)
         taken = order[start : start + batch_size]
         batch = {key: tf.gather(value, taken) for key, value in inputs.items()}
         outputs, batch_lengths = call(batch)
         chunks.append((taken, {key: value.numpy() for key, value in outputs.items()}, batch_lengths.numpy()))
-        if hooks:
-            hooks.on_predict_batch_end(step, {"outputs": outputs})
-    if hooks:
+        if hooks is not None:
+            hooks.on_predict_batch_end(step, {"outputs": chunks[-1][1]})
+        if model.stop_predicting:
+            break
+    if hooks is not None:
         hooks.on_predict_end()
     if not chunks:
         return {}, np.zeros([0], np.int32)

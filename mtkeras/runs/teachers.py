@@ -88,7 +88,6 @@ def _progress(task, count, batch_size):
 
 def _predict(path, task, texts, batch_size=64):
     """The teacher's distributions for `task` on `texts`: `[C]` each, or `[words, C]` for a token task."""
-    done = _progress(task.name, len(texts), batch_size)
     if path.endswith(".keras"):
         import keras
 
@@ -100,6 +99,7 @@ def _predict(path, task, texts, batch_size=64):
             raise ConfigError(f"distillation: the teacher {path} has no task {task.name!r} (its tasks: "
                               f"{[t.name for t in teacher.tasks]})")
         labels = teachers_task.labels
+        done = _progress(task.name, len(texts), batch_size)  # timed from here: loading is not labelling
         progress = keras.callbacks.LambdaCallback(on_predict_batch_end=lambda batch, logs: done(batch))
         probs = teacher.predict(list(texts), batch_size=batch_size, verbose=0, callbacks=[progress])[task.name]
         lengths = teacher.preprocessor.tokenize(np.asarray(texts, dtype=object))[1].numpy() if probs.ndim == 3 else None
@@ -114,6 +114,7 @@ def _predict(path, task, texts, batch_size=64):
         # Batches of texts of about as many words: an export keeps its preprocessor inside, so its own steps
         # (word pieces for a pretrained encoder) are not at hand; words are them for a from-scratch encoder.
         order = length_order(given, positions=lambda texts: split_words(texts).row_lengths())
+        done = _progress(task.name, len(texts), batch_size)
         chunks = []
         for batch, start in enumerate(range(0, len(texts), batch_size)):
             chunks.append(signature(text=tf.gather(given, order[start : start + batch_size])))

@@ -81,11 +81,25 @@ def test_predict_on_many_texts_calls_keras_callbacks_and_shows_progress(capsys):
     calls = []
     recorder = keras.callbacks.LambdaCallback(
         on_predict_begin=lambda logs: calls.append("begin"),
-        on_predict_batch_end=lambda batch, logs: calls.append((batch, sorted(logs))),  # outputs, as Keras logs them
+        on_predict_batch_begin=lambda batch, logs: calls.append(batch),
+        # The outputs, as Keras logs them; the fast path's batches by length: "hi rate", then 7 and 8 words.
+        on_predict_batch_end=lambda batch, logs: calls.append((sorted(logs), logs["slots"].shape[1])),
         on_predict_end=lambda logs: calls.append("end"))
     out = model.predict(texts, batch_size=2, verbose=0, callbacks=[recorder])
-    assert calls == ["begin"] + [(batch, ["intent", "sentiment", "slots"]) for batch in range(3)] + ["end"]
+    keys = ["intent", "sentiment", "slots"]
+    assert calls == ["begin", 0, (keys, 1), 1, (keys, 7), 2, (keys, 8), "end"]
     np.testing.assert_allclose(out["intent"], model.predict(texts, batch_size=2, verbose=0)["intent"])
+    # A CallbackList of the user's own is used as it is.
+    calls.clear()
+    model.predict(texts, batch_size=2, verbose=0, callbacks=keras.callbacks.CallbackList([recorder], model=model))
+    assert calls[0] == "begin" and calls[-1] == "end" and len(calls) == 8
+    # A callback may stop it, as in Keras' loop: the texts not reached answer zeros.
+    stop = keras.callbacks.LambdaCallback(
+        on_predict_batch_end=lambda batch, logs: setattr(model, "stop_predicting", True))
+    stopped = model.predict(texts, batch_size=2, verbose=0, callbacks=[stop])
+    answered = stopped["intent"].sum(axis=-1) > 0
+    assert answered.tolist() == [False, False, False, True, True]  # only the first batch: "hi", "rate"
+    assert model.predict(texts, batch_size=2, verbose=0)["intent"].sum(axis=-1).min() > 0  # reset for the next call
     assert capsys.readouterr().out == ""
     # Keras' progress bar: by default for more than one batch, never for a single call.
     model.predict(texts, batch_size=2)
@@ -95,6 +109,8 @@ def test_predict_on_many_texts_calls_keras_callbacks_and_shows_progress(capsys):
     assert capsys.readouterr().out == ""
     model.predict(texts[:1], verbose=1)
     assert "1/1" in capsys.readouterr().out
+    model.predict([], verbose=1)
+    assert capsys.readouterr().out == ""  # nothing to show for no texts
 
 
 def test_predict_on_raw_texts_traces_once_and_answers_as_keras_loop_does():

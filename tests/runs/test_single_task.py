@@ -173,6 +173,19 @@ def test_a_distilled_run_learns_from_its_single_task_teachers_scores_relative_to
     assert student.compiled and "intent" in student.predict(["play jazz"])
 
 
+def test_a_teacher_says_how_far_it_is_at_each_tenth_of_its_texts(capsys):
+    from mtkeras.runs.teachers import _progress
+
+    done = _progress("slots", 100, 7)
+    for batch in range(15):  # 15 batches of 7: 105 texts' worth, the last one short
+        done(batch)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("labelled ")[1].split(" texts")[0] for line in lines] == [
+        "14 of 100", "21 of 100", "35 of 100", "42 of 100", "56 of 100", "63 of 100", "70 of 100", "84 of 100",
+        "91 of 100", "100 of 100"]
+    assert all(line.startswith("[mtkeras] distillation: slots's teacher labelled ") for line in lines)
+
+
 def test_exported_teachers_label_every_text_as_their_models_do_in_the_order_given(single_task_runs, tmp_path):
     """A teacher given as an export version labels as the model it was exported from; batched by length,
     each text's distribution still lands on that text (the token task's trimmed to its words)."""
