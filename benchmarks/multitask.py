@@ -32,7 +32,7 @@ Usage:
     python benchmarks/multitask.py --data-dir ../shared/datasets --vectors glove-6b-50d --keep-case \
         --monitor-window 3 --seeds 3 --variants private-transformer_distill private-feedforward_distill distill shared \
         private-transformer-attention_distill private-transformer \
-        --variant-seeds private-feedforward_distill=1 private-transformer-attention_distill=1 --tag full \
+        --variant-seeds private-feedforward_distill=1 --tag full \
         --work-dir W --resume --ledger benchmarks/results/multitask_full_runs.jsonl
     # ... and at the end of a sitting, from another shell: record what finished, train nothing
     python benchmarks/multitask.py ... --ledger benchmarks/results/multitask_full_runs.jsonl --no-train
