@@ -136,20 +136,24 @@ def predict_texts(model, inputs, batch_size, verbose=0, callbacks=None):
         hooks.on_predict_end()
     if not chunks:
         return {}, np.zeros([0], np.int32)
-    # Each batch's answers written straight to their texts' rows, token outputs zero past the batch's width.
+    outputs = in_given_order([(taken, {**parts, names.LENGTHS: lengths}) for taken, parts, lengths in chunks], count)
+    return outputs, outputs.pop(names.LENGTHS)
+
+
+def in_given_order(batches, count):
+    """`{key: [count, ...] array}` from `(taken, {key: batch array})` batches, each batch's rows written to
+    the texts it took (`taken`: their indices); token outputs (`[b, T, C]`) zero past each batch's width, and
+    rows no batch took zero."""
     outputs = {}
-    for key, first in chunks[0][1].items():
+    for key, first in batches[0][1].items():
         shape = list(first.shape)
         if first.ndim == 3:
-            shape[1] = max(parts[key].shape[1] for _, parts, _ in chunks)
+            shape[1] = max(parts[key].shape[1] for _, parts in batches)
         outputs[key] = np.zeros([count] + shape[1:], first.dtype)
-        for taken, parts, _ in chunks:
+        for taken, parts in batches:
             part = parts[key]
             if part.ndim == 3:
                 outputs[key][taken, : part.shape[1]] = part
             else:
                 outputs[key][taken] = part
-    lengths = np.zeros([count], chunks[0][2].dtype)
-    for taken, _, batch_lengths in chunks:
-        lengths[taken] = batch_lengths
-    return outputs, lengths
+    return outputs

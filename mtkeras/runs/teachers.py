@@ -74,12 +74,13 @@ def _without_outside_weight(path, task, probs):
 def _progress(task, count, batch_size):
     """`done(batch)`: prints how far `task`'s teacher is, at each tenth of its `count` texts (a labelling by a
     pretrained teacher takes minutes); batches are counted from 0."""
-    started, shown = time.perf_counter(), [0]
+    started, shown = time.perf_counter(), 0
 
     def done(batch):
+        nonlocal shown
         texts = min((batch + 1) * batch_size, count)
-        if texts * 10 // count > shown[0]:
-            shown[0] = texts * 10 // count
+        if texts * 10 // count > shown:
+            shown = texts * 10 // count
             print(f"[mtkeras] distillation: {task}'s teacher labelled {texts:,} of {count:,} texts "
                   f"({time.perf_counter() - started:.0f} s)", flush=True)
 
@@ -106,7 +107,7 @@ def _predict(path, task, texts, batch_size=64):
     else:
         import tensorflow as tf
 
-        from mtkeras.models.traced import length_order
+        from mtkeras.models.traced import in_given_order, length_order
         from mtkeras.text import split_words
 
         signature = tf.saved_model.load(path).signatures[names.SERVING_SIGNATURE]
@@ -115,20 +116,18 @@ def _predict(path, task, texts, batch_size=64):
         # (word pieces for a pretrained encoder) are not at hand; words are them for a from-scratch encoder.
         order = length_order(given, positions=lambda texts: split_words(texts).row_lengths())
         done = _progress(task.name, len(texts), batch_size)
-        chunks = []
-        for batch, start in enumerate(range(0, len(texts), batch_size)):
-            chunks.append(signature(text=tf.gather(given, order[start : start + batch_size])))
-            done(batch)
         key = names.probs_key(task.name)
-        if key not in chunks[0]:
-            raise ConfigError(f"distillation: the teacher {path} exports no {key!r}")
-        widest = max(chunk[key].shape[1] for chunk in chunks) if chunks[0][key].shape.rank == 3 else None
-        parts = [chunk[key].numpy() for chunk in chunks]
-        if widest is not None:
-            parts = [np.pad(p, [(0, 0), (0, widest - p.shape[1]), (0, 0)]) for p in parts]
-        restore = np.argsort(order)
-        probs = np.concatenate(parts)[restore]
-        lengths = np.concatenate([chunk[names.LENGTHS].numpy() for chunk in chunks])[restore] if widest is not None else None
+        batches = []
+        for batch, start in enumerate(range(0, len(texts), batch_size)):
+            taken = order[start : start + batch_size]
+            answers = signature(text=tf.gather(given, taken))
+            if key not in answers:
+                raise ConfigError(f"distillation: the teacher {path} exports no {key!r}")
+            batches.append((taken, {name: answers[name].numpy() for name in (key, names.LENGTHS)}))
+            done(batch)
+        answers = in_given_order(batches, len(texts))
+        probs = answers[key]
+        lengths = answers[names.LENGTHS] if probs.ndim == 3 else None
         labels = task.labels  # an export names its labels in its own outputs; the task's order is assumed
         probs = _without_outside_weight(path, task, probs)
     if list(labels) != list(task.labels):
