@@ -8,6 +8,7 @@ batches) instead of padding every batch to its longest text.
 """
 
 import collections
+import hashlib
 import logging
 
 import numpy as np
@@ -139,6 +140,11 @@ def example_dataset(examples, tasks, unknown_labels="error", soft_targets=None):
     `_num_words` (the model's word count, what bucketing sorts by) is dropped
     when the stream is batched.
     """
+    return tf.data.Dataset.from_tensor_slices(_example_columns(examples, tasks, unknown_labels, soft_targets)).map(_dense_rows)
+
+
+def _example_columns(examples, tasks, unknown_labels="error", soft_targets=None):
+    """`example_dataset`'s elements as columns: `(features, labels, weights)`, one row per example."""
     if not examples:
         raise ValueError("no examples to build a dataset from")
     texts, num_words, ids, weights = encode_examples(examples, tasks, unknown_labels, soft_targets)
@@ -146,12 +152,11 @@ def example_dataset(examples, tasks, unknown_labels="error", soft_targets=None):
     if any(task.pair for task in tasks):
         # Every example gets a second text ("" without one) when a task reads pairs.
         features[names.TEXT_PAIR] = tf.constant([ex.text_pair for ex in examples])
-    columns = (
+    return (
         features,
         {name: _column(values) for name, values in ids.items()},
         {name: _column(values) for name, values in weights.items()},
     )
-    return tf.data.Dataset.from_tensor_slices(columns).map(_dense_rows)
 
 
 def _drop_num_words(features, labels, weights):
@@ -164,14 +169,17 @@ def _sort_window_by_length(features, labels, weights):
     return tf.nest.map_structure(lambda column: tf.gather(column, order), (features, labels, weights))
 
 
-def batch_dataset(dataset, batch_size, bucket=False, drop_remainder=False, window_batches=64, seed=0):
+def batch_dataset(dataset, batch_size, bucket=False, drop_remainder=False, window_batches=64, seed=0,
+                  reshuffle=True):
     """Pads and batches an `example_dataset` stream.
 
     With `bucket=True`, texts of similar length share a batch: the stream is
     cut into windows of `window_batches` batches, each window is sorted by
     word count and cut into batches, and the batches are shuffled again, so
     the number of batches is exactly what plain batching gives (Keras counts
-    on a fixed epoch length) while padding drops.
+    on a fixed epoch length) while padding drops. `reshuffle=False` shuffles
+    the batches the same way at every iteration (one epoch of an
+    `epochs` stream: its order is its seed's).
     """
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"Received an invalid `batch_size`, expected a positive integer. Received: {batch_size!r}")
@@ -182,11 +190,50 @@ def batch_dataset(dataset, batch_size, bucket=False, drop_remainder=False, windo
             .unbatch()
             .map(_dense_rows, num_parallel_calls=tf.data.AUTOTUNE)
             .padded_batch(batch_size, drop_remainder=drop_remainder)
-            .shuffle(window_batches, seed=seed, reshuffle_each_iteration=True)
+            .shuffle(window_batches, seed=seed, reshuffle_each_iteration=reshuffle)
         )
     else:
         dataset = dataset.padded_batch(batch_size, drop_remainder=drop_remainder)
     return _stream_options(dataset.map(_drop_num_words).prefetch(PREFETCH_BATCHES))
+
+
+def epoch_seed(seed, epoch, part):
+    """The seed of one random part (`"order"`, `"draws"`, a source's name...) of one epoch of a run seeded
+    `seed`: a function of these alone, so the epoch's batches do not depend on what the process read before
+    (a run resumed at epoch k, in a new process, reads the batches an unbroken run reads at epoch k)."""
+    digest = hashlib.sha256(f"{seed}/{epoch}/{part}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") >> 1  # 31 bits: also a valid int64 product below
+
+
+def _check_epochs(epochs, initial_epoch):
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"Received an invalid `epochs`, expected a positive integer. Received: epochs={epochs!r}")
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, int) or not 0 <= initial_epoch < epochs:
+        raise ValueError(f"initial_epoch must be in [0, epochs). Received: initial_epoch={initial_epoch!r}, "
+                         f"epochs={epochs!r}")
+
+
+def _epochs(one_epoch, initial_epoch, epochs):
+    """The batches of epochs `initial_epoch` to `epochs - 1` one after the other (`one_epoch(epoch)` each)."""
+    stream = one_epoch(initial_epoch)
+    for epoch in range(initial_epoch + 1, epochs):
+        stream = stream.concatenate(one_epoch(epoch))
+    return _stream_options(stream.prefetch(PREFETCH_BATCHES))
+
+
+def _passes(columns, size, seed):
+    """A source's examples (`_example_columns`) without end, each pass in its own order; the same at every
+    iteration: pass p's order is a stateless permutation seeded by `seed` and p, not by how often the stream
+    was read (a stateful shuffle's next order depends on that)."""
+    def row(index):
+        return _dense_rows(*tf.nest.map_structure(lambda column: column[index], columns))
+
+    def one_pass(p):
+        key = tf.stack([tf.constant(seed, tf.int64), p])
+        return tf.data.Dataset.range(size).map(
+            lambda i: row(tf.random.experimental.index_shuffle(i, key, tf.constant(size - 1, tf.int64))))
+
+    return tf.data.Dataset.range(1 << 62).flat_map(one_pass)
 
 
 # Batches prepared ahead of the training step (the streams are in memory: a batch takes well under a millisecond).
@@ -227,6 +274,8 @@ def make_dataset(
     bucket=False,
     unknown_labels="error",
     soft_targets=None,
+    epochs=None,
+    initial_epoch=0,
 ):
     """The training or evaluation stream of one source, for `model.fit`.
 
@@ -250,12 +299,37 @@ def make_dataset(
             per example]}`: those tasks' labels become packed distillation
             targets (`encode_examples`), for a model compiled with
             `distillation=`.
+        epochs: int or None. The stream holds the epochs from
+            `initial_epoch` to `epochs`, one after the other, each in the
+            order its own seed gives (`epoch_seed`): a run resumed at any
+            epoch, in a new process, reads what an unbroken one reads there.
+            Pass `steps_per_epoch` (the batches of one epoch) to `fit`, which
+            then reads on through the stream. None: one epoch, reshuffled at
+            each iteration.
+        initial_epoch: int. With `epochs`: the epoch the stream starts at.
 
     Example:
     >>> data = make_dataset(read_joint_nlu("train"), tasks, batch_size=64, shuffle=True, bucket=True)
     >>> model.fit(data, epochs=3)
     """
     dataset = example_dataset(examples, tasks, unknown_labels, soft_targets).cache()
+
+    def count():  # the batches of an epoch (bucketing hides it from tf.data; Keras needs it)
+        return len(examples) // batch_size if drop_remainder else -(-len(examples) // batch_size)
+
+    if epochs is not None:
+        _check_epochs(epochs, initial_epoch)
+        if repeat:
+            raise ValueError("Pass `epochs` or `repeat=True`, not both: an `epochs` stream ends after its last epoch")
+
+        def one_epoch(epoch):
+            ordered = (dataset.shuffle(len(examples), seed=epoch_seed(seed, epoch, "order"), reshuffle_each_iteration=False)
+                       if shuffle else dataset)
+            batched = batch_dataset(ordered, batch_size, bucket, drop_remainder, seed=epoch_seed(seed, epoch, "batches"),
+                                    reshuffle=False)
+            return batched.apply(tf.data.experimental.assert_cardinality(count())) if bucket else batched
+
+        return _epochs(one_epoch, initial_epoch, epochs)
     if shuffle:
         dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
     if repeat:
@@ -264,8 +338,7 @@ def make_dataset(
     if bucket and not repeat:
         # Bucketing hides the batch count from tf.data; it is what plain
         # batching gives, and Keras needs it to know where an epoch ends.
-        count = len(examples) // batch_size if drop_remainder else -(-len(examples) // batch_size)
-        batched = batched.apply(tf.data.experimental.assert_cardinality(count))
+        batched = batched.apply(tf.data.experimental.assert_cardinality(count()))
     return batched
 
 
@@ -351,12 +424,15 @@ def mix_datasets(
             see `encode_examples`.
         weights: dict of source name to a positive number, with
             `sampling="weights"`: draws in proportion to them.
-        epochs: int. With `sampling="annealed"`: the run's epochs. The
-            stream then holds every epoch from `initial_epoch` on, one after
-            the other (each with its own weights): pass
-            `steps_per_epoch=mixed_steps_per_epoch(...)` to `fit`, which then
-            reads on through the stream instead of restarting it.
-        initial_epoch: int. With `"annealed"`: the epoch the stream starts at
+        epochs: int or None. The stream holds every epoch from
+            `initial_epoch` to `epochs`, one after the other, each drawn and
+            shuffled by its own seeds (`epoch_seed`), so a run resumed at any
+            epoch in a new process reads what an unbroken run reads there:
+            pass `steps_per_epoch=mixed_steps_per_epoch(...)` to `fit`, which
+            then reads on through the stream instead of restarting it.
+            Needed by `sampling="annealed"` (each epoch has its own weights).
+            None: one epoch, drawn anew at each iteration.
+        initial_epoch: int. With `epochs`: the epoch the stream starts at
             (a resumed run's).
         soft_targets: dict or None. `{source: {task: [teacher distribution
             or None per example]}}` (see `make_dataset`); a distilled task
@@ -373,8 +449,10 @@ def mix_datasets(
     if empty:
         raise ValueError(f"mix_datasets: source(s) {empty} have no examples")
     names_, sizes = list(sources), [len(sources[name]) for name in sources]
-    if (sampling == ANNEALED) != (epochs is not None):
-        raise ValueError(f"Pass `epochs` exactly when sampling='annealed'. Received: sampling={sampling!r}, epochs={epochs!r}")
+    if sampling == ANNEALED and epochs is None:
+        raise ValueError(f"sampling='annealed' needs `epochs` (its weights move over them). Received: epochs=None")
+    if epochs is not None:
+        _check_epochs(epochs, initial_epoch)
     if (sampling == "weights") != (weights is not None):
         raise ValueError(f"Pass `weights` exactly when sampling='weights'. Received: sampling={sampling!r}, weights={weights!r}")
     if weights is not None:
@@ -386,39 +464,49 @@ def mix_datasets(
             )
         weights = [weights[name] / sum(weights.values()) for name in names_]
     elif sampling == ANNEALED:
-        if not isinstance(initial_epoch, int) or not 0 <= initial_epoch < epochs:
-            raise ValueError(f"initial_epoch must be in [0, epochs). Received: initial_epoch={initial_epoch!r}, epochs={epochs!r}")
         weights = [annealed_weights(sizes, epoch, epochs, temperature) for epoch in range(initial_epoch, epochs)]
     else:
         weights = sampling_weights(sizes, sampling, temperature)
     examples_per_epoch = sum(sizes) if examples_per_epoch is None else examples_per_epoch
     if not isinstance(examples_per_epoch, int) or examples_per_epoch < 1:
         raise ValueError(f"examples_per_epoch must be a positive integer. Received: {examples_per_epoch!r}")
-    datasets = []
-    for i, (name, size) in enumerate(zip(names_, sizes)):
-        dataset = example_dataset(sources[name], tasks, unknown_labels, (soft_targets or {}).get(name))
-        datasets.append(dataset.cache().shuffle(size, seed=seed + i, reshuffle_each_iteration=True).repeat())
+    columns = [_example_columns(sources[name], tasks, unknown_labels, (soft_targets or {}).get(name)) for name in names_]
+
     def show(weights):
         return ", ".join(f"{n} {w:.1%}" for n, w in zip(names_, weights))
 
     sizes_shown = ", ".join(f"{n} ({s})" for n, s in zip(names_, sizes))
     # The stream is endless, so every batch is full; an epoch is whole batches.
     steps = -(-examples_per_epoch // batch_size)
-    if sampling != ANNEALED:
+    if epochs is None:
+        datasets = [tf.data.Dataset.from_tensor_slices(source).map(_dense_rows).cache()
+                    .shuffle(size, seed=seed + i, reshuffle_each_iteration=True).repeat()
+                    for i, (source, size) in enumerate(zip(columns, sizes))]
         mixed = tf.data.Dataset.sample_from_datasets(datasets, weights=weights, seed=seed, rerandomize_each_iteration=True)
         logger.info("mixing %s with %s sampling: %s", sizes_shown, sampling, show(weights))
         return batch_dataset(mixed, batch_size, bucket, drop_remainder=True, seed=seed).take(steps)
-    logger.info("mixing %s with annealed sampling: %s at epoch %d, to %s at epoch %d", sizes_shown, show(weights[0]),
-                initial_epoch + 1, show(weights[-1]), epochs)
-    stream = None
-    for epoch, epoch_weights in zip(range(initial_epoch, epochs), weights):
-        mixed = tf.data.Dataset.sample_from_datasets(datasets, weights=epoch_weights, seed=seed + 7919 * epoch)
-        batches = batch_dataset(mixed, batch_size, bucket, drop_remainder=True, seed=seed + epoch).take(steps)
-        stream = batches if stream is None else stream.concatenate(batches)
-    return stream
+    if sampling == ANNEALED:
+        logger.info("mixing %s with annealed sampling: %s at epoch %d, to %s at epoch %d", sizes_shown,
+                    show(weights[0]), initial_epoch + 1, show(weights[-1]), epochs)
+    else:
+        logger.info("mixing %s with %s sampling: %s", sizes_shown, sampling, show(weights))
+
+    def one_epoch(epoch):
+        # Each source's passes and the draws among them are seeded by the epoch: the same at every iteration.
+        datasets = [_passes(source, size, epoch_seed(seed, epoch, f"source {name}"))
+                    for name, source, size in zip(names_, columns, sizes)]
+        epoch_weights = weights[epoch - initial_epoch] if sampling == ANNEALED else weights
+        mixed = tf.data.Dataset.sample_from_datasets(datasets, weights=epoch_weights, seed=epoch_seed(seed, epoch, "draws"))
+        batches = batch_dataset(mixed, batch_size, bucket, drop_remainder=True, seed=epoch_seed(seed, epoch, "batches"),
+                                reshuffle=False)
+        return batches.take(steps).apply(tf.data.experimental.assert_cardinality(steps))
+
+    return _epochs(one_epoch, initial_epoch, epochs)
 
 
-def mixed_steps_per_epoch(dataset, sampling, epochs=None, initial_epoch=0):
-    """Batches per epoch of a `mix_datasets` stream (an annealed one holds several epochs)."""
+def mixed_steps_per_epoch(dataset, sampling=None, epochs=None, initial_epoch=0):
+    """Batches per epoch of a `make_dataset` or `mix_datasets` stream (one made with `epochs` holds several:
+    pass the same `epochs` and `initial_epoch`). `sampling` is kept for callers that pass it."""
+    del sampling  # the epochs alone tell how many the stream holds
     batches = int(dataset.cardinality())
-    return batches // (epochs - initial_epoch) if sampling == ANNEALED else batches
+    return batches // (epochs - initial_epoch) if epochs is not None else batches

@@ -8,7 +8,9 @@
                          training.monitor_window epochs), last.weights.h5,
                          patience.json (the logs early stopping waits on, per epoch),
                          clock.json (each epoch's training seconds)
-    backup/              Keras BackupAndRestore state while a run is unfinished
+    backup/              while a run is unfinished: Keras BackupAndRestore's state at the last
+                         epoch's end, and mtkeras' inside the epoch since (training.backup_steps;
+                         mtkeras.training.backup)
     logs/                TensorBoard event files (`tensorboard --logdir runs`)
     model.keras          the best epoch's model, when training ends
     metrics_<split>.json per-task scores of `mtkeras.evaluate` (valid and test)
@@ -41,7 +43,8 @@ CLOCK_FILE = "clock.json"
 # Sections and fields whose change does not change what an epoch computes (the
 # early-stopping ones may change when training stops): a run may resume after
 # they change.
-_RESUMABLE_CHANGES = ("export", "training.patience", "training.patience_per_task", "training.min_delta", "run_dir")
+_RESUMABLE_CHANGES = ("export", "training.patience", "training.patience_per_task", "training.min_delta", "run_dir",
+                      "training.backup_steps")
 
 
 def _flatten(value, prefix=""):

@@ -60,22 +60,28 @@ def distilled_tasks(config):
     return list(config.distillation.tasks or config.tasks)
 
 
-def training_stream(config, sources, tasks, replicas=1, epochs=None, initial_epoch=0, soft_targets=None):
+def training_stream(config, sources, tasks, replicas=1, epochs=None, initial_epoch=0, soft_targets=None,
+                    initial_batch=0):
     """`(dataset, steps_per_epoch)` for `model.fit`: one source batched, several mixed.
 
-    With `mixing.sampling: annealed` the stream holds the epochs from
-    `initial_epoch` to `epochs`, each with its own weights: `fit` must then
-    take `steps_per_epoch` (it reads on instead of restarting the stream).
-    `soft_targets` (`{source: {task: [...]}}`, `mtkeras.runs.teachers`) packs
-    the distilled tasks' labels with their teachers' distributions.
+    The stream holds the epochs from `initial_epoch` to `epochs` (one epoch
+    without `epochs`), each in the order its own seeds give
+    (`mtkeras.data.epoch_seed`): a run resumed at an epoch reads the batches
+    an unbroken one reads there. `fit` must take `steps_per_epoch` when the
+    stream holds several (it reads on instead of restarting the stream).
+    `initial_batch` leaves out that many batches of the first epoch (a run
+    resumed in the middle of it), and the stream then ends with that epoch.
+    `soft_targets` (`{source: {task: [...]}}`, `mtkeras.runs.teachers`)
+    packs the distilled tasks' labels with their teachers' distributions.
     """
     training, mixing = config.training, config.mixing
+    epochs = initial_epoch + 1 if epochs is None or initial_batch else epochs
     if len(sources) == 1:
         ((source, examples),) = sources.items()
         data = pipeline.make_dataset(
             examples, tasks, training.batch_size, shuffle=training.shuffle, seed=training.seed,
             drop_remainder=replicas > 1, bucket=mixing.bucket, unknown_labels="raise",
-            soft_targets=(soft_targets or {}).get(source),
+            soft_targets=(soft_targets or {}).get(source), epochs=epochs, initial_epoch=initial_epoch,
         )
     else:
         weights = {source: config.datasets[source].weight for source in sources} if mixing.sampling == "weights" else None
@@ -83,14 +89,18 @@ def training_stream(config, sources, tasks, replicas=1, epochs=None, initial_epo
             sources, tasks, training.batch_size,
             sampling=mixing.sampling, temperature=mixing.temperature, weights=weights,
             examples_per_epoch=mixing.examples_per_epoch, seed=training.seed, bucket=mixing.bucket,
-            soft_targets=soft_targets,
-            **({"epochs": epochs, "initial_epoch": initial_epoch} if mixing.sampling == pipeline.ANNEALED else {}),
+            soft_targets=soft_targets, epochs=epochs, initial_epoch=initial_epoch,
         )
     # Both streams know their batch count.
-    steps = pipeline.mixed_steps_per_epoch(data, mixing.sampling if len(sources) > 1 else None, epochs, initial_epoch)
+    steps = pipeline.mixed_steps_per_epoch(data, epochs=epochs, initial_epoch=initial_epoch)
     if steps < 1:
         total = sum(len(examples) for examples in sources.values())
         raise ConfigError(f"training.batch_size: {training.batch_size} is more than the {total} training examples")
+    if initial_batch:
+        if not 0 < initial_batch < steps:
+            raise ValueError(f"initial_batch must be in [0, {steps}) (the batches of an epoch). "
+                             f"Received: initial_batch={initial_batch!r}")
+        data = data.skip(initial_batch)
     return data, steps
 
 

@@ -291,6 +291,11 @@ class TrainingConfig(_Section):
         "improved (as keras.callbacks.EarlyStopping's min_delta)"
     )
     seed: StrictInt = Field(0, description="seeds weights, shuffles and mixing")
+    backup_steps: Optional[StrictInt] = Field(
+        None, ge=0, description="back the run up every this many batches inside an epoch too: a killed run "
+        "resumes at its last backup, on the batches an unbroken run trains, instead of at the epoch's start; "
+        "default: every quarter of an epoch; 0: at epoch ends only"
+    )
 
 
 class DistillationConfig(_Section):

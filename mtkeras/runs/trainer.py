@@ -32,6 +32,7 @@ from mtkeras.runs.single_task import reference_scores
 from mtkeras.runs.teachers import teacher_targets
 from mtkeras.text.vectors import load_vectors
 from mtkeras.training import set_mixed_precision
+from mtkeras.training.backup import MidEpochBackup, read_backup
 from mtkeras.training.callbacks import HistoryLogger, TaskPatience, TrainingClock, WindowMean
 from mtkeras.training.distillation import check_distillable
 from mtkeras.training.recipes import recipe_for
@@ -67,7 +68,7 @@ def _patience_monitors(config, tasks):
 
 
 def _callbacks(config, directory, tasks, initial_best, strategy, patience, clock, progress_bar, history_rows,
-               valid_examples=()):
+               valid_examples=(), backup_every=None, resume=None):
     monitor, mode = config.selection  # the monitor, or its mean over training.monitor_window epochs
     _, _, chief = worker_identity(strategy)
     checkpoints = directory.file("checkpoints")
@@ -112,7 +113,16 @@ def _callbacks(config, directory, tasks, initial_best, strategy, patience, clock
             worker_path(directory.backup, strategy), double_checkpoint=True, delete_checkpoint=False
         )
     )
+    # After it: backups inside the epoch, restored after the epoch's start, removed once Keras backed it up.
+    callbacks.append(MidEpochBackup(worker_path(directory.backup, strategy), backup_every, resume, clock))
     return callbacks
+
+
+def backup_every(config, steps):
+    """Batches between backups inside an epoch: `training.backup_steps`, else a quarter of an epoch (None:
+    none)."""
+    every = config.training.backup_steps
+    return (steps // 4 if every is None else every) or None
 
 
 def _strategy(config):
@@ -301,12 +311,26 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         # Each distilled task's teacher on the training texts: computed once, cached in the run directory.
         labelling = {}
         soft = teacher_targets(config, tasks, train_sources, run_dir, seconds=labelling) if distilled else None
-        try:  # a label that does not fit its task (names the file and line)
-            data, steps = training_stream(config, train_sources, tasks, replicas, run_epochs(config),
-                                          min(resumed_from, run_epochs(config) - 1), soft_targets=soft)
+        def stream(initial_epoch, initial_batch=0):
+            try:  # a label that does not fit its task (names the file and line)
+                return training_stream(config, train_sources, tasks, replicas, run_epochs(config),
+                                       min(initial_epoch, run_epochs(config) - 1), soft_targets=soft,
+                                       initial_batch=initial_batch)
+            except ValueError as error:
+                raise DataError(str(error)) from None
+
+        data, steps = stream(resumed_from)
+        try:
             validation = validation_stream(config, valid_sources, tasks)
         except ValueError as error:
             raise DataError(str(error)) from None
+        # A backup inside the epoch the run resumes at: the rest of that epoch is trained first.
+        partial = read_backup(worker_path(directory.backup, strategy), resumed_from) \
+            if resumed_from < run_epochs(config) else None
+        if partial is not None and not partial["batches"] < steps:
+            print(f"[mtkeras] {directory.backup}: its backup inside epoch {resumed_from + 1} is after batch "
+                  f"{partial['batches']}, but the epoch has {steps}; resuming at the epoch's start", flush=True)
+            partial = None
         with strategy.scope():
             model = build_compiled_model(config, tasks, train_sources, steps, distilled)
         if chief:
@@ -315,6 +339,8 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
                 _check_vocabulary(directory, state, model, resumed_from)
             if resumed_from:
                 state["resumed_at_epochs"].append(resumed_from)
+            if partial is not None:  # [epoch (1-based), batches of it done]: resumed inside that epoch
+                state.setdefault("resumed_inside_epochs", []).append([resumed_from + 1, partial["batches"]])
             state.setdefault("sittings", []).append(this_sitting)
             directory.write_state(state)
         where = f"worker {worker} of {workers} ({'chief' if chief else 'writes only its own checkpoints'}); " if workers > 1 else ""
@@ -340,41 +366,55 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
             print("[mtkeras] score is each task's dev score relative to its single-task model's ("
                   + ", ".join(f"{task} {value:.4f}" for task, value in references.items()) + ")", flush=True)
         monitor, mode = config.selection
-        # The epochs the backup holds (a row written after it, by a run
-        # killed before backing its epoch up, is for an epoch that runs again).
-        history_rows = [row for row in directory.history() if row["epoch"] <= resumed_from]
-        seen = [row[monitor] for row in history_rows if not math.isnan(row.get(monitor, float("nan")))]
-        initial_best = (min(seen) if mode == "min" else max(seen)) if seen and resumed_from else None
-        patience = None
-        if run_patience(config) is not None:
-            # Each worker records the logs it waits on in its own file, so a
-            # resumed run, on every worker, stops where an unbroken one would.
-            patience = TaskPatience(
-                _patience_monitors(config, tasks), run_patience(config),
-                path=worker_path(directory.checkpoint(PATIENCE_FILE), strategy),
-                min_delta=config.training.min_delta,
-            )
-        # Times every epoch into a record, so a run trained over several
-        # sittings (killed and resumed) counts the time of an unbroken one.
-        # The chief's alone: run.json is its to write.
-        clock = TrainingClock(directory.checkpoint(CLOCK_FILE) if chief else None)
-        clock.seed(resumed_from)
         if verbose is None:
             verbose = 1 if sys.stdout.isatty() and chief else 0
-        if resumed_from and patience is not None and patience.seed(resumed_from):
-            # Killed after early stopping ended it (while saving or exporting): no more epochs.
-            print(f"[mtkeras] early stopping had ended this run after epoch {resumed_from}", flush=True)
-        else:
+        while True:
+            # The epochs the backup holds (a row written after it, by a run
+            # killed before backing its epoch up, is for an epoch that runs again).
+            history_rows = [row for row in directory.history() if row["epoch"] <= resumed_from]
+            seen = [row[monitor] for row in history_rows if not math.isnan(row.get(monitor, float("nan")))]
+            initial_best = (min(seen) if mode == "min" else max(seen)) if seen and resumed_from else None
+            patience = None
+            if run_patience(config) is not None:
+                # Each worker records the logs it waits on in its own file, so a
+                # resumed run, on every worker, stops where an unbroken one would.
+                patience = TaskPatience(
+                    _patience_monitors(config, tasks), run_patience(config),
+                    path=worker_path(directory.checkpoint(PATIENCE_FILE), strategy),
+                    min_delta=config.training.min_delta,
+                )
+            # Times every epoch into a record, so a run trained over several
+            # sittings (killed and resumed) counts the time of an unbroken one.
+            # The chief's alone: run.json is its to write.
+            clock = TrainingClock(directory.checkpoint(CLOCK_FILE) if chief else None)
+            clock.seed(resumed_from)
+            if resumed_from and patience is not None and patience.seed(resumed_from):
+                # Killed after early stopping ended it (while saving or exporting): no more epochs.
+                print(f"[mtkeras] early stopping had ended this run after epoch {resumed_from}", flush=True)
+                break
+            if partial is not None:
+                # The rest of the epoch a kill broke off, in a fit of its own; then on from the next epoch.
+                print(f"[mtkeras] resuming inside epoch {resumed_from + 1}, after batch {partial['batches']} "
+                      f"of {steps}", flush=True)
+                data, _ = stream(resumed_from, partial["batches"])
+                # Keras builds the compiled metrics at their first update; the backup's running values go into
+                # them at the epoch's start, before any: one evaluation step builds them (and changes nothing).
+                model.evaluate(data.take(1), verbose=0)
             model.fit(
                 data,
                 validation_data=validation,
-                epochs=run_epochs(config),
-                # A stream of several epochs (an annealed mix holds every remaining one): fit reads on through it.
+                epochs=resumed_from + 1 if partial is not None else run_epochs(config),
+                # A stream of several epochs: fit reads on through it.
                 steps_per_epoch=steps if int(data.cardinality()) > steps else None,
                 callbacks=_callbacks(config, directory, tasks, initial_best, strategy, patience, clock, verbose == 1,
-                                     history_rows, [ex for items in valid_sources.values() for ex in items]),
+                                     history_rows, [ex for items in valid_sources.values() for ex in items],
+                                     backup_every(config, steps), partial),
                 verbose=0,
             )
+            if partial is None or model.stop_training or resumed_from + 1 >= run_epochs(config):
+                break
+            resumed_from, partial = resumed_from + 1, None
+            data, _ = stream(resumed_from)
         seconds = clock.seconds()
     finally:
         keras.config.set_dtype_policy(previous_policy)

@@ -322,6 +322,7 @@ class TrainingClock(keras.callbacks.Callback):
         self.tail = 0.0  # from the end of the last epoch to the end of fit
         self._mark = None
         self._started = False
+        self._carried = 0.0  # the first epoch's seconds before a kill (`carry`)
 
     def seed(self, initial_epoch):
         """Keeps the recorded shares of the epochs before `initial_epoch` (of a run recorded
@@ -333,6 +334,15 @@ class TrainingClock(keras.callbacks.Callback):
     def seconds(self):
         """The training time: the epochs' shares and the tail of the last `fit`."""
         return sum(self.epochs) + self.tail
+
+    def carry(self, seconds):
+        """Adds `seconds` to the share of the next `fit`'s first epoch: its time before a kill, for a `fit`
+        that trains the rest of it (`mtkeras.training.backup.MidEpochBackup`)."""
+        self._carried = float(seconds)
+
+    def running(self):
+        """The share of the epoch in progress so far (what `carry` takes back after a kill)."""
+        return self._carried + time.perf_counter() - self._mark
 
     def on_train_begin(self, logs=None):
         self._mark = time.perf_counter()
@@ -348,7 +358,8 @@ class TrainingClock(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.perf_counter()
-        self.epochs.append(now - self._mark)
+        self.epochs.append(self._carried + now - self._mark)
+        self._carried = 0.0
         self.ends.append(time.time())
         self._mark = now
         if self.path is not None:

@@ -73,6 +73,42 @@ def test_mixing_is_seeded_and_each_epoch_draws_a_new_mix():
     assert texts(other) != first_epoch
 
 
+def batch_texts(dataset):
+    """Each batch's texts, in order."""
+    return [features[names.TEXT].numpy().tolist() for features, _, _ in dataset]
+
+
+@pytest.mark.parametrize("kind", ["one source", "temperature", "annealed"])
+def test_a_stream_resumed_at_an_epoch_reads_what_the_unbroken_stream_reads_there(kind):
+    """Streams made with `epochs` (what `mtkeras train` reads): each epoch's batches are its seed's, whatever
+    the process read before, so a run resumed at epoch k in a new process trains on what an unbroken one
+    does; reading the stream again (Keras peeks at the first batch, then starts over) gives the same."""
+    def stream(initial_epoch=0, seed=5):
+        if kind == "one source":
+            return make_dataset(sources()["big"], source_tasks(), batch_size=8, shuffle=True, bucket=True, seed=seed,
+                                epochs=3, initial_epoch=initial_epoch)
+        return mix_datasets(sources(), source_tasks(), batch_size=8, sampling=kind, examples_per_epoch=64, seed=seed,
+                            epochs=3, initial_epoch=initial_epoch)
+
+    data = stream()
+    steps = mixed_steps_per_epoch(data, epochs=3)
+    assert steps == (12 if kind == "one source" else 8) and int(data.cardinality()) == 3 * steps
+    unbroken = batch_texts(data)
+    assert batch_texts(data) == unbroken  # read again: the same batches
+    epochs = [unbroken[i * steps:(i + 1) * steps] for i in range(3)]
+    assert epochs[0] != epochs[1] != epochs[2]  # each epoch its own order (and mix)
+    for initial_epoch in (1, 2):
+        resumed = stream(initial_epoch)
+        assert int(resumed.cardinality()) == (3 - initial_epoch) * steps
+        assert batch_texts(resumed) == unbroken[initial_epoch * steps:]
+    assert batch_texts(stream(seed=6)) != unbroken
+    if kind == "one source":  # every example once an epoch
+        assert all(sorted(t for batch in epoch for t in batch) == sorted(ex.text.encode() if isinstance(ex.text, str)
+                   else " ".join(ex.text).encode() for ex in sources()["big"]) for epoch in epochs)
+    with pytest.raises(ValueError, match=r"initial_epoch must be in \[0, epochs\). Received: initial_epoch=3"):
+        stream(3)
+
+
 def test_annealed_weights_move_from_proportional_to_the_temperature():
     sizes = list(SIZES.values())
     first, middle, last = (annealed_weights(sizes, epoch, 5, temperature=5.0) for epoch in (0, 2, 4))
@@ -116,7 +152,7 @@ def test_an_annealed_stream_holds_every_epoch_each_with_its_own_mix():
     assert int(resumed.cardinality()) == 80
     assert per_epoch_fractions(resumed, 80)[0] == pytest.approx(annealed_weights(list(SIZES.values()), 2, 3, 5.0),
                                                                 abs=0.035)
-    with pytest.raises(ValueError, match="Pass `epochs` exactly when sampling='annealed'"):
+    with pytest.raises(ValueError, match="sampling='annealed' needs `epochs`"):
         mix_datasets(sources(), source_tasks(), sampling="annealed")
 
 

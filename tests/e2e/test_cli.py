@@ -433,3 +433,82 @@ def test_a_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, capsy
     seconds = json.load(open(killed / "checkpoints" / "clock.json"))["epoch_seconds"]
     assert len(seconds) == 3 and min(seconds) > 0
     assert state["train_seconds"] >= round(sum(seconds), 1)
+
+
+def test_a_run_killed_inside_an_epoch_resumes_at_its_last_backup_and_ends_like_an_unbroken_one(tmp_path, capsys):
+    """Two sources mixed, shuffled, bucketed, with dropout: SIGKILL inside epoch 2 of 3, after a backup
+    inside it (`training.backup_steps`). The same command trains the rest of epoch 2 from that backup
+    (not from the epoch's start) and ends with the losses, to the last digits, of a run never killed:
+    the same batches in the same order (each epoch's stream is its seed's), the same dropout, the same
+    optimizer steps, and epoch 2's logged loss averages all its batches."""
+    from mtkeras.cli import main
+    from mtkeras.training.backup import RECORD
+
+    assistant, feedback = tmp_path / "assistant.jsonl", tmp_path / "feedback.jsonl"
+    assistant.write_text("".join(json.dumps({"text": t, "intent": i, "slots": s.split()}) + "\n"
+                                 for t, i, s in TINY_ASSISTANT * 20))
+    feedback.write_text("".join(json.dumps({"text": t, "sentiment": s}) + "\n" for t, s in TINY_FEEDBACK * 20))
+    config = tmp_path / "resumable.yaml"
+    config.write_text(f"""\
+name: tiny
+tasks:
+  intent: {{kind: sentence_classification}}
+  slots: {{kind: token_tagging}}
+  sentiment: {{kind: sentence_classification}}
+datasets:
+  assistant: {{reader: jsonl, train: {assistant}, text: text, tasks: {{intent: intent, slots: slots}}}}
+  feedback: {{reader: jsonl, train: {feedback}, text: text, tasks: {{sentiment: sentiment}}}}
+mixing: {{sampling: temperature, bucket: true}}
+encoder:
+  config: {{embedding_dim: 8, hidden_dim: 8, num_layers: 1, char_filters: 8, char_dim: 8}}
+training: {{epochs: 3, batch_size: 4, backup_steps: 10}}
+""")
+    killed, whole = tmp_path / "runs" / "killed", tmp_path / "runs" / "whole"
+    record = killed / "backup" / RECORD
+    reference = subprocess.Popen(MTKERAS + ["train", str(config), "--run-dir", str(whole)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(MTKERAS + ["train", str(config), "--run-dir", str(killed)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if json.loads(record.read_text())["epoch"] == 1:
+                    break
+            except (OSError, ValueError, KeyError):
+                pass  # not there yet, or caught mid-write
+            time.sleep(0.01)
+        assert process.poll() is None, "the run ended before it could be killed:\n" + process.stdout.read()[-3000:]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        out, _ = reference.communicate(timeout=300)
+        assert reference.returncode == 0, out[-3000:]
+    finally:
+        for running in (process, reference):
+            if running.poll() is None:
+                running.kill()
+    assert json.load(open(killed / "run.json"))["status"] == "running"
+    backed_up = json.loads(record.read_text())
+    assert backed_up["epoch"] == 1 and backed_up["batches"] % 10 == 0 and backed_up["seconds"] > 0
+
+    capsys.readouterr()
+    assert main(["train", str(config), "--run-dir", str(killed)]) == 0
+    out = capsys.readouterr().out
+    steps = _optimizer_steps(whole / "checkpoints" / "last.weights.h5") // 3
+    assert f"resuming inside epoch 2, after batch {backed_up['batches']} of {steps}" in out
+    assert "epoch 1/3" not in out and "epoch 2/3" in out and "epoch 3/3" in out
+    state = json.load(open(killed / "run.json"))
+    assert state["status"] == "finished" and state["epochs_done"] == 3
+    assert state["resumed_at_epochs"] == [1] and state["resumed_inside_epochs"] == [[2, backed_up["batches"]]]
+    assert not (killed / "backup").exists()  # a finished run keeps no backup
+    assert [_optimizer_steps(run / "checkpoints" / "last.weights.h5") for run in (killed, whole)] == [3 * steps] * 2
+    histories = []
+    for run in (killed, whole):
+        rows = list(csv.DictReader(open(run / "history.csv")))
+        histories.append({key: [float(row[key]) for row in rows] for key in ("loss", "intent_accuracy", "slots_f1")})
+    for key in histories[1]:
+        assert len(histories[0][key]) == len(histories[1][key]) == 3
+        assert histories[0][key] == pytest.approx(histories[1][key], rel=1e-5), (key, histories)
+    # Epoch 2's time counts its part before the kill too.
+    seconds = json.load(open(killed / "checkpoints" / "clock.json"))["epoch_seconds"]
+    assert len(seconds) == 3 and seconds[1] >= backed_up["seconds"]

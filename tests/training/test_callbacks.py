@@ -294,3 +294,38 @@ def test_a_sitting_that_logs_other_metrics_keeps_every_value_under_its_name(tmp_
     same.on_epoch_end(4, {"loss": 0.5, "val_f1_fitted": 0.96, "val_score": 0.86})
     same.on_train_end()
     assert open(path).read().count("epoch") == 1 and len(history_rows(path)) == 5
+
+
+def test_a_backup_inside_an_epoch_is_read_only_for_the_epoch_a_resumed_run_trains_first(tmp_path):
+    import json
+
+    from mtkeras.runs.trainer import backup_every
+    from mtkeras.runs import load_config
+    from mtkeras.training.backup import RECORD, MidEpochBackup, read_backup
+
+    assert read_backup(str(tmp_path), 0) is None  # none written
+    (tmp_path / RECORD).write_text(json.dumps({"epoch": 1, "batches": 30, "seconds": 12.5}))
+    assert read_backup(str(tmp_path), 1) == {"epoch": 1, "batches": 30, "seconds": 12.5}
+    # Epoch 2 ended after it (Keras' backup holds epoch 2's end): the run resumes at epoch 3's start.
+    assert read_backup(str(tmp_path), 2) is None
+    with pytest.raises(ValueError, match="Received: -1"):
+        MidEpochBackup(str(tmp_path), every=-1)
+    config = load_config("configs/demo.yaml")
+    assert backup_every(config, 102) == 25 and backup_every(config, 3) is None  # a quarter of an epoch
+    config.training.backup_steps = 0
+    assert backup_every(config, 102) is None
+    config.training.backup_steps = 10
+    assert backup_every(config, 102) == 10
+
+
+def test_the_clock_gives_a_resumed_epoch_its_seconds_before_the_kill():
+    clock = TrainingClock()
+    clock.seed(1)
+    clock.carry(40.0)
+    clock.on_train_begin()
+    assert 40.0 <= clock.running() < 41.0
+    clock.on_epoch_begin(1)
+    clock.on_epoch_end(1)
+    clock.on_epoch_begin(2)
+    clock.on_epoch_end(2)
+    assert 40.0 <= clock.epochs[0] < 41.0 and clock.epochs[1] < 1.0  # only the first epoch carries them
