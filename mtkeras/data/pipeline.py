@@ -450,7 +450,7 @@ def mix_datasets(
         raise ValueError(f"mix_datasets: source(s) {empty} have no examples")
     names_, sizes = list(sources), [len(sources[name]) for name in sources]
     if sampling == ANNEALED and epochs is None:
-        raise ValueError(f"sampling='annealed' needs `epochs` (its weights move over them). Received: epochs=None")
+        raise ValueError("sampling='annealed' needs `epochs` (its weights move over them). Received: epochs=None")
     if epochs is not None:
         _check_epochs(epochs, initial_epoch)
     if (sampling == "weights") != (weights is not None):
