@@ -224,14 +224,14 @@ def _epochs(one_epoch, initial_epoch, epochs):
 def _passes(columns, size, seed):
     """A source's examples (`_example_columns`) without end, each pass in its own order; the same at every
     iteration: pass p's order is a stateless permutation seeded by `seed` and p, not by how often the stream
-    was read (a stateful shuffle's next order depends on that)."""
-    def row(index):
-        return _dense_rows(*tf.nest.map_structure(lambda column: column[index], columns))
+    was read (a stateful shuffle's next order depends on that). Rows are gathered 256 at a time."""
+    def rows(indices):
+        return tf.nest.map_structure(lambda column: tf.gather(column, indices), columns)
 
     def one_pass(p):
-        key = tf.stack([tf.constant(seed, tf.int64), p])
-        return tf.data.Dataset.range(size).map(
-            lambda i: row(tf.random.experimental.index_shuffle(i, key, tf.constant(size - 1, tf.int64))))
+        order = tf.random.experimental.stateless_shuffle(tf.range(size, dtype=tf.int64),
+                                                         seed=tf.stack([tf.constant(seed, tf.int64), p]))
+        return tf.data.Dataset.from_tensor_slices(order).batch(256).map(rows).unbatch().map(_dense_rows)
 
     return tf.data.Dataset.range(1 << 62).flat_map(one_pass)
 
