@@ -512,7 +512,7 @@ def train_one(name, tasks, args, work_dir, seed, variant="shared", ledger=None, 
         share_teacher_labels(config.run_dir, work_dir, seed)
     if outcome is None:
         with watch, contextlib.redirect_stdout(sys.stderr):  # the run's tables; stdout keeps the one JSON object
-            # --resume: an unfinished run goes on from its last backed-up epoch (mtkeras' own resume).
+            # --resume: an unfinished run goes on from its last backup (mtkeras' own resume).
             outcome = train(config, overwrite=not args.resume or stale, verbose=0)
         exported.add(os.path.abspath(outcome["export_path"]))
     test = outcome["metrics"]["test"]
@@ -1147,7 +1147,7 @@ def parse_args(argv=None):
     parser.add_argument("--work-dir", default=None, help="runs and exports (default: a temporary folder, removed)")
     parser.add_argument("--resume", action="store_true",
                         help="with --work-dir: reuse the finished runs an earlier invocation left there with the same "
-                             "settings, and go on with an unfinished one from its last epoch (a long run over several "
+                             "settings, and go on with an unfinished one from its last backup (a long run over several "
                              "sittings). A resumed run's training time adds up its sittings' epochs, each "
                              "counted once, as an unbroken run would (checkpoints/clock.json)")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=["shared"],
