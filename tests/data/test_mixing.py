@@ -273,3 +273,18 @@ def test_label_never_seen_in_training_counts_as_an_error_and_never_crashes(caplo
     assert result["slots_accuracy"] == pytest.approx(right / 3)  # B-airline: a miss
     with pytest.raises(ValueError, match=r"test/label:2: label 'FindFlight' of task 'intent'"):
         make_dataset(test, model.tasks, unknown_labels="raise")
+
+
+def test_a_source_drawn_beyond_its_size_gives_every_example_once_a_pass_each_pass_in_its_own_order():
+    from mtkeras.data.pipeline import _example_columns, _passes
+
+    small = sources()["small"]  # 10 examples
+    texts = [t for (features, _, _) in _passes(_example_columns(small, source_tasks()), len(small), seed=7).take(40)
+             for t in [features[names.TEXT].numpy()]]
+    passes = [texts[i:i + 10] for i in range(0, 40, 10)]
+    every = sorted(" ".join(ex.text).encode() if not isinstance(ex.text, str) else ex.text.encode() for ex in small)
+    assert all(sorted(p) == every for p in passes)
+    assert len({tuple(p) for p in passes}) == 4  # four orders
+    again = [features[names.TEXT].numpy() for features, _, _ in _passes(
+        _example_columns(small, source_tasks()), len(small), seed=7).take(40)]
+    assert again == texts
