@@ -340,6 +340,33 @@ def test_a_run_killed_during_its_first_epoch_starts_again_with_the_same_command(
     assert [row["epoch"] for row in RunDirectory(str(run)).history()] == [1]
 
 
+def _kill_one_of_two_runs(config, whole, killed, record, when):
+    """Trains `config` into `whole` and into `killed` at once; SIGKILLs the second as soon as the JSON file
+    `record` holds what `when` (given its contents) wants, and waits for the first to finish."""
+    reference = subprocess.Popen(MTKERAS + ["train", str(config), "--run-dir", str(whole)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(MTKERAS + ["train", str(config), "--run-dir", str(killed)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if when(json.loads(record.read_text())):
+                    break
+            except (OSError, ValueError, KeyError):
+                pass  # not there yet, or caught mid-write
+            time.sleep(0.01)
+        assert process.poll() is None, "the run ended before it could be killed:\n" + process.stdout.read()[-3000:]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        out, _ = reference.communicate(timeout=300)
+        assert reference.returncode == 0, out[-3000:]
+    finally:
+        for running in (process, reference):
+            if running.poll() is None:
+                running.kill()
+
+
 def test_a_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, capsys):
     """SIGKILL during epoch 2 of 3; the same command finishes the run, as if nothing happened."""
     from helpers.data import write_mixed_jsonl, write_reproducible_config
@@ -351,29 +378,7 @@ def test_a_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, capsy
     write_reproducible_config(config, data, training="epochs: 3\nbatch_size: 4\nmonitor_window: 2")
     killed, whole = tmp_path / "runs" / "killed", tmp_path / "runs" / "whole"
     backup = killed / "backup" / "training_metadata.json"
-    reference = subprocess.Popen(MTKERAS + ["train", str(config), "--run-dir", str(whole)],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    process = subprocess.Popen(MTKERAS + ["train", str(config), "--run-dir", str(killed)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and process.poll() is None:
-            if backup.exists():
-                try:
-                    if json.loads(backup.read_text())["epoch"] >= 1:
-                        break
-                except (ValueError, KeyError):
-                    pass  # caught mid-write
-            time.sleep(0.02)
-        assert process.poll() is None, "the run ended before it could be killed:\n" + process.stdout.read()[-3000:]
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        out, _ = reference.communicate(timeout=300)
-        assert reference.returncode == 0, out[-3000:]
-    finally:
-        for running in (process, reference):
-            if running.poll() is None:
-                running.kill()
+    _kill_one_of_two_runs(config, whole, killed, backup, lambda record: record["epoch"] >= 1)
     assert json.loads(backup.read_text())["epoch"] == 1, "the test wants epoch 2 in progress when killed"
     assert json.load(open(killed / "run.json"))["status"] == "running"
 
@@ -465,28 +470,7 @@ training: {{epochs: 3, batch_size: 4, backup_steps: 10}}
 """)
     killed, whole = tmp_path / "runs" / "killed", tmp_path / "runs" / "whole"
     record = killed / "backup" / RECORD
-    reference = subprocess.Popen(MTKERAS + ["train", str(config), "--run-dir", str(whole)],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    process = subprocess.Popen(MTKERAS + ["train", str(config), "--run-dir", str(killed)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if json.loads(record.read_text())["epoch"] == 1:
-                    break
-            except (OSError, ValueError, KeyError):
-                pass  # not there yet, or caught mid-write
-            time.sleep(0.01)
-        assert process.poll() is None, "the run ended before it could be killed:\n" + process.stdout.read()[-3000:]
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        out, _ = reference.communicate(timeout=300)
-        assert reference.returncode == 0, out[-3000:]
-    finally:
-        for running in (process, reference):
-            if running.poll() is None:
-                running.kill()
+    _kill_one_of_two_runs(config, whole, killed, record, lambda backed_up: backed_up["epoch"] == 1)
     assert json.load(open(killed / "run.json"))["status"] == "running"
     backed_up = json.loads(record.read_text())
     assert backed_up["epoch"] == 1 and backed_up["batches"] % 10 == 0 and backed_up["seconds"] > 0
