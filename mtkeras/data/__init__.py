@@ -33,6 +33,7 @@ _HOMES = {
     "mix_datasets": "mtkeras.data.pipeline",
     "annealed_weights": "mtkeras.data.pipeline",
     "mixed_steps_per_epoch": "mtkeras.data.pipeline",
+    "epoch_steps": "mtkeras.data.pipeline",
     "sampling_weights": "mtkeras.data.pipeline",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _HOMES)
@@ -47,6 +48,7 @@ __all__ = [
     "mix_datasets",
     "annealed_weights",
     "mixed_steps_per_epoch",
+    "epoch_steps",
     "sampling_weights",
     "DataError",
     "Example",

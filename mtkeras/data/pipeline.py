@@ -504,9 +504,16 @@ def mix_datasets(
     return _epochs(one_epoch, initial_epoch, epochs)
 
 
-def mixed_steps_per_epoch(dataset, sampling=None, epochs=None, initial_epoch=0):
-    """Batches per epoch of a `make_dataset` or `mix_datasets` stream (one made with `epochs` holds several:
-    pass the same `epochs` and `initial_epoch`). `sampling` is kept for callers that pass it."""
-    del sampling  # the epochs alone tell how many the stream holds
+def mixed_steps_per_epoch(dataset, sampling, epochs=None, initial_epoch=0):
+    """Batches per epoch of a `mix_datasets` stream made without `epochs` (one epoch), or of an annealed one
+    (which holds the epochs from `initial_epoch` to `epochs`). For any stream made with `epochs`:
+    `epoch_steps`."""
+    batches = int(dataset.cardinality())
+    return batches // (epochs - initial_epoch) if sampling == ANNEALED else batches
+
+
+def epoch_steps(dataset, epochs=None, initial_epoch=0):
+    """Batches per epoch of a `make_dataset` or `mix_datasets` stream: one made with `epochs` holds the
+    epochs from `initial_epoch` to `epochs` (pass the same), one without holds one."""
     batches = int(dataset.cardinality())
     return batches // (epochs - initial_epoch) if epochs is not None else batches

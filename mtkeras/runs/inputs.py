@@ -75,7 +75,7 @@ def training_stream(config, sources, tasks, replicas=1, epochs=None, initial_epo
     packs the distilled tasks' labels with their teachers' distributions.
     """
     training, mixing = config.training, config.mixing
-    epochs = initial_epoch + 1 if epochs is None or initial_batch else epochs
+    epochs = initial_epoch + 1 if epochs is None else epochs  # the run's: annealed weights depend on them
     if len(sources) == 1:
         ((source, examples),) = sources.items()
         data = pipeline.make_dataset(
@@ -92,7 +92,7 @@ def training_stream(config, sources, tasks, replicas=1, epochs=None, initial_epo
             soft_targets=soft_targets, epochs=epochs, initial_epoch=initial_epoch,
         )
     # Both streams know their batch count.
-    steps = pipeline.mixed_steps_per_epoch(data, epochs=epochs, initial_epoch=initial_epoch)
+    steps = pipeline.epoch_steps(data, epochs, initial_epoch)
     if steps < 1:
         total = sum(len(examples) for examples in sources.values())
         raise ConfigError(f"training.batch_size: {training.batch_size} is more than the {total} training examples")
@@ -100,7 +100,7 @@ def training_stream(config, sources, tasks, replicas=1, epochs=None, initial_epo
         if not 0 < initial_batch < steps:
             raise ValueError(f"initial_batch must be in [0, {steps}) (the batches of an epoch). "
                              f"Received: initial_batch={initial_batch!r}")
-        data = data.skip(initial_batch)
+        data = data.take(steps).skip(initial_batch)
     return data, steps
 
 

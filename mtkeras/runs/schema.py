@@ -294,7 +294,7 @@ class TrainingConfig(_Section):
     backup_steps: Optional[StrictInt] = Field(
         None, ge=0, description="back the run up every this many batches inside an epoch too: a killed run "
         "resumes at its last backup, on the batches an unbroken run trains, instead of at the epoch's start; "
-        "default: every quarter of an epoch; 0: at epoch ends only"
+        "default: every quarter of an epoch of 40 batches or more; 0: at epoch ends only"
     )
 
 

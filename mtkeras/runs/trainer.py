@@ -119,10 +119,16 @@ def _callbacks(config, directory, tasks, initial_best, strategy, patience, clock
 
 
 def backup_every(config, steps):
-    """Batches between backups inside an epoch: `training.backup_steps`, else a quarter of an epoch (None:
-    none)."""
+    """Batches between backups inside an epoch: `training.backup_steps`, else a quarter of an epoch of 40
+    batches or more (None: none)."""
     every = config.training.backup_steps
-    return (steps // 4 if every is None else every) or None
+    if every is None:  # a quarter of an epoch; none inside epochs too short to lose much
+        return steps // 4 if steps >= MIN_BACKED_UP_STEPS else None
+    return every or None
+
+
+# The default backs up inside epochs of this many batches or more (shorter ones are cheap to run again).
+MIN_BACKED_UP_STEPS = 40
 
 
 def _strategy(config):
@@ -366,6 +372,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
             print("[mtkeras] score is each task's dev score relative to its single-task model's ("
                   + ", ".join(f"{task} {value:.4f}" for task, value in references.items()) + ")", flush=True)
         monitor, mode = config.selection
+        first_resumed = resumed_from  # the epoch this sitting started at (the loop moves on past a partial one)
         if verbose is None:
             verbose = 1 if sys.stdout.isatty() and chief else 0
         while True:
@@ -425,7 +432,7 @@ def train(config, run_dir=None, overwrite=False, verbose=None):
         "model_path": directory.model_path,
         "epochs_done": len(history_rows) if chief else None,
         "best_epoch": _best_epoch(history_rows, monitor, mode),
-        "resumed_from": resumed_from,
+        "resumed_from": first_resumed,
         "train_seconds": round(seconds, 1),
         # The teachers labelling the training texts (before the first epoch; kept with their cache).
         "teacher_seconds": (round(sum(labelling.values()), 1)

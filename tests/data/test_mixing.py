@@ -11,7 +11,8 @@ import mtkeras
 from helpers.data import tiny_examples, tiny_tasks
 from helpers.models import build_tiny_model
 from mtkeras import names
-from mtkeras.data import Example, annealed_weights, make_dataset, mix_datasets, mixed_steps_per_epoch, sampling_weights
+from mtkeras.data import (Example, annealed_weights, epoch_steps, make_dataset, mix_datasets, mixed_steps_per_epoch,
+                          sampling_weights)
 
 SIZES = {"big": 90, "mid": 30, "small": 10}
 
@@ -91,7 +92,7 @@ def test_a_stream_resumed_at_an_epoch_reads_what_the_unbroken_stream_reads_there
                             epochs=3, initial_epoch=initial_epoch)
 
     data = stream()
-    steps = mixed_steps_per_epoch(data, epochs=3)
+    steps = epoch_steps(data, epochs=3)
     assert steps == (12 if kind == "one source" else 8) and int(data.cardinality()) == 3 * steps
     unbroken = batch_texts(data)
     assert batch_texts(data) == unbroken  # read again: the same batches
@@ -181,6 +182,40 @@ def test_a_config_with_annealed_sampling_trains_through_its_epochs(tmp_path):
     model = mtkeras.load_model(outcome["model_path"])
     model.load_weights(str(tmp_path / "run" / "checkpoints" / "last.weights.h5"))  # the last epoch's, with its optimizer
     assert int(model.optimizer.iterations) == 12
+
+
+@pytest.mark.parametrize("sampling", ["annealed", "temperature"])
+def test_a_run_resumed_inside_an_epoch_reads_the_rest_of_that_epoch_of_the_whole_stream(tmp_path, sampling):
+    """`training_stream(initial_batch=b)`, what `mtkeras train` reads after a kill inside epoch k: the whole
+    run's batches of epoch k from batch b on, under that epoch's own mix (annealed: not the last epoch's)."""
+    from mtkeras.runs import load_config
+    from mtkeras.runs.inputs import declare_tasks, read_split, training_stream
+
+    for name in SIZES:
+        with open(tmp_path / f"{name}.jsonl", "w") as f:
+            for ex in sources()[name]:
+                f.write(json.dumps({"text": " ".join(ex.text), name: ex.labels[name]}) + "\n")
+    path = tmp_path / "mixed.yaml"
+    path.write_text(
+        "name: mixed\n"
+        + "tasks: {" + ", ".join(f"{name}: {{kind: sentence_classification}}" for name in SIZES) + "}\n"
+        + "datasets:\n"
+        + "".join(f"  {name}: {{reader: jsonl, train: {tmp_path / name}.jsonl, tasks: {{{name}: {name}}}}}\n" for name in SIZES)
+        + f"mixing: {{sampling: {sampling}, temperature: 5, examples_per_epoch: 400}}\n"
+        + "training: {epochs: 3, batch_size: 8}\n"
+    )
+    config = load_config(str(path))
+    train = read_split(config, "train")
+    tasks = declare_tasks(config, [ex for examples in train.values() for ex in examples])
+    whole, steps = training_stream(config, train, tasks, 1, 3, 0)
+    assert steps == 50
+    unbroken = batch_texts(whole)
+    for epoch in (0, 1, 2):
+        rest, rest_steps = training_stream(config, train, tasks, 1, 3, epoch, initial_batch=17)
+        assert rest_steps == steps and int(rest.cardinality()) == steps - 17
+        assert batch_texts(rest) == unbroken[epoch * steps + 17:(epoch + 1) * steps], epoch
+    with pytest.raises(ValueError, match=r"initial_batch must be in \[0, 50\)"):
+        training_stream(config, train, tasks, 1, 3, 1, initial_batch=50)
 
 
 def test_every_task_is_in_every_batch_with_zero_weight_when_missing():

@@ -340,12 +340,13 @@ def test_a_run_killed_during_its_first_epoch_starts_again_with_the_same_command(
     assert [row["epoch"] for row in RunDirectory(str(run)).history()] == [1]
 
 
-def _kill_one_of_two_runs(config, whole, killed, record, when):
-    """Trains `config` into `whole` and into `killed` at once; SIGKILLs the second as soon as the JSON file
-    `record` holds what `when` (given its contents) wants, and waits for the first to finish."""
-    reference = subprocess.Popen(MTKERAS + ["train", str(config), "--run-dir", str(whole)],
+def _kill_one_of_two_runs(config, whole, killed, record, when, command=MTKERAS):
+    """Trains `config` into `whole` and into `killed` at once (`command` + train arguments); SIGKILLs the
+    second as soon as the JSON file `record` holds what `when` (given its contents) wants, and waits for the
+    first to finish."""
+    reference = subprocess.Popen(command + ["train", str(config), "--run-dir", str(whole)],
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    process = subprocess.Popen(MTKERAS + ["train", str(config), "--run-dir", str(killed)],
+    process = subprocess.Popen(command + ["train", str(config), "--run-dir", str(killed)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 300
@@ -440,12 +441,26 @@ def test_a_killed_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, capsy
     assert state["train_seconds"] >= round(sum(seconds), 1)
 
 
-def test_a_run_killed_inside_an_epoch_resumes_at_its_last_backup_and_ends_like_an_unbroken_one(tmp_path, capsys):
-    """Two sources mixed, shuffled, bucketed, with dropout: SIGKILL inside epoch 2 of 3, after a backup
-    inside it (`training.backup_steps`). The same command trains the rest of epoch 2 from that backup
-    (not from the epoch's start) and ends with the losses, to the last digits, of a run never killed:
-    the same batches in the same order (each epoch's stream is its seed's), the same dropout, the same
-    optimizer steps, and epoch 2's logged loss averages all its batches."""
+# `mtkeras` on two logical CPU devices (set before TensorFlow starts): `strategy: mirrored` trains 2 replicas.
+TWO_REPLICAS = """
+import sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from mtkeras.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("epoch, replicas", [(2, 1), (1, 1), (2, 2)])
+def test_a_run_killed_inside_an_epoch_resumes_at_its_last_backup_and_ends_like_an_unbroken_one(
+        tmp_path, capsys, epoch, replicas):
+    """Two sources mixed, shuffled, bucketed, with dropout: SIGKILL inside `epoch` of 3, after a backup
+    inside it (`training.backup_steps`), on one device or two replicas (MirroredStrategy). The same command
+    trains the rest of that epoch from the backup (not from the epoch's start) and ends with the losses,
+    within float rounding, of a run never killed: the same batches in the same order (each epoch's stream
+    is its seed's), the same dropout, the same optimizer steps (also when the kill came before Keras'
+    first epoch backup built the optimizer), and the epoch's logged loss averages all its batches."""
     from mtkeras.cli import main
     from mtkeras.training.backup import RECORD
 
@@ -466,24 +481,37 @@ datasets:
 mixing: {{sampling: temperature, bucket: true}}
 encoder:
   config: {{embedding_dim: 8, hidden_dim: 8, num_layers: 1, char_filters: 8, char_dim: 8}}
-training: {{epochs: 3, batch_size: 4, backup_steps: 10}}
+training: {{epochs: 3, batch_size: 4, backup_steps: 10, strategy: {"mirrored" if replicas == 2 else "default"}}}
 """)
+    command = MTKERAS
+    if replicas == 2:
+        script = tmp_path / "two_replicas.py"
+        script.write_text(TWO_REPLICAS)
+        command = [sys.executable, str(script)]
     killed, whole = tmp_path / "runs" / "killed", tmp_path / "runs" / "whole"
     record = killed / "backup" / RECORD
-    _kill_one_of_two_runs(config, whole, killed, record, lambda backed_up: backed_up["epoch"] == 1)
+    _kill_one_of_two_runs(config, whole, killed, record, lambda backed_up: backed_up["epoch"] == epoch - 1, command)
     assert json.load(open(killed / "run.json"))["status"] == "running"
-    backed_up = json.loads(record.read_text())
-    assert backed_up["epoch"] == 1 and backed_up["batches"] % 10 == 0 and backed_up["seconds"] > 0
+    backed_up = json.loads(record.read_text())  # the record always names a whole backup, whenever the kill came
+    assert backed_up["epoch"] == epoch - 1 and backed_up["batches"] % 10 == 0 and backed_up["seconds"] > 0
 
-    capsys.readouterr()
-    assert main(["train", str(config), "--run-dir", str(killed)]) == 0
-    out = capsys.readouterr().out
+    if replicas == 1:
+        capsys.readouterr()
+        assert main(["train", str(config), "--run-dir", str(killed)]) == 0
+        out = capsys.readouterr().out
+    else:
+        again = subprocess.run(command + ["train", str(config), "--run-dir", str(killed)], capture_output=True,
+                               text=True, timeout=300)
+        assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+        out = again.stdout
     steps = _optimizer_steps(whole / "checkpoints" / "last.weights.h5") // 3
-    assert f"resuming inside epoch 2, after batch {backed_up['batches']} of {steps}" in out
-    assert "epoch 1/3" not in out and "epoch 2/3" in out and "epoch 3/3" in out
+    assert backed_up["iterations"] == (epoch - 1) * steps + backed_up["batches"]
+    assert f"resuming inside epoch {epoch}, after batch {backed_up['batches']} of {steps}" in out
+    assert f"epoch {epoch - 1}/3" not in out and f"epoch {epoch}/3" in out and "epoch 3/3" in out
     state = json.load(open(killed / "run.json"))
     assert state["status"] == "finished" and state["epochs_done"] == 3
-    assert state["resumed_at_epochs"] == [1] and state["resumed_inside_epochs"] == [[2, backed_up["batches"]]]
+    assert state["resumed_at_epochs"] == ([epoch - 1] if epoch > 1 else [])
+    assert state["resumed_inside_epochs"] == [[epoch, backed_up["batches"]]]
     assert not (killed / "backup").exists()  # a finished run keeps no backup
     assert [_optimizer_steps(run / "checkpoints" / "last.weights.h5") for run in (killed, whole)] == [3 * steps] * 2
     histories = []
@@ -493,6 +521,6 @@ training: {{epochs: 3, batch_size: 4, backup_steps: 10}}
     for key in histories[1]:
         assert len(histories[0][key]) == len(histories[1][key]) == 3
         assert histories[0][key] == pytest.approx(histories[1][key], rel=1e-5), (key, histories)
-    # Epoch 2's time counts its part before the kill too.
+    # The epoch's time counts its part before the kill too.
     seconds = json.load(open(killed / "checkpoints" / "clock.json"))["epoch_seconds"]
-    assert len(seconds) == 3 and seconds[1] >= backed_up["seconds"]
+    assert len(seconds) == 3 and seconds[epoch - 1] >= backed_up["seconds"]

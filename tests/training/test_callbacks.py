@@ -311,7 +311,7 @@ def test_a_backup_inside_an_epoch_is_read_only_for_the_epoch_a_resumed_run_train
     with pytest.raises(ValueError, match="Received: -1"):
         MidEpochBackup(str(tmp_path), every=-1)
     config = load_config("configs/demo.yaml")
-    assert backup_every(config, 102) == 25 and backup_every(config, 3) is None  # a quarter of an epoch
+    assert backup_every(config, 102) == 25 and backup_every(config, 39) is None  # a quarter of an epoch of 40 or more
     config.training.backup_steps = 0
     assert backup_every(config, 102) is None
     config.training.backup_steps = 10
