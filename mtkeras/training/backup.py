@@ -63,6 +63,8 @@ def read_backup(folder, epoch):
         return None
     with open(path, encoding="utf-8") as handle:
         record = json.load(handle)
+    if not {"slot", "iterations"} <= set(record):  # the first form of these backups (one slot): not resumable
+        return None
     return record if record.get("epoch") == epoch and record.get("batches", 0) > 0 else None
 
 

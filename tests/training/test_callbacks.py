@@ -305,7 +305,10 @@ def test_a_backup_inside_an_epoch_is_read_only_for_the_epoch_a_resumed_run_train
 
     assert read_backup(str(tmp_path), 0) is None  # none written
     (tmp_path / RECORD).write_text(json.dumps({"epoch": 1, "batches": 30, "seconds": 12.5}))
-    assert read_backup(str(tmp_path), 1) == {"epoch": 1, "batches": 30, "seconds": 12.5}
+    assert read_backup(str(tmp_path), 1) is None  # the first form of the record, without slots: from the start
+    record = {"slot": "b", "epoch": 1, "batches": 30, "iterations": 130, "seconds": 12.5}
+    (tmp_path / RECORD).write_text(json.dumps(record))
+    assert read_backup(str(tmp_path), 1) == record
     # Epoch 2 ended after it (Keras' backup holds epoch 2's end): the run resumes at epoch 3's start.
     assert read_backup(str(tmp_path), 2) is None
     with pytest.raises(ValueError, match="Received: -1"):
