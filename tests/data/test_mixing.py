@@ -157,23 +157,32 @@ def test_an_annealed_stream_holds_every_epoch_each_with_its_own_mix():
         mix_datasets(sources(), source_tasks(), sampling="annealed")
 
 
+def write_sources_config(folder, name, mixing, rest, examples=None):
+    """A config training each of `sources()` (its first `examples`) as a JSON Lines file labelling its own
+    task, mixed by `mixing` (a YAML mapping); `rest` holds further sections. Returns its path."""
+    for source in SIZES:
+        with open(folder / f"{source}.jsonl", "w") as f:
+            for ex in sources()[source][:examples]:
+                f.write(json.dumps({"text": " ".join(ex.text), source: ex.labels[source]}) + "\n")
+    path = folder / f"{name}.yaml"
+    path.write_text(
+        f"name: {name}\n"
+        + "tasks: {" + ", ".join(f"{source}: {{kind: sentence_classification}}" for source in SIZES) + "}\n"
+        + "datasets:\n"
+        + "".join(f"  {source}: {{reader: jsonl, train: {folder / source}.jsonl, tasks: {{{source}: {source}}}}}\n"
+                  for source in SIZES)
+        + f"mixing: {mixing}\n" + rest
+    )
+    return path
+
+
 def test_a_config_with_annealed_sampling_trains_through_its_epochs(tmp_path):
     from mtkeras.runs import load_config, train
 
-    for name in SIZES:
-        with open(tmp_path / f"{name}.jsonl", "w") as f:
-            for ex in sources()[name][:20]:
-                f.write(json.dumps({"text": ex.text, name: ex.labels[name]}) + "\n")
-    config = tmp_path / "annealed.yaml"
-    config.write_text(
-        "name: annealed\n"
-        + "tasks: {" + ", ".join(f"{name}: {{kind: sentence_classification}}" for name in SIZES) + "}\n"
-        + "datasets:\n"
-        + "".join(f"  {name}: {{reader: jsonl, train: {tmp_path / name}.jsonl, tasks: {{{name}: {name}}}}}\n" for name in SIZES)
-        + "mixing: {sampling: annealed, temperature: 5, examples_per_epoch: 64}\n"
-        + "encoder: {config: {embedding_dim: 4, hidden_dim: 4, num_layers: 1, char_dim: 0}}\n"
-        + "training: {epochs: 3, batch_size: 16}\n"
-    )
+    config = write_sources_config(
+        tmp_path, "annealed", "{sampling: annealed, temperature: 5, examples_per_epoch: 64}",
+        "training: {epochs: 3, batch_size: 16}\nencoder: {config: {embedding_dim: 4, hidden_dim: 4, num_layers: 1, "
+        "char_dim: 0}}\n", examples=20)
     outcome = train(load_config(str(config)), run_dir=str(tmp_path / "run"), verbose=0)
     assert outcome["epochs_done"] == 3
     history = (tmp_path / "run" / "history.csv").read_text().splitlines()
@@ -191,19 +200,8 @@ def test_a_run_resumed_inside_an_epoch_reads_the_rest_of_that_epoch_of_the_whole
     from mtkeras.runs import load_config
     from mtkeras.runs.inputs import declare_tasks, read_split, training_stream
 
-    for name in SIZES:
-        with open(tmp_path / f"{name}.jsonl", "w") as f:
-            for ex in sources()[name]:
-                f.write(json.dumps({"text": " ".join(ex.text), name: ex.labels[name]}) + "\n")
-    path = tmp_path / "mixed.yaml"
-    path.write_text(
-        "name: mixed\n"
-        + "tasks: {" + ", ".join(f"{name}: {{kind: sentence_classification}}" for name in SIZES) + "}\n"
-        + "datasets:\n"
-        + "".join(f"  {name}: {{reader: jsonl, train: {tmp_path / name}.jsonl, tasks: {{{name}: {name}}}}}\n" for name in SIZES)
-        + f"mixing: {{sampling: {sampling}, temperature: 5, examples_per_epoch: 400}}\n"
-        + "training: {epochs: 3, batch_size: 8}\n"
-    )
+    path = write_sources_config(tmp_path, "mixed", f"{{sampling: {sampling}, temperature: 5, examples_per_epoch: 400}}",
+                                "training: {epochs: 3, batch_size: 8}\n")
     config = load_config(str(path))
     train = read_split(config, "train")
     tasks = declare_tasks(config, [ex for examples in train.values() for ex in examples])
