@@ -169,20 +169,16 @@ def _sort_window_by_length(features, labels, weights):
     return tf.nest.map_structure(lambda column: tf.gather(column, order), (features, labels, weights))
 
 
-def batch_dataset(dataset, batch_size, bucket=False, drop_remainder=False, window_batches=64, seed=0,
-                  reshuffle=True):
+def batch_dataset(dataset, batch_size, bucket=False, drop_remainder=False, window_batches=64, seed=0):
     """Pads and batches an `example_dataset` stream.
 
     With `bucket=True`, texts of similar length share a batch: the stream is
     cut into windows of `window_batches` batches, each window is sorted by
     word count and cut into batches, and the batches are shuffled again, so
     the number of batches is exactly what plain batching gives (Keras counts
-    on a fixed epoch length) while padding drops. `reshuffle=False` shuffles
-    the batches the same way at every iteration (one epoch of an
-    `epochs` stream: its order is its seed's).
+    on a fixed epoch length) while padding drops.
     """
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"Received an invalid `batch_size`, expected a positive integer. Received: {batch_size!r}")
+    _check_batch_size(batch_size)
     if bucket:
         dataset = (
             dataset.ragged_batch(batch_size * window_batches)
@@ -190,19 +186,30 @@ def batch_dataset(dataset, batch_size, bucket=False, drop_remainder=False, windo
             .unbatch()
             .map(_dense_rows, num_parallel_calls=tf.data.AUTOTUNE)
             .padded_batch(batch_size, drop_remainder=drop_remainder)
-            .shuffle(window_batches, seed=seed, reshuffle_each_iteration=reshuffle)
+            .shuffle(window_batches, seed=seed, reshuffle_each_iteration=True)
         )
     else:
         dataset = dataset.padded_batch(batch_size, drop_remainder=drop_remainder)
     return _stream_options(dataset.map(_drop_num_words).prefetch(PREFETCH_BATCHES))
 
 
-def epoch_seed(seed, epoch, part):
-    """The seed of one random part (`"order"`, `"draws"`, a source's name...) of one epoch of a run seeded
-    `seed`: a function of these alone, so the epoch's batches do not depend on what the process read before
-    (a run resumed at epoch k, in a new process, reads the batches an unbroken run reads at epoch k)."""
-    digest = hashlib.sha256(f"{seed}/{epoch}/{part}".encode()).digest()
-    return int.from_bytes(digest[:4], "little") >> 1  # 31 bits: also a valid int64 product below
+def epoch_key(seed, part, epoch):
+    """The stateless seed (int64 `[2]`) of one random part (`"order"`, `"draws"`, a source's name...) of
+    epoch `epoch` (an int or a scalar tensor) of a run seeded `seed`: a function of these alone, so the
+    epoch's batches do not depend on what the process read before (a run resumed at epoch k, in a new
+    process, reads the batches an unbroken run reads at epoch k)."""
+    digest = hashlib.sha256(f"{seed}/{part}".encode()).digest()
+    return tf.stack([tf.constant(int.from_bytes(digest[:4], "little") >> 1, tf.int64), tf.cast(epoch, tf.int64)])
+
+
+def _subkey(key, index):
+    """`key` made distinct for the `index`-th draw of its part (a pass, a window) within its epoch."""
+    return tf.stack([key[0], key[1] * (1 << 32) + tf.cast(index, tf.int64)])
+
+
+def _check_batch_size(batch_size):
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"Received an invalid `batch_size`, expected a positive integer. Received: {batch_size!r}")
 
 
 def _check_epochs(epochs, initial_epoch):
@@ -213,27 +220,47 @@ def _check_epochs(epochs, initial_epoch):
                          f"epochs={epochs!r}")
 
 
-def _epochs(one_epoch, initial_epoch, epochs):
-    """The batches of epochs `initial_epoch` to `epochs - 1` one after the other (`one_epoch(epoch)` each)."""
-    stream = one_epoch(initial_epoch)
-    for epoch in range(initial_epoch + 1, epochs):
-        stream = stream.concatenate(one_epoch(epoch))
+def _epochs(one_epoch, initial_epoch, epochs, steps):
+    """Epochs `initial_epoch` to `epochs - 1` one after the other (`one_epoch(epoch)`, `epoch` a tensor), in
+    one loop of the graph: its examples are in the graph once, however many epochs (a graph of one pipeline
+    per epoch, serialized for multi-worker sharding, held them once per epoch). `steps`: batches an epoch."""
+    stream = tf.data.Dataset.range(initial_epoch, epochs).flat_map(one_epoch).map(_drop_num_words)
+    stream = stream.apply(tf.data.experimental.assert_cardinality(steps * (epochs - initial_epoch)))
     return _stream_options(stream.prefetch(PREFETCH_BATCHES))
 
 
-def _passes(columns, size, seed):
-    """A source's examples (`_example_columns`) without end, each pass in its own order; the same at every
-    iteration: pass p's order is a stateless permutation seeded by `seed` and p, not by how often the stream
-    was read (a stateful shuffle's next order depends on that). Rows are gathered 256 at a time."""
-    def rows(indices):
-        return tf.nest.map_structure(lambda column: tf.gather(column, indices), columns)
+def _rows(columns, order):
+    """The examples `order` (int64 indices) of `_example_columns`, one element each, gathered 256 at a time."""
+    return (tf.data.Dataset.from_tensor_slices(order).batch(256)
+            .map(lambda indices: tf.nest.map_structure(lambda column: tf.gather(column, indices), columns))
+            .unbatch().map(_dense_rows))
 
+
+def _passes(columns, size, key):
+    """A source's examples (`_example_columns`) without end, each pass in its own order; the same at every
+    iteration: pass p's order is a stateless permutation seeded by `key` and p, not by how often the stream
+    was read (a stateful shuffle's next order depends on that)."""
     def one_pass(p):
-        order = tf.random.experimental.stateless_shuffle(tf.range(size, dtype=tf.int64),
-                                                         seed=tf.stack([tf.constant(seed, tf.int64), p]))
-        return tf.data.Dataset.from_tensor_slices(order).batch(256).map(rows).unbatch().map(_dense_rows)
+        return _rows(columns, tf.random.experimental.stateless_shuffle(tf.range(size, dtype=tf.int64),
+                                                                       seed=_subkey(key, p)))
 
     return tf.data.Dataset.range(1 << 62).flat_map(one_pass)
+
+
+def _bucketed(dataset, batch_size, drop_remainder, key, window_batches=64):
+    """`batch_dataset(bucket=True)` whose batch order within each window is a stateless permutation
+    (seeded by `key` and the window's place), the same at every iteration. A window's partial batch (the
+    epoch's last) stays last."""
+    def sorted_window(index, window):
+        order = tf.argsort(window[0][_NUM_WORDS], stable=True)
+        full = tf.shape(order)[0] // batch_size
+        blocks = tf.reshape(order[:full * batch_size], [full, batch_size])
+        permuted = tf.gather(blocks, tf.random.experimental.stateless_shuffle(tf.range(full), seed=_subkey(key, index)))
+        order = tf.concat([tf.reshape(permuted, [-1]), order[full * batch_size:]], axis=0)
+        return tf.nest.map_structure(lambda column: tf.gather(column, order), window)
+
+    return (dataset.ragged_batch(batch_size * window_batches).enumerate().map(sorted_window)
+            .unbatch().map(_dense_rows).padded_batch(batch_size, drop_remainder=drop_remainder))
 
 
 # Batches prepared ahead of the training step (the streams are in memory: a batch takes well under a millisecond).
@@ -301,7 +328,7 @@ def make_dataset(
             `distillation=`.
         epochs: int or None. The stream holds the epochs from
             `initial_epoch` to `epochs`, one after the other, each in the
-            order its own seed gives (`epoch_seed`): a run resumed at any
+            order its own seeds give (`epoch_key`): a run resumed at any
             epoch, in a new process, reads what an unbroken one reads there.
             Pass `steps_per_epoch` (the batches of one epoch) to `fit`, which
             then reads on through the stream. None: one epoch, reshuffled at
@@ -312,8 +339,6 @@ def make_dataset(
     >>> data = make_dataset(read_joint_nlu("train"), tasks, batch_size=64, shuffle=True, bucket=True)
     >>> model.fit(data, epochs=3)
     """
-    dataset = example_dataset(examples, tasks, unknown_labels, soft_targets).cache()
-
     def count():  # the batches of an epoch (bucketing hides it from tf.data; Keras needs it)
         return len(examples) // batch_size if drop_remainder else -(-len(examples) // batch_size)
 
@@ -321,15 +346,20 @@ def make_dataset(
         _check_epochs(epochs, initial_epoch)
         if repeat:
             raise ValueError("Pass `epochs` or `repeat=True`, not both: an `epochs` stream ends after its last epoch")
+        _check_batch_size(batch_size)
+        columns, size = _example_columns(examples, tasks, unknown_labels, soft_targets), len(examples)
 
         def one_epoch(epoch):
-            ordered = (dataset.shuffle(len(examples), seed=epoch_seed(seed, epoch, "order"), reshuffle_each_iteration=False)
-                       if shuffle else dataset)
-            batched = batch_dataset(ordered, batch_size, bucket, drop_remainder, seed=epoch_seed(seed, epoch, "batches"),
-                                    reshuffle=False)
-            return batched.apply(tf.data.experimental.assert_cardinality(count())) if bucket else batched
+            order = (tf.random.experimental.stateless_shuffle(tf.range(size, dtype=tf.int64),
+                                                              seed=epoch_key(seed, "order", epoch))
+                     if shuffle else tf.range(size, dtype=tf.int64))
+            rows = _rows(columns, order)
+            if bucket:
+                return _bucketed(rows, batch_size, drop_remainder, epoch_key(seed, "batches", epoch))
+            return rows.padded_batch(batch_size, drop_remainder=drop_remainder)
 
-        return _epochs(one_epoch, initial_epoch, epochs)
+        return _epochs(one_epoch, initial_epoch, epochs, count())
+    dataset = example_dataset(examples, tasks, unknown_labels, soft_targets).cache()
     if shuffle:
         dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
     if repeat:
@@ -426,7 +456,7 @@ def mix_datasets(
             `sampling="weights"`: draws in proportion to them.
         epochs: int or None. The stream holds every epoch from
             `initial_epoch` to `epochs`, one after the other, each drawn and
-            shuffled by its own seeds (`epoch_seed`), so a run resumed at any
+            shuffled by its own seeds (`epoch_key`), so a run resumed at any
             epoch in a new process reads what an unbroken run reads there:
             pass `steps_per_epoch=mixed_steps_per_epoch(...)` to `fit`, which
             then reads on through the stream instead of restarting it.
@@ -470,6 +500,7 @@ def mix_datasets(
     examples_per_epoch = sum(sizes) if examples_per_epoch is None else examples_per_epoch
     if not isinstance(examples_per_epoch, int) or examples_per_epoch < 1:
         raise ValueError(f"examples_per_epoch must be a positive integer. Received: {examples_per_epoch!r}")
+    _check_batch_size(batch_size)
     columns = [_example_columns(sources[name], tasks, unknown_labels, (soft_targets or {}).get(name)) for name in names_]
 
     def show(weights):
@@ -491,17 +522,22 @@ def mix_datasets(
     else:
         logger.info("mixing %s with %s sampling: %s", sizes_shown, sampling, show(weights))
 
+    # Log-weights per epoch of the stream (annealed: each epoch its own), drawn from without a state.
+    table = tf.math.log(tf.constant(weights if sampling == ANNEALED else [weights], tf.float32))
+
     def one_epoch(epoch):
         # Each source's passes and the draws among them are seeded by the epoch: the same at every iteration.
-        datasets = [_passes(source, size, epoch_seed(seed, epoch, f"source {name}"))
+        datasets = [_passes(source, size, epoch_key(seed, f"source {name}", epoch))
                     for name, source, size in zip(names_, columns, sizes)]
-        epoch_weights = weights[epoch - initial_epoch] if sampling == ANNEALED else weights
-        mixed = tf.data.Dataset.sample_from_datasets(datasets, weights=epoch_weights, seed=epoch_seed(seed, epoch, "draws"))
-        batches = batch_dataset(mixed, batch_size, bucket, drop_remainder=True, seed=epoch_seed(seed, epoch, "batches"),
-                                reshuffle=False)
-        return batches.take(steps).apply(tf.data.experimental.assert_cardinality(steps))
+        logits = table[epoch - initial_epoch] if sampling == ANNEALED else table[0]
+        draws = tf.random.stateless_categorical(logits[None], steps * batch_size, seed=epoch_key(seed, "draws", epoch),
+                                                dtype=tf.int64)[0]
+        mixed = tf.data.Dataset.choose_from_datasets(datasets, tf.data.Dataset.from_tensor_slices(draws))
+        if bucket:
+            return _bucketed(mixed, batch_size, True, epoch_key(seed, "batches", epoch))
+        return mixed.padded_batch(batch_size, drop_remainder=True)
 
-    return _epochs(one_epoch, initial_epoch, epochs)
+    return _epochs(one_epoch, initial_epoch, epochs, steps)
 
 
 def mixed_steps_per_epoch(dataset, sampling, epochs=None, initial_epoch=0):

@@ -66,7 +66,7 @@ def training_stream(config, sources, tasks, replicas=1, epochs=None, initial_epo
 
     The stream holds the epochs from `initial_epoch` to `epochs` (one epoch
     without `epochs`), each in the order its own seeds give
-    (`mtkeras.data.epoch_seed`): a run resumed at an epoch reads the batches
+    (`mtkeras.data.pipeline.epoch_key`): a run resumed at an epoch reads the batches
     an unbroken one reads there. `fit` must take `steps_per_epoch` when the
     stream holds several (it reads on instead of restarting the stream).
     `initial_batch` leaves out that many batches of the first epoch (a run

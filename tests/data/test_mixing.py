@@ -309,15 +309,32 @@ def test_label_never_seen_in_training_counts_as_an_error_and_never_crashes(caplo
 
 
 def test_a_source_drawn_beyond_its_size_gives_every_example_once_a_pass_each_pass_in_its_own_order():
-    from mtkeras.data.pipeline import _example_columns, _passes
+    from mtkeras.data.pipeline import _example_columns, _passes, epoch_key
 
     small = sources()["small"]  # 10 examples
-    texts = [t for (features, _, _) in _passes(_example_columns(small, source_tasks()), len(small), seed=7).take(40)
+    key = epoch_key(7, "source small", 0)
+    texts = [t for (features, _, _) in _passes(_example_columns(small, source_tasks()), len(small), key).take(40)
              for t in [features[names.TEXT].numpy()]]
     passes = [texts[i:i + 10] for i in range(0, 40, 10)]
     every = sorted(" ".join(ex.text).encode() if not isinstance(ex.text, str) else ex.text.encode() for ex in small)
     assert all(sorted(p) == every for p in passes)
     assert len({tuple(p) for p in passes}) == 4  # four orders
     again = [features[names.TEXT].numpy() for features, _, _ in _passes(
-        _example_columns(small, source_tasks()), len(small), seed=7).take(40)]
+        _example_columns(small, source_tasks()), len(small), key).take(40)]
     assert again == texts
+
+
+def test_a_stream_of_many_epochs_holds_its_examples_once():
+    """The epochs are one loop of the stream's graph, not one pipeline each: serialized (what multi-worker
+    sharding does), 20 epochs are about as large as 2, where one pipeline per epoch held the examples 20
+    times (50 bytes an example an epoch)."""
+    many = {name: examples * 50 for name, examples in sources().items()}  # 6,500 examples
+
+    def serialized(**kwargs):
+        return len(mix_datasets(many, source_tasks(), batch_size=8, examples_per_epoch=400, seed=1, **kwargs)
+                   ._as_serialized_graph().numpy())
+
+    assert serialized(epochs=20) < 1.1 * serialized(epochs=2)
+    one_source = [len(make_dataset(many["big"], source_tasks(), batch_size=8, shuffle=True, bucket=True, epochs=epochs)
+                      ._as_serialized_graph().numpy()) for epochs in (2, 20)]
+    assert one_source[1] < 1.1 * one_source[0]
