@@ -458,7 +458,7 @@ def mix_datasets(
             `initial_epoch` to `epochs`, one after the other, each drawn and
             shuffled by its own seeds (`epoch_key`), so a run resumed at any
             epoch in a new process reads what an unbroken run reads there:
-            pass `steps_per_epoch=mixed_steps_per_epoch(...)` to `fit`, which
+            pass `steps_per_epoch=epoch_steps(...)` to `fit`, which
             then reads on through the stream instead of restarting it.
             Needed by `sampling="annealed"` (each epoch has its own weights).
             None: one epoch, drawn anew at each iteration.
