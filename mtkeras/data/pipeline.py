@@ -544,8 +544,7 @@ def mixed_steps_per_epoch(dataset, sampling, epochs=None, initial_epoch=0):
     """Batches per epoch of a `mix_datasets` stream made without `epochs` (one epoch), or of an annealed one
     (which holds the epochs from `initial_epoch` to `epochs`). For any stream made with `epochs`:
     `epoch_steps`."""
-    batches = int(dataset.cardinality())
-    return batches // (epochs - initial_epoch) if sampling == ANNEALED else batches
+    return epoch_steps(dataset, epochs if sampling == ANNEALED else None, initial_epoch)
 
 
 def epoch_steps(dataset, epochs=None, initial_epoch=0):
